@@ -1,0 +1,106 @@
+import { Router } from 'express';
+import type { ModelCatalog } from '../discovery/catalog.js';
+import type { Endpoint } from '../endpoints/endpoint.js';
+import type { ModelStats } from '../telemetry/model-stats.js';
+import type { SluiceMetrics } from '../telemetry/metrics.js';
+
+export interface StatusSource {
+  readonly version: string;
+  readonly startedAt: number; // Date.now() at start
+  readonly endpoints: readonly Endpoint[];
+  readonly catalog: ModelCatalog;
+  readonly modelStats: ModelStats;
+  readonly metrics: SluiceMetrics;
+  nextCheckInMs(endpoint: Endpoint): number;
+  /** The effective configuration with secrets redacted. */
+  redactedConfig(): Record<string, unknown>;
+}
+
+const STATES = ['healthy', 'degraded', 'recovering', 'unhealthy', 'unknown'] as const;
+
+export function healthSummary(src: StatusSource) {
+  const counts: Record<(typeof STATES)[number], number> & { total: number } = { healthy: 0, degraded: 0, recovering: 0, unhealthy: 0, unknown: 0, total: src.endpoints.length };
+  for (const ep of src.endpoints) counts[ep.state]++;
+  const routable = src.endpoints.some((ep) => ep.routable);
+  const status = !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';
+  return {
+    status,
+    endpoints: counts,
+    uptime_seconds: Math.round((Date.now() - src.startedAt) / 1000),
+    version: src.version,
+  };
+}
+
+export function endpointStatus(src: StatusSource, ep: Endpoint) {
+  const h = ep.health;
+  return {
+    name: ep.name,
+    url: ep.displayUrl,
+    type: ep.config.type,
+    status: ep.state,
+    routable: ep.routable,
+    circuit: ep.breaker.state,
+    priority: ep.config.priority,
+    backup: ep.config.backup,
+    weight: ep.config.weight,
+    effective_weight: round(ep.effectiveWeight),
+    active_connections: ep.activeConnections,
+    max_connections: ep.config.max_connections ?? null,
+    last_check: h.lastCheckAt === undefined ? null : new Date(h.lastCheckAt).toISOString(),
+    last_latency_ms: h.lastLatencyMs === undefined ? null : round(h.lastLatencyMs),
+    consecutive_failures: h.consecutiveFailures,
+    next_check_in_ms: Math.round(src.nextCheckInMs(ep)),
+    uptime_percentage: h.checksTotal === 0 ? null : round((100 * h.checksPassed) / h.checksTotal),
+    last_error: h.lastError ?? null,
+    models: [...ep.models].sort(),
+  };
+}
+
+export function modelStatsView(src: StatusSource) {
+  const names = new Set([...src.catalog.entries().map((e) => e.model), ...src.modelStats.models().filter((m) => m !== 'none' && m !== 'unknown')]);
+  return [...names].sort().map((model) => {
+    const stats = src.modelStats.view(model);
+    return {
+      model,
+      ...stats,
+      endpoints: src.catalog.endpointsFor(model).map((ep) => ({ name: ep.name, status: ep.state, routable: ep.routable })),
+    };
+  });
+}
+
+/** Sluice's own routes: `/metrics` and the JSON status API under `/internal/`. */
+export function statusRouter(src: StatusSource): Router {
+  const router = Router();
+  router.get('/metrics', async (req, res) => {
+    const { contentType, body } = await src.metrics.render(req.headers.accept);
+    res.type(contentType).send(body);
+  });
+  router.get('/internal/health', (_req, res) => {
+    const summary = healthSummary(src);
+    res.status(summary.status === 'unhealthy' ? 503 : 200).json(summary);
+  });
+  router.get('/internal/status/endpoints', (_req, res) => {
+    res.json({ endpoints: src.endpoints.map((ep) => endpointStatus(src, ep)) });
+  });
+  router.get('/internal/stats/models', (_req, res) => {
+    res.json({ models: modelStatsView(src) });
+  });
+  router.get('/internal/status', (_req, res) => {
+    res.json({
+      health: healthSummary(src),
+      endpoints: src.endpoints.map((ep) => endpointStatus(src, ep)),
+      models: modelStatsView(src),
+      config: src.redactedConfig(),
+    });
+  });
+  router.all('/internal/{*rest}', (req, res) => {
+    res.status(404).json({ error: { message: `no such status route: ${req.path}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+  });
+  return router;
+}
+
+export { STATES as HEALTH_STATE_NAMES };
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

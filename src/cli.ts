@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+
+const HELP = `Sluice: an observability-first load balancer for model inference servers.
+
+Usage:
+  sluice --config FILE          start the proxy with a YAML config
+  sluice                        start from SLUICE_CONFIG or SLUICE_ENDPOINTS
+  sluice check-config FILE      validate FILE and print the effective config (exit 2 if invalid)
+  sluice --help | --version
+
+Environment:
+  SLUICE_CONFIG      config file path (when --config is not given)
+  SLUICE_PORT        overrides server.port
+  SLUICE_LOG_LEVEL   overrides logging.level (error, warn, info, debug)
+  SLUICE_ENDPOINTS   comma-separated backend URLs (name=url allowed); replaces the file's endpoints
+  OTEL_*             OpenTelemetry trace export (e.g. OTEL_EXPORTER_OTLP_ENDPOINT); off when unset
+`;
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or invalid configuration. */
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    });
+  } catch (err) {
+    process.stderr.write(`sluice: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`sluice ${pkg.version}\n`);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (command !== undefined && command !== 'check-config') {
+    process.stderr.write(`sluice: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+
+  // Tracing must start before Express and http are loaded, so everything else is imported after it.
+  const { startTracing } = await import('./telemetry/tracing.js');
+  const tracing = command === 'check-config' ? undefined : await startTracing('sluice');
+  const { loadConfig, renderEffectiveConfig, ConfigError } = await import('./config/index.js');
+
+  let config;
+  try {
+    const path = command === 'check-config' ? (rest[0] ?? values.config) : values.config;
+    if (command === 'check-config' && !path) throw new ConfigError(['check-config needs a FILE']);
+    config = loadConfig({ path, env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sluice: invalid configuration\n${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (command === 'check-config') {
+    process.stdout.write(renderEffectiveConfig(config));
+    return 0;
+  }
+
+  const { startSluice } = await import('./sluice.js');
+  const sluice = await startSluice(config);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await sluice.close();
+  await tracing?.shutdown();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`sluice: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

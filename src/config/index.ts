@@ -1,0 +1,14 @@
+export { ConfigError, formatIssues, formatPath } from './errors.js';
+export { loadConfig, NO_CONFIGURATION_MESSAGE, type LoadConfigOptions } from './load.js';
+export { parseConfig, validateConfig } from './parse.js';
+export { redactUrl, redactedConfig, renderEffectiveConfig } from './render.js';
+export {
+  BALANCING_STRATEGIES,
+  ENDPOINT_TYPES,
+  ENDPOINT_TYPE_DEFAULTS,
+  LOG_LEVELS,
+  type EndpointConfig,
+  type EndpointType,
+  type SluiceConfig,
+} from './schema.js';
+export { formatDuration, formatSize, parseDuration, parseSize } from './units.js';

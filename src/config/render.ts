@@ -1,0 +1,65 @@
+import YAML from 'yaml';
+import type { SluiceConfig } from './schema.js';
+import { formatDuration, formatSize } from './units.js';
+
+/**
+ * Replace URL credentials with "***" ("http://user:pw@host/x" -> "http://***@host/x").
+ * Works on the text, so even a URL that fails to parse is redacted; the last "@" in the
+ * authority ends the credentials, as a password may itself contain "@".
+ */
+export function redactUrl(url: string): string {
+  const schemeEnd = url.indexOf('://');
+  if (schemeEnd < 0) return url;
+  const authorityStart = schemeEnd + 3;
+  const rest = url.slice(authorityStart);
+  const authorityLength = rest.search(/[/?#]/);
+  const authority = authorityLength < 0 ? rest : rest.slice(0, authorityLength);
+  const credentialsEnd = authority.lastIndexOf('@');
+  if (credentialsEnd < 0) return url;
+  return `${url.slice(0, authorityStart)}***${url.slice(authorityStart + credentialsEnd)}`;
+}
+
+/**
+ * The effective configuration as a plain object safe to show: durations and sizes in human units,
+ * URL credentials hidden. Bearer tokens never appear because the config only holds the variable's name.
+ */
+export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
+  const sticky = cfg.balancing.sticky;
+  return {
+    server: { ...cfg.server },
+    logging: { ...cfg.logging },
+    limits: { ...cfg.limits, max_body: formatSize(cfg.limits.max_body) },
+    balancing: {
+      ...cfg.balancing,
+      sticky: sticky === null ? null : { ...sticky, trusted_proxies: [...sticky.trusted_proxies] },
+    },
+    health: {
+      ...cfg.health,
+      degraded_latency: formatDuration(cfg.health.degraded_latency),
+      slow_start: formatDuration(cfg.health.slow_start),
+    },
+    breaker: { ...cfg.breaker, open_duration: formatDuration(cfg.breaker.open_duration) },
+    proxy: {
+      ...cfg.proxy,
+      retry_on_status: [...cfg.proxy.retry_on_status],
+      connect_timeout: formatDuration(cfg.proxy.connect_timeout),
+      first_byte_timeout: formatDuration(cfg.proxy.first_byte_timeout),
+      idle_timeout: formatDuration(cfg.proxy.idle_timeout),
+    },
+    discovery: {
+      interval: formatDuration(cfg.discovery.interval),
+      timeout: formatDuration(cfg.discovery.timeout),
+    },
+    endpoints: cfg.endpoints.map((endpoint) => ({
+      ...endpoint,
+      url: redactUrl(endpoint.url),
+      check_interval: formatDuration(endpoint.check_interval),
+      check_timeout: formatDuration(endpoint.check_timeout),
+    })),
+  };
+}
+
+/** The effective configuration as YAML, for `sluice check-config`; valid input for parseConfig again. */
+export function renderEffectiveConfig(cfg: SluiceConfig): string {
+  return YAML.stringify(redactedConfig(cfg), { lineWidth: 0 });
+}

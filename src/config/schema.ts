@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import {
+  MESSAGES,
+  STICKY_KEY_PATTERN,
+  duration,
+  endpointUrl,
+  integerSchema,
+  isIpOrCidr,
+  port,
+  positiveInt,
+  size,
+  unlessMissing,
+  urlPath,
+} from './fields.js';
+
+export const ENDPOINT_TYPES = ['ollama', 'vllm', 'lmstudio', 'llamacpp', 'openai', 'generic'] as const;
+export type EndpointType = (typeof ENDPOINT_TYPES)[number];
+
+export const BALANCING_STRATEGIES = ['round-robin', 'least-connections', 'random-two'] as const;
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+
+/** Health and model-listing paths each server family answers on, used when an endpoint does not set its own. */
+export const ENDPOINT_TYPE_DEFAULTS: Record<
+  EndpointType,
+  { health_path: string; models_path: string; health_body_contains?: string }
+> = {
+  ollama: { health_path: '/', models_path: '/api/tags', health_body_contains: 'Ollama is running' },
+  lmstudio: { health_path: '/v1/models', models_path: '/v1/models' },
+  vllm: { health_path: '/health', models_path: '/v1/models' },
+  llamacpp: { health_path: '/health', models_path: '/v1/models' },
+  openai: { health_path: '/v1/models', models_path: '/v1/models' },
+  generic: { health_path: '/health', models_path: '/v1/models' },
+};
+
+const stickySchema = z.strictObject({
+  key: z.string({ error: unlessMissing(MESSAGES.stickyKey) }).regex(STICKY_KEY_PATTERN, { error: MESSAGES.stickyKey }),
+  trusted_proxies: z
+    .array(z.string({ error: MESSAGES.ipOrCidr }).refine(isIpOrCidr, { error: MESSAGES.ipOrCidr }))
+    .default([]),
+  max_load_factor: z
+    .number({ error: unlessMissing(MESSAGES.loadFactor) })
+    .gt(1, { error: MESSAGES.loadFactor })
+    .default(1.25),
+});
+
+const endpointFields = z.strictObject({
+  name: z
+    .string({ error: unlessMissing(MESSAGES.endpointName) })
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: MESSAGES.endpointName }),
+  url: endpointUrl,
+  type: z.enum(ENDPOINT_TYPES).default('generic'),
+  weight: positiveInt().default(1),
+  priority: integerSchema(MESSAGES.integer).default(0),
+  backup: z.boolean().default(false),
+  max_connections: positiveInt().nullable().default(null),
+  check_interval: duration({ allowZero: false }).prefault('5s'),
+  check_timeout: duration({ allowZero: false }).prefault('2s'),
+  health_path: urlPath().optional(),
+  models_path: urlPath().optional(),
+  health_expected_status: integerSchema(MESSAGES.healthStatus)
+    .min(100, { error: MESSAGES.healthStatus })
+    .max(599, { error: MESSAGES.healthStatus })
+    .nullable()
+    .default(null),
+  /** Absent: the type's default; explicit null: no body check at all. */
+  health_body_contains: z.string().min(1).nullable().optional(),
+  bearer_token_env: z
+    .string({ error: unlessMissing(MESSAGES.envName) })
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: MESSAGES.envName })
+    .nullable()
+    .default(null),
+});
+
+export const endpointSchema = endpointFields.transform((endpoint) => {
+  const typeDefaults = ENDPOINT_TYPE_DEFAULTS[endpoint.type];
+  // Listed in file order so rendered configs read like the documentation.
+  return {
+    name: endpoint.name,
+    url: endpoint.url,
+    type: endpoint.type,
+    weight: endpoint.weight,
+    priority: endpoint.priority,
+    backup: endpoint.backup,
+    max_connections: endpoint.max_connections,
+    check_interval: endpoint.check_interval,
+    check_timeout: endpoint.check_timeout,
+    health_path: endpoint.health_path ?? typeDefaults.health_path,
+    models_path: endpoint.models_path ?? typeDefaults.models_path,
+    health_expected_status: endpoint.health_expected_status,
+    health_body_contains:
+      endpoint.health_body_contains === undefined
+        ? (typeDefaults.health_body_contains ?? null)
+        : endpoint.health_body_contains,
+    bearer_token_env: endpoint.bearer_token_env,
+  };
+});
+
+/** At least one endpoint, names unique (the name labels metrics and logs). */
+export const endpointListSchema = z
+  .array(endpointSchema, { error: unlessMissing('expected a list of endpoints') })
+  .min(1, { error: MESSAGES.atLeastOneEndpoint })
+  .superRefine((endpoints, ctx) => {
+    const seen = new Set<string>();
+    endpoints.forEach((endpoint, index) => {
+      if (seen.has(endpoint.name)) {
+        ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate endpoint name "${endpoint.name}"` });
+      }
+      seen.add(endpoint.name);
+    });
+  });
+
+const serverSchema = z
+  .strictObject({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: port().default(8080),
+    admin_port: port().nullable().default(null),
+  })
+  .superRefine((server, ctx) => {
+    if (server.admin_port !== null && server.admin_port === server.port) {
+      ctx.addIssue({ code: 'custom', path: ['admin_port'], message: 'must differ from server.port' });
+    }
+  });
+
+export const configSchema = z.strictObject({
+  server: serverSchema.prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(LOG_LEVELS).default('info'),
+      access_log: z.boolean().default(true),
+    })
+    .prefault({}),
+  limits: z.strictObject({ max_body: size().prefault('10MiB') }).prefault({}),
+  balancing: z
+    .strictObject({
+      strategy: z.enum(BALANCING_STRATEGIES).default('round-robin'),
+      sticky: stickySchema.nullable().default(null),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      rise: positiveInt().default(2),
+      fall: positiveInt().default(3),
+      degraded_latency: duration({ allowZero: false }).prefault('1s'),
+      degraded_error_ratio: z
+        .number({ error: unlessMissing(MESSAGES.ratio) })
+        .min(0, { error: MESSAGES.ratio })
+        .max(1, { error: MESSAGES.ratio })
+        .default(0.5),
+      slow_start: duration({ allowZero: true }).prefault('30s'),
+    })
+    .prefault({}),
+  breaker: z
+    .strictObject({
+      failure_threshold: positiveInt().default(5),
+      open_duration: duration({ allowZero: false }).prefault('30s'),
+      count_5xx: z.boolean().default(true),
+    })
+    .prefault({}),
+  proxy: z
+    .strictObject({
+      retries: integerSchema(MESSAGES.retries)
+        .min(0, { error: MESSAGES.retries })
+        .max(10, { error: MESSAGES.retries })
+        .default(2),
+      retry_on_status: z
+        .array(integerSchema(MESSAGES.retryStatus).min(400, { error: MESSAGES.retryStatus }).max(599, { error: MESSAGES.retryStatus }))
+        .default([502, 503, 504]),
+      connect_timeout: duration({ allowZero: false }).prefault('5s'),
+      first_byte_timeout: duration({ allowZero: false }).prefault('300s'),
+      idle_timeout: duration({ allowZero: false }).prefault('60s'),
+    })
+    .prefault({}),
+  discovery: z
+    .strictObject({
+      interval: duration({ allowZero: false }).prefault('5m'),
+      timeout: duration({ allowZero: false }).prefault('5s'),
+    })
+    .prefault({}),
+  endpoints: endpointListSchema,
+});
+
+export type SluiceConfig = z.output<typeof configSchema>;
+export type EndpointConfig = SluiceConfig['endpoints'][number];

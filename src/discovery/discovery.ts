@@ -1,0 +1,68 @@
+import type { Endpoint } from '../endpoints/endpoint.js';
+import type { ModelCatalog } from './catalog.js';
+import { listModels } from './model-lister.js';
+
+export interface DiscoveryOptions {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly log: (level: 'info' | 'warn' | 'debug', message: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * Keeps every endpoint's model list fresh: at start, every `discovery.interval`, and at once
+ * when an endpoint becomes routable again (models may have changed while it was down).
+ */
+export class ModelDiscovery {
+  readonly #endpoints: readonly Endpoint[];
+  readonly #catalog: ModelCatalog;
+  readonly #opts: DiscoveryOptions;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #inFlight = new Map<string, Promise<void>>();
+
+  constructor(endpoints: readonly Endpoint[], catalog: ModelCatalog, opts: DiscoveryOptions) {
+    this.#endpoints = endpoints;
+    this.#catalog = catalog;
+    this.#opts = opts;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.discoverAll(), this.#opts.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  discoverAll(): Promise<void> {
+    return Promise.all(this.#endpoints.map((ep) => this.discover(ep))).then(() => undefined);
+  }
+
+  /** Refreshes one endpoint's models; concurrent calls for the same endpoint share one request. */
+  discover(endpoint: Endpoint): Promise<void> {
+    const running = this.#inFlight.get(endpoint.name);
+    if (running) return running;
+    const p = this.#discoverOnce(endpoint).finally(() => this.#inFlight.delete(endpoint.name));
+    this.#inFlight.set(endpoint.name, p);
+    return p;
+  }
+
+  async #discoverOnce(endpoint: Endpoint): Promise<void> {
+    try {
+      const models = await listModels(
+        { name: endpoint.name, baseUrl: endpoint.baseUrl, modelsPath: endpoint.config.models_path, authorization: endpoint.authorization },
+        this.#opts.timeoutMs,
+      );
+      const before = [...endpoint.models].sort().join(',');
+      endpoint.setModels(models);
+      this.#catalog.rebuild();
+      if (before !== [...endpoint.models].sort().join(',')) {
+        this.#opts.log('info', 'models discovered', { endpoint: endpoint.name, models });
+      }
+    } catch (err) {
+      // Keep the last known list: a backend that is down is excluded by its health state, and
+      // its models come back with it.
+      this.#opts.log('debug', 'model discovery failed', { endpoint: endpoint.name, error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import type { EndpointConfig, SluiceConfig } from '../config/index.js';
+import { CircuitBreaker, type CircuitState } from './breaker.js';
+import { EndpointHealth, type HealthPolicy, type HealthState } from './health-state.js';
+
+export interface EndpointListener {
+  stateChanged?(endpoint: Endpoint, from: HealthState, to: HealthState, reason: string): void;
+  circuitChanged?(endpoint: Endpoint, from: CircuitState, to: CircuitState, reason: string): void;
+}
+
+/** Health policy from the `health` config section. */
+export function healthPolicyFrom(cfg: SluiceConfig): HealthPolicy {
+  return {
+    rise: cfg.health.rise,
+    fall: cfg.health.fall,
+    degradedLatencyMs: cfg.health.degraded_latency,
+    degradedErrorRatio: cfg.health.degraded_error_ratio,
+    errorWindowMs: 60_000,
+    minRequestsForRatio: 10,
+    slowStartMs: cfg.health.slow_start,
+    degradedWeightFactor: 0.25,
+  };
+}
+
+/**
+ * One backend at run time: its configuration, health state machine, circuit breaker, live
+ * connection count and discovered models. Knows nothing of HTTP; the proxy and the health
+ * checker feed it outcomes.
+ */
+export class Endpoint {
+  readonly name: string;
+  readonly config: EndpointConfig;
+  /** Base URL without credentials. */
+  readonly baseUrl: URL;
+  /** The URL as shown in status, logs and metrics: never carries credentials. */
+  readonly displayUrl: string;
+  /** Outbound Authorization header, from bearer_token_env or URL credentials. Never logged. */
+  readonly authorization: string | undefined;
+  readonly health: EndpointHealth;
+  readonly breaker: CircuitBreaker;
+  activeConnections = 0;
+  #models: ReadonlySet<string> = new Set();
+  #modelsUpdatedAt: number | undefined;
+  #cooldownUntil = 0;
+  readonly #now: () => number;
+
+  constructor(config: EndpointConfig, cfg: SluiceConfig, now: () => number, listener: EndpointListener = {}, env: NodeJS.ProcessEnv = process.env) {
+    this.name = config.name;
+    this.config = config;
+    this.#now = now;
+    const url = new URL(config.url);
+    const basic = url.username ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+    url.username = '';
+    url.password = '';
+    this.baseUrl = url;
+    this.displayUrl = url.href.replace(/\/$/, '');
+    const token = config.bearer_token_env ? env[config.bearer_token_env] : undefined;
+    this.authorization = token ? `Bearer ${token}` : basic;
+    this.health = new EndpointHealth(healthPolicyFrom(cfg), now, (from, to, reason) => listener.stateChanged?.(this, from, to, reason));
+    this.breaker = new CircuitBreaker({
+      failureThreshold: cfg.breaker.failure_threshold,
+      openDurationMs: cfg.breaker.open_duration,
+      now,
+      onTransition: (from, to, reason) => listener.circuitChanged?.(this, from, to, reason),
+    });
+  }
+
+  get state(): HealthState {
+    return this.health.state;
+  }
+
+  /** Routable: healthy, degraded or recovering, breaker not open, and not cooling down after a 429. */
+  get routable(): boolean {
+    return this.health.routable && this.breaker.isAvailable() && this.#now() >= this.#cooldownUntil;
+  }
+
+  // The balancer's view of the endpoint (balancing's Candidate): weight is the effective weight.
+  get weight(): number {
+    return this.effectiveWeight;
+  }
+
+  get priority(): number {
+    return this.config.priority;
+  }
+
+  get backup(): boolean {
+    return this.config.backup;
+  }
+
+  get effectiveWeight(): number {
+    return this.config.weight * this.health.weightFactor();
+  }
+
+  get atCapacity(): boolean {
+    const cap = this.config.max_connections;
+    return cap !== undefined && cap !== null && this.activeConnections >= cap;
+  }
+
+  get models(): ReadonlySet<string> {
+    return this.#models;
+  }
+
+  get modelsUpdatedAt(): number | undefined {
+    return this.#modelsUpdatedAt;
+  }
+
+  setModels(models: Iterable<string>): void {
+    this.#models = new Set(models);
+    this.#modelsUpdatedAt = this.#now();
+  }
+
+  /** Keeps the endpoint out of rotation until the backend's Retry-After has passed (HTTP 429). */
+  coolDown(ms: number): void {
+    this.#cooldownUntil = Math.max(this.#cooldownUntil, this.#now() + ms);
+  }
+
+  get coolingDownForMs(): number {
+    return Math.max(0, this.#cooldownUntil - this.#now());
+  }
+}

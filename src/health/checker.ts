@@ -1,0 +1,80 @@
+import type { Endpoint } from '../endpoints/endpoint.js';
+import { nextCheckDelayMs, withJitter } from './backoff.js';
+import type { ProbeResult, Prober } from './prober.js';
+
+export interface HealthCheckerOptions {
+  readonly prober: Prober;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** Called after every check, before the endpoint's state machine is fed (metrics, logs). */
+  readonly onResult?: (endpoint: Endpoint, result: ProbeResult) => void;
+}
+
+/**
+ * Active health checks: every endpoint on its own schedule (its check_interval with jitter,
+ * backing off exponentially while it fails), never more than one check in flight per endpoint.
+ */
+export class HealthChecker {
+  readonly #endpoints: readonly Endpoint[];
+  readonly #opts: HealthCheckerOptions;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #nextAt = new Map<string, number>();
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #stopped = true;
+
+  constructor(endpoints: readonly Endpoint[], opts: HealthCheckerOptions) {
+    this.#endpoints = endpoints;
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+    this.#random = opts.random ?? Math.random;
+  }
+
+  /** Checks every endpoint now, then keeps each on its own schedule. */
+  start(): void {
+    this.#stopped = false;
+    for (const ep of this.#endpoints) void this.checkNow(ep);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /** Milliseconds until the endpoint's next scheduled check (0 while one is running). */
+  nextCheckInMs(endpoint: Endpoint): number {
+    const at = this.#nextAt.get(endpoint.name);
+    return at === undefined ? 0 : Math.max(0, at - this.#now());
+  }
+
+  /** Runs a check now unless one is already in flight (then it shares that one). */
+  checkNow(endpoint: Endpoint): Promise<void> {
+    const running = this.#inFlight.get(endpoint.name);
+    if (running) return running;
+    clearTimeout(this.#timers.get(endpoint.name));
+    this.#nextAt.delete(endpoint.name);
+    const p = this.#run(endpoint).finally(() => {
+      this.#inFlight.delete(endpoint.name);
+      this.#schedule(endpoint);
+    });
+    this.#inFlight.set(endpoint.name, p);
+    return p;
+  }
+
+  async #run(endpoint: Endpoint): Promise<void> {
+    const result = await this.#opts.prober(endpoint);
+    this.#opts.onResult?.(endpoint, result);
+    endpoint.health.recordCheck({ ok: result.ok, latencyMs: result.latencyMs, error: result.error });
+  }
+
+  #schedule(endpoint: Endpoint): void {
+    if (this.#stopped) return;
+    const delay = withJitter(nextCheckDelayMs(endpoint.config.check_interval, endpoint.health.consecutiveFailures), this.#random);
+    this.#nextAt.set(endpoint.name, this.#now() + delay);
+    const timer = setTimeout(() => void this.checkNow(endpoint), delay);
+    timer.unref();
+    this.#timers.set(endpoint.name, timer);
+  }
+}

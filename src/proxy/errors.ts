@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export type SluiceErrorCode =
+  | 'model_not_found'
+  | 'no_routable_endpoint'
+  | 'endpoints_busy'
+  | 'body_too_large'
+  | 'invalid_json'
+  | 'upstream_unreachable'
+  | 'upstream_timeout'
+  | 'upstream_error'
+  | 'internal_error';
+
+const STATUS: Record<SluiceErrorCode, number> = {
+  model_not_found: 404,
+  no_routable_endpoint: 503,
+  endpoints_busy: 503,
+  body_too_large: 413,
+  invalid_json: 400,
+  upstream_unreachable: 502,
+  upstream_timeout: 504,
+  upstream_error: 502,
+  internal_error: 500,
+};
+
+/** One error type for everything Sluice itself answers; mapped to HTTP in `sendError` only. */
+export class SluiceError extends Error {
+  readonly code: SluiceErrorCode;
+  readonly status: number;
+  /** Seconds for a Retry-After header (503s). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: SluiceErrorCode, message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** Which API shape a client on this path expects its errors in. */
+export type ApiFlavour = 'openai' | 'ollama';
+
+export function apiFlavour(path: string): ApiFlavour {
+  return path.startsWith('/api/') ? 'ollama' : 'openai';
+}
+
+const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
+  model_not_found: 'invalid_request_error',
+  body_too_large: 'invalid_request_error',
+  invalid_json: 'invalid_request_error',
+};
+
+/** Body of an error as the client's API would write it: OpenAI `{error:{...}}` or Ollama `{error:"..."}`. */
+export function errorBody(err: SluiceError, flavour: ApiFlavour): Record<string, unknown> {
+  if (flavour === 'ollama') return { error: err.message };
+  return {
+    error: {
+      message: err.message,
+      type: OPENAI_TYPES[err.code] ?? 'server_error',
+      param: err.code === 'model_not_found' ? 'model' : null,
+      code: err.code,
+    },
+  };
+}
+
+/** Writes a JSON error unless the response has already started (then it can only be cut). */
+export function sendError(req: IncomingMessage, res: ServerResponse, err: SluiceError, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  const body = JSON.stringify(errorBody(err, apiFlavour(req.url ?? '/')));
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extraHeaders };
+  if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
+  res.writeHead(err.status, headers);
+  res.end(body);
+}

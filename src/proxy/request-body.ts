@@ -1,0 +1,48 @@
+import type { IncomingMessage } from 'node:http';
+import getRawBody from 'raw-body';
+import { SluiceError } from './errors.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads the whole request body once (up to `limit` bytes) so the model can be read and the
+ * request replayed on another endpoint. Over the limit is a 413, whatever Content-Length says.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const length = req.headers['content-length'];
+  if (length === undefined && req.headers['transfer-encoding'] === undefined) return EMPTY;
+  if (length !== undefined && Number(length) > limit) throw tooLarge(limit);
+  try {
+    return await getRawBody(req, { limit, length });
+  } catch (err) {
+    if ((err as { type?: string }).type === 'entity.too.large') throw tooLarge(limit);
+    throw err;
+  }
+}
+
+function tooLarge(limit: number): SluiceError {
+  return new SluiceError('body_too_large', `request body is larger than the limit of ${limit} bytes (limits.max_body)`);
+}
+
+/**
+ * The `model` named in a JSON body, if any. A body that claims to be JSON and is not is a
+ * client error (400); other bodies are forwarded untouched with no model.
+ */
+export function modelOf(req: IncomingMessage, body: Buffer): string | undefined {
+  if (body.length === 0) return undefined;
+  const type = req.headers['content-type'] ?? '';
+  const claimsJson = type.includes('json');
+  if (!claimsJson && body[0] !== 0x7b /* { */) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    if (!claimsJson) return undefined;
+    throw new SluiceError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed === 'object' && parsed !== null && 'model' in parsed) {
+    const model = (parsed as { model: unknown }).model;
+    if (typeof model === 'string' && model.length > 0) return model;
+  }
+  return undefined;
+}

@@ -1,0 +1,83 @@
+import { BlockList, isIP } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+
+export type StickyKeySource =
+  | { readonly kind: 'ip' }
+  | { readonly kind: 'forwarded-for'; readonly trusted: BlockList }
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string };
+
+/** Parses `balancing.sticky.key` (ip | forwarded-for | header:<Name> | cookie:<name>). */
+export function stickyKeySource(key: string, trustedProxies: readonly string[]): StickyKeySource {
+  if (key === 'ip') return { kind: 'ip' };
+  if (key === 'forwarded-for') return { kind: 'forwarded-for', trusted: trustedList(trustedProxies) };
+  if (key.startsWith('header:')) return { kind: 'header', name: key.slice('header:'.length).toLowerCase() };
+  if (key.startsWith('cookie:')) return { kind: 'cookie', name: key.slice('cookie:'.length) };
+  throw new Error(`unsupported sticky key "${key}"`);
+}
+
+function trustedList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [addr, prefix] = entry.split('/');
+    const family = isIP(addr!) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(addr!, family);
+    else list.addSubnet(addr!, Number(prefix), family);
+  }
+  return list;
+}
+
+/** The key a request is pinned by, or undefined when it carries none (then it is balanced normally). */
+export function stickyKey(source: StickyKeySource, req: IncomingMessage): string | undefined {
+  switch (source.kind) {
+    case 'ip':
+      return normalise(req.socket.remoteAddress);
+    case 'forwarded-for':
+      return clientBehindTrustedProxies(req, source.trusted);
+    case 'header': {
+      const v = req.headers[source.name];
+      return (Array.isArray(v) ? v[0] : v) || undefined;
+    }
+    case 'cookie':
+      return cookieValue(req.headers.cookie, source.name);
+  }
+}
+
+/**
+ * The right-most address in X-Forwarded-For (plus the peer) that is not a trusted proxy.
+ * Clients can put anything at the left of the header, so only addresses appended by our own
+ * proxies are believed; an untrusted peer is the client whatever the header says.
+ */
+export function clientBehindTrustedProxies(req: IncomingMessage, trusted: BlockList): string | undefined {
+  const header = req.headers['x-forwarded-for'];
+  const chain = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const peer = normalise(req.socket.remoteAddress);
+  if (peer) chain.push(peer);
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const addr = normalise(chain[i]);
+    if (!addr) continue;
+    if (!isTrusted(trusted, addr)) return addr;
+  }
+  return normalise(chain[0]);
+}
+
+function isTrusted(list: BlockList, addr: string): boolean {
+  const family = isIP(addr);
+  if (family === 0) return false;
+  return list.check(addr, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** `::ffff:1.2.3.4` (IPv4 on a dual-stack socket) is the same client as `1.2.3.4`. */
+function normalise(addr: string | undefined): string | undefined {
+  if (!addr) return undefined;
+  return addr.startsWith('::ffff:') && isIP(addr.slice(7)) === 4 ? addr.slice(7) : addr;
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim()) || undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,25 @@
+import winston from 'winston';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type Logger = winston.Logger;
+
+/**
+ * JSON lines on stdout. Every line carries `time`, `level`, `message` and `service`; callers add
+ * structured fields (endpoint, request_id, trace_id ...). Bodies and secrets are never logged.
+ */
+export function createLogger(level: LogLevel, service = 'sluice'): Logger {
+  return winston.createLogger({
+    level,
+    defaultMeta: { service },
+    format: winston.format.combine(
+      winston.format.timestamp({ alias: 'time' }),
+      winston.format((info) => {
+        // `time` is the documented field; winston's `timestamp` would duplicate it.
+        delete info.timestamp;
+        return info;
+      })(),
+      winston.format.json(),
+    ),
+    transports: [new winston.transports.Console()],
+  });
+}

@@ -1,0 +1,166 @@
+import client from 'prom-client';
+
+/** Reasons an upstream attempt can fail; used as the `reason` label, a closed set. */
+export type FailureReason = 'connect_error' | 'timeout' | 'reset' | 'http_5xx' | 'http_429';
+export type CheckResult = 'success' | 'failure' | 'timeout';
+
+/** What the metrics need to read from the live endpoint set at scrape time. */
+export interface EndpointSnapshot {
+  readonly name: string;
+  readonly url: string; // credentials already stripped
+  readonly type: string;
+  readonly priority: number;
+  readonly state: string;
+  readonly routable: boolean;
+  readonly circuit: string;
+  readonly consecutiveFailures: number;
+  readonly activeConnections: number;
+  readonly effectiveWeight: number;
+}
+
+export interface MetricsSource {
+  endpoints(): readonly EndpointSnapshot[];
+  /** Model name -> number of routable endpoints serving it (every model ever seen, 0 when none). */
+  modelAvailability(): ReadonlyMap<string, number>;
+}
+
+export const HEALTH_STATE_VALUES = ['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy'] as const;
+export const CIRCUIT_STATE_VALUES = ['closed', 'open', 'half_open'] as const;
+
+// OpenTelemetry GenAI `gen_ai.client.operation.duration` buckets, extended to minutes for long generations.
+const REQUEST_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68];
+// GenAI `time_to_first_token` buckets, extended for cold model loads.
+const TTFB_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
+const CHECK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface RequestObservation {
+  readonly endpoint: string; // 'none' when no endpoint answered
+  readonly model: string; // already bounded: catalog name, 'unknown' or 'none'
+  readonly code: number;
+  readonly durationSeconds: number;
+  readonly ttfbSeconds?: number;
+  readonly traceId?: string;
+}
+
+/**
+ * Sluice's Prometheus metrics. Gauges describing endpoints are computed at scrape time from
+ * the live state (no bookkeeping on the request path); counters and histograms are updated
+ * as events happen. Two registries share the same metric objects: one renders the classic
+ * text format, the other OpenMetrics with exemplars, chosen by the scraper's Accept header.
+ */
+export class SluiceMetrics {
+  readonly openMetricsRegistry = new client.Registry<client.OpenMetricsContentType>();
+  readonly textRegistry = new client.Registry();
+
+  readonly #requests;
+  // Label names are widened to string: prom-client's types tie exemplar label names to the metric's own.
+  readonly #requestDuration: client.Histogram<string>;
+  readonly #ttfb: client.Histogram<string>;
+  readonly #retries;
+  readonly #failures;
+  readonly #tokens;
+  readonly #checks;
+  readonly #checkDuration;
+  readonly #transitions;
+  readonly #configReloads;
+
+  constructor(source: MetricsSource, build: { version: string }) {
+    this.openMetricsRegistry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
+    const registers = [this.openMetricsRegistry];
+    const gauge = (name: string, help: string, labelNames: string[], collect: (g: client.Gauge<string>) => void) =>
+      new client.Gauge({ name, help, labelNames, registers, collect(this: client.Gauge<string>) { this.reset(); collect(this); } });
+
+    gauge('sluice_endpoint_info', 'Configured endpoint (value 1).', ['endpoint', 'url', 'type', 'priority'], (g) => {
+      for (const e of source.endpoints()) g.set({ endpoint: e.name, url: e.url, type: e.type, priority: String(e.priority) }, 1);
+    });
+    gauge('sluice_endpoint_state', 'Health state of the endpoint (state set: 1 for the current state).', ['endpoint', 'state'], (g) => {
+      for (const e of source.endpoints()) for (const s of HEALTH_STATE_VALUES) g.set({ endpoint: e.name, state: s }, e.state === s ? 1 : 0);
+    });
+    gauge('sluice_endpoint_up', '1 when the endpoint is routable (healthy, degraded or recovering).', ['endpoint'], (g) => {
+      for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.routable ? 1 : 0);
+    });
+    gauge('sluice_endpoint_circuit_state', 'Circuit breaker state (state set: 1 for the current state).', ['endpoint', 'state'], (g) => {
+      for (const e of source.endpoints()) for (const s of CIRCUIT_STATE_VALUES) g.set({ endpoint: e.name, state: s }, e.circuit === s ? 1 : 0);
+    });
+    gauge('sluice_endpoint_consecutive_failures', 'Consecutive failed health checks.', ['endpoint'], (g) => {
+      for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.consecutiveFailures);
+    });
+    gauge('sluice_endpoint_active_connections', 'Requests in flight to the endpoint.', ['endpoint'], (g) => {
+      for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.activeConnections);
+    });
+    gauge('sluice_endpoint_effective_weight', 'Weight used by the balancer after slow start and degradation.', ['endpoint'], (g) => {
+      for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.effectiveWeight);
+    });
+    gauge('sluice_models_available_endpoints', 'Routable endpoints serving each model.', ['model'], (g) => {
+      for (const [model, n] of source.modelAvailability()) g.set({ model }, n);
+    });
+    const buildInfo = new client.Gauge({ name: 'sluice_build_info', help: 'Sluice build (value 1).', labelNames: ['version', 'node_version'], registers });
+    buildInfo.set({ version: build.version, node_version: process.version }, 1);
+
+    this.#transitions = new client.Counter({ name: 'sluice_endpoint_state_transitions_total', help: 'Health state transitions.', labelNames: ['endpoint', 'from', 'to'], registers });
+    this.#checks = new client.Counter({ name: 'sluice_health_checks_total', help: 'Active health checks by result.', labelNames: ['endpoint', 'result'], registers });
+    this.#checkDuration = new client.Histogram({ name: 'sluice_health_check_duration_seconds', help: 'Latency of active health checks.', labelNames: ['endpoint'], buckets: CHECK_BUCKETS, registers });
+    this.#failures = new client.Counter({ name: 'sluice_endpoint_failures_total', help: 'Failed upstream attempts by reason.', labelNames: ['endpoint', 'reason'], registers });
+    this.#requests = new client.Counter({ name: 'sluice_requests_total', help: 'Completed client requests by answering endpoint, model and HTTP status.', labelNames: ['endpoint', 'model', 'code'], registers });
+    this.#requestDuration = new client.Histogram({ name: 'sluice_request_duration_seconds', help: 'Whole client request duration.', labelNames: ['endpoint', 'model'], buckets: REQUEST_BUCKETS, registers, enableExemplars: true });
+    this.#ttfb = new client.Histogram({ name: 'sluice_time_to_first_byte_seconds', help: 'Time from request arrival to the first response byte from the backend.', labelNames: ['endpoint', 'model'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
+    this.#retries = new client.Counter({ name: 'sluice_retries_total', help: 'Attempts that failed over from this endpoint to another.', labelNames: ['endpoint', 'reason'], registers });
+    this.#tokens = new client.Counter({ name: 'sluice_tokens_total', help: 'Tokens reported by backends (OpenAI usage, Ollama eval counts).', labelNames: ['endpoint', 'model', 'type'], registers });
+    this.#configReloads = new client.Counter({ name: 'sluice_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers });
+    // Series that exist from the start, so that rate() and alerts see a zero rather than nothing.
+    this.#configReloads.inc({ result: 'success' }, 0);
+    this.#configReloads.inc({ result: 'failure' }, 0);
+
+    client.collectDefaultMetrics({ register: this.openMetricsRegistry });
+    // The classic-format registry shares the very same metric objects (exemplars are dropped when rendered).
+    for (const { name } of this.openMetricsRegistry.getMetricsAsArray()) this.textRegistry.registerMetric(this.openMetricsRegistry.getSingleMetric(name)!);
+  }
+
+  /** Pre-creates the per-endpoint counter series at zero so dashboards and alerts see them before the first event. */
+  initEndpoint(endpoint: string): void {
+    for (const result of ['success', 'failure', 'timeout'] as const) this.#checks.inc({ endpoint, result }, 0);
+    for (const reason of ['connect_error', 'timeout', 'reset', 'http_5xx', 'http_429'] as const) {
+      this.#failures.inc({ endpoint, reason }, 0);
+      this.#retries.inc({ endpoint, reason }, 0);
+    }
+  }
+
+  requestCompleted(o: RequestObservation): void {
+    const labels = { endpoint: o.endpoint, model: o.model };
+    this.#requests.inc({ ...labels, code: String(o.code) });
+    const exemplarLabels = o.traceId ? { trace_id: o.traceId } : undefined;
+    this.#requestDuration.observe({ value: o.durationSeconds, labels, exemplarLabels });
+    if (o.ttfbSeconds !== undefined) this.#ttfb.observe({ value: o.ttfbSeconds, labels, exemplarLabels });
+  }
+
+  attemptFailed(endpoint: string, reason: FailureReason, retried: boolean): void {
+    this.#failures.inc({ endpoint, reason });
+    if (retried) this.#retries.inc({ endpoint, reason });
+  }
+
+  tokens(endpoint: string, model: string, input: number | undefined, output: number | undefined): void {
+    if (input) this.#tokens.inc({ endpoint, model, type: 'input' }, input);
+    if (output) this.#tokens.inc({ endpoint, model, type: 'output' }, output);
+  }
+
+  healthCheck(endpoint: string, result: CheckResult, durationSeconds: number): void {
+    this.#checks.inc({ endpoint, result });
+    this.#checkDuration.observe({ endpoint }, durationSeconds);
+  }
+
+  stateTransition(endpoint: string, from: string, to: string): void {
+    this.#transitions.inc({ endpoint, from, to });
+  }
+
+  configReload(result: 'success' | 'failure'): void {
+    this.#configReloads.inc({ result });
+  }
+
+  /** Renders for a scraper: OpenMetrics (with exemplars) when the Accept header asks for it. */
+  async render(accept: string | undefined): Promise<{ contentType: string; body: string }> {
+    if (accept?.includes('application/openmetrics-text')) {
+      return { contentType: this.openMetricsRegistry.contentType, body: await this.openMetricsRegistry.metrics() };
+    }
+    return { contentType: this.textRegistry.contentType, body: await this.textRegistry.metrics() };
+  }
+}

@@ -1,0 +1,55 @@
+const SAMPLES = 1024;
+
+interface ModelCounters {
+  requests: number;
+  successes: number;
+  failures: number;
+  /** Ring buffer of the latest request durations in ms. */
+  samples: Float64Array;
+  next: number;
+  filled: number;
+}
+
+export interface ModelStatsView {
+  readonly requests: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly latency_ms: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
+}
+
+/**
+ * Per-model request counts and latency percentiles for `/internal/stats/models`, over the
+ * latest 1,024 requests per model. Keys are bounded metric labels (catalog names), never raw input.
+ */
+export class ModelStats {
+  readonly #byModel = new Map<string, ModelCounters>();
+
+  record(model: string, success: boolean, durationMs: number): void {
+    let c = this.#byModel.get(model);
+    if (!c) this.#byModel.set(model, (c = { requests: 0, successes: 0, failures: 0, samples: new Float64Array(SAMPLES), next: 0, filled: 0 }));
+    c.requests++;
+    if (success) c.successes++;
+    else c.failures++;
+    c.samples[c.next] = durationMs;
+    c.next = (c.next + 1) % SAMPLES;
+    c.filled = Math.min(SAMPLES, c.filled + 1);
+  }
+
+  view(model: string): ModelStatsView {
+    const c = this.#byModel.get(model);
+    if (!c) return { requests: 0, successes: 0, failures: 0, latency_ms: { p50: null, p95: null, p99: null } };
+    const sorted = Array.from(c.samples.subarray(0, c.filled)).sort((a, b) => a - b);
+    return { requests: c.requests, successes: c.successes, failures: c.failures, latency_ms: { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99) } };
+  }
+
+  models(): string[] {
+    return [...this.#byModel.keys()];
+  }
+}
+
+/** Nearest-rank quantile of sorted values. */
+export function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return Math.round(sorted[rank]! * 100) / 100;
+}

@@ -1,0 +1,47 @@
+import { register } from 'node:module';
+
+export interface Tracing {
+  shutdown(): Promise<void>;
+}
+
+/** True when the standard OTEL_* variables ask for trace export. */
+export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_TRACES_EXPORTER);
+}
+
+/** Paths that are Sluice's or the sample server's own plumbing, never traced. */
+const UNTRACED = /^\/(metrics|health|internal\/|admin\/)/;
+
+/**
+ * Starts the OpenTelemetry SDK, configured only by the standard OTEL_* environment variables.
+ * With no exporter configured nothing is loaded at all, so an untraced Sluice pays nothing.
+ * Must run before Express or node:http are imported: it installs the ESM loader hook that
+ * lets the auto-instrumentations patch modules loaded with `import`.
+ */
+export async function startTracing(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
+  if (!tracingRequested(env)) return undefined;
+  env.OTEL_SERVICE_NAME ??= defaultServiceName;
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  const [{ NodeSDK }, { getNodeAutoInstrumentations }] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/auto-instrumentations-node'),
+  ]);
+  const sdk = new NodeSDK({
+    instrumentations: [
+      getNodeAutoInstrumentations({
+        // Only what a request crosses; file system, DNS and socket spans would drown the trace.
+        '@opentelemetry/instrumentation-fs': { enabled: false },
+        '@opentelemetry/instrumentation-dns': { enabled: false },
+        '@opentelemetry/instrumentation-net': { enabled: false },
+        // Health checks and model discovery use fetch: not traced by default.
+        '@opentelemetry/instrumentation-undici': { enabled: false },
+        '@opentelemetry/instrumentation-http': {
+          ignoreIncomingRequestHook: (req) => UNTRACED.test(req.url ?? ''),
+        },
+      }),
+    ],
+  });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}
