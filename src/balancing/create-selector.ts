@@ -1,7 +1,14 @@
 import { createLeastConnections } from './least-connections.js';
 import { createRandomTwo } from './random-two.js';
 import { createRoundRobin } from './round-robin.js';
-import type { Candidate, PickContext, Selector, StickyOptions, StrategyName, TierPicker } from './selector.js';
+import type {
+  Candidate,
+  PickContext,
+  Selector,
+  StickyOptions,
+  StrategyName,
+  TierPicker,
+} from './selector.js';
 import { StickyPicker } from './sticky.js';
 import { preferredTier } from './tiers.js';
 

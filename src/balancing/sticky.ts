@@ -13,6 +13,8 @@ import type { Candidate, StickyOptions } from './selector.js';
  * scaled by weight otherwise (as HAProxy does) so heavy endpoints are not capped at the
  * average. The key goes to the first endpoint in score order that is under its capacity.
  */
+const CEIL_MARGIN = 1e-9;
+
 export class StickyPicker {
   private readonly maxLoadFactor: number;
 
@@ -59,8 +61,10 @@ export class StickyPicker {
       totalWeight += candidate.weight;
     }
     const slotsPerWeight = (this.maxLoadFactor * (totalActive + 1)) / totalWeight;
+    // The margin stops float noise from adding a slot: three endpoints of weight 0.7 with
+    // 11 in flight would otherwise get 5.000000000000001, rounded up to 6, instead of 5.
     return (candidate) =>
-      candidate.activeConnections < Math.ceil(slotsPerWeight * candidate.weight);
+      candidate.activeConnections < Math.ceil(slotsPerWeight * candidate.weight - CEIL_MARGIN);
   }
 }
 

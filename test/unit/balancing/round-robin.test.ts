@@ -3,7 +3,11 @@ import { createSelector, type Candidate } from '../../../src/balancing/index.js'
 import { SmoothWeightedRoundRobin } from '../../../src/balancing/round-robin.js';
 import { weighted } from './support.js';
 
-function sequence(picker: { pick(candidates: readonly Candidate[]): Candidate }, pool: readonly Candidate[], picks: number): string {
+function sequence(
+  picker: { pick(candidates: readonly Candidate[]): Candidate },
+  pool: readonly Candidate[],
+  picks: number,
+): string {
   let names = '';
   for (let index = 0; index < picks; index++) names += picker.pick(pool).name;
   return names;

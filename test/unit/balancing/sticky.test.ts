@@ -42,8 +42,8 @@ describe('sticky rendezvous hashing', () => {
     const pool = weighted(1, 2, 3, 4);
     const counts = countBy(assignments(stickySelector(), pool), (name) => name);
     pool.forEach((endpoint) => {
-      expect(shareOf(counts, endpoint.name, KEYS.length)).toBeCloseTo(endpoint.weight / 10, 1);
-      expect(Math.abs(shareOf(counts, endpoint.name, KEYS.length) - endpoint.weight / 10)).toBeLessThan(0.015);
+      const share = shareOf(counts, endpoint.name, KEYS.length);
+      expect(Math.abs(share - endpoint.weight / 10)).toBeLessThan(0.015);
     });
   });
 
@@ -106,7 +106,8 @@ describe('sticky rendezvous hashing', () => {
     });
 
     it('keeps keys on their first choice until it reaches capacity', () => {
-      const keysOfA = KEYS.filter((_, index) => assignments(stickySelector(), weighted(1, 1, 1, 1))[index] === 'a');
+      const firstChoice = assignments(stickySelector(), weighted(1, 1, 1, 1));
+      const keysOfA = KEYS.filter((_, index) => firstChoice[index] === 'a');
       const loaded = (activeOnA: number): MutableCandidate[] =>
         weighted(1, 1, 1, 1).map((endpoint) => ({
           ...endpoint,
@@ -156,9 +157,24 @@ describe('sticky rendezvous hashing', () => {
       expect(selector.select(pool, { stickyKey: 'k' })).toBe(home);
     });
 
+    it('matches ceil(maxLoadFactor × (totalActive + 1) / n) exactly for equal fractional weights', () => {
+      // Three endpoints of weight 0.7, 11 in flight: capacity ceil(1.25 × 12 / 3) = 5.
+      const pool = weighted(0.7, 0.7, 0.7).map((endpoint, index) => ({
+        ...endpoint,
+        activeConnections: [5, 3, 3][index]!,
+      }));
+      const firstChoice = assignments(stickySelector(), weighted(1, 1, 1));
+      const keysOfA = KEYS.filter((_, index) => firstChoice[index] === 'a');
+      expect(assignments(stickySelector(), pool, keysOfA)).not.toContain('a');
+      pool[0]!.activeConnections = 4;
+      pool[1]!.activeConnections = 4;
+      expect(new Set(assignments(stickySelector(), pool, keysOfA))).toEqual(new Set(['a']));
+    });
+
     it('rejects a load factor below 1', () => {
-      expect(() => createSelector('round-robin', { sticky: { maxLoadFactor: 0.9 } })).toThrow(RangeError);
-      expect(() => createSelector('round-robin', { sticky: { maxLoadFactor: Number.NaN } })).toThrow(RangeError);
+      for (const maxLoadFactor of [0.9, Number.NaN]) {
+        expect(() => createSelector('round-robin', { sticky: { maxLoadFactor } })).toThrow(RangeError);
+      }
     });
   });
 });

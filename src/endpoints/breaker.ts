@@ -1,0 +1,109 @@
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
+export interface CircuitBreakerOptions {
+  /** Consecutive failures that open the circuit (default 5). */
+  failureThreshold: number;
+  /** How long the circuit stays open before letting one trial request through (default 30000). */
+  openDurationMs: number;
+  now: () => number;
+  onTransition?: (from: CircuitState, to: CircuitState, reason: string) => void;
+}
+
+export const DEFAULT_FAILURE_THRESHOLD = 5;
+export const DEFAULT_OPEN_DURATION_MS = 30_000;
+
+/**
+ * Classic three-state circuit breaker over request outcomes. Knows nothing about endpoints or
+ * HTTP: callers ask `tryAcquire()` before sending and report the outcome afterwards.
+ *
+ * The open -> half_open change has no timer behind it: it is computed from the clock whenever
+ * the state is read, and announced the first time it is seen.
+ */
+export class CircuitBreaker {
+  readonly #failureThreshold: number;
+  readonly #openDurationMs: number;
+  readonly #now: () => number;
+  readonly #onTransition: CircuitBreakerOptions['onTransition'];
+  #state: CircuitState = 'closed';
+  #openedAt = 0;
+  #failures = 0;
+  #trialInFlight = false;
+
+  constructor(options: Partial<CircuitBreakerOptions> & Pick<CircuitBreakerOptions, 'now'>) {
+    this.#failureThreshold = Math.max(1, options.failureThreshold ?? DEFAULT_FAILURE_THRESHOLD);
+    this.#openDurationMs = Math.max(0, options.openDurationMs ?? DEFAULT_OPEN_DURATION_MS);
+    this.#now = options.now;
+    this.#onTransition = options.onTransition;
+  }
+
+  get state(): CircuitState {
+    if (this.#state === 'open' && this.#now() - this.#openedAt >= this.#openDurationMs) {
+      this.#trialInFlight = false;
+      this.#moveTo('half_open', `open for ${this.#openDurationMs}ms`);
+    }
+    return this.#state;
+  }
+
+  get consecutiveFailures(): number {
+    return this.#failures;
+  }
+
+  /** Whether a request could be sent now; no side effects, for filtering candidates. */
+  isAvailable(): boolean {
+    const state = this.state;
+    return state === 'closed' || (state === 'half_open' && !this.#trialInFlight);
+  }
+
+  /** Claims the right to send one request. In half_open only one trial is let through until it resolves. */
+  tryAcquire(): boolean {
+    const state = this.state;
+    if (state === 'closed') return true;
+    if (state === 'open' || this.#trialInFlight) return false;
+    this.#trialInFlight = true;
+    return true;
+  }
+
+  recordSuccess(): void {
+    const state = this.state;
+    this.#failures = 0;
+    // A success while open comes from a request sent before the circuit opened: too old to trust.
+    if (state !== 'half_open') return;
+    this.#trialInFlight = false;
+    this.#moveTo('closed', 'trial request succeeded');
+  }
+
+  recordFailure(): void {
+    const state = this.state;
+    this.#failures++;
+    if (state === 'half_open') {
+      this.#open('trial request failed');
+    } else if (state === 'closed' && this.#failures >= this.#failureThreshold) {
+      this.#open(`${this.#failures} consecutive failure${this.#failures === 1 ? '' : 's'}`);
+    }
+    // Already open: late failures of older requests do not extend the open period.
+  }
+
+  /** The trial ended with no verdict (e.g. the client went away): let another trial through. */
+  releaseTrial(): void {
+    this.#trialInFlight = false;
+  }
+
+  reset(): void {
+    this.#failures = 0;
+    this.#trialInFlight = false;
+    this.#moveTo('closed', 'reset');
+  }
+
+  #open(reason: string): void {
+    this.#openedAt = this.#now();
+    this.#trialInFlight = false;
+    this.#moveTo('open', reason);
+  }
+
+  #moveTo(to: CircuitState, reason: string): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    this.#onTransition?.(from, to, reason);
+  }
+}

@@ -1,0 +1,254 @@
+import { OutcomeWindow } from './outcome-window.js';
+
+export type HealthState = 'unknown' | 'healthy' | 'degraded' | 'recovering' | 'unhealthy';
+
+export const HEALTH_STATES: readonly HealthState[] = ['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy'];
+
+export interface HealthPolicy {
+  /** Consecutive passing checks that bring an unhealthy endpoint back (counting the one that started recovery). */
+  rise: number;
+  /** Consecutive failed checks that make a healthy or degraded endpoint unhealthy. */
+  fall: number;
+  /** A passing check slower than this marks the endpoint degraded. */
+  degradedLatencyMs: number;
+  /** A request error ratio above this (over errorWindowMs) marks the endpoint degraded. */
+  degradedErrorRatio: number;
+  /** The window over which request outcomes count for the error ratio. */
+  errorWindowMs: number;
+  /** Fewer requests than this in the window never make an endpoint degraded. */
+  minRequestsForRatio: number;
+  /** How long a recovered endpoint's weight ramps up after it leaves unhealthy. */
+  slowStartMs: number;
+  /** Share of its weight a degraded endpoint keeps. */
+  degradedWeightFactor: number;
+}
+
+export const DEFAULT_HEALTH_POLICY: Readonly<HealthPolicy> = Object.freeze({
+  rise: 2,
+  fall: 3,
+  degradedLatencyMs: 1000,
+  degradedErrorRatio: 0.5,
+  errorWindowMs: 60_000,
+  minRequestsForRatio: 10,
+  slowStartMs: 30_000,
+  degradedWeightFactor: 0.25,
+});
+
+export interface CheckResult {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+export type HealthTransitionListener = (from: HealthState, to: HealthState, reason: string) => void;
+
+/** Weight share at the very start of slow start, so a recovering endpoint still gets some traffic. */
+const SLOW_START_MIN_FACTOR = 0.1;
+
+const ROUTABLE: ReadonlySet<HealthState> = new Set<HealthState>(['healthy', 'degraded', 'recovering']);
+
+/**
+ * One endpoint's health state machine, fed by active checks and by the outcomes of real
+ * requests:
+ *
+ *   unknown --pass--> healthy | degraded        unknown --fail--> unhealthy
+ *   healthy <--> degraded   (slow check, or request error ratio over the limit)
+ *   healthy | degraded --fall failed checks, or a refused/reset connection--> unhealthy
+ *   unhealthy --pass--> recovering --rise passes--> healthy | degraded
+ *   recovering --failed check or connection failure--> unhealthy
+ *
+ * Leaving unhealthy starts a slow start: the weight factor ramps linearly to full over
+ * slowStartMs so a backend that just came back is not flooded.
+ */
+export class EndpointHealth {
+  readonly #policy: HealthPolicy;
+  readonly #now: () => number;
+  readonly #onTransition: HealthTransitionListener | undefined;
+  readonly #requests: OutcomeWindow;
+  #state: HealthState = 'unknown';
+  #consecutiveFailures = 0;
+  #consecutivePasses = 0;
+  #lastError: string | undefined;
+  #checksTotal = 0;
+  #checksPassed = 0;
+  #lastCheckAt: number | undefined;
+  #lastLatencyMs: number | undefined;
+  #slowStartFrom: number | undefined;
+
+  constructor(policy: HealthPolicy, now: () => number, onTransition?: HealthTransitionListener) {
+    this.#policy = { ...policy, rise: Math.max(1, policy.rise), fall: Math.max(1, policy.fall) };
+    this.#now = now;
+    this.#onTransition = onTransition;
+    this.#requests = new OutcomeWindow(policy.errorWindowMs, now);
+  }
+
+  get state(): HealthState {
+    return this.#state;
+  }
+
+  get routable(): boolean {
+    return ROUTABLE.has(this.#state);
+  }
+
+  /** Failed active checks in a row (drives the check backoff). */
+  get consecutiveFailures(): number {
+    return this.#consecutiveFailures;
+  }
+
+  get consecutivePasses(): number {
+    return this.#consecutivePasses;
+  }
+
+  /** The most recent failure seen, from a check or a connection; kept after recovery for diagnosis. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  get checksTotal(): number {
+    return this.#checksTotal;
+  }
+
+  get checksPassed(): number {
+    return this.#checksPassed;
+  }
+
+  get lastCheckAt(): number | undefined {
+    return this.#lastCheckAt;
+  }
+
+  get lastLatencyMs(): number | undefined {
+    return this.#lastLatencyMs;
+  }
+
+  /** Request error ratio over the window, or undefined while there are too few requests to judge. */
+  errorRatio(): number | undefined {
+    const { successes, failures } = this.#requests.counts();
+    const total = successes + failures;
+    if (total === 0 || total < this.#policy.minRequestsForRatio) return undefined;
+    return failures / total;
+  }
+
+  recordCheck(result: CheckResult): void {
+    this.#checksTotal++;
+    this.#lastCheckAt = this.#now();
+    this.#lastLatencyMs = result.latencyMs;
+    if (result.ok) this.#checkPassed(result.latencyMs);
+    else this.#checkFailed(result.error ?? 'check failed');
+  }
+
+  /** Outcome of a real request routed to this endpoint; only feeds the error ratio. */
+  recordRequest(outcome: 'success' | 'failure'): void {
+    this.#requests.record(outcome);
+    // Only checks clear degraded; requests can only push a healthy endpoint down.
+    if (this.#state !== 'healthy') return;
+    const reason = this.#errorRatioReason();
+    if (reason) this.#moveTo('degraded', reason);
+  }
+
+  /** A real request could not connect (refused, reset): stop routing at once, without waiting for checks. */
+  markConnectionFailure(error: string): void {
+    this.#lastError = error;
+    this.#consecutivePasses = 0;
+    if (this.#state === 'unhealthy') return;
+    this.#moveTo('unhealthy', `connection failed: ${error}`);
+  }
+
+  /**
+   * Share of its configured weight the endpoint gets, in (0, 1] while routable: reduced when
+   * degraded, ramped during slow start (both multiply), 0 when not routable.
+   */
+  weightFactor(): number {
+    if (!this.routable) return 0;
+    const degraded = this.#state === 'degraded' ? this.#policy.degradedWeightFactor : 1;
+    return degraded * this.#slowStartFactor();
+  }
+
+  #slowStartFactor(): number {
+    if (this.#slowStartFrom === undefined) return 1;
+    const elapsed = this.#now() - this.#slowStartFrom;
+    if (elapsed >= this.#policy.slowStartMs) return 1;
+    return Math.max(SLOW_START_MIN_FACTOR, elapsed / this.#policy.slowStartMs);
+  }
+
+  #checkPassed(latencyMs: number): void {
+    this.#checksPassed++;
+    this.#consecutivePasses++;
+    this.#consecutiveFailures = 0;
+    const { rise } = this.#policy;
+    switch (this.#state) {
+      case 'unknown':
+        this.#moveTo(...this.#servingVerdict(latencyMs, 'check passed'));
+        return;
+      case 'unhealthy':
+        this.#slowStartFrom = this.#now();
+        if (this.#consecutivePasses >= rise) this.#moveTo(...this.#servingVerdict(latencyMs, this.#passesReason()));
+        else this.#moveTo('recovering', 'check passed');
+        return;
+      case 'recovering':
+        if (this.#consecutivePasses >= rise) this.#moveTo(...this.#servingVerdict(latencyMs, this.#passesReason()));
+        return;
+      case 'healthy':
+      case 'degraded':
+        this.#moveTo(...this.#servingVerdict(latencyMs, 'check passed'));
+        return;
+    }
+  }
+
+  #checkFailed(error: string): void {
+    this.#consecutiveFailures++;
+    this.#consecutivePasses = 0;
+    this.#lastError = error;
+    switch (this.#state) {
+      case 'unknown':
+      case 'recovering':
+        this.#moveTo('unhealthy', `check failed: ${error}`);
+        return;
+      case 'healthy':
+      case 'degraded':
+        if (this.#consecutiveFailures >= this.#policy.fall) {
+          const failures = this.#consecutiveFailures;
+          this.#moveTo('unhealthy', `${failures} consecutive failed check${failures === 1 ? '' : 's'}: ${error}`);
+        }
+        return;
+      case 'unhealthy':
+        return;
+    }
+  }
+
+  /** Healthy or degraded after a passing check, with the reason for whichever it is. */
+  #servingVerdict(latencyMs: number, passReason: string): [HealthState, string] {
+    const { degradedLatencyMs } = this.#policy;
+    if (latencyMs > degradedLatencyMs) {
+      return ['degraded', `${prefix(passReason)}check latency ${Math.round(latencyMs)}ms over ${degradedLatencyMs}ms`];
+    }
+    const ratioReason = this.#errorRatioReason();
+    if (ratioReason) return ['degraded', `${prefix(passReason)}${ratioReason}`];
+    if (this.#state === 'degraded') return ['healthy', `check latency ${Math.round(latencyMs)}ms and error ratio within limits`];
+    return ['healthy', passReason];
+  }
+
+  #passesReason(): string {
+    const passes = this.#consecutivePasses;
+    return `${passes} consecutive pass${passes === 1 ? '' : 'es'}`;
+  }
+
+  #errorRatioReason(): string | undefined {
+    const ratio = this.errorRatio();
+    const limit = this.#policy.degradedErrorRatio;
+    if (ratio === undefined || ratio <= limit) return undefined;
+    return `error ratio ${ratio.toFixed(2)} over ${limit.toFixed(2)}`;
+  }
+
+  #moveTo(to: HealthState, reason: string): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    if (to === 'unhealthy') this.#slowStartFrom = undefined;
+    this.#onTransition?.(from, to, reason);
+  }
+}
+
+/** Reasons that only restate a plain pass are dropped when a degradation reason follows. */
+function prefix(passReason: string): string {
+  return passReason === 'check passed' ? '' : `${passReason}; `;
+}

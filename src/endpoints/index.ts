@@ -1,0 +1,12 @@
+export { CircuitBreaker, DEFAULT_FAILURE_THRESHOLD, DEFAULT_OPEN_DURATION_MS, type CircuitBreakerOptions, type CircuitState } from './breaker.js';
+export {
+  DEFAULT_HEALTH_POLICY,
+  EndpointHealth,
+  HEALTH_STATES,
+  type CheckResult,
+  type HealthPolicy,
+  type HealthState,
+  type HealthTransitionListener,
+} from './health-state.js';
+export { OutcomeWindow, type OutcomeCounts } from './outcome-window.js';
+export { nextCheckDelayMs, withJitter } from '../health/backoff.js';

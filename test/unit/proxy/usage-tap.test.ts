@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { UsageTap } from '../../../src/proxy/usage-tap.js';
+
+function tapOf(...chunks: string[]) {
+  const tap = new UsageTap();
+  for (const c of chunks) tap.push(Buffer.from(c));
+  return tap.result();
+}
+
+describe('UsageTap', () => {
+  it('reads OpenAI usage from a JSON body', () => {
+    const body = JSON.stringify({ id: 'x', model: 'llama3.2:1b', choices: [{ message: { content: 'hi' } }], usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 } });
+    expect(tapOf(body.slice(0, 20), body.slice(20))).toEqual({ inputTokens: 7, outputTokens: 3, responseModel: 'llama3.2:1b' });
+  });
+
+  it('reads usage from the final chunk of an SSE stream, split across reads', () => {
+    const chunks = ['data: {"model":"m1","choices":[{"delta":{"content":"a"}}]}\n\n', 'data: {"model":"m1","choices":[],"usage":{"prompt_tokens":4,', '"completion_tokens":9}}\n\n', 'data: [DONE]\n\n'];
+    expect(tapOf(...chunks)).toEqual({ inputTokens: 4, outputTokens: 9, responseModel: 'm1' });
+  });
+
+  it('reads Ollama eval counts from the last NDJSON line', () => {
+    const lines = ['{"model":"qwen","response":"a","done":false}\n', '{"model":"qwen","response":"","done":true,"prompt_eval_count":12,"eval_count":5}\n'];
+    expect(tapOf(...lines)).toEqual({ inputTokens: 12, outputTokens: 5, responseModel: 'qwen' });
+  });
+
+  it('keeps constant memory on long streams and still finds the tail', () => {
+    const tap = new UsageTap();
+    for (let i = 0; i < 10_000; i++) tap.push(Buffer.from(`data: {"model":"m","choices":[{"delta":{"content":"token ${i}"}}]}\n\n`));
+    tap.push(Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":10000}}\n\n'));
+    expect(tap.result()).toMatchObject({ inputTokens: 1, outputTokens: 10000 });
+  });
+
+  it('reports nothing when the response carries no usage', () => {
+    expect(tapOf('{"server_id":"s","label":"positive"}')).toEqual({ inputTokens: undefined, outputTokens: undefined, responseModel: undefined });
+  });
+});
