@@ -243,7 +243,6 @@ export class EndpointHealth {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
-    if (to === 'unhealthy') this.#slowStartFrom = undefined;
     this.#onTransition?.(from, to, reason);
   }
 }

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { startModelServer, startSluice, stopAll, testConfig, waitFor, type SluiceProc } from '../helpers/processes.js';
+
+// The status API's shape is a contract for operators' scripts: these strict schemas fail on any
+// added, removed or retyped key.
+const HealthState = z.enum(['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy']);
+const Health = z.strictObject({
+  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  endpoints: z.strictObject({ healthy: z.number().int(), degraded: z.number().int(), recovering: z.number().int(), unhealthy: z.number().int(), unknown: z.number().int(), total: z.number().int() }),
+  uptime_seconds: z.number().int().nonnegative(),
+  version: z.string(),
+});
+const EndpointStatus = z.strictObject({
+  name: z.string(),
+  url: z.string(),
+  type: z.enum(['ollama', 'vllm', 'lmstudio', 'llamacpp', 'openai', 'generic']),
+  status: HealthState,
+  routable: z.boolean(),
+  circuit: z.enum(['closed', 'open', 'half_open']),
+  priority: z.number().int(),
+  backup: z.boolean(),
+  weight: z.number().int().positive(),
+  effective_weight: z.number().nonnegative(),
+  active_connections: z.number().int().nonnegative(),
+  max_connections: z.number().int().positive().nullable(),
+  last_check: z.iso.datetime().nullable(),
+  last_latency_ms: z.number().nonnegative().nullable(),
+  consecutive_failures: z.number().int().nonnegative(),
+  next_check_in_ms: z.number().int().nonnegative(),
+  uptime_percentage: z.number().min(0).max(100).nullable(),
+  last_error: z.string().nullable(),
+  models: z.array(z.string()),
+});
+const Latency = z.number().nonnegative().nullable();
+const ModelStats = z.strictObject({
+  model: z.string(),
+  requests: z.number().int(),
+  successes: z.number().int(),
+  failures: z.number().int(),
+  latency_ms: z.strictObject({ p50: Latency, p95: Latency, p99: Latency }),
+  endpoints: z.array(z.strictObject({ name: z.string(), status: HealthState, routable: z.boolean() })),
+});
+const Endpoints = z.strictObject({ endpoints: z.array(EndpointStatus) });
+const Models = z.strictObject({ models: z.array(ModelStats) });
+const Status = z.strictObject({ health: Health, endpoints: z.array(EndpointStatus), models: z.array(ModelStats), config: z.record(z.string(), z.unknown()) });
+
+let sluice: SluiceProc;
+
+beforeAll(async () => {
+  const a = await startModelServer('a', ['m:1', 'n:1']);
+  sluice = await startSluice(
+    (port) => testConfig(port, [{ id: 'a', url: a.url.replace('http://', 'http://user:s3cret@') }, { id: 'down', url: 'http://127.0.0.1:1', max_connections: 4 }]),
+    {},
+    true,
+  );
+  await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 2, 5000, 'models');
+  for (let i = 0; i < 5; i++) await (await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'x' }] }) })).text();
+});
+
+afterAll(stopAll);
+
+async function get(path: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${sluice.url}${path}`);
+  return { status: res.status, body: await res.json() };
+}
+
+describe('status API schema', () => {
+  it('/internal/health', async () => {
+    const { status, body } = await get('/internal/health');
+    expect(status).toBe(200);
+    const health = Health.parse(body);
+    expect(health).toMatchObject({ status: 'degraded', endpoints: { healthy: 1, unhealthy: 1, total: 2 } });
+  });
+
+  it('/internal/status/endpoints', async () => {
+    const { body } = await get('/internal/status/endpoints');
+    const { endpoints } = Endpoints.parse(body);
+    const a = endpoints.find((e) => e.name === 'a')!;
+    expect(a).toMatchObject({ status: 'healthy', circuit: 'closed', models: ['m:1', 'n:1'], uptime_percentage: 100 });
+    expect(a.url).not.toContain('s3cret');
+    expect(a.url).not.toContain('user');
+    const down = endpoints.find((e) => e.name === 'down')!;
+    expect(down).toMatchObject({ status: 'unhealthy', routable: false, max_connections: 4 });
+    expect(down.last_error).toContain('ECONNREFUSED');
+  });
+
+  it('/internal/stats/models', async () => {
+    const { body } = await get('/internal/stats/models');
+    const { models } = Models.parse(body);
+    const m = models.find((x) => x.model === 'm:1')!;
+    expect(m).toMatchObject({ requests: 5, successes: 5, failures: 0 });
+    expect(m.latency_ms.p50).toBeGreaterThan(0);
+    expect(m.latency_ms.p99).toBeGreaterThanOrEqual(m.latency_ms.p50!);
+    expect(m.endpoints).toEqual([{ name: 'a', status: 'healthy', routable: true }]);
+  });
+
+  it('/internal/status carries everything plus the redacted effective config', async () => {
+    const res = await fetch(`${sluice.url}/internal/status`);
+    const text = await res.text();
+    Status.parse(JSON.parse(text));
+    expect(text).not.toContain('s3cret');
+    expect(JSON.parse(text).config.balancing.strategy).toBe('round-robin');
+  });
+
+  it('unknown /internal routes are JSON 404s', async () => {
+    const { status, body } = await get('/internal/nope');
+    expect(status).toBe(404);
+    expect(body).toMatchObject({ error: { code: 'not_found' } });
+  });
+});
