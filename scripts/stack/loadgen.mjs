@@ -10,6 +10,9 @@
 //   UNKNOWN_RATIO   share of requests for a model nobody serves, to show 404s, 0-1 (0.02)
 //   MAX_REQUESTS    stop after this many requests; 0 runs until stopped (0)
 //   MAX_IN_FLIGHT   requests allowed in flight at once (20)
+//   HEARTBEAT_FILE  touched every second while running, for a container health check (unset: off)
+
+import { writeFileSync } from 'node:fs';
 
 const env = process.env;
 const baseUrl = (env.SLUICE_URL ?? 'http://sluice:8080').replace(/\/$/, '');
@@ -18,6 +21,7 @@ const streamRatio = numberFromEnv('STREAM_RATIO', 0.5);
 const unknownRatio = numberFromEnv('UNKNOWN_RATIO', 0.02);
 const maxRequests = numberFromEnv('MAX_REQUESTS', 0);
 const maxInFlight = numberFromEnv('MAX_IN_FLIGHT', 20);
+const heartbeatFile = env.HEARTBEAT_FILE;
 
 const PROMPTS = [
   'Tell me about the river and the mill.',
@@ -96,6 +100,12 @@ async function main() {
     process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'loadgen progress', sent, in_flight: inFlight, statuses: Object.fromEntries(counts) })}\n`);
   }, 30_000);
   report.unref();
+
+  if (heartbeatFile) {
+    const beat = () => writeFileSync(heartbeatFile, String(Date.now()));
+    beat();
+    setInterval(beat, 1000).unref();
+  }
 
   const intervalMs = rate > 0 ? 1000 / rate : 1000;
   while (!stopping && (maxRequests === 0 || sent < maxRequests)) {

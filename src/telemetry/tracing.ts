@@ -34,6 +34,9 @@ export async function startTracing(defaultServiceName: string, env: NodeJS.Proce
         '@opentelemetry/instrumentation-fs': { enabled: false },
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
+        // Per-middleware spans say nothing about a proxied request; the HTTP server span does.
+        '@opentelemetry/instrumentation-express': { enabled: false },
+        '@opentelemetry/instrumentation-router': { enabled: false },
         // Health checks and model discovery use fetch: not traced by default.
         '@opentelemetry/instrumentation-undici': { enabled: false },
         '@opentelemetry/instrumentation-http': {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, type SluiceProc } from '../helpers/processes.js';
+import { freePort, startModelServer, startSluice, stopAll, testConfig, waitFor, type SluiceProc } from '../helpers/processes.js';
 
 // The status API's shape is a contract for operators' scripts: these strict schemas fail on any
 // added, removed or retyped key.
@@ -49,8 +49,9 @@ let sluice: SluiceProc;
 
 beforeAll(async () => {
   const a = await startModelServer('a', ['m:1', 'n:1']);
+  const closedPort = await freePort(); // nothing listens there
   sluice = await startSluice(
-    (port) => testConfig(port, [{ id: 'a', url: a.url.replace('http://', 'http://user:s3cret@') }, { id: 'down', url: 'http://127.0.0.1:1', max_connections: 4 }]),
+    (port) => testConfig(port, [{ id: 'a', url: a.url.replace('http://', 'http://user:s3cret@') }, { id: 'down', url: `http://127.0.0.1:${closedPort}`, max_connections: 4 }]),
     {},
     true,
   );

@@ -1,0 +1,246 @@
+// The "Sluice overview" dashboard: traffic, errors, latency, tokens, endpoints and models.
+import { annotation, bargauge, dashboard, heatmap, instantTable, quantileTargets, rate, row, sel, stat, stateTimeline, table, target, timeseries, variables } from './grafana.mjs';
+import { circuitStateCode, circuitStateMappings, healthStateCode, healthStateMappings } from './states.mjs';
+
+const TRAFFIC = ['endpoint=~"$endpoint"', 'model=~"$model"'];
+const ENDPOINT = ['endpoint=~"$endpoint"'];
+const ENDPOINT_DETAIL_LINK = [{ title: 'Endpoint detail: ${__field.labels.endpoint}', url: '/d/sluice-endpoint/sluice-endpoint-detail?${__url_time_range}&${datasource:queryparam}&${job:queryparam}&${instance:queryparam}&var-endpoint=${__field.labels.endpoint}' }];
+
+const requests = (...extra) => rate('sluice_requests_total', ...TRAFFIC, ...extra);
+// 5xx ratio per group, 0 (not missing) while the group has traffic and no errors.
+const errorRatio = (by) =>
+  `(\n  sum by (${by}) (${requests('code=~"5.."')})\n  or\n  sum by (${by}) (${requests()}) * 0\n)\n/\nsum by (${by}) (${requests()})`;
+
+function summary() {
+  return [
+    stat({
+      title: 'Request rate',
+      description: 'Client requests completed per second, all endpoints and models in the selection.',
+      unit: 'reqps',
+      targets: [target(`sum(${requests()})`, 'requests')],
+    }),
+    stat({
+      title: 'Error ratio (5m)',
+      description: 'Share of client requests answered with a 5xx status over the last 5 minutes (recording rule sluice:endpoint_request_errors:rate5m). SluiceHighErrorRatio fires above 5% per endpoint.',
+      unit: 'percentunit',
+      decimals: 2,
+      thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: 0.01 }, { color: 'red', value: 0.05 }] },
+      targets: [target(`sum(${sel('sluice:endpoint_request_errors:rate5m', ...ENDPOINT)})\n/\nsum(${sel('sluice:endpoint_requests:rate5m', ...ENDPOINT)})`, 'error ratio')],
+    }),
+    stat({
+      title: 'Slowest p99 latency (5m)',
+      description: 'Highest per-model p99 request duration over the last 5 minutes (recording rule sluice:request_duration_seconds:p99_5m).',
+      unit: 's',
+      thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: 10 }, { color: 'red', value: 30 }] },
+      targets: [target(`max(${sel('sluice:request_duration_seconds:p99_5m', 'model=~"$model"')})`, 'p99')],
+    }),
+    stat({
+      title: 'Routable endpoints',
+      description: 'Endpoints that can take traffic now (healthy, degraded or recovering). At 0, every request fails.',
+      unit: 'none',
+      graphMode: 'none',
+      thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
+      targets: [target(`sum(${sel('sluice_endpoint_up', ...ENDPOINT)})`, 'routable')],
+    }),
+    stat({
+      title: 'Output tokens per second',
+      description: 'Tokens generated per second over the last 5 minutes, as reported by the backends (recording rule sluice:output_tokens:rate5m).',
+      unit: 'suffix: tok/s',
+      targets: [target(`sum(${sel('sluice:output_tokens:rate5m', 'model=~"$model"')})`, 'tokens/s')],
+    }),
+    stat({
+      title: 'Firing alerts',
+      description: 'Sluice alerts currently firing in Prometheus; see the table at the bottom.',
+      unit: 'none',
+      graphMode: 'none',
+      colorMode: 'background',
+      thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }] },
+      targets: [target('count(ALERTS{alertstate="firing", alertname=~"Sluice.+"}) or vector(0)', 'firing')],
+    }),
+  ];
+}
+
+function traffic() {
+  return [
+    row('Traffic'),
+    timeseries({
+      title: 'Requests by model',
+      description: 'Completed client requests per second, by requested model (unknown: not in the catalog; none: no model in the request).',
+      unit: 'reqps',
+      stack: true,
+      targets: [target(`sum by (model) (${requests()})`, '{{model}}')],
+    }),
+    timeseries({
+      title: 'Requests by endpoint',
+      description: 'Completed client requests per second, by the endpoint that answered (none: no endpoint could answer).',
+      unit: 'reqps',
+      stack: true,
+      links: ENDPOINT_DETAIL_LINK,
+      targets: [target(`sum by (endpoint) (${requests()})`, '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'Requests by status code',
+      description: 'Completed client requests per second, by HTTP status returned to the client.',
+      unit: 'reqps',
+      stack: true,
+      targets: [target(`sum by (code) (${requests()})`, '{{code}}')],
+    }),
+    timeseries({
+      title: 'Error ratio by endpoint',
+      description: 'Share of requests answered with a 5xx status, per answering endpoint. Retried failures that ended in success are not counted here; see Retries.',
+      unit: 'percentunit',
+      max: 1,
+      targets: [target(errorRatio('endpoint'), '{{endpoint}}')],
+    }),
+  ];
+}
+
+function latency() {
+  return [
+    row('Latency'),
+    timeseries({
+      title: 'Request duration',
+      description: 'p50, p95 and p99 of the whole request duration, streaming included. Exemplar dots link to the trace of one request.',
+      unit: 's',
+      targets: quantileTargets('sluice_request_duration_seconds', [], TRAFFIC),
+    }),
+    timeseries({
+      title: 'Time to first byte',
+      description: 'p50, p95 and p99 of the time from request arrival to the first byte from the backend (the first token when streaming). Exemplar dots link to traces.',
+      unit: 's',
+      targets: quantileTargets('sluice_time_to_first_byte_seconds', [], TRAFFIC),
+    }),
+    timeseries({
+      title: 'p95 request duration by model',
+      description: 'p95 of the whole request duration, per model.',
+      unit: 's',
+      targets: [target(quantileTargets('sluice_request_duration_seconds', ['model'], TRAFFIC)[1].expr, '{{model}}', { exemplar: true })],
+    }),
+    heatmap({
+      title: 'Request duration distribution',
+      description: 'Requests per second in each duration bucket over time. Exemplars link to traces.',
+      unit: 'reqps',
+      yUnit: 's',
+      targets: [target(`sum by (le) (${rate('sluice_request_duration_seconds_bucket', ...TRAFFIC)})`, '{{le}}', { format: 'heatmap', exemplar: true })],
+    }),
+  ];
+}
+
+function tokens() {
+  return [
+    row('Tokens'),
+    timeseries({
+      title: 'Output tokens per second by model',
+      description: 'Generated tokens per second, by model, from the usage the backends report.',
+      unit: 'suffix: tok/s',
+      stack: true,
+      targets: [target(`sum by (model) (${rate('sluice_tokens_total', ...TRAFFIC, 'type="output"')})`, '{{model}}')],
+    }),
+    timeseries({
+      title: 'Input tokens per second by model',
+      description: 'Prompt tokens per second, by model, from the usage the backends report.',
+      unit: 'suffix: tok/s',
+      stack: true,
+      targets: [target(`sum by (model) (${rate('sluice_tokens_total', ...TRAFFIC, 'type="input"')})`, '{{model}}')],
+    }),
+  ];
+}
+
+function endpoints() {
+  return [
+    row('Endpoints'),
+    stateTimeline({
+      title: 'Endpoint state',
+      description: 'Health state of each endpoint over time: healthy and degraded take traffic, recovering takes a trickle, unhealthy none.',
+      mappings: healthStateMappings(),
+      links: ENDPOINT_DETAIL_LINK,
+      targets: [target(healthStateCode(['endpoint'], ...ENDPOINT), '{{endpoint}}')],
+    }),
+    stateTimeline({
+      title: 'Circuit breaker state',
+      description: 'Circuit breaker of each endpoint: closed passes traffic, open rejects it, half-open lets probes through.',
+      mappings: circuitStateMappings(),
+      h: 6,
+      targets: [target(circuitStateCode(['endpoint'], ...ENDPOINT), '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'Active connections',
+      description: 'Requests in flight to each endpoint.',
+      unit: 'short',
+      decimals: 0,
+      targets: [target(`sum by (endpoint) (${sel('sluice_endpoint_active_connections', ...ENDPOINT)})`, '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'Effective weight',
+      description: 'Weight the balancer uses for each endpoint after slow start and degradation.',
+      unit: 'short',
+      targets: [target(`max by (endpoint) (${sel('sluice_endpoint_effective_weight', ...ENDPOINT)})`, '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'Health-check latency (p95)',
+      description: 'p95 latency of active health checks per endpoint. Above health.degraded_latency (1s by default) the endpoint is marked degraded.',
+      unit: 's',
+      targets: [target(quantileTargets('sluice_health_check_duration_seconds', ['endpoint'], ENDPOINT)[1].expr, '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'Health checks by result',
+      description: 'Active health checks per second by endpoint and result (success, failure, timeout).',
+      unit: 'ops',
+      targets: [target(`sum by (endpoint, result) (${rate('sluice_health_checks_total', ...ENDPOINT)})`, '{{endpoint}} {{result}}')],
+    }),
+    timeseries({
+      title: 'Failures by reason',
+      description: 'Failed upstream attempts per second, by endpoint and reason (connect_error, timeout, reset, http_5xx, http_429).',
+      unit: 'ops',
+      stack: true,
+      targets: [target(`sum by (endpoint, reason) (${rate('sluice_endpoint_failures_total', ...ENDPOINT)})`, '{{endpoint}} {{reason}}')],
+    }),
+    timeseries({
+      title: 'Retries by reason',
+      description: 'Attempts per second that failed over from an endpoint to another one, by reason.',
+      unit: 'ops',
+      stack: true,
+      targets: [target(`sum by (endpoint, reason) (${rate('sluice_retries_total', ...ENDPOINT)})`, '{{endpoint}} {{reason}}')],
+    }),
+  ];
+}
+
+function models() {
+  return [
+    row('Models and alerts'),
+    bargauge({
+      title: 'Endpoints serving each model',
+      description: 'Routable endpoints serving each model Sluice has discovered. A model at 0 cannot be served (SluiceModelUnavailable).',
+      unit: 'none',
+      decimals: 0,
+      min: 0,
+      thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'orange', value: 1 }, { color: 'green', value: 2 }] },
+      targets: [target(`max by (model) (${sel('sluice_models_available_endpoints', 'model=~"$model"')})`, '{{model}}', { range: false, instant: true })],
+    }),
+    table({
+      title: 'Firing alerts',
+      description: 'Sluice alerts firing in Prometheus now, with their labels. Empty when all is well.',
+      unit: 'none',
+      hide: ['Time', 'Value', '__name__', 'alertstate'],
+      targets: [instantTable('ALERTS{alertstate="firing", alertname=~"Sluice.+"}')],
+    }),
+  ];
+}
+
+export function overview() {
+  return dashboard({
+    uid: 'sluice-overview',
+    title: 'Sluice overview',
+    description: 'Traffic, errors, latency, tokens and endpoint health of Sluice, the load balancer for model inference servers.',
+    templating: variables(),
+    annotations: [
+      annotation(
+        'Endpoint state changes',
+        `sum by (endpoint, to) (increase(${sel('sluice_endpoint_state_transitions_total', ...ENDPOINT)}[$__rate_interval])) > 0`,
+        '{{endpoint}} is now {{to}}',
+        'orange',
+      ),
+    ],
+    panels: [...summary(), ...traffic(), ...latency(), ...tokens(), ...endpoints(), ...models()],
+  });
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/**
+ * sluice-model-server: one sample model server configured by environment variables (see env.ts).
+ * Prints one JSON line when listening, and exits 0 on SIGTERM/SIGINT, 2 on invalid settings.
+ */
+import { parseModelServerEnv } from './env.js';
+import { startModelServer } from './server.js';
+
+function logLine(entry: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(entry)}\n`);
+}
+
+async function main(): Promise<void> {
+  const parsed = parseModelServerEnv(process.env);
+  if (!parsed.ok) {
+    for (const error of parsed.errors) process.stderr.write(`sluice-model-server: invalid setting: ${error}\n`);
+    process.exit(2);
+  }
+  const { options } = parsed;
+  const server = await startModelServer({ ...options, log: logLine });
+  logLine({ level: 'info', msg: 'model server listening', server_id: options.serverId, port: server.port, models: options.models });
+
+  const shutdown = (signal: NodeJS.Signals) => {
+    logLine({ level: 'info', msg: 'model server stopping', server_id: options.serverId, signal });
+    // Closing drops every open connection, so this completes promptly; exit regardless.
+    void server.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`sluice-model-server: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiFamily } from './api-errors.js';
+import type { FaultController } from './fault.js';
+import type { LoadedModels, ModelLoader } from './model-loader.js';
+
+/** Server-wide state shared by all handlers. */
+export interface AppState {
+  readonly serverId: string;
+  readonly models: readonly string[];
+  readonly tokenDelayMs: number;
+  /** Epoch milliseconds when the server started, for model timestamps. */
+  readonly startedAt: number;
+  readonly faults: FaultController;
+  readonly loader: ModelLoader;
+  readonly now: () => number;
+  readonly log: (entry: Record<string, unknown>) => void;
+  readonly onCrash: () => void;
+}
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  /** Parsed JSON body of a POST (always a JSON object); undefined for GET. */
+  readonly body: Record<string, unknown> | undefined;
+  /** Fires if the client disconnects before the response is complete. */
+  readonly signal: AbortSignal;
+  readonly app: AppState;
+}
+
+interface RouteBase {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** Shapes the route's error responses. */
+  readonly family: ApiFamily;
+}
+
+/**
+ * `api` routes are subject to faults and need the models loaded (503 before that); `service` routes
+ * are subject to faults but answer while loading; `admin` routes are never affected by faults.
+ */
+export type Route = RouteBase &
+  (
+    | { readonly kind: 'api'; handle(ctx: RequestContext, models: LoadedModels): Promise<void> | void }
+    | { readonly kind: 'service' | 'admin'; handle(ctx: RequestContext): Promise<void> | void }
+  );
+
+/** Current time as the Unix seconds OpenAI uses in `created` fields. */
+export function unixSeconds(app: AppState): number {
+  return Math.floor(app.now() / 1000);
+}

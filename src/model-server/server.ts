@@ -1,0 +1,62 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequestListener } from './dispatcher.js';
+import { DEFAULT_FAULT, FaultController } from './fault.js';
+import { ModelLoader } from './model-loader.js';
+import { ollamaRoutes } from './ollama-routes.js';
+import { openAiRoutes } from './openai-routes.js';
+import { MODEL_SERVER_DEFAULTS, type ModelServerOptions } from './options.js';
+import { coreRoutes } from './routes-core.js';
+import type { AppState } from './routes.js';
+
+export interface RunningModelServer {
+  /** The bound port (useful when started on port 0). */
+  readonly port: number;
+  /** Stops listening, drops open connections (including streams and hung requests) and timers. */
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts a sample model server; it answers 503 until `loadTimeMs` has passed. */
+export async function startModelServer(options: ModelServerOptions = {}): Promise<RunningModelServer> {
+  const now = options.now ?? Date.now;
+  const loader = new ModelLoader(options.loadTimeMs ?? MODEL_SERVER_DEFAULTS.loadTimeMs);
+  const app: AppState = {
+    serverId: options.serverId ?? MODEL_SERVER_DEFAULTS.serverId,
+    models: [...(options.models ?? MODEL_SERVER_DEFAULTS.models)],
+    tokenDelayMs: options.tokenDelayMs ?? MODEL_SERVER_DEFAULTS.tokenDelayMs,
+    startedAt: now(),
+    faults: new FaultController({ ...DEFAULT_FAULT, ...options.fault }, now),
+    loader,
+    now,
+    log: options.log ?? (() => undefined),
+    onCrash: options.onCrash ?? (() => process.exit(1)),
+  };
+  // noDelay: each streamed token goes out in its own packet instead of waiting for the next.
+  const server = createServer({ noDelay: true }, createRequestListener(app, [...coreRoutes, ...openAiRoutes, ...ollamaRoutes]));
+  const port = await listen(server, options.port ?? MODEL_SERVER_DEFAULTS.port, options.host ?? MODEL_SERVER_DEFAULTS.host);
+  loader.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        loader.stop();
+        server.close(() => resolve());
+        // Streams and hung requests would otherwise keep close() waiting indefinitely.
+        // removed
+      });
+      return closing;
+    },
+  };
+}

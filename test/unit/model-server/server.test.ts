@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startModelServer, type RunningModelServer } from '../../../src/model-server/index.js';
+import type { ModelServerOptions } from '../../../src/model-server/options.js';
+
+const running: RunningModelServer[] = [];
+
+/** Starts a server on a free port; waits until it is ready unless it is meant to stay loading or broken. */
+async function start(options: ModelServerOptions, waitReady = (options.loadTimeMs ?? 0) === 0): Promise<string> {
+  const server = await startModelServer({ port: 0, host: '127.0.0.1', loadTimeMs: 0, tokenDelayMs: 1, ...options });
+  running.push(server);
+  const url = `http://127.0.0.1:${server.port}`;
+  // loadTimeMs 0 still finishes on a timer tick; wait for it.
+  if (waitReady) await vi.waitFor(async () => expect((await fetch(`${url}/health`)).status).toBe(200));
+  return url;
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(running.splice(0).map((server) => server.close()));
+});
+
+const post = (url: string, body: unknown, signal?: AbortSignal) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+
+describe('startModelServer', () => {
+  it('while loading: the API answers 503 in each API shape, / and /health still answer', async () => {
+    const url = await start({ loadTimeMs: 60_000, serverId: 'loader' });
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(503);
+    expect(health.headers.get('x-server-id')).toBe('loader');
+    expect(await health.json()).toEqual({ status: 'loading', server_id: 'loader' });
+    const models = await fetch(`${url}/v1/models`);
+    expect(models.status).toBe(503);
+    expect(((await models.json()) as { error: { code: string } }).error.code).toBe('model_loading');
+    const tags = await fetch(`${url}/api/tags`);
+    expect(tags.status).toBe(503);
+    expect(((await tags.json()) as { error: string }).error).toBe('model server is loading');
+    expect(await (await fetch(`${url}/`)).text()).toBe('Ollama is running');
+  });
+
+  it('answers unknown paths with 404 and wrong methods with 405', async () => {
+    const url = await start({});
+    expect((await fetch(`${url}/nope`)).status).toBe(404);
+    const wrong = await fetch(`${url}/v1/chat/completions`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+  });
+
+  it('stops generating when the client disconnects mid-stream', async () => {
+    // A distinctive delay lets the test tell the server's token timers from any other timer.
+    const tokenDelayMs = 37;
+    const url = await start({ tokenDelayMs });
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    const tokenTimers = () => setTimeoutSpy.mock.calls.filter((call) => call[1] === tokenDelayMs).length;
+    const abort = new AbortController();
+    const res = await post(`${url}/v1/chat/completions`, { model: 'llama3.2:1b', messages: [{ role: 'user', content: 'go' }], max_tokens: 500, stream: true }, abort.signal);
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.read();
+    abort.abort();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const afterAbort = tokenTimers();
+    expect(afterAbort).toBeGreaterThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, tokenDelayMs * 6));
+    // Still streaming would have started about six more token timers by now.
+    expect(tokenTimers()).toBe(afterAbort);
+  });
+
+  it('close() returns promptly with a hung request and an open stream', async () => {
+    const server = await startModelServer({ port: 0, loadTimeMs: 0, tokenDelayMs: 50 });
+    const url = `http://127.0.0.1:${server.port}`;
+    await vi.waitFor(async () => expect((await fetch(`${url}/health`)).status).toBe(200));
+    const stream = await post(`${url}/api/generate`, { model: 'llama3.2:1b', prompt: 'long', options: { num_predict: 500 } });
+    expect(stream.status).toBe(200);
+    await post(`${url}/admin/fault`, { mode: 'hang' });
+    const hung = fetch(`${url}/health`).catch(() => 'dropped');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await server.close();
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(await hung).toBe('dropped');
+  });
+
+  it('a crash fault from the start crashes on the first non-admin request', async () => {
+    const onCrash = vi.fn();
+    const url = await start({ fault: { mode: 'crash' }, onCrash }, false);
+    expect((await fetch(`${url}/admin/fault`)).status).toBe(200);
+    expect(onCrash).not.toHaveBeenCalled();
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+    expect(onCrash).toHaveBeenCalledTimes(1);
+  }, 10_000);
+
+  it('a crash set through the admin API is confirmed first, then crashes', async () => {
+    const onCrash = vi.fn();
+    const url = await start({ onCrash });
+    const res = await post(`${url}/admin/fault`, { mode: 'crash' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { mode: string }).mode).toBe('crash');
+    await vi.waitFor(() => expect(onCrash).toHaveBeenCalledTimes(1));
+  });
+
+  it('slow delays /health but not /admin', async () => {
+    const url = await start({ fault: { mode: 'slow', delayMs: 200 } });
+    let started = performance.now();
+    expect((await fetch(`${url}/admin/fault`)).status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(150);
+    started = performance.now();
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
+});
