@@ -28,10 +28,11 @@ function start(name: string, args: string[], env: Record<string, string>): Child
   child.stdout!.on('data', relay(process.stdout));
   child.stderr!.on('data', relay(process.stderr));
   child.on('exit', (code, signal) => {
-    if (!stopping) {
-      process.stderr.write(`${prefix}exited (${signal ?? code}); stopping the demo\n`);
-      void stop(1);
-    }
+    if (stopping) return;
+    // Ctrl-C in a terminal reaches the whole process group: children may exit before we hear it.
+    if (signal === 'SIGINT' || code === 0) return void stop(0);
+    process.stderr.write(`${prefix}exited (${signal ?? code}); stopping the demo\n`);
+    void stop(1);
   });
   children.push(child);
   return child;

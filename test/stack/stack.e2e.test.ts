@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 import { dashboardQueries, loadDashboards, loadRuleFile, parseLabelValues, PROMETHEUS_DIR, ROOT, sluiceMetricNames, substituteVariables } from './dashboard-queries.js';
+import { parseExposition } from './exposition.js';
 import { composeModelServers, loopbackPrometheusConfig, loopbackSluiceConfig, shortenedAlertRules, startPrometheus, type PrometheusProcess } from './local-stack.js';
 import { SLUICE_METRICS } from './metric-contract.js';
 import { PrometheusApi } from './prometheus-api.js';
@@ -131,19 +131,30 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
   }
 
   it('scrapes every job of prometheus.yml', async () => {
-    await waitFor(async () => (await api.targets()).every((t) => t.health === 'up'), 10_000, 'all targets up');
+    const describeTargets = async () => (await api.targets()).map((t) => `${t.labels.job} ${t.labels.instance} ${t.health} ${t.lastError}`);
+    await waitFor(async () => (await api.targets()).every((t) => t.health === 'up'), 10_000, `all targets up: ${(await describeTargets()).join('; ')}`).catch(async () => {
+      expect(await describeTargets()).toEqual([]);
+    });
     const jobs = (await api.targets()).map((t) => t.labels.job).sort();
     expect(jobs).toEqual(['model-servers', 'model-servers', 'model-servers', 'prometheus', 'sluice']);
   });
 
   it('exports every metric of the contract, with its type and labels, and every metric the stack uses', async () => {
-    const families = parsePrometheusTextFormat(await (await fetch(`${sluice.url}/metrics`)).text());
-    const byName = new Map(families.map((f) => [f.name, f]));
+    const byName = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
     for (const contract of SLUICE_METRICS) {
       const family = byName.get(contract.name);
       expect(family, `${contract.name} exported`).toBeDefined();
-      expect(family!.type, contract.name).toBe(contract.type.toUpperCase());
-      for (const sample of family!.metrics) expect(Object.keys(sample.labels ?? {}).sort(), contract.name).toEqual([...contract.labels].sort());
+      expect(family!.type, contract.name).toBe(contract.type);
+      expect(family!.samples.length, `${contract.name} has series`).toBeGreaterThan(0);
+      for (const sample of family!.samples) {
+        const labels = Object.keys(sample.labels).filter((l) => !(contract.type === 'histogram' && l === 'le'));
+        expect(labels.sort(), sample.name).toEqual([...contract.labels].sort());
+        for (const [label, allowed] of Object.entries(contract.values ?? {})) expect(allowed, `${sample.name}{${label}}`).toContain(sample.labels[label]);
+      }
+      if (contract.buckets) {
+        const bounds = new Set(family!.samples.filter((x) => x.name.endsWith('_bucket')).map((x) => x.labels.le));
+        expect([...bounds].sort(), contract.name).toEqual([...contract.buckets.map(String), '+Inf'].sort());
+      }
     }
     const files = [
       ...readdirSync(join(ROOT, 'dashboards')).filter((f) => f.endsWith('.json')).map((f) => join(ROOT, 'dashboards', f)),

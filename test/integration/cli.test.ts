@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, ROOT, startModelServer, startNode, stopAll, waitFor } from '../helpers/processes.js';
+
+afterAll(stopAll);
+
+function sluice(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 15_000 });
+}
+
+function tempFile(name: string, text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('sluice command', () => {
+  it('--help and --version', () => {
+    const help = sluice(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('sluice check-config FILE');
+    const version = sluice(['--version']);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(version.stdout.trim()).toBe(`sluice ${pkg.version}`);
+  });
+
+  it('check-config prints the effective config with secrets hidden', () => {
+    const file = tempFile('ok.yaml', 'endpoints:\n  - name: a\n    url: http://admin:hunter2@127.0.0.1:9/\n    type: vllm\n    bearer_token_env: TOKEN_FOR_A\n');
+    const out = sluice(['check-config', file], { TOKEN_FOR_A: 'tok-SECRET-value' });
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain('health_path: /health');
+    expect(out.stdout).toContain('check_interval: 5s');
+    expect(out.stdout).toContain('bearer_token_env: TOKEN_FOR_A');
+    expect(out.stdout).not.toContain('hunter2');
+    expect(out.stdout).not.toContain('tok-SECRET-value');
+  });
+
+  it('an invalid config exits 2 naming every bad key, and nothing starts', async () => {
+    const port = await freePort();
+    const file = tempFile('bad.yaml', `server:\n  port: ${port}\n  prot: 1\nendpoints:\n  - name: a\n    url: http://127.0.0.1:9\n  - name: b\n    url: http://127.0.0.1:9\n  - name: c\n    url: http://127.0.0.1:9\n    weight: -1\n`);
+    for (const args of [['check-config', file], ['--config', file]]) {
+      const out = sluice(args);
+      expect(out.status).toBe(2);
+      expect(out.stderr).toContain('endpoints[2].weight: expected a positive integer');
+      expect(out.stderr).toContain('server: unknown key "prot"');
+    }
+    expect(await portOpen(port)).toBe(false);
+    const missing = sluice(['check-config', '/nonexistent/sluice.yaml']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('/nonexistent/sluice.yaml');
+  });
+
+  it('runs from environment variables alone (SLUICE_ENDPOINTS, SLUICE_PORT) and stops on SIGTERM', async () => {
+    const backend = await startModelServer('env-1', ['m:1']);
+    const port = await freePort();
+    const proc = startNode('dist/cli.js', [], { SLUICE_ENDPOINTS: `env-1=${backend.url}`, SLUICE_ENDPOINT_TYPE: 'vllm', SLUICE_PORT: String(port), SLUICE_LOG_LEVEL: 'warn' });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/internal/health`)).ok, 15_000, 'env-configured sluice');
+    const res = await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"good"}' });
+    expect(res.headers.get('x-sluice-endpoint')).toBe('env-1');
+    await proc.stop('SIGTERM');
+    expect(proc.child.exitCode).toBe(0);
+    // SLUICE_LOG_LEVEL=warn: no info lines (no access log) were written.
+    expect(proc.jsonLines().some((l) => l.level === 'info')).toBe(false);
+  });
+});
+
+describe('npm start demo', () => {
+  it('starts three sample servers and Sluice on the documented ports, serves, and Ctrl-C leaves nothing behind', async () => {
+    for (const port of [8080, 8001, 8002, 8003]) expect(await portOpen(port), `port ${port} free before the demo`).toBe(false);
+    const demo = startNode('dist/demo.js', [], {});
+    await waitFor(() => demo.output().includes('Sluice is up: http://127.0.0.1:8080'), 30_000, 'demo banner');
+    expect(demo.output()).toContain('endpoint server-3: http://127.0.0.1:8003');
+    const res = await fetch('http://127.0.0.1:8080/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'phi3:mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
+    expect(res.status).toBe(200);
+    expect(['server-2', 'server-3']).toContain(res.headers.get('x-sluice-endpoint'));
+    await demo.stop('SIGINT');
+    expect(demo.child.exitCode).toBe(0);
+    for (const port of [8080, 8001, 8002, 8003]) expect(await portOpen(port), `port ${port} closed after the demo`).toBe(false);
+  });
+});
