@@ -54,7 +54,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
         loader.stop();
         server.close(() => resolve());
         // Streams and hung requests would otherwise keep close() waiting indefinitely.
-        // removed
+        server.closeAllConnections();
       });
       return closing;
     },

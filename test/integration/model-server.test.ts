@@ -317,5 +317,5 @@ describe('shutdown', () => {
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(performance.now() - started).toBeLessThan(1000);
     expect(await hung).toBe('dropped');
-  });
+  }, 10_000);
 });

@@ -140,7 +140,8 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
   });
 
   it('exports every metric of the contract, with its type and labels, and every metric the stack uses', async () => {
-    const byName = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
+    const DEBUGTEXT = await (await fetch(`${sluice.url}/metrics`)).text(); console.log("DEBUG", DEBUGTEXT.split("\n").filter((l) => l.includes("TYPE") || l.includes("transitions")).join("\n"));
+    const byName = parseExposition(DEBUGTEXT);
     for (const contract of SLUICE_METRICS) {
       const family = byName.get(contract.name);
       expect(family, `${contract.name} exported`).toBeDefined();

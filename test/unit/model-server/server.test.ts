@@ -79,7 +79,7 @@ describe('startModelServer', () => {
     await server.close();
     expect(performance.now() - started).toBeLessThan(500);
     expect(await hung).toBe('dropped');
-  });
+  }, 5000);
 
   it('a crash fault from the start crashes on the first non-admin request', async () => {
     const onCrash = vi.fn();
