@@ -84,7 +84,8 @@ export async function startSluice(config: SluiceConfig, options: SluiceOptions =
     prober: options.prober ?? httpProber,
     onResult(ep, result) {
       metrics.healthCheck(ep.name, result.ok ? 'success' : result.timedOut ? 'timeout' : 'failure', result.latencyMs / 1000);
-      if (!result.ok) logger.debug('health check failed', { endpoint: ep.name, error: result.error, latency_ms: Math.round(result.latencyMs) });
+      if (result.ok) discovery.retryIfStale(ep);
+      else logger.debug('health check failed', { endpoint: ep.name, error: result.error, latency_ms: Math.round(result.latencyMs) });
     },
   });
 

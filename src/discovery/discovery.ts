@@ -18,6 +18,8 @@ export class ModelDiscovery {
   readonly #opts: DiscoveryOptions;
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Endpoints whose last model list request failed: retried at their next passing health check. */
+  readonly #stale = new Set<string>();
 
   constructor(endpoints: readonly Endpoint[], catalog: ModelCatalog, opts: DiscoveryOptions) {
     this.#endpoints = endpoints;
@@ -38,6 +40,11 @@ export class ModelDiscovery {
     return Promise.all(this.#endpoints.map((ep) => this.discover(ep))).then(() => undefined);
   }
 
+  /** Re-discovers an endpoint whose last attempt failed (called when it passes a health check). */
+  retryIfStale(endpoint: Endpoint): void {
+    if (this.#stale.has(endpoint.name)) void this.discover(endpoint);
+  }
+
   /** Refreshes one endpoint's models; concurrent calls for the same endpoint share one request. */
   discover(endpoint: Endpoint): Promise<void> {
     const running = this.#inFlight.get(endpoint.name);
@@ -53,6 +60,7 @@ export class ModelDiscovery {
         { name: endpoint.name, baseUrl: endpoint.baseUrl, modelsPath: endpoint.config.models_path, authorization: endpoint.authorization },
         this.#opts.timeoutMs,
       );
+      this.#stale.delete(endpoint.name);
       const before = [...endpoint.models].sort().join(',');
       endpoint.setModels(models);
       this.#catalog.rebuild();
@@ -60,6 +68,7 @@ export class ModelDiscovery {
         this.#opts.log('info', 'models discovered', { endpoint: endpoint.name, models });
       }
     } catch (err) {
+      this.#stale.add(endpoint.name);
       // Keep the last known list: a backend that is down is excluded by its health state, and
       // its models come back with it.
       this.#opts.log('debug', 'model discovery failed', { endpoint: endpoint.name, error: (err as Error).message });

@@ -3,8 +3,8 @@
  * sluice-model-server: one sample model server configured by environment variables (see env.ts).
  * Prints one JSON line when listening, and exits 0 on SIGTERM/SIGINT, 2 on invalid settings.
  */
+import { startTracing } from '../telemetry/tracing.js';
 import { parseModelServerEnv } from './env.js';
-import { startModelServer } from './server.js';
 
 function logLine(entry: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(entry)}\n`);
@@ -17,13 +17,20 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const { options } = parsed;
+  // Traces continue the proxy's (OTEL_* variables, as for Sluice); the server module, which loads
+  // node:http, is imported only after tracing has hooked the loader.
+  const tracing = await startTracing(`sluice-model-server`);
+  const { startModelServer } = await import('./server.js');
   const server = await startModelServer({ ...options, log: logLine });
   logLine({ level: 'info', msg: 'model server listening', server_id: options.serverId, port: server.port, models: options.models });
 
   const shutdown = (signal: NodeJS.Signals) => {
     logLine({ level: 'info', msg: 'model server stopping', server_id: options.serverId, signal });
     // Closing drops every open connection, so this completes promptly; exit regardless.
-    void server.close().finally(() => process.exit(0));
+    void server
+      .close()
+      .then(() => tracing?.shutdown())
+      .finally(() => process.exit(0));
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

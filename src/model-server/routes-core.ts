@@ -2,6 +2,7 @@ import { sendError } from './api-errors.js';
 import { parseFaultRequest } from './fault.js';
 import { sendJson, sendText } from './http-io.js';
 import type { Route } from './routes.js';
+import { processMetrics } from './process-metrics.js';
 
 /** /health classifies this sentence with the real model, so "ok" means inference works. */
 const HEALTH_PROBE_TEXT = 'The service is running well and the results look great.';
@@ -41,6 +42,17 @@ export const coreRoutes: readonly Route[] = [
       }
       const { label, score } = models.sentiment(text);
       sendJson(res, 200, { server_id: app.serverId, label, score });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/metrics',
+    family: 'plain',
+    // Scraped by Prometheus whatever the fault: it shows the process, not the model.
+    kind: 'admin',
+    handle: async ({ res }) => {
+      const { contentType, body } = await processMetrics();
+      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(body);
     },
   },
   {

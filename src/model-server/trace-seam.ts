@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
+import { trace } from '@opentelemetry/api';
 
 /**
- * TRACE CONTEXT SEAM. Every request is handled inside `runWithTraceContext`. Distributed tracing
- * plugs in here: extract the incoming `traceparent` header, start a server span named after the
- * route, run `handle` inside that context, and end the span when it settles. Until then this is a
- * pass-through, so the server carries no tracing dependency.
+ * Every request is handled inside `runWithTraceContext`. When tracing is on (see main.ts), the
+ * HTTP instrumentation has already continued the caller's trace from `traceparent` and made a
+ * server span; this names it after the route. Without tracing, the API is a no-op.
  */
 export function runWithTraceContext<T>(req: IncomingMessage, routeName: string, handle: () => Promise<T>): Promise<T> {
   void req;
-  void routeName;
+  trace.getActiveSpan()?.updateName(routeName).setAttribute('http.route', routeName.split(' ')[1] ?? routeName);
   return handle();
 }
