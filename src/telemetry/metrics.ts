@@ -157,9 +157,23 @@ export class SluiceMetrics {
   }
 
   /** Renders for a scraper: OpenMetrics (with exemplars) when the Accept header asks for it. */
-  async render(accept: string | undefined): Promise<{ contentType: string; body: string }> {
-    if (accept?.includes('application/openmetrics-text')) {
-      return { contentType: this.openMetricsRegistry.contentType, body: await this.openMetricsRegistry.metrics() };
+  render(accept: string | undefined): Promise<{ contentType: string; body: string }> {
+    const openMetrics = accept?.includes('application/openmetrics-text') ?? false;
+    // Renders run one at a time: see #renderNow.
+    const result = this.#renderChain.then(() => this.#renderNow(openMetrics));
+    this.#renderChain = result.catch(() => undefined);
+    return result;
+  }
+
+  #renderChain: Promise<unknown> = Promise.resolve();
+
+  async #renderNow(openMetrics: boolean): Promise<{ contentType: string; body: string }> {
+    if (openMetrics) return { contentType: this.openMetricsRegistry.contentType, body: await this.openMetricsRegistry.metrics() };
+    // prom-client's OpenMetrics rendering renames counters in place (drops `_total`, which
+    // OpenMetrics adds back per sample). The classic format needs the full name again.
+    for (const metric of this.textRegistry.getMetricsAsArray()) {
+      // prom-client types `type` as a numeric enum; at run time it is the string.
+      if ((metric.type as unknown as string) === 'counter' && !metric.name.endsWith('_total')) (metric as { name: string }).name = `${metric.name}_total`;
     }
     return { contentType: this.textRegistry.contentType, body: await this.textRegistry.metrics() };
   }

@@ -26,7 +26,7 @@ const MAY_BE_EMPTY = new Set(['Firing alerts']);
 const GRAFANA_BUILTINS = { __rate_interval: '30s', __interval: '15s', __range: '5m' };
 
 describe.skipIf(!built)('the observability stack on loopback', () => {
-  const workDir = mkdtempSync(join(tmpdir(), 'sluice-stack-'));
+  let workDir: string | undefined;
   let servers: ModelServer[] = [];
   let sluice: SluiceProc;
   let prometheus: PrometheusProcess | undefined;
@@ -35,6 +35,8 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
   let requestsSent = 0;
 
   beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-stack-'));
+    workDir = dir;
     otlp = await startOtlpReceiver();
     // A quarter of the compose token delays: quick, and the slow server stays slower.
     servers = await Promise.all(
@@ -50,20 +52,22 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
 
     const promPort = await freePort();
     const host = (url: string) => new URL(url).host;
-    writeFileSync(join(workDir, 'rules.yml'), readFileSync(join(PROMETHEUS_DIR, 'rules.yml')));
-    writeFileSync(join(workDir, 'alerts.yml'), shortenedAlertRules('2s'));
-    const configPath = join(workDir, 'prometheus.yml');
+    writeFileSync(join(dir, 'rules.yml'), readFileSync(join(PROMETHEUS_DIR, 'rules.yml')));
+    writeFileSync(join(dir, 'alerts.yml'), shortenedAlertRules('2s'));
+    const configPath = join(dir, 'prometheus.yml');
     writeFileSync(
       configPath,
       loopbackPrometheusConfig(
         { sluice: [host(sluice.url)], 'model-servers': servers.map((s) => host(s.url)), prometheus: [`127.0.0.1:${promPort}`] },
-        [join(workDir, 'rules.yml'), join(workDir, 'alerts.yml')],
+        [join(dir, 'rules.yml'), join(dir, 'alerts.yml')],
       ),
     );
-    mkdirSync(join(workDir, 'data'));
-    prometheus = startPrometheus(configPath, join(workDir, 'data'), promPort);
+    mkdirSync(join(dir, 'data'));
+    prometheus = startPrometheus(configPath, join(dir, 'data'), promPort);
     api = new PrometheusApi(prometheus.url);
-    await waitFor(async () => (await fetch(`${prometheus!.url}/-/ready`)).ok, 20_000, `prometheus ready (${prometheus.output()})`);
+    await waitFor(async () => (await fetch(`${prometheus!.url}/-/ready`)).ok, 20_000, 'prometheus ready').catch((err: Error) => {
+      throw new Error(`${err.message}\n${prometheus!.output()}`);
+    });
     // Traffic only once Sluice has been scraped, so that counters rise between samples.
     await waitFor(async () => (await api.scalar('up{job="sluice"}')) === 1, 20_000, 'first scrape of sluice');
 
@@ -78,7 +82,7 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
     await stopAll();
     await prometheus?.stop();
     await otlp?.close();
-    rmSync(workDir, { recursive: true, force: true });
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   async function chat(model: string, stream: boolean): Promise<number> {
@@ -164,6 +168,13 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
     const used = new Set(files.flatMap((f) => [...sluiceMetricNames(readFileSync(f, 'utf8'))]));
     expect(used.size).toBeGreaterThan(10);
     expect([...used].filter((name) => !byName.has(name))).toEqual([]);
+  });
+
+  it('stores every metric of the contract in Prometheus', async () => {
+    const names = await api.labelValues('{job="sluice"}', '__name__');
+    if ('error' in names) throw new Error(names.error);
+    const expected = SLUICE_METRICS.flatMap((m) => (m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_count`, `${m.name}_sum`] : [m.name]));
+    expect(expected.filter((name) => !names.values.includes(name))).toEqual([]);
   });
 
   it('evaluates every query of every dashboard, with data wherever traffic implies data', async () => {

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { SluiceMetrics } from '../../../src/telemetry/metrics.js';
+
+function metrics() {
+  const m = new SluiceMetrics(
+    {
+      endpoints: () => [{ name: 'a', url: 'http://h:1', type: 'vllm', priority: 0, state: 'degraded', routable: true, circuit: 'half_open', consecutiveFailures: 2, activeConnections: 3, effectiveWeight: 0.25 }],
+      modelAvailability: () => new Map([['m', 1]]),
+    },
+    { version: '9.9.9' },
+  );
+  m.initEndpoint('a');
+  m.requestCompleted({ endpoint: 'a', model: 'm', code: 200, durationSeconds: 0.5, ttfbSeconds: 0.1, traceId: '0af7651916cd43dd8448eb211c80319c' });
+  return m;
+}
+
+describe('SluiceMetrics rendering', () => {
+  it('classic text keeps `_total` counter names even after an OpenMetrics scrape (prom-client renames in place)', async () => {
+    const m = metrics();
+    const om = await m.render('application/openmetrics-text; version=1.0.0');
+    expect(om.body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 1');
+    expect(om.body).toMatch(/sluice_request_duration_seconds_bucket\{le="0\.64",endpoint="a",model="m"\} 1 # \{trace_id="0af7651916cd43dd8448eb211c80319c"\} 0\.5/);
+    const text = await m.render('text/plain');
+    expect(text.body).toContain('# TYPE sluice_requests_total counter');
+    expect(text.body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 1');
+    expect(text.body).not.toContain('trace_id');
+    // And the other way round, concurrently.
+    const [a, b] = await Promise.all([m.render(undefined), m.render('application/openmetrics-text')]);
+    expect(a.body).toContain('# TYPE sluice_requests_total counter');
+    expect(b.body).not.toContain('_total_total');
+  });
+
+  it('state sets have exactly one 1 per endpoint, read live at scrape time', async () => {
+    const { body } = await metrics().render(undefined);
+    expect(body).toContain('sluice_endpoint_state{endpoint="a",state="degraded"} 1');
+    expect(body.match(/sluice_endpoint_state\{endpoint="a",state="\w+"\} 1/g)).toHaveLength(1);
+    expect(body).toContain('sluice_endpoint_circuit_state{endpoint="a",state="half_open"} 1');
+    expect(body).toContain('sluice_endpoint_effective_weight{endpoint="a"} 0.25');
+    expect(body).toContain('sluice_build_info{version="9.9.9"');
+  });
+});
