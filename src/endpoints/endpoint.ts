@@ -55,7 +55,12 @@ export class Endpoint {
     this.displayUrl = url.href.replace(/\/$/, '');
     const token = config.bearer_token_env ? env[config.bearer_token_env] : undefined;
     this.authorization = token ? `Bearer ${token}` : basic;
-    this.health = new EndpointHealth(healthPolicyFrom(cfg), now, (from, to, reason) => listener.stateChanged?.(this, from, to, reason));
+    this.health = new EndpointHealth(healthPolicyFrom(cfg), now, (from, to, reason) => {
+      // Back from unhealthy on the active checker's word: the failures that opened the breaker
+      // were the outage itself, and slow start now protects the endpoint, so traffic may return.
+      if (from === 'unhealthy' && this.health.routable) this.breaker.reset();
+      listener.stateChanged?.(this, from, to, reason);
+    });
     this.breaker = new CircuitBreaker({
       failureThreshold: cfg.breaker.failure_threshold,
       openDurationMs: cfg.breaker.open_duration,
