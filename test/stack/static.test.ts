@@ -66,7 +66,7 @@ describe('prometheus/', () => {
       expect(['critical', 'warning', 'info'], rule.alert).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary, rule.alert).toMatch(/\S/);
       expect(rule.annotations?.description, rule.alert).toContain('{{ $labels.');
-      expect(rule.annotations?.runbook_url, rule.alert).toBe(`https://github.com/sluice-lb/sluice/blob/main/README.md#runbook-${rule.alert!.toLowerCase()}`);
+      expect(rule.annotations?.runbook_url, rule.alert).toBe(`README.md#runbook-${rule.alert!.toLowerCase()}`);
     }
   });
 
