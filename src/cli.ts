@@ -8,6 +8,7 @@ Usage:
   sluice --config FILE          start the proxy with a YAML config
   sluice                        start from SLUICE_CONFIG or SLUICE_ENDPOINTS
   sluice check-config FILE      validate FILE and print the effective config (exit 2 if invalid)
+  kill -HUP <pid>               reload the configuration (endpoints, balancing, health, proxy, logging)
   sluice --help | --version
 
 Environment:
@@ -53,8 +54,8 @@ async function main(argv: string[]): Promise<number> {
   const { loadConfig, renderEffectiveConfig, ConfigError } = await import('./config/index.js');
 
   let config;
+  const path = command === 'check-config' ? (rest[0] ?? values.config) : values.config;
   try {
-    const path = command === 'check-config' ? (rest[0] ?? values.config) : values.config;
     if (command === 'check-config' && !path) throw new ConfigError(['check-config needs a FILE']);
     config = loadConfig({ path, env: process.env });
   } catch (err) {
@@ -71,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
 
   const { startSluice } = await import('./sluice.js');
   const sluice = await startSluice(config);
+  // SIGHUP re-reads the same file and environment, as nginx and HAProxy do.
+  process.on('SIGHUP', () => sluice.reload(() => loadConfig({ path, env: process.env })));
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -6,10 +6,15 @@ import type { Forwarder } from './forwarder.js';
 import { requestIdFor } from './headers.js';
 import { modelOf, readBody } from './request-body.js';
 
-export interface ProxyAppOptions {
+/** What a request is served with; replaced as a whole when the configuration is reloaded. */
+export interface ProxyRuntime {
   readonly forwarder: Forwarder;
   readonly catalog: ModelCatalog;
   readonly maxBodyBytes: number;
+}
+
+export interface ProxyAppOptions {
+  readonly current: () => ProxyRuntime;
   readonly logger: Logger;
   /** Sluice's own routes (/metrics, /internal/*) when they share the proxy's port. */
   readonly adminRouter?: express.Router;
@@ -26,24 +31,25 @@ export function createProxyApp(opts: ProxyAppOptions): Express {
   if (opts.adminRouter) app.use(opts.adminRouter);
 
   app.get('/v1/models', (_req, res) => {
-    const data = opts.catalog.routableModels().map((e) => ({ id: e.model, object: 'model', created: 0, owned_by: 'sluice', endpoints: e.endpoints.filter((ep) => ep.routable).map((ep) => ep.name) }));
+    const data = opts.current().catalog.routableModels().map((e) => ({ id: e.model, object: 'model', created: 0, owned_by: 'sluice', endpoints: e.endpoints.filter((ep) => ep.routable).map((ep) => ep.name) }));
     res.json({ object: 'list', data });
   });
   app.get('/api/tags', (_req, res) => {
-    const models = opts.catalog.routableModels().map((e) => ({ name: e.model, model: e.model, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
+    const models = opts.current().catalog.routableModels().map((e) => ({ name: e.model, model: e.model, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
     res.json({ models });
   });
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const startedAt = performance.now();
     const id = requestIdFor(req);
-    readBody(req, opts.maxBodyBytes)
-      .then((body) => opts.forwarder.handle(req, res, { id, startedAt, body, model: modelOf(req, body) }))
+    const { forwarder, maxBodyBytes } = opts.current();
+    readBody(req, maxBodyBytes)
+      .then((body) => forwarder.handle(req, res, { id, startedAt, body, model: modelOf(req, body) }))
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return next(err);
         // Stop reading an oversized upload: answer and close rather than drain it.
         if (err.code === 'body_too_large') res.setHeader('connection', 'close');
-        opts.forwarder.reject(req, res, { id, startedAt, body: Buffer.alloc(0), model: undefined }, err);
+        forwarder.reject(req, res, { id, startedAt, body: Buffer.alloc(0), model: undefined }, err);
       });
   });
 

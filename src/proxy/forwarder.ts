@@ -10,7 +10,7 @@ import type { Logger } from '../telemetry/logging.js';
 import { apiFlavour, sendError, SluiceError, type ApiFlavour } from './errors.js';
 import { responseHeaders } from './headers.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
-import { Upstream, type AttemptResult } from './upstream.js';
+import type { AttemptResult, Upstream } from './upstream.js';
 import { UsageTap, type Usage } from './usage-tap.js';
 
 const tracer = trace.getTracer('sluice');
@@ -26,6 +26,8 @@ export interface ForwarderDeps {
   readonly logger: Logger;
   /** Seconds a client should wait when nothing is routable (from the next health check). */
   readonly retryAfterSeconds: () => number;
+  /** The proxy (agent, timeouts) of an endpoint; owned by the caller so it can outlive a reload. */
+  readonly upstreamFor: (endpoint: Endpoint) => Upstream;
 }
 
 /** A client request once its body has been read; what every attempt replays. */
@@ -56,18 +58,9 @@ const CLIENT_CLOSED = 499;
  */
 export class Forwarder {
   readonly #deps: ForwarderDeps;
-  readonly #upstreams = new Map<string, Upstream>();
 
   constructor(deps: ForwarderDeps) {
     this.#deps = deps;
-    const p = deps.config.proxy;
-    for (const ep of deps.endpoints) {
-      this.#upstreams.set(ep.name, new Upstream(ep.baseUrl, { connectMs: p.connect_timeout, firstByteMs: p.first_byte_timeout }, ep.authorization));
-    }
-  }
-
-  close(): void {
-    for (const u of this.#upstreams.values()) u.close();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): Promise<void> {
@@ -151,7 +144,7 @@ export class Forwarder {
     let result: AttemptResult;
     try {
       result = await context.with(trace.setSpan(context.active(), span), () =>
-        this.#upstreams.get(endpoint.name)!.attempt(req, res, { body: state.req.body, requestId: state.req.id, headers: traceHeaders }),
+        this.#deps.upstreamFor(endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers: traceHeaders }),
       );
     } catch (err) {
       result = { kind: 'failed', reason: 'connect_error', error: err as Error };

@@ -123,6 +123,16 @@ export class Upstream {
     this.#agent.destroy();
   }
 
+  /** Closes once `idle()` says no request uses this upstream any more (after a reload). */
+  closeWhenIdle(idle: () => boolean): void {
+    const timer = setInterval(() => {
+      if (!idle()) return;
+      clearInterval(timer);
+      this.close();
+    }, 1000);
+    timer.unref();
+  }
+
   #settle(req: IncomingMessage, result: AttemptResult): void {
     this.#pending.get(req)?.settle(result);
   }
