@@ -1,0 +1,106 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, startSluice, stopAll, waitFor } from '../helpers/processes.js';
+
+// A backend that records what reaches it: the headers Sluice forwards are the subject here.
+async function recordingBackend(): Promise<{ url: string; port: number; seen: http.IncomingHttpHeaders[]; bodies: string[]; close(): Promise<void> }> {
+  const seen: http.IncomingHttpHeaders[] = [];
+  const bodies: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (req.url === '/health') return res.writeHead(200, { 'content-type': 'text/plain' }).end('backend is ready');
+      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"rec:1"}]}');
+      seen.push(req.headers);
+      bodies.push(body);
+      res.writeHead(200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5', 'x-backend': 'recorder', trailer: 'x-nothing' }).end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, port, seen, bodies, close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))) };
+}
+
+afterAll(stopAll);
+
+describe('what reaches the backend', () => {
+  it('X-Forwarded-*, request id and outbound bearer token are set; hop-by-hop headers are dropped both ways; the body is forwarded as sent', async () => {
+    const backend = await recordingBackend();
+    const sluice = await startSluice(
+      (port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: rec\n    url: ${backend.url}\n    type: generic\n    check_interval: 200ms\n    health_body_contains: ready\n    bearer_token_env: REC_TOKEN\n`,
+      { REC_TOKEN: 'sk-outbound-123' },
+    );
+    await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 1, 5000, 'catalog');
+    const body = '{"model":"rec:1","messages":[{"role":"user","content":"héllo"}]}';
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${sluice.url}/v1/chat/completions?x=1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'client-id-1', 'x-forwarded-for': '203.0.113.7', connection: 'keep-alive, x-drop-me', 'x-drop-me': 'secret-hop', 'proxy-authorization': 'Basic abc', te: 'trailers' },
+      }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+    res.resume();
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-backend']).toBe('recorder');
+    expect(res.headers['keep-alive']).not.toBe('timeout=5');
+    expect(res.headers.trailer).toBeUndefined();
+    const h = backend.seen[0]!;
+    expect(h['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    expect(h['x-forwarded-proto']).toBe('http');
+    expect(h['x-forwarded-host']).toBe(new URL(sluice.url).host);
+    expect(h['x-request-id']).toBe('client-id-1');
+    expect(h.authorization).toBe('Bearer sk-outbound-123');
+    expect(h['x-drop-me']).toBeUndefined();
+    expect(h['proxy-authorization']).toBeUndefined();
+    expect(h.te).toBeUndefined();
+    expect(backend.bodies[0]).toBe(body);
+    // The token never shows in logs or status.
+    expect(sluice.proc.output()).not.toContain('sk-outbound-123');
+    expect(await (await fetch(`${sluice.url}/internal/status`)).text()).not.toContain('sk-outbound-123');
+    await backend.close();
+  });
+
+  it('a backend that stops answering between checks: 502 JSON in the client API shape, never a hang or HTML', async () => {
+    const backend = await recordingBackend();
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: rec\n    url: ${backend.url}\n    check_interval: 1m\n`);
+    await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 1, 5000, 'catalog');
+    await backend.close();
+    const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"rec:1"}' });
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(((await res.json()) as { error: { code: string; type: string } }).error).toMatchObject({ code: 'upstream_unreachable', type: 'server_error' });
+    const ollama = await fetch(`${sluice.url}/api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"rec:1"}' });
+    expect(ollama.status).toBe(503); // the refused connection marked it unhealthy at once
+    expect(typeof ((await ollama.json()) as { error: unknown }).error).toBe('string');
+  });
+
+  it('a health check whose body lacks the expected text fails; the endpoint never becomes routable', async () => {
+    const backend = await recordingBackend();
+    const sluice = await startSluice(
+      (port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: rec\n    url: ${backend.url}\n    check_interval: 200ms\n    health_body_contains: Ollama is running\n`,
+      {},
+      false,
+    );
+    await waitFor(async () => {
+      const s = (await (await fetch(`${sluice.url}/internal/status/endpoints`)).json()) as { endpoints: Array<{ status: string; last_error: string | null }> };
+      return s.endpoints[0]!.status === 'unhealthy' && (s.endpoints[0]!.last_error ?? '').includes('Ollama is running');
+    }, 5000, 'unhealthy by body check');
+    expect((await fetch(`${sluice.url}/internal/health`)).status).toBe(503);
+    await backend.close();
+  });
+
+  it('server.admin_port moves /metrics and /internal off the proxy port', async () => {
+    const backend = await recordingBackend();
+    const admin = await freePort();
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\n  admin_port: ${admin}\nendpoints:\n  - name: rec\n    url: ${backend.url}\n`, {}, false);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/internal/health`)).ok, 5000, 'admin port');
+    expect(await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text()).toContain('sluice_build_info');
+    // On the proxy port, /metrics is just another path, forwarded to the backend.
+    const proxied = await fetch(`${sluice.url}/metrics`);
+    expect(proxied.headers.get('x-sluice-endpoint')).toBe('rec');
+    await backend.close();
+  });
+});
