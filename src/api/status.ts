@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import type { ModelCatalog } from '../discovery/catalog.js';
-import type { Endpoint } from '../endpoints/endpoint.js';
-import type { ModelStats } from '../telemetry/model-stats.js';
-import type { SluiceMetrics } from '../telemetry/metrics.js';
+import type { ModelCatalog } from '../discovery/index.js';
+import type { Endpoint } from '../endpoints/index.js';
+import type { ModelStats } from '../telemetry/index.js';
+import type { SluiceMetrics } from '../telemetry/index.js';
 
 export interface StatusSource {
   readonly version: string;
@@ -99,7 +99,6 @@ export function statusRouter(src: StatusSource): Router {
   return router;
 }
 
-export { STATES as HEALTH_STATE_NAMES };
 
 function round(n: number): number {
   return Math.round(n * 100) / 100;

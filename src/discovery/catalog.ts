@@ -1,4 +1,4 @@
-import type { Endpoint } from '../endpoints/endpoint.js';
+import type { Endpoint } from '../endpoints/index.js';
 
 export interface CatalogEntry {
   readonly model: string;

@@ -1,4 +1,4 @@
-import type { Endpoint } from '../endpoints/endpoint.js';
+import type { Endpoint } from '../endpoints/index.js';
 import type { ModelCatalog } from './catalog.js';
 import { listModels } from './model-lister.js';
 

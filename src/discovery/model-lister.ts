@@ -1,3 +1,5 @@
+import { describeFetchError, joinUrl } from '../endpoints/index.js';
+
 /** Reads the model names an endpoint serves from its models path. */
 export interface ModelListerTarget {
   readonly name: string;
@@ -47,22 +49,6 @@ export function parseModelList(body: unknown): string[] {
     return body.data.flatMap((m) => (isRecord(m) && typeof m.id === 'string' ? [m.id] : []));
   }
   throw new DiscoveryError('model list has neither "models" (Ollama) nor "data" (OpenAI)');
-}
-
-export function joinUrl(base: URL, path: string): URL {
-  const url = new URL(base.href);
-  url.pathname = `${url.pathname.replace(/\/$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
-  return url;
-}
-
-export function describeFetchError(err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return 'timeout';
-    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code) return cause.code;
-    return cause?.message ?? err.message;
-  }
-  return String(err);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

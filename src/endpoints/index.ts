@@ -9,4 +9,5 @@ export {
   type HealthTransitionListener,
 } from './health-state.js';
 export { OutcomeWindow, type OutcomeCounts } from './outcome-window.js';
-export { nextCheckDelayMs, withJitter } from '../health/backoff.js';
+export { Endpoint, healthPolicyFrom, type EndpointListener } from './endpoint.js';
+export { describeFetchError, joinUrl } from './endpoint-http.js';

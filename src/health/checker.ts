@@ -1,4 +1,4 @@
-import type { Endpoint } from '../endpoints/endpoint.js';
+import type { Endpoint } from '../endpoints/index.js';
 import { nextCheckDelayMs, withJitter } from './backoff.js';
 import type { ProbeResult, Prober } from './prober.js';
 

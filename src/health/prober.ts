@@ -1,5 +1,4 @@
-import { describeFetchError, joinUrl } from '../discovery/model-lister.js';
-import type { Endpoint } from '../endpoints/endpoint.js';
+import { describeFetchError, joinUrl, type Endpoint } from '../endpoints/index.js';
 
 export interface ProbeResult {
   readonly ok: boolean;

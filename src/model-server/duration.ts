@@ -1,4 +1,4 @@
-import { parseDuration as parseConfigDuration } from '../config/units.js';
+import { parseDuration as parseConfigDuration } from '../config/index.js';
 
 /**
  * Parses durations written in environment variables: the config's forms ("500ms", "2s", "1.5s",

@@ -3,6 +3,7 @@
  * sluice-model-server: one sample model server configured by environment variables (see env.ts).
  * Prints one JSON line when listening, and exits 0 on SIGTERM/SIGINT, 2 on invalid settings.
  */
+// Imported alone, before anything loads node:http: see startTracing.
 import { startTracing } from '../telemetry/tracing.js';
 import { parseModelServerEnv } from './env.js';
 

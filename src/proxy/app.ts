@@ -1,6 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { ModelCatalog } from '../discovery/catalog.js';
-import type { Logger } from '../telemetry/logging.js';
+import type { ModelCatalog } from '../discovery/index.js';
+import type { Logger } from '../telemetry/index.js';
 import { sendError, SluiceError } from './errors.js';
 import type { Forwarder } from './forwarder.js';
 import { requestIdFor } from './headers.js';

@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
-import type { FailureReason } from '../telemetry/metrics.js';
+import type { FailureReason } from '../telemetry/index.js';
 import { forwardedHeaders, hopByHopNames } from './headers.js';
 
 export interface UpstreamTimeouts {

@@ -1,0 +1,1 @@
+export { statusRouter, type StatusSource } from './status.js';

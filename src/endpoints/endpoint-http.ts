@@ -1,0 +1,20 @@
+/** Small helpers for talking HTTP to an endpoint (health checks, model discovery). */
+
+/** `base` + `path`, keeping any base path the endpoint URL carries (http://h/v1 + /models -> /v1/models). */
+export function joinUrl(base: URL, path: string): URL {
+  const url = new URL(base.href);
+  url.pathname = `${url.pathname.replace(/\/$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
+  return url;
+}
+
+/** A short, loggable reason for a failed fetch: `timeout`, an errno code, or the message. */
+export function describeFetchError(err: unknown): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError') return 'timeout';
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code) return cause.code;
+    return cause?.message ?? err.message;
+  }
+  return String(err);
+}
+

@@ -1,0 +1,4 @@
+export { createLogger, type Logger, type LogLevel } from './logging.js';
+export { SluiceMetrics, type CheckResult, type FailureReason, type MetricsSource, type EndpointSnapshot, type RequestObservation } from './metrics.js';
+export { ModelStats, quantile, type ModelStatsView } from './model-stats.js';
+export { startTracing, tracingRequested, type Tracing } from './tracing.js';
