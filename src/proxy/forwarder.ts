@@ -47,6 +47,8 @@ interface RequestState {
   readonly tried: Set<string>;
   attempts: number;
   lastFailure?: { reason: FailureReason; error: Error };
+  /** The endpoint whose half-open trial this request holds, if any: only it may release the trial. */
+  trialOf?: Endpoint;
 }
 
 /** HTTP statuses that end a stream as the client sees it: 499 = client closed (nginx's convention). */
@@ -106,7 +108,11 @@ export class Forwarder {
     while (candidates.length > 0) {
       const picked = this.#deps.selector.select(candidates, sticky === undefined ? undefined : { stickyKey: sticky });
       if (!picked) return 'none';
-      if (picked.breaker.tryAcquire()) return picked;
+      const halfOpen = picked.breaker.state === 'half_open';
+      if (picked.breaker.tryAcquire()) {
+        if (halfOpen) state.trialOf = picked;
+        return picked;
+      }
       // Its half-open trial is taken by another request: leave it out of this pick.
       candidates = candidates.filter((ep) => ep !== picked);
     }
@@ -152,14 +158,14 @@ export class Forwarder {
 
     if (result.kind === 'client_gone') {
       release();
-      endpoint.breaker.releaseTrial();
+      this.#releaseTrial(state, endpoint);
       span.setAttribute('error.type', 'client_closed').end();
       this.#finish(req, state, endpoint, CLIENT_CLOSED, undefined, 0, {});
       return 'done';
     }
     if (result.kind === 'failed') {
       release();
-      this.#recordFailure(endpoint, result.reason, result.error.message);
+      this.#recordFailure(state, endpoint, result.reason, result.error.message);
       state.lastFailure = { reason: result.reason, error: result.error };
       const retry = canRetry();
       metrics.attemptFailed(endpoint.name, result.reason, retry);
@@ -177,7 +183,7 @@ export class Forwarder {
       proxyRes.resume(); // drain so the keep-alive socket can be reused
       release();
       const reason: FailureReason = status === 429 ? 'http_429' : 'http_5xx';
-      this.#recordFailure(endpoint, reason, `HTTP ${status}`, status);
+      this.#recordFailure(state, endpoint, reason, `HTTP ${status}`, status);
       state.lastFailure = { reason, error: new Error(`HTTP ${status}`) };
       metrics.attemptFailed(endpoint.name, reason, true);
       span.setAttribute('http.response.status_code', status).setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR }).end();
@@ -193,8 +199,8 @@ export class Forwarder {
     release();
     const usage = tap.result();
     if (streamed.outcome === 'complete') {
-      if (status >= 500) this.#recordFailure(endpoint, 'http_5xx', `HTTP ${status}`, status);
-      else if (status === 429) this.#recordFailure(endpoint, 'http_429', 'HTTP 429', status);
+      if (status >= 500) this.#recordFailure(state, endpoint, 'http_5xx', `HTTP ${status}`, status);
+      else if (status === 429) this.#recordFailure(state, endpoint, 'http_429', 'HTTP 429', status);
       else {
         endpoint.breaker.recordSuccess();
         endpoint.health.recordRequest('success');
@@ -202,10 +208,10 @@ export class Forwarder {
       if (status >= 500 || status === 429) metrics.attemptFailed(endpoint.name, status === 429 ? 'http_429' : 'http_5xx', false);
     } else if (streamed.outcome === 'upstream_failed') {
       const reason: FailureReason = streamed.timedOut ? 'timeout' : 'reset';
-      this.#recordFailure(endpoint, reason, streamed.timedOut ? 'idle timeout mid-stream' : 'backend closed mid-stream');
+      this.#recordFailure(state, endpoint, reason, streamed.timedOut ? 'idle timeout mid-stream' : 'backend closed mid-stream');
       metrics.attemptFailed(endpoint.name, reason, false);
     } else {
-      endpoint.breaker.releaseTrial();
+      this.#releaseTrial(state, endpoint);
     }
     if (usage.inputTokens !== undefined) span.setAttribute('gen_ai.usage.input_tokens', usage.inputTokens);
     if (usage.outputTokens !== undefined) span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens);
@@ -220,12 +226,19 @@ export class Forwarder {
   }
 
   /** Feeds a failed attempt to the endpoint's breaker and health; refused/reset connections mark it unhealthy at once. */
-  #recordFailure(endpoint: Endpoint, reason: FailureReason, message: string, status?: number): void {
+  #recordFailure(state: RequestState, endpoint: Endpoint, reason: FailureReason, message: string, status?: number): void {
     const countsForBreaker = status === undefined || (status >= 500 ? this.#deps.config.breaker.count_5xx : false);
     if (countsForBreaker) endpoint.breaker.recordFailure();
-    else endpoint.breaker.releaseTrial();
+    else this.#releaseTrial(state, endpoint);
     if (reason === 'connect_error' || reason === 'reset') endpoint.health.markConnectionFailure(message);
     endpoint.health.recordRequest('failure');
+  }
+
+  /** An attempt that ended with no verdict gives the half-open trial back, if it held it. */
+  #releaseTrial(state: RequestState, endpoint: Endpoint): void {
+    if (state.trialOf !== endpoint) return;
+    state.trialOf = undefined;
+    endpoint.breaker.releaseTrial();
   }
 
   #startAttemptSpan(state: RequestState, endpoint: Endpoint): Span {

@@ -79,4 +79,12 @@ describe('random two choices', () => {
     };
     expect(run()).toEqual(run());
   });
+
+  it('draws candidates in proportion to their weight', () => {
+    // Equal scores (3/(2+1) and 1/(0+1)), so the first drawn wins: that is the weighted draw itself.
+    const tie = [candidate('heavy', { weight: 3, activeConnections: 2 }), candidate('light', { weight: 1, activeConnections: 0 })];
+    const selector = createSelector('random-two', { random: seededRandom(7) });
+    const picks = Array.from({ length: 20_000 }, () => selector.select(tie)!);
+    expect(shareOf(countBy(picks, (c) => c.name), 'heavy', picks.length)).toBeCloseTo(0.75, 1);
+  });
 });
