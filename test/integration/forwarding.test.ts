@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startSluice, stopAll, waitFor } from '../helpers/processes.js';
@@ -102,5 +103,34 @@ describe('what reaches the backend', () => {
     const proxied = await fetch(`${sluice.url}/metrics`);
     expect(proxied.headers.get('x-sluice-endpoint')).toBe('rec');
     await backend.close();
+  });
+
+  it('a backend that answers garbage instead of HTTP: 502 JSON, and the next request goes elsewhere', async () => {
+    const good = await recordingBackend();
+    // Speaks HTTP for health checks and model lists, garbage for everything else.
+    const garbage = net.createServer((socket) => {
+      socket.once('data', (chunk: Buffer) => {
+        const line = chunk.toString().split('\r\n')[0]!;
+        if (line.startsWith('GET /health') || line.startsWith('GET /v1/models')) {
+          const body = line.startsWith('GET /health') ? 'ok' : '{"object":"list","data":[{"id":"rec:1"}]}';
+          socket.end(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+        } else socket.end('\x00\x01 this is not http at all \xff\r\n\r\n');
+      });
+    });
+    await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
+    const garbagePort = (garbage.address() as AddressInfo).port;
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nproxy:\n  retries: 0\nendpoints:\n  - name: garbage\n    url: http://127.0.0.1:${garbagePort}\n    check_interval: 1m\n  - name: rec\n    url: ${good.url}\n    check_interval: 1m\n`);
+    await waitFor(async () => ((await (await fetch(`${sluice.url}/internal/health`)).json()) as { endpoints: { healthy: number } }).endpoints.healthy === 2, 5000, 'both healthy');
+    const statuses: Array<[number, string | null]> = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"rec:1"}' });
+      const body = (await res.json()) as { error?: { code: string } };
+      statuses.push([res.status, res.status === 200 ? res.headers.get('x-sluice-endpoint') : body.error!.code]);
+    }
+    // With retries off, the one request that met the garbage gets a clean 502; the endpoint is then out.
+    expect(statuses.filter(([s]) => s === 502)).toEqual([[502, 'upstream_unreachable']]);
+    expect(statuses.filter(([s]) => s === 200).every(([, ep]) => ep === 'rec')).toBe(true);
+    await new Promise<void>((r) => garbage.close(() => r()));
+    await good.close();
   });
 });
