@@ -133,4 +133,66 @@ describe('what reaches the backend', () => {
     await new Promise<void>((r) => garbage.close(() => r()));
     await good.close();
   });
+
+  it('timeouts: no response header in time is a 504 JSON; silence mid-stream cuts the client connection', async () => {
+    // Answers /health and /v1/models; `/stall-first` never answers; `/stall-mid` sends one chunk then goes quiet.
+    const held: http.ServerResponse[] = [];
+    const backend = http.createServer((req, res) => {
+      if (req.url === '/health') return res.end('ok');
+      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"id":"t:1"}]}');
+      held.push(res);
+      if (req.url === '/stall-mid') res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: first\n\n');
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nproxy:\n  first_byte_timeout: 300ms\n  idle_timeout: 300ms\nendpoints:\n  - name: slow\n    url: ${url}\n    check_interval: 1m\n`);
+
+    const started = Date.now();
+    const res = await fetch(`${sluice.url}/v1/stall-first`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
+    expect(Date.now() - started).toBeLessThan(3000);
+
+    const stream = await fetch(`${sluice.url}/stall-mid`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');
+    await expect(reader.read()).rejects.toThrow();
+    for (const r of held) r.destroy();
+    backend.closeAllConnections();
+    await new Promise<void>((r) => backend.close(() => r()));
+  });
+
+  it('a client that goes away mid-stream cancels the upstream request and is logged as 499', async () => {
+    let upstreamClosed = false;
+    const backend = http.createServer((req, res) => {
+      if (req.url === '/health') return res.end('ok');
+      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"id":"t:1"}]}');
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const timer = setInterval(() => res.write('data: token\n\n'), 20);
+      res.on('close', () => {
+        clearInterval(timer);
+        upstreamClosed = true;
+      });
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: gen\n    url: ${url}\n    check_interval: 1m\n`);
+    const controller = new AbortController();
+    const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1","stream":true}', signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await waitFor(() => upstreamClosed, 5000, 'upstream request cancelled');
+    const line = await (async () => {
+      let found: Record<string, unknown> | undefined;
+      await waitFor(() => (found = sluice.proc.jsonLines().find((l) => l.message === 'request' && l.path === '/v1/chat/completions')) !== undefined, 5000, 'access line');
+      return found!;
+    })();
+    expect(line.status).toBe(499);
+    const status = (await (await fetch(`${sluice.url}/internal/status/endpoints`)).json()) as { endpoints: Array<{ active_connections: number }> };
+    expect(status.endpoints[0]!.active_connections).toBe(0);
+    backend.closeAllConnections();
+    await new Promise<void>((r) => backend.close(() => r()));
+  });
 });
