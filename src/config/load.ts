@@ -103,7 +103,7 @@ function applyOverrides(raw: unknown, overrides: EnvOverrides): unknown {
   return merged;
 }
 
-/** Outbound tokens are read at request time, but a missing variable is a deployment mistake worth failing on early. */
+/** Outbound tokens are read when Sluice starts or reloads; a missing variable is a deployment mistake worth failing on early. */
 function missingTokenVariables(config: SluiceConfig, env: NodeJS.ProcessEnv): string[] {
   const issues: string[] = [];
   config.endpoints.forEach((endpoint, index) => {
