@@ -113,6 +113,9 @@ export class Upstream {
           resolve(r);
         },
       });
+      // Node has already answered the client's `Expect: 100-continue`; forwarded, the header would
+      // make http-proxy skip its proxyReq event, so the buffered body would never be written.
+      delete req.headers.expect;
       void this.#middleware(req, res, (err?: unknown) => {
         this.#settle(req, { kind: 'failed', reason: 'connect_error', error: err instanceof Error ? err : new Error(String(err)) });
       });

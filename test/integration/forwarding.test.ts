@@ -46,6 +46,16 @@ describe('what reaches the backend', () => {
     res.resume();
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-backend']).toBe('recorder');
+    // curl and others send `Expect: 100-continue` before large bodies: the body must still arrive.
+    const expectRes = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', expect: '100-continue' } }, resolve);
+      req.on('continue', () => req.end(body));
+      req.on('error', reject);
+    });
+    expectRes.resume();
+    expect(expectRes.statusCode).toBe(200);
+    expect(backend.bodies[1]).toBe(body);
+    expect(backend.seen[1]!.expect).toBeUndefined();
     expect(res.headers['keep-alive']).not.toBe('timeout=5');
     expect(res.headers.trailer).toBeUndefined();
     const h = backend.seen[0]!;
