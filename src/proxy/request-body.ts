@@ -30,6 +30,9 @@ function tooLarge(limit: number): SluiceError {
  */
 export function modelOf(req: IncomingMessage, body: Buffer): string | undefined {
   if (body.length === 0) return undefined;
+  // A compressed body is forwarded as sent; Sluice does not inflate it just to find the model.
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') return undefined;
   const type = req.headers['content-type'] ?? '';
   const claimsJson = type.includes('json');
   if (!claimsJson && body[0] !== 0x7b /* { */) return undefined;
