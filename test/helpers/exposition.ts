@@ -1,44 +1,51 @@
 import { spawnSync } from 'node:child_process';
 
-export interface Sample {
+/** A small reader of the Prometheus text exposition format (0.0.4), enough for contract checks. */
+
+export interface ExposedFamily {
   readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
+  readonly type: string; // counter, gauge, histogram, summary, untyped
+  readonly samples: Array<{ name: string; labels: Record<string, string>; value: number }>;
 }
 
-export interface Exposition {
-  readonly types: ReadonlyMap<string, string>;
-  readonly samples: readonly Sample[];
-}
-
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/;
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-/**
- * Reads the classic text exposition format into samples. Validity of the format itself is
- * checked by Prometheus' own parser (`promtool check metrics`, below); this only extracts values.
- */
-export function parseExposition(text: string): Exposition {
-  const types = new Map<string, string>();
-  const samples: Sample[] = [];
+export function parseExposition(text: string): Map<string, ExposedFamily> {
+  const families = new Map<string, ExposedFamily>();
+  const familyOf = (sampleName: string): ExposedFamily | undefined => {
+    const exact = families.get(sampleName);
+    if (exact) return exact;
+    const base = sampleName.replace(/_(bucket|sum|count)$/, '');
+    const family = families.get(base);
+    return family && (family.type === 'histogram' || family.type === 'summary') ? family : undefined;
+  };
   for (const line of text.split('\n')) {
-    if (line.startsWith('# TYPE ')) {
-      const [, , name, type] = line.split(' ');
-      types.set(name!, type!);
+    const type = /^# TYPE (\S+) (\S+)/.exec(line);
+    if (type) {
+      families.set(type[1]!, { name: type[1]!, type: type[2]!, samples: [] });
       continue;
     }
-    if (line === '' || line.startsWith('#')) continue;
-    const m = SAMPLE.exec(line);
-    if (!m) throw new Error(`unparseable sample line: ${line}`);
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const sample = SAMPLE.exec(line);
+    if (!sample) throw new Error(`unreadable exposition line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+    for (const [, name, value] of (sample[2] ?? '').matchAll(LABEL)) labels[name!] = value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    const family = familyOf(sample[1]!);
+    if (!family) throw new Error(`sample without a # TYPE line: ${line}`);
+    family.samples.push({ name: sample[1]!, labels, value: Number(sample[3]) });
   }
-  return { types, samples };
+  return families;
 }
 
-export function findSample(exp: Exposition, name: string, labels: Record<string, string>): number | undefined {
-  return exp.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+/** Every sample of every family. */
+export function allSamples(families: ReadonlyMap<string, ExposedFamily>): Array<ExposedFamily['samples'][number]> {
+  return [...families.values()].flatMap((f) => f.samples);
+}
+
+/** The value of the first sample with this name whose labels include `labels`. */
+export function findSample(families: ReadonlyMap<string, ExposedFamily>, name: string, labels: Record<string, string>): number | undefined {
+  return allSamples(families).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
 /** `promtool check metrics`: Prometheus' parser and linter over an exposition. Returns its complaints. */

@@ -213,7 +213,7 @@ describe('Ollama-compatible API through the official client', () => {
     for await (const part of await ollama.generate({ model: 'qwen2.5:0.5b', prompt: 'Why is the sky blue?', options: { num_predict: 9 }, stream: true })) parts.push(part);
     const last = parts[parts.length - 1]!;
     expect(last).toMatchObject({ done: true, done_reason: 'length', eval_count: 9, prompt_eval_count: 6 });
-    expect(parts.filter((p) => p.response.length > 0)).toHaveLength(9);
+    expect(parts.filter((p) => (p.response ?? "").length > 0)).toHaveLength(9);
     expect(last.eval_duration).toBeGreaterThanOrEqual(9 * 5 * 0.8 * 1e6);
   });
 

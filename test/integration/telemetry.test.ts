@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { SLUICE_METRICS } from '../stack/metric-contract.js';
-import { findSample, parseExposition, promtoolCheckMetrics, type Exposition } from '../helpers/exposition.js';
+import { allSamples, findSample, parseExposition, promtoolCheckMetrics, type ExposedFamily } from '../helpers/exposition.js';
 import { startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
@@ -42,7 +42,7 @@ afterAll(async () => {
   await otlp.close();
 });
 
-async function scrape(): Promise<Exposition> {
+async function scrape(): Promise<Map<string, ExposedFamily>> {
   return parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
 }
 
@@ -79,9 +79,9 @@ describe('metrics', () => {
     const after = parseExposition(text);
     for (const spec of SLUICE_METRICS) {
       const name = spec.name;
-      expect(after.types.get(name), `${name} type`).toBe(spec.type);
+      expect(after.get(name)?.type, `${name} type`).toBe(spec.type);
       const seriesName = spec.type === 'histogram' ? `${name}_count` : name;
-      const series = after.samples.filter((s) => s.name === seriesName);
+      const series = allSamples(after).filter((s) => s.name === seriesName);
       expect(series.length, `${name} has series`).toBeGreaterThan(0);
       for (const s of series) expect(Object.keys(s.labels).sort(), `${name} labels`).toEqual([...spec.labels].sort());
       for (const [label, allowed] of Object.entries(spec.values ?? {})) for (const s of series) expect(allowed).toContain(s.labels[label]);
@@ -95,7 +95,7 @@ describe('metrics', () => {
     // State sets: exactly one state is 1 per endpoint.
     for (const [name, states] of [['sluice_endpoint_state', 5], ['sluice_endpoint_circuit_state', 3]] as const) {
       for (const ep of ['server-1', 'server-2', 'server-3']) {
-        const series = after.samples.filter((s) => s.name === name && s.labels.endpoint === ep);
+        const series = allSamples(after).filter((s) => s.name === name && s.labels.endpoint === ep);
         expect(series).toHaveLength(states);
         expect(series.filter((s) => s.value === 1)).toHaveLength(1);
       }
@@ -119,7 +119,7 @@ describe('metrics', () => {
       }));
     }
     expect(await seriesCount()).toBe(before);
-    const models = new Set((await scrape()).samples.filter((s) => s.name === 'sluice_requests_total').map((s) => s.labels.model));
+    const models = new Set(allSamples(await scrape()).filter((s) => s.name === 'sluice_requests_total').map((s) => s.labels.model));
     expect([...models].every((m) => ['llama3.2:1b', 'qwen2.5:0.5b', 'unknown', 'none'].includes(m!))).toBe(true);
   });
 

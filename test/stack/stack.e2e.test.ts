@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 import { dashboardQueries, loadDashboards, loadRuleFile, parseLabelValues, PROMETHEUS_DIR, ROOT, sluiceMetricNames, substituteVariables } from './dashboard-queries.js';
-import { parseExposition } from './exposition.js';
+import { parseExposition } from '../helpers/exposition.js';
 import { composeModelServers, loopbackPrometheusConfig, loopbackSluiceConfig, shortenedAlertRules, startPrometheus, type PrometheusProcess } from './local-stack.js';
 import { SLUICE_METRICS } from './metric-contract.js';
 import { PrometheusApi } from './prometheus-api.js';
