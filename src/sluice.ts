@@ -102,7 +102,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         upstreams.set(ep, new Upstream(ep.baseUrl, { connectMs: config.proxy.connect_timeout, firstByteMs: config.proxy.first_byte_timeout }, ep.authorization));
       }
     }
-    const catalog = new ModelCatalog(endpoints);
+    const catalog = new ModelCatalog(endpoints, previous?.catalog);
     catalog.rebuild();
     const discovery = new ModelDiscovery(endpoints, catalog, {
       intervalMs: config.discovery.interval,

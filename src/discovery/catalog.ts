@@ -17,8 +17,10 @@ export class ModelCatalog {
   readonly #everSeen = new Set<string>();
   readonly #listeners: Array<() => void> = [];
 
-  constructor(endpoints: readonly Endpoint[]) {
+  /** `previous`: the catalog this one replaces (config reload), whose model names stay known. */
+  constructor(endpoints: readonly Endpoint[], previous?: ModelCatalog) {
     this.#endpoints = endpoints;
+    if (previous) for (const model of previous.#everSeen) this.#everSeen.add(model);
   }
 
   /** Rebuilds the index from the endpoints' current model lists. */
