@@ -58,18 +58,27 @@ async function stop(code: number): Promise<void> {
   process.exit(code);
 }
 
-async function waitForHealthy(url: string, timeoutMs: number): Promise<boolean> {
+/** Polls until `ready` says yes (false on timeout or when the demo is stopping). */
+async function waitUntil(ready: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !stopping) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return true;
+      if (await ready()) return true;
     } catch {
       // not up yet
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   return false;
+}
+
+const DEMO_MODELS = new Set(DEMO_SERVERS.flatMap((s) => s.models.split(',')));
+
+/** Every demo model is in Sluice's catalog with a routable endpoint, so any of them can be asked for. */
+async function catalogComplete(base: string): Promise<boolean> {
+  const res = await fetch(`${base}/v1/models`, { signal: AbortSignal.timeout(1000) });
+  const body = (await res.json()) as { data: Array<{ id: string }> };
+  return body.data.filter((m) => DEMO_MODELS.has(m.id)).length === DEMO_MODELS.size;
 }
 
 async function main(): Promise<void> {
@@ -81,10 +90,11 @@ async function main(): Promise<void> {
   start('sluice', ['dist/cli.js', '--config', 'config/demo.yaml'], {});
   const port = process.env.SLUICE_PORT ?? '8080';
   const base = `http://127.0.0.1:${port}`;
-  if (!(await waitForHealthy(`${base}/internal/health`, 30_000))) {
+  if (!(await waitUntil(async () => (await fetch(`${base}/internal/health`, { signal: AbortSignal.timeout(1000) })).ok, 30_000))) {
     process.stderr.write('sluice did not become healthy within 30s\n');
     return stop(1);
   }
+  await waitUntil(() => catalogComplete(base), 15_000);
   process.stdout.write(
     [
       '',

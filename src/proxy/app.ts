@@ -1,4 +1,5 @@
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ModelCatalog } from '../discovery/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { sendError, SluiceError } from './errors.js';
@@ -20,11 +21,16 @@ export interface ProxyAppOptions {
   readonly adminRouter?: express.Router;
 }
 
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * The client-facing Express app: Sluice's own routes first, the unified model lists, then
- * everything else goes through the forwarder.
+ * The client-facing request listener. Sluice's own routes (status, metrics, the unified model
+ * lists) are an Express app; every other request goes straight to the forwarder. Routing the
+ * proxied requests through Express as well cost more than half of Sluice's throughput when
+ * measured (http-proxy-middleware behind Express 5 against the same middleware on node:http,
+ * same backend, same run), for nothing a forwarded request needs.
  */
-export function createProxyApp(opts: ProxyAppOptions): Express {
+export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -38,27 +44,43 @@ export function createProxyApp(opts: ProxyAppOptions): Express {
     const models = opts.current().catalog.routableModels().map((e) => ({ name: e.model, model: e.model, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
     res.json({ models });
   });
+  // Every error Sluice itself answers is JSON in the client's API shape, never an HTML page.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, opts.logger));
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  const ownRoute = ownRouteMatcher(opts.adminRouter !== undefined);
+  return (req, res) => {
+    if (ownRoute(req)) {
+      app(req, res);
+      return;
+    }
     const startedAt = performance.now();
     const id = requestIdFor(req);
     const { forwarder, maxBodyBytes } = opts.current();
     readBody(req, maxBodyBytes)
       .then((body) => forwarder.handle(req, res, { id, startedAt, body, model: modelOf(req, body) }))
       .catch((err: unknown) => {
-        if (!(err instanceof SluiceError)) return next(err);
+        if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);
         // Stop reading an oversized upload: answer and close rather than drain it.
         if (err.code === 'body_too_large') res.setHeader('connection', 'close');
         forwarder.reject(req, res, { id, startedAt, body: Buffer.alloc(0), model: undefined }, err);
       });
-  });
+  };
+}
 
-  // Every error Sluice itself answers is JSON in the client's API shape, never an HTML page.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const sluiceErr = err instanceof SluiceError ? err : new SluiceError('internal_error', 'internal error', { cause: err });
-    if (sluiceErr.code === 'internal_error') opts.logger.error('unhandled error', { path: req.path, error: err instanceof Error ? err.stack : String(err) });
-    res.setHeader('x-sluice-request-id', requestIdFor(req));
-    sendError(req, res, sluiceErr);
-  });
-  return app;
+/** Paths Sluice answers itself; everything else is proxied. */
+function ownRouteMatcher(withAdmin: boolean): (req: IncomingMessage) => boolean {
+  return (req) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (withAdmin && (path === '/metrics' || path === '/internal' || path.startsWith('/internal/'))) return true;
+    return (req.method === 'GET' || req.method === 'HEAD') && (path === '/v1/models' || path === '/api/tags');
+  };
+}
+
+function answerError(req: IncomingMessage, res: ServerResponse, err: unknown, logger: Logger): void {
+  const sluiceErr = err instanceof SluiceError ? err : new SluiceError('internal_error', 'internal error', { cause: err });
+  if (sluiceErr.code === 'internal_error') logger.error('unhandled error', { path: req.url, error: err instanceof Error ? err.stack : String(err) });
+  res.setHeader('x-sluice-request-id', requestIdFor(req));
+  sendError(req, res, sluiceErr);
 }

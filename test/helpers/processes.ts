@@ -154,3 +154,13 @@ endpoints:
 ${eps}
 `;
 }
+
+/** Waits until `healthy` endpoints are healthy and every model in `models` is offered by Sluice's catalog. */
+export async function waitReady(sluiceUrl: string, healthy: number, models: readonly string[] = [], timeoutMs = 10_000): Promise<void> {
+  await waitFor(async () => {
+    const health = (await (await fetch(`${sluiceUrl}/internal/health`)).json()) as { endpoints: { healthy: number } };
+    if (health.endpoints.healthy < healthy) return false;
+    const listed = (await (await fetch(`${sluiceUrl}/v1/models`)).json()) as { data: Array<{ id: string }> };
+    return models.every((m) => listed.data.some((d) => d.id === m));
+  }, timeoutMs, `${healthy} healthy endpoints serving ${models.join(', ') || 'anything'}`);
+}

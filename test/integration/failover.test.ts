@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 afterEach(stopAll);
 afterAll(stopAll);
@@ -48,8 +48,7 @@ describe('failover', () => {
       startModelServer('victim', ['shared:1b', 'victim-only:1b'], { TOKEN_DELAY: '2ms' }),
     ]);
     const sluice = await startSluice((port) => testConfig(port, servers.map((s) => ({ id: s.id, url: s.url }))));
-    await waitFor(async () => [...(await endpoints(sluice)).values()].every((e) => e.status === 'healthy'), 10_000, 'all healthy');
-    await waitFor(async () => (await modelIds(sluice)).includes('victim-only:1b'), 5000, 'victim model discovered');
+    await waitReady(sluice.url, 3, ['shared:1b', 'victim-only:1b']);
 
     const victim = servers[2]!;
     const total = 1000;
@@ -107,7 +106,7 @@ describe('failover', () => {
     const sluice = await startSluice((port) =>
       testConfig(port, [{ id: 'good', url: good.url }, { id: 'hung', url: hung.url }], 'proxy:\n  first_byte_timeout: 400ms').replace(/health_path: \/health/g, 'health_path: /admin/fault'),
     );
-    await waitFor(async () => [...(await endpoints(sluice)).values()].every((e) => e.status === 'healthy'), 10_000, 'all healthy');
+    await waitReady(sluice.url, (await endpoints(sluice)).size, ['m:1']);
     await setFault(hung, 'hang');
     const results = await Promise.all(Array.from({ length: 10 }, async () => {
       const res = await chat(sluice, 'm:1');
@@ -125,7 +124,7 @@ describe('failover', () => {
     const sluice = await startSluice((port) =>
       testConfig(port, [{ id: 'good', url: good.url }, { id: 'bad', url: bad.url }], 'balancing:\n  strategy: least-connections\nbreaker:\n  failure_threshold: 5\n  open_duration: 60s').replace(/health_path: \/health/g, 'health_path: /admin/fault'),
     );
-    await waitFor(async () => [...(await endpoints(sluice)).values()].every((e) => e.status === 'healthy'), 10_000, 'all healthy');
+    await waitReady(sluice.url, (await endpoints(sluice)).size, ['m:1']);
     await setFault(bad, 'error');
     const statuses: number[] = [];
     const worker = async () => {
@@ -155,7 +154,7 @@ describe('failover', () => {
     const a = await startModelServer('a', ['m:1']);
     const b = await startModelServer('b', ['m:1']);
     const sluice = await startSluice((port) => testConfig(port, [{ id: 'a', url: a.url }, { id: 'b', url: b.url }]));
-    await waitFor(async () => [...(await endpoints(sluice)).values()].every((e) => e.status === 'healthy'), 10_000, 'all healthy');
+    await waitReady(sluice.url, (await endpoints(sluice)).size, ['m:1']);
     await Promise.all([a.proc.stop('SIGKILL'), b.proc.stop('SIGKILL')]);
     await waitFor(async () => [...(await endpoints(sluice)).values()].every((e) => e.status === 'unhealthy'), 5000, 'all unhealthy');
     const timings: number[] = [];

@@ -1,13 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, type SluiceProc } from '../helpers/processes.js';
+import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
 
 afterEach(stopAll);
 
 async function allHealthy(sluice: SluiceProc, n: number): Promise<void> {
-  await waitFor(async () => {
-    const body = (await (await fetch(`${sluice.url}/internal/health`)).json()) as { endpoints: { healthy: number } };
-    return body.endpoints.healthy === n;
-  }, 10_000, `${n} healthy endpoints`);
+  await waitReady(sluice.url, n, ['m:1']);
 }
 
 async function endpointOf(sluice: SluiceProc, headers: Record<string, string> = {}, path = '/predict'): Promise<{ status: number; endpoint: string | null; body: string }> {
