@@ -5,19 +5,12 @@ import { isDeepStrictEqual } from 'node:util';
 import express from 'express';
 import { createSelector } from './balancing/index.js';
 import { redactedConfig, type SluiceConfig } from './config/index.js';
-import { ModelCatalog } from './discovery/index.js';
-import { ModelDiscovery } from './discovery/index.js';
+import { ModelCatalog, ModelDiscovery } from './discovery/index.js';
 import { Endpoint, type EndpointListener } from './endpoints/index.js';
-import { HealthChecker } from './health/index.js';
-import { httpProber, type Prober } from './health/index.js';
+import { HealthChecker, httpProber, type Prober } from './health/index.js';
 import { statusRouter, type StatusSource } from './api/index.js';
-import { createProxyApp, type ProxyRuntime } from './proxy/index.js';
-import { Forwarder } from './proxy/index.js';
-import { stickyKeySource } from './proxy/index.js';
-import { Upstream } from './proxy/index.js';
-import { createLogger, type Logger } from './telemetry/index.js';
-import { SluiceMetrics } from './telemetry/index.js';
-import { ModelStats } from './telemetry/index.js';
+import { createProxyApp, type ProxyRuntime, Forwarder, stickyKeySource, Upstream } from './proxy/index.js';
+import { createLogger, type Logger, SluiceMetrics, ModelStats } from './telemetry/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 

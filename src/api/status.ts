@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import type { ModelCatalog } from '../discovery/index.js';
-import type { Endpoint } from '../endpoints/index.js';
-import type { ModelStats } from '../telemetry/index.js';
-import type { SluiceMetrics } from '../telemetry/index.js';
+import type { Endpoint, HealthState } from '../endpoints/index.js';
+import type { ModelStats, SluiceMetrics } from '../telemetry/index.js';
 
 export interface StatusSource {
   readonly version: string;
@@ -16,10 +15,9 @@ export interface StatusSource {
   redactedConfig(): Record<string, unknown>;
 }
 
-const STATES = ['healthy', 'degraded', 'recovering', 'unhealthy', 'unknown'] as const;
 
 export function healthSummary(src: StatusSource) {
-  const counts: Record<(typeof STATES)[number], number> & { total: number } = { healthy: 0, degraded: 0, recovering: 0, unhealthy: 0, unknown: 0, total: src.endpoints.length };
+  const counts: Record<HealthState, number> & { total: number } = { healthy: 0, degraded: 0, recovering: 0, unhealthy: 0, unknown: 0, total: src.endpoints.length };
   for (const ep of src.endpoints) counts[ep.state]++;
   const routable = src.endpoints.some((ep) => ep.routable);
   const status = !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';

@@ -1,4 +1,5 @@
 export type CircuitState = 'closed' | 'open' | 'half_open';
+export const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half_open'];
 
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open the circuit (default 5). */

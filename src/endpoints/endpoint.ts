@@ -1,6 +1,6 @@
 import type { EndpointConfig, SluiceConfig } from '../config/index.js';
 import { CircuitBreaker, type CircuitState } from './breaker.js';
-import { EndpointHealth, type HealthPolicy, type HealthState } from './health-state.js';
+import { DEFAULT_HEALTH_POLICY, EndpointHealth, type HealthPolicy, type HealthState } from './health-state.js';
 
 export interface EndpointListener {
   stateChanged?(endpoint: Endpoint, from: HealthState, to: HealthState, reason: string): void;
@@ -10,14 +10,12 @@ export interface EndpointListener {
 /** Health policy from the `health` config section. */
 export function healthPolicyFrom(cfg: SluiceConfig): HealthPolicy {
   return {
+    ...DEFAULT_HEALTH_POLICY,
     rise: cfg.health.rise,
     fall: cfg.health.fall,
     degradedLatencyMs: cfg.health.degraded_latency,
     degradedErrorRatio: cfg.health.degraded_error_ratio,
-    errorWindowMs: 60_000,
-    minRequestsForRatio: 10,
     slowStartMs: cfg.health.slow_start,
-    degradedWeightFactor: 0.25,
   };
 }
 

@@ -1,4 +1,4 @@
-export { CircuitBreaker, DEFAULT_FAILURE_THRESHOLD, DEFAULT_OPEN_DURATION_MS, type CircuitBreakerOptions, type CircuitState } from './breaker.js';
+export { CIRCUIT_STATES, CircuitBreaker, DEFAULT_FAILURE_THRESHOLD, DEFAULT_OPEN_DURATION_MS, type CircuitBreakerOptions, type CircuitState } from './breaker.js';
 export {
   DEFAULT_HEALTH_POLICY,
   EndpointHealth,

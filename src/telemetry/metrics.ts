@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { CIRCUIT_STATES, HEALTH_STATES } from '../endpoints/index.js';
 
 /** Reasons an upstream attempt can fail; used as the `reason` label, a closed set. */
 export type FailureReason = 'connect_error' | 'timeout' | 'reset' | 'http_5xx' | 'http_429';
@@ -24,8 +25,6 @@ export interface MetricsSource {
   modelAvailability(): ReadonlyMap<string, number>;
 }
 
-export const HEALTH_STATE_VALUES = ['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy'] as const;
-export const CIRCUIT_STATE_VALUES = ['closed', 'open', 'half_open'] as const;
 
 // OpenTelemetry GenAI `gen_ai.client.operation.duration` buckets, extended to minutes for long generations.
 const REQUEST_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68];
@@ -74,13 +73,13 @@ export class SluiceMetrics {
       for (const e of source.endpoints()) g.set({ endpoint: e.name, url: e.url, type: e.type, priority: String(e.priority) }, 1);
     });
     gauge('sluice_endpoint_state', 'Health state of the endpoint (state set: 1 for the current state).', ['endpoint', 'state'], (g) => {
-      for (const e of source.endpoints()) for (const s of HEALTH_STATE_VALUES) g.set({ endpoint: e.name, state: s }, e.state === s ? 1 : 0);
+      for (const e of source.endpoints()) for (const s of HEALTH_STATES) g.set({ endpoint: e.name, state: s }, e.state === s ? 1 : 0);
     });
     gauge('sluice_endpoint_up', '1 when the endpoint is routable (healthy, degraded or recovering).', ['endpoint'], (g) => {
       for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.routable ? 1 : 0);
     });
     gauge('sluice_endpoint_circuit_state', 'Circuit breaker state (state set: 1 for the current state).', ['endpoint', 'state'], (g) => {
-      for (const e of source.endpoints()) for (const s of CIRCUIT_STATE_VALUES) g.set({ endpoint: e.name, state: s }, e.circuit === s ? 1 : 0);
+      for (const e of source.endpoints()) for (const s of CIRCUIT_STATES) g.set({ endpoint: e.name, state: s }, e.circuit === s ? 1 : 0);
     });
     gauge('sluice_endpoint_consecutive_failures', 'Consecutive failed health checks.', ['endpoint'], (g) => {
       for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.consecutiveFailures);
