@@ -9,7 +9,11 @@ export type SluiceErrorCode =
   | 'upstream_unreachable'
   | 'upstream_timeout'
   | 'upstream_error'
-  | 'internal_error';
+  | 'internal_error'
+  | 'invalid_api_key'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limit_exceeded';
 
 const STATUS: Record<SluiceErrorCode, number> = {
   model_not_found: 404,
@@ -21,6 +25,10 @@ const STATUS: Record<SluiceErrorCode, number> = {
   upstream_timeout: 504,
   upstream_error: 502,
   internal_error: 500,
+  invalid_api_key: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limit_exceeded: 429,
 };
 
 /** One error type for everything Sluice itself answers; mapped to HTTP in `sendError` only. */
@@ -50,6 +58,10 @@ const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
   model_not_found: 'invalid_request_error',
   body_too_large: 'invalid_request_error',
   invalid_json: 'invalid_request_error',
+  invalid_api_key: 'invalid_request_error',
+  unauthorized: 'invalid_request_error',
+  forbidden: 'invalid_request_error',
+  rate_limit_exceeded: 'requests',
 };
 
 /** Body of an error as the client's API would write it: OpenAI `{error:{...}}` or Ollama `{error:"..."}`. */
