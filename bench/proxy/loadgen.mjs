@@ -66,6 +66,7 @@ function openLoop({ url, rate, durationMs, warmupMs = 0, connections, body, time
       req.end(payload);
     };
     const tick = () => {
+      if (sent === 0) process.stderr.write('STARTED\n');
       const t = now();
       while (sent < total && start + sent * intervalMs <= t) {
         fire(start + sent * intervalMs);

@@ -133,26 +133,26 @@ export function renderMarkdown(results, plotRate) {
     '',
     `Commit ${m.commit ?? '?'}, ${m.cores} × ${m.cpu}, load average ${m.loadavgStart.map((l) => l.toFixed(2)).join(' ')} at start, ${(m.loadavgEnd ?? []).map((l) => l.toFixed(2)).join(' ')} at end. ` +
       (m.pinning ? `Proxy pinned to core ${m.pinning.proxy}, backend and load generator to core ${m.pinning.backendAndLoad}. ` : 'No pinning (taskset missing). ') +
-      `Backend: ${m.backend}. Node ${m.versions.node}, nginx ${m.versions.nginx ?? '–'}, HAProxy ${m.versions.haproxy ?? '–'}, wrk ${m.versions.wrk ?? '–'}.` +
+      `Fixed-JSON backend: ${m.backend ?? '–'}; streaming and failover backends: Node (bench/proxy/backend.mjs). Node ${m.versions.node}, nginx ${m.versions.nginx ?? '–'}, HAProxy ${m.versions.haproxy ?? '–'}, wrk ${m.versions.wrk ?? '–'}.` +
       (m.skippedRows.length ? ` Skipped rows (tools missing): ${m.skippedRows.map((s) => `${s.row} (${s.missing.join(', ')})`).join(', ')}.` : ''),
     '',
   ];
   if (results.throughput) {
     parts.push(`## Throughput: small JSON POSTs, ${results.meta.params.throughput.connections} connections (wrk, ${results.meta.params.throughput.durationS} s)`, '', throughputTable(results), '');
-    parts.push('## Telemetry cost', '', telemetryTable(results), '');
   }
-  for (const rate of results.meta.params.latency.rates) {
+  if (results.telemetry) parts.push('## Telemetry cost', '', telemetryTable(results), '');
+  for (const rate of results.latency ? results.meta.params.latency.rates : []) {
     parts.push(`## Latency at ${num(rate)} req/s (open loop, ms, from the intended send time; + is added to direct)`, '', latencyTable(results, rate), '');
   }
   const s = results.streaming;
-  parts.push(`## Streaming: ${s.streams} streams × ${s.chunks} SSE chunks every ${s.intervalMs} ms (${num(s.offeredChunksPerSecond)} chunks/s offered)`, '', 'Chunk delay: arrival at the client minus the backend\'s send stamp, ms. Reads per chunk below 1 means chunks were coalesced on the way.', '', streamingTable(results), '');
+  if (s) parts.push(`## Streaming: ${s.streams} streams × ${s.chunks} SSE chunks every ${s.intervalMs} ms (${num(s.offeredChunksPerSecond)} chunks/s offered)`, '', 'Chunk delay: arrival at the client minus the backend\'s send stamp, ms. Reads per chunk below 1 means chunks were coalesced on the way.', '', streamingTable(results), '');
   const c = results.concurrent;
-  parts.push(`## ${num(c.streams)} concurrent streams held ${(c.holdMs / 1000).toFixed(1)} s`, '', concurrentTable(results), '');
+  if (c) parts.push(`## ${num(c.streams)} concurrent streams held ${(c.holdMs / 1000).toFixed(1)} s`, '', concurrentTable(results), '');
   const f = results.failover;
-  parts.push(`## Failover: one of three backends SIGKILLed ${(f.killAtMs / 1000).toFixed(1)} s into a ${(f.durationMs / 1000).toFixed(0)} s run at ${f.rate} req/s (backend answers in ${f.backendDelayMs} ms)`, '', failoverTable(results), '');
+  if (f) parts.push(`## Failover: one of three backends SIGKILLed ${(f.killAtMs / 1000).toFixed(1)} s into a ${(f.durationMs / 1000).toFixed(0)} s run at ${f.rate} req/s (backend answers in ${f.backendDelayMs} ms)`, '', failoverTable(results), '');
   const tg = targets(results, plotRate);
   if (tg.length) parts.push('## Targets (Sluice)', '', table(['Target', 'This run', 'Met'], tg.map(([what, got, ok]) => [what, got, ok ? 'yes' : 'no'])), '');
-  parts.push(`Latency distribution at ${num(plotRate)} req/s: see the .svg / .png next to this file.`, '');
+  if (results.latency) parts.push(`Latency distribution at ${num(plotRate)} req/s: see the .svg / .png next to this file.`, '');
   return parts.join('\n');
 }
 

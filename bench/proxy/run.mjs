@@ -6,7 +6,9 @@
 //
 // --smoke: a few seconds per row, few connections, 20 concurrent streams; rows whose tools are
 // missing are skipped (the full run stops instead). --keep: keep the generated configs and the
-// proxies' logs (the temp directory is printed).
+// proxies' logs (the temp directory is printed). --only SECTION,... and --rows ROW,... run a part
+// (sections: throughput, telemetry, latency, streaming, concurrent, failover; rows: direct, nginx,
+// haproxy, sluice, hpm, raw).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -28,16 +30,16 @@ const FULL = {
 };
 const SMOKE = {
   throughput: { warmupS: 0, durationS: 1, connections: 8 },
-  latency: { rates: [1000], warmupMs: 0, durationMs: 1000, connections: 8 },
+  latency: { rates: [100], warmupMs: 0, durationMs: 1000, connections: 8 },
   streaming: { streams: 4, chunks: 10, intervalMs: 10 },
   concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
-  failover: { rate: 100, durationMs: 2000, killAtMs: 700, connections: 8, backendDelayMs: 20 },
+  failover: { rate: 50, durationMs: 2000, killAtMs: 700, connections: 8, backendDelayMs: 20 },
 };
-/** The rate whose latency distribution is plotted. */
-export const PLOT_RATE = 1000;
 
-const { values: args } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, keep: { type: 'boolean', default: false }, only: { type: 'string' }, rows: { type: 'string' } } });
 const P = args.smoke ? SMOKE : FULL;
+/** The rate whose latency distribution is plotted: 1,000 req/s, or the highest rate run. */
+const PLOT_RATE = P.latency.rates.includes(1000) ? 1000 : Math.max(...P.latency.rates);
 const t0 = Date.now();
 const log = (msg) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}\n`);
 
@@ -51,7 +53,11 @@ if (missing.length > 0 && !args.smoke) {
   log(`missing tools: ${missing.join(', ')}. Install them (Debian: apt-get install nginx haproxy wrk util-linux) and run again.`);
   process.exit(1);
 }
-const rows = ROWS.filter((r) => r.needs.every((t) => tools[t]));
+const SECTIONS = ['throughput', 'telemetry', 'latency', 'streaming', 'concurrent', 'failover'];
+const only = new Set(args.only ? args.only.split(',') : SECTIONS);
+const wanted = new Set(args.rows ? args.rows.split(',') : ROWS.map((r) => r.id));
+for (const name of [...only].filter((s) => !SECTIONS.includes(s))) throw new Error(`unknown section ${name}; known: ${SECTIONS.join(', ')}`);
+const rows = ROWS.filter((r) => wanted.has(r.id) && r.needs.every((t) => tools[t]));
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
 const rowDir = (section, id) => {
   const dir = join(work, `${section}-${id}`);
@@ -98,8 +104,22 @@ async function startNodeBackends(count, delayMs, section) {
 // ---------------------------------------------------------------------------------------------
 // Load generators (on the load core)
 
-async function loadgen(opts) {
-  const { stdout } = await runPinned({ name: 'loadgen', cmd: process.execPath, args: [join(HERE, 'loadgen.mjs'), JSON.stringify(opts)], core: CORES.load, cwd: ROOT });
+/** Runs the load generator; `onStart` is called when it sends its first request. */
+async function loadgen(opts, onStart) {
+  const proc = startPinned({ name: 'loadgen', cmd: process.execPath, args: [join(HERE, 'loadgen.mjs'), JSON.stringify(opts)], core: CORES.load, cwd: ROOT, capture: true });
+  if (onStart) {
+    let seen = '';
+    const watch = (chunk) => {
+      seen += chunk;
+      if (!seen.includes('STARTED')) return;
+      proc.child.stderr.off('data', watch);
+      onStart();
+    };
+    proc.child.stderr.on('data', watch);
+  }
+  const { code, signal } = await proc.exited;
+  const { stdout, stderr } = proc.output();
+  if (code !== 0) throw new Error(`loadgen exited with ${code ?? signal}: ${stderr.slice(-2000)}`);
   return JSON.parse(stdout.trim().split('\n').pop());
 }
 
@@ -139,7 +159,7 @@ async function perRow(section, list, upstreams, measure, extra = {}) {
     log(`${section}: ${row.id}`);
     let h;
     try {
-      h = await row.start({ dir: rowDir(section, row.id), upstreams, ...extra });
+      h = await row.start({ dir: extra.dir ?? rowDir(section, row.id), upstreams, ...extra });
       const result = await measure(h, row);
       out.push({ row: row.id, ...result, peakRssBytes: h.pid ? peakRss(h.pid) : null });
     } catch (err) {
@@ -234,10 +254,12 @@ async function failover() {
     const backends = await startNodeBackends(3, backendDelayMs, `failover-${row.id}`);
     try {
       const [r] = await perRow('failover', [row], backends.map((b) => b.url), async (h) => {
-        const run = loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate, durationMs, connections, body: REQUEST_BODY, timeoutMs: 10_000 });
-        await sleep(killAtMs);
-        backends[0].proc.child.kill('SIGKILL');
-        const result = await run;
+        let killer;
+        const result = await loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate, durationMs, connections, body: REQUEST_BODY, timeoutMs: 10_000 }, () => {
+          killer = setTimeout(() => backends[0].proc.child.kill('SIGKILL'), killAtMs);
+        });
+        clearTimeout(killer);
+        if (backends[0].proc.alive()) throw new Error('the run ended before the backend was killed');
         return { sent: result.sent, failed: result.failed, errors: result.errors, statuses: result.statuses, failures: result.failures, latency: result.latency };
       });
       out.push(r);
@@ -282,30 +304,30 @@ function meta() {
       haproxy: version(tools.haproxy, '-v', /HAProxy version (\S+)/),
       wrk: version(tools.wrk, '-v', /wrk (\S+)/),
     },
-    skippedRows: ROWS.filter((r) => !rows.includes(r)).map((r) => ({ row: r.id, missing: r.needs.filter((t) => !tools[t]) })),
+    skippedRows: ROWS.filter((r) => wanted.has(r.id) && !rows.includes(r)).map((r) => ({ row: r.id, missing: r.needs.filter((t) => !tools[t]) })),
     params: P,
+    plotRate: PLOT_RATE,
   };
 }
 
 async function main() {
   const started = Date.now();
   const results = { meta: meta(), rows: rows.map(({ id, label, means }) => ({ id, label, means })) };
-  const backend = await startJsonBackend();
-  results.meta.backend = backend.kind;
-  try {
-    if (tools.wrk) {
-      results.throughput = await throughput(backend);
-      results.telemetry = await telemetry(backend);
-    } else {
-      log('wrk is missing: throughput and telemetry runs skipped');
+  if (only.has('throughput') || only.has('telemetry') || only.has('latency')) {
+    const backend = await startJsonBackend();
+    results.meta.backend = backend.kind;
+    try {
+      if (!tools.wrk) log('wrk is missing: throughput and telemetry runs skipped');
+      if (tools.wrk && only.has('throughput')) results.throughput = await throughput(backend);
+      if (tools.wrk && only.has('telemetry') && rows.some((r) => r.id === 'sluice')) results.telemetry = await telemetry(backend);
+      if (only.has('latency')) results.latency = await latency(backend);
+    } finally {
+      await backend.proc.stop();
     }
-    results.latency = await latency(backend);
-  } finally {
-    await backend.proc.stop();
   }
-  results.streaming = await streaming();
-  results.concurrent = await concurrentStreams();
-  results.failover = await failover();
+  if (only.has('streaming')) results.streaming = await streaming();
+  if (only.has('concurrent')) results.concurrent = await concurrentStreams();
+  if (only.has('failover')) results.failover = await failover();
   results.meta.loadavgEnd = loadavg();
   results.meta.elapsedS = (Date.now() - started) / 1000;
 
