@@ -92,6 +92,7 @@ defaults
   mode http
   maxconn 8000
   timeout connect 5s
+  timeout check 2s
   timeout client 300s
   timeout server 300s
   timeout http-keep-alive 75s

@@ -9,7 +9,7 @@
 // proxies' logs (the temp directory is printed). --only SECTION,... and --rows ROW,... run a part
 // (sections: throughput, telemetry, latency, streaming, concurrent, failover; rows: direct, nginx,
 // haproxy, sluice, hpm, raw).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -274,13 +274,10 @@ async function failover() {
 
 function version(cmd, flag, pattern) {
   if (!cmd) return null;
-  try {
-    const text = execFileSync(cmd, [flag], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return pattern.exec(text)?.[1] ?? text.split('\n')[0];
-  } catch (err) {
-    const text = `${err.stdout ?? ''}${err.stderr ?? ''}`;
-    return pattern.exec(text)?.[1] ?? null;
-  }
+  // nginx and haproxy print their version on stderr, wrk on stdout with a non-zero status.
+  const r = spawnSync(cmd, [flag], { encoding: 'utf8' });
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  return pattern.exec(text)?.[1] ?? null;
 }
 
 function meta() {
