@@ -32,6 +32,8 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
     balancing: {
       ...cfg.balancing,
       sticky: sticky === null ? null : { ...sticky, trusted_proxies: [...sticky.trusted_proxies] },
+      scorers: { ...cfg.balancing.scorers },
+      prefix: { ...cfg.balancing.prefix, ttl: formatDuration(cfg.balancing.prefix.ttl) },
     },
     health: {
       ...cfg.health,
@@ -45,6 +47,11 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       connect_timeout: formatDuration(cfg.proxy.connect_timeout),
       first_byte_timeout: formatDuration(cfg.proxy.first_byte_timeout),
       idle_timeout: formatDuration(cfg.proxy.idle_timeout),
+    },
+    load: {
+      interval: formatDuration(cfg.load.interval),
+      timeout: formatDuration(cfg.load.timeout),
+      stale_after: formatDuration(cfg.load.stale_after),
     },
     discovery: {
       interval: formatDuration(cfg.discovery.interval),
