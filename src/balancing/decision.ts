@@ -46,6 +46,8 @@ export interface RouteDecision<T> {
   readonly scores?: readonly CandidateScore[];
   /** Prompt blocks the chosen endpoint is believed to hold (prefix-aware). */
   readonly prefixBlocks?: number;
+  /** Prefix-aware with a prompt: whether the index knew an endpoint holding its first block. */
+  readonly prefixHit?: boolean;
   /** Endpoints left out before the pick, with why; filled in by the caller that filtered them. */
   readonly excluded?: readonly Exclusion[];
 }

@@ -25,8 +25,6 @@ export class PrefixIndex {
   readonly #capacity: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  #hits = 0;
-  #misses = 0;
 
   constructor(options: PrefixIndexOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) throw new RangeError(`prefix index capacity must be a positive integer, got ${options.capacity}`);
@@ -37,11 +35,6 @@ export class PrefixIndex {
 
   get size(): number {
     return this.#blocks.size;
-  }
-
-  /** Lookups that found at least one candidate holding the first block, and those that did not. */
-  get stats(): { readonly hits: number; readonly misses: number } {
-    return { hits: this.#hits, misses: this.#misses };
   }
 
   /**
@@ -67,10 +60,6 @@ export class PrefixIndex {
       }
       if (!advanced) break;
       longest = index + 1;
-    }
-    if (blocks.length > 0) {
-      if (longest > 0) this.#hits++;
-      else this.#misses++;
     }
     return longest;
   }

@@ -104,14 +104,15 @@ export class ScoredPicker {
       if (!overloaded) {
         const chosen = tier[preferred]!;
         prefix.index.record(blocks, chosen.name);
-        return { endpoint: chosen, reason: longest > 0 ? 'prefix_match' : 'prefix_hash', scores, prefixBlocks: matched[preferred]! };
+        return { endpoint: chosen, reason: longest > 0 ? 'prefix_match' : 'prefix_hash', scores, prefixBlocks: matched[preferred]!, prefixHit: longest > 0 };
       }
       reason = 'prefix_imbalance';
     }
     const best = this.#best(tier, scores, () => true);
     const chosen = tier[best]!;
     if (prefix && blocks.length > 0) prefix.index.record(blocks, chosen.name);
-    return { endpoint: chosen, reason, scores, ...(prefix ? { prefixBlocks: matched[best]! } : {}) };
+    if (!prefix || blocks.length === 0) return { endpoint: chosen, reason, scores };
+    return { endpoint: chosen, reason, scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
   }
 
   /** Index of the highest total among the candidates `eligible` admits; ties rotate by weight. */

@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { context, propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
+import type { DispatchTicket, LoadBoard } from '../load/index.js';
 import type { FailureReason, Logger, SluiceMetrics } from '../telemetry/index.js';
 import type { RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
@@ -15,6 +16,7 @@ export interface AttemptDeps {
   readonly logger: Logger;
   /** The proxy (agent, timeouts) of an endpoint; owned by the caller so it can outlive a reload. */
   readonly upstreamFor: (endpoint: Endpoint) => Upstream;
+  readonly load?: LoadBoard;
 }
 
 /** How an attempt ended before anything reached the client. */
@@ -32,6 +34,7 @@ export class Attempt {
   readonly span: Span;
   readonly #deps: AttemptDeps;
   readonly #state: RequestState;
+  readonly #ticket: DispatchTicket | undefined;
   #released = false;
 
   constructor(deps: AttemptDeps, state: RequestState, endpoint: Endpoint) {
@@ -40,6 +43,7 @@ export class Attempt {
     this.endpoint = endpoint;
     this.span = startAttemptSpan(state, endpoint);
     endpoint.activeConnections++;
+    this.#ticket = deps.load?.dispatched(endpoint.name, state.prompt?.tokens ?? 0);
   }
 
   /** Sends the request; resolves at response headers worth sending on, at a failure, or when the client leaves. */
@@ -98,6 +102,7 @@ export class Attempt {
     if (this.#released) return;
     this.#released = true;
     this.endpoint.activeConnections--;
+    if (this.#ticket) this.#deps.load?.completed(this.#ticket);
   }
 
   /** Feeds the endpoint with how a response that reached the client ended. */

@@ -6,7 +6,7 @@ export const CHARS_PER_TOKEN = 4;
 export interface PromptBlockOptions {
   /** Characters per block (`balancing.prefix.block_chars`). */
   readonly blockChars: number;
-  /** Blocks hashed at most (`balancing.prefix.max_blocks`); the token estimate covers the whole prompt. */
+  /** Blocks hashed at most (`balancing.prefix.max_blocks`; 0 when only the token estimate is wanted). */
   readonly maxBlocks: number;
 }
 
@@ -35,7 +35,7 @@ export function promptBlocks(body: unknown, model: string | undefined, options: 
     previous = hashBlock(previous, text, index * options.blockChars, (index + 1) * options.blockChars);
     blocks.push(previous);
   }
-  if (blocks.length === 0) blocks.push(hashBlock(seed, text, 0, text.length));
+  if (blocks.length === 0 && options.maxBlocks > 0) blocks.push(hashBlock(seed, text, 0, text.length));
   return { blocks, tokens: Math.ceil(text.length / CHARS_PER_TOKEN) };
 }
 

@@ -63,14 +63,15 @@ describe('prefix-aware', () => {
     const selector = createSelector('prefix-aware', options);
     const pool = weighted(1, 1, 1, 1);
     const first = selector.decide(pool, prompt(1, 2, 3))!;
-    expect(first.reason).toBe('prefix_hash');
+    expect(first).toMatchObject({ reason: 'prefix_hash', prefixHit: false });
     for (let turn = 0; turn < 5; turn++) {
       const next = selector.decide(pool, prompt(1, 2, 3, 4 + turn))!;
       expect(next.endpoint).toBe(first.endpoint);
       expect(next.reason).toBe('prefix_match');
       expect(next.prefixBlocks).toBe(3);
+      expect(next.prefixHit).toBe(true);
     }
-    expect(selector.prefixIndex!.stats).toEqual({ hits: 5, misses: 1 });
+    expect(selector.prefixIndex!.size).toBe(8);
   });
 
   it('spreads unrelated prompts by rendezvous hash of their first block', () => {
