@@ -5,7 +5,7 @@ import { SLUICE_METRICS } from '../../stack/metric-contract.js';
 
 /** Metric names as the code registers them (histograms and counters by family name). */
 function namesInCode(): string[] {
-  const metrics = new SluiceMetrics({ endpoints: () => [], modelAvailability: () => new Map() }, { version: 'test' });
+  const metrics = new SluiceMetrics({ endpoints: () => [], modelAvailability: () => new Map(), endpointLoads: () => [], prefixIndexSize: () => 0 }, { version: 'test' });
   return metrics.textRegistry
     .getMetricsAsArray()
     .map((m) => m.name)
@@ -30,7 +30,7 @@ describe('metric names agree everywhere', () => {
     for (const spec of SLUICE_METRICS) {
       const row = new RegExp(`^\\| \`${spec.name}\` \\| (\\w+) \\| ([^|]*) \\|`, 'm').exec(readme)!;
       expect(row[1], `${spec.name} type in README`).toBe(spec.type);
-      expect(row[2]!.split(',').map((l) => l.trim()).sort(), `${spec.name} labels in README`).toEqual([...spec.labels].sort());
+      expect(row[2]!.split(',').map((l) => l.trim()).filter(Boolean).sort(), `${spec.name} labels in README`).toEqual([...spec.labels].sort());
     }
   });
 });
