@@ -3,11 +3,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { Access } from './access/index.js';
-import { createSelector } from './balancing/index.js';
+import { createSelector, type BuiltSelector } from './balancing/index.js';
 import { redactedConfig, type SluiceConfig } from './config/index.js';
 import { ModelCatalog, ModelDiscovery } from './discovery/index.js';
 import { Endpoint, type EndpointListener } from './endpoints/index.js';
 import { HealthChecker, httpProber, type Prober } from './health/index.js';
+import { LoadBoard, LoadScraper } from './load/index.js';
 import { statusRouter, type StatusSource } from './api/index.js';
 import { createAdminApp, createProxyApp, type ProxyRuntime, Forwarder, stickyKeySource, Upstream } from './proxy/index.js';
 import { createLogger, type Logger, SluiceMetrics, ModelStats } from './telemetry/index.js';
@@ -40,6 +41,8 @@ interface Runtime extends ProxyRuntime {
   readonly endpoints: readonly Endpoint[];
   readonly discovery: ModelDiscovery;
   readonly checker: HealthChecker;
+  readonly scraper: LoadScraper;
+  readonly selector: BuiltSelector;
 }
 
 /** Composition root: builds every part from the config, starts checks and discovery, and listens. */
@@ -48,6 +51,8 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const startedAt = Date.now();
   const modelStats = new ModelStats();
   const upstreams = new Map<Endpoint, Upstream>();
+  // One board for the process: a reload keeps the load of endpoints it keeps.
+  const loadBoard = new LoadBoard({ staleAfterMs: initial.load.stale_after });
   let runtime: Runtime;
 
   const listener: EndpointListener = {
@@ -78,6 +83,22 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
           effectiveWeight: ep.effectiveWeight,
         })),
       modelAvailability: () => runtime.catalog.availability(),
+      endpointLoads: () =>
+        runtime.endpoints
+          .filter((ep) => ep.config.load_source !== 'none')
+          .map((ep) => {
+            const report = loadBoard.get(ep.name)?.report;
+            const age = loadBoard.ageMs(ep.name);
+            return {
+              name: ep.name,
+              stale: loadBoard.freshness(ep.name) === 'stale',
+              running: report?.running,
+              waiting: report?.waiting,
+              kvUsage: report?.kvUsage,
+              ageSeconds: age === undefined ? undefined : age / 1000,
+            };
+          }),
+      prefixIndexSize: () => runtime.selector.prefixIndex?.size ?? 0,
     },
     { version: VERSION },
   );
@@ -110,12 +131,39 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         else logger.debug('health check failed', { endpoint: ep.name, error: result.error, latency_ms: Math.round(result.latencyMs) });
       },
     });
-    const sticky = config.balancing.sticky;
+    loadBoard.track(endpoints.map((ep) => ({ name: ep.name, source: ep.config.load_source })));
+    for (const ep of endpoints) if (ep.config.load_source !== 'none') metrics.initLoadSource(ep.name);
+    const scraper = new LoadScraper(
+      endpoints.map((ep) => ({ name: ep.name, baseUrl: ep.baseUrl, source: ep.config.load_source, authorization: ep.authorization })),
+      {
+        board: loadBoard,
+        intervalMs: config.load.interval,
+        timeoutMs: config.load.timeout,
+        onResult(target, result, error) {
+          metrics.loadScrape(target.name, result);
+          if (error) logger.debug('load scrape failed', { endpoint: target.name, error });
+        },
+      },
+    );
+    const { balancing } = config;
+    const sticky = balancing.sticky;
+    const selector = createSelector(balancing.strategy, {
+      ...(sticky ? { sticky: { maxLoadFactor: sticky.max_load_factor } } : {}),
+      weights: { queue: balancing.scorers.queue, kvCache: balancing.scorers.kv_cache, prefix: balancing.scorers.prefix, resident: balancing.scorers.resident },
+      load: (name, model) => loadBoard.facts(name, model),
+      prefix: {
+        indexSize: balancing.prefix.index_size,
+        ttlMs: balancing.prefix.ttl,
+        maxImbalanceRatio: balancing.prefix.max_imbalance_ratio,
+        maxImbalanceRequests: balancing.prefix.max_imbalance_requests,
+      },
+    });
     const forwarder = new Forwarder({
       config,
       endpoints,
       catalog,
-      selector: createSelector(config.balancing.strategy, sticky ? { sticky: { maxLoadFactor: sticky.max_load_factor } } : undefined),
+      selector,
+      load: loadBoard,
       sticky: sticky ? stickyKeySource(sticky.key, sticky.trusted_proxies) : undefined,
       metrics,
       modelStats,
@@ -123,11 +171,12 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       retryAfterSeconds: () => Math.max(1, Math.ceil(Math.min(...endpoints.map((ep) => checker.nextCheckInMs(ep))) / 1000)),
       upstreamFor: (ep) => upstreams.get(ep)!,
     });
-    return { config, endpoints, catalog, discovery, checker, forwarder, maxBodyBytes: config.limits.max_body };
+    return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body };
   }
 
   function start(rt: Runtime): void {
     rt.checker.start();
+    rt.scraper.start();
     // Initial discovery runs alongside the first checks; recovery re-discovers anyway.
     void rt.discovery.discoverAll();
     rt.discovery.start();
@@ -135,6 +184,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
 
   function stop(rt: Runtime): void {
     rt.checker.stop();
+    rt.scraper.stop();
     rt.discovery.stop();
   }
 

@@ -3,7 +3,6 @@ export { loadConfig, NO_CONFIGURATION_MESSAGE, type LoadConfigOptions } from './
 export { parseConfig, validateConfig } from './parse.js';
 export { redactUrl, redactedConfig, renderEffectiveConfig } from './render.js';
 export {
-  BALANCING_STRATEGIES,
   ENDPOINT_TYPES,
   ENDPOINT_TYPE_DEFAULTS,
   LOG_LEVELS,

@@ -33,6 +33,8 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
     balancing: {
       ...cfg.balancing,
       sticky: sticky === null ? null : { ...sticky, trusted_proxies: [...sticky.trusted_proxies] },
+      scorers: { ...cfg.balancing.scorers },
+      prefix: { ...cfg.balancing.prefix, ttl: formatDuration(cfg.balancing.prefix.ttl) },
     },
     health: {
       ...cfg.health,
@@ -48,6 +50,11 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       idle_timeout: formatDuration(cfg.proxy.idle_timeout),
       client_stall_timeout: formatDuration(cfg.proxy.client_stall_timeout),
       allowed_paths: [...cfg.proxy.allowed_paths],
+    },
+    load: {
+      interval: formatDuration(cfg.load.interval),
+      timeout: formatDuration(cfg.load.timeout),
+      stale_after: formatDuration(cfg.load.stale_after),
     },
     discovery: {
       interval: formatDuration(cfg.discovery.interval),

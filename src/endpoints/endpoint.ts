@@ -76,6 +76,14 @@ export class Endpoint {
     return this.health.routable && this.breaker.isAvailable() && this.#now() >= this.#cooldownUntil;
   }
 
+  /** Why the endpoint is not routable now, or undefined when it is. */
+  get unroutableReason(): 'unhealthy' | 'breaker_open' | 'cooling_down' | undefined {
+    if (!this.health.routable) return 'unhealthy';
+    if (!this.breaker.isAvailable()) return 'breaker_open';
+    if (this.#now() < this.#cooldownUntil) return 'cooling_down';
+    return undefined;
+  }
+
   // The balancer's view of the endpoint (balancing's Candidate): weight is the effective weight.
   get weight(): number {
     return this.effectiveWeight;

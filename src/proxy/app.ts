@@ -5,7 +5,7 @@ import type { Logger } from '../telemetry/index.js';
 import { sendError, SluiceError } from './errors.js';
 import type { Forwarder } from './forwarder.js';
 import { requestIdFor } from './headers.js';
-import { modelOf, readBody } from './request-body.js';
+import { bodyFacts, readBody } from './request-body.js';
 
 /** What a request is served with; replaced as a whole when the configuration is reloaded. */
 export interface ProxyRuntime {
@@ -57,7 +57,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
 
   const ownRoute = ownRouteMatcher(opts.adminRouter !== undefined);
   const refuse = (req: IncomingMessage, res: ServerResponse, id: string, startedAt: number, err: SluiceError) =>
-    opts.current().forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined }, err);
+    opts.current().forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, err);
   return (req, res) => {
     const route = ownRoute(req);
     // The admin router guards itself (networks, token).
@@ -80,16 +80,19 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     if (refused) {
       // Its body, if any, is not read: close rather than drain it.
       if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
-      forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined }, refused);
+      forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, refused);
       return;
     }
     readBody(req, maxBodyBytes)
-      .then((body) => forwarder.handle(req, res, { id, startedAt, body, model: modelOf(req, body) }))
+      .then((body) => {
+        const { model, json } = bodyFacts(req, body);
+        return forwarder.handle(req, res, { id, startedAt, body, model, json });
+      })
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);
         // Stop reading an oversized upload: answer and close rather than drain it.
         if (err.code === 'body_too_large') res.setHeader('connection', 'close');
-        forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined }, err);
+        forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, err);
       });
   }
 }

@@ -68,7 +68,7 @@ describe('sluice command', () => {
     const proc = startNode('dist/cli.js', [], { SLUICE_ENDPOINTS: `env-1=${backend.url}`, SLUICE_ENDPOINT_TYPE: 'vllm', SLUICE_PORT: String(port), SLUICE_LOG_LEVEL: 'warn' });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/internal/health`)).ok, 15_000, 'env-configured sluice');
     const res = await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"good"}' });
-    expect(res.headers.get('x-sluice-endpoint')).toBe('env-1');
+    expect(res.headers.get('x-server-id')).toBe('env-1');
     await proc.stop('SIGTERM');
     expect(proc.child.exitCode).toBe(0);
     // SLUICE_LOG_LEVEL=warn: no info lines (no access log) were written.

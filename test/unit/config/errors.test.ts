@@ -35,7 +35,7 @@ describe('validation messages', () => {
     [
       'bad strategy',
       withPatch({ balancing: { strategy: 'fastest' } }),
-      'balancing.strategy: expected one of round-robin, least-connections, random-two',
+      'balancing.strategy: expected one of round-robin, least-connections, random-two, load-aware, prefix-aware',
     ],
     ['bad log level', withPatch({ logging: { level: 'trace' } }), 'logging.level: expected one of error, warn, info, debug'],
     [

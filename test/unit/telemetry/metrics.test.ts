@@ -6,6 +6,8 @@ function metrics() {
     {
       endpoints: () => [{ name: 'a', url: 'http://h:1', type: 'vllm', priority: 0, state: 'degraded', routable: true, circuit: 'half_open', consecutiveFailures: 2, activeConnections: 3, effectiveWeight: 0.25 }],
       modelAvailability: () => new Map([['m', 1]]),
+      endpointLoads: () => [{ name: 'a', stale: false, running: 3, waiting: 7, kvUsage: 0.5, ageSeconds: 0.2 }],
+      prefixIndexSize: () => 42,
     },
     { version: '9.9.9' },
   );
