@@ -101,8 +101,10 @@ interface ComposeService {
   environment?: Record<string, string>;
   volumes?: string[];
   ports?: string[];
+  pull_policy?: string;
+  mem_limit?: string;
   healthcheck?: { test?: string[] };
-  depends_on?: Record<string, { condition?: string }>;
+  depends_on?: Record<string, { condition?: string }> | string[];
 }
 
 describe('docker-compose.yml', () => {
@@ -114,20 +116,43 @@ describe('docker-compose.yml', () => {
     expect(result.status, result.output).toBe(0);
   });
 
-  it('has the services of the stack, each with a health check and healthy dependencies', () => {
+  it('has the services of the stack, each with a health check; monitoring and model servers wait for nothing they watch', () => {
     expect(Object.keys(services).sort()).toEqual(['grafana', 'jaeger', 'loadgen', 'model-server-1', 'model-server-2', 'model-server-3', 'prometheus', 'sluice']);
-    for (const [name, service] of Object.entries(services)) {
-      expect(service.healthcheck?.test?.[0], `${name} health check`).toBe('CMD');
-      for (const [dependency, condition] of Object.entries(service.depends_on ?? {})) {
-        expect(condition.condition, `${name} -> ${dependency}`).toBe('service_healthy');
-      }
+    for (const [name, service] of Object.entries(services)) expect(service.healthcheck?.test?.[0], `${name} health check`).toBe('CMD');
+    const dependencies = (name: string) => {
+      const d = services[name]!.depends_on ?? {};
+      return Array.isArray(d) ? (d as string[]) : Object.keys(d);
+    };
+    const conditions = (name: string) => (Array.isArray(services[name]!.depends_on) ? [] : Object.values(services[name]!.depends_on ?? {}).map((c) => c.condition));
+    for (const monitor of ['prometheus', 'grafana', 'jaeger']) {
+      expect(dependencies(monitor), monitor).not.toContain('sluice');
+      expect(conditions(monitor), monitor).not.toContain('service_healthy');
     }
-    expect(Object.keys(services.sluice!.depends_on ?? {})).toEqual(expect.arrayContaining(['model-server-1', 'model-server-2', 'model-server-3']));
+    for (const server of ['model-server-1', 'model-server-2', 'model-server-3']) expect(dependencies(server), server).toEqual([]);
+    expect(conditions('sluice')).not.toContain('service_healthy');
+    expect(dependencies('sluice')).toEqual(expect.arrayContaining(['model-server-1', 'model-server-2', 'model-server-3']));
   });
 
-  it('builds Sluice and the model servers from the Dockerfile, one model server slower', () => {
+  it('probes Sluice for liveness, not readiness, and the model servers on their own health route', () => {
+    expect(services.sluice!.healthcheck!.test!.join(' ')).toContain('/internal/live');
+    for (const n of [1, 2, 3]) expect(services[`model-server-${n}`]!.healthcheck!.test!.join(' ')).toContain(`127.0.0.1:800${n}/health`);
+  });
+
+  it('builds the image once: only sluice builds, the others run the image it tags and never pull it', () => {
+    const builders = Object.entries(services).filter(([, s]) => s.build !== undefined).map(([n]) => n);
+    expect(builders).toEqual(['sluice']);
+    for (const name of ['model-server-1', 'model-server-2', 'model-server-3', 'loadgen']) {
+      expect(services[name]!.image, name).toBe(services.sluice!.image);
+      expect(services[name]!.pull_policy, name).toBe('never');
+    }
+  });
+
+  it('limits the memory of every service', () => {
+    for (const [name, service] of Object.entries(services)) expect(service.mem_limit, name).toMatch(/^\d+[mg]$/);
+  });
+
+  it('runs the model servers from the image, one slower', () => {
     const servers = ['model-server-1', 'model-server-2', 'model-server-3'].map((n) => services[n]!);
-    for (const s of [services.sluice!, ...servers]) expect(s.build).toBeDefined();
     expect(servers.map((s) => s.environment?.SERVER_ID)).toEqual(['server-1', 'server-2', 'server-3']);
     const delays = servers.map((s) => Number.parseInt(s.environment?.TOKEN_DELAY ?? '', 10));
     expect(Math.max(...delays)).toBeGreaterThanOrEqual(2 * Math.min(...delays));
@@ -159,11 +184,19 @@ describe('docker-compose.yml', () => {
     expect(provider.providers[0]).toMatchObject({ type: 'file', options: { path: containerDir } });
   });
 
-  it('sends traces to Jaeger over OTLP and publishes the documented ports', () => {
+  it('sends traces to Jaeger over OTLP and publishes the documented ports on loopback by default', () => {
     expect(services.sluice!.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
     expect(services.jaeger!.image).toMatch(/^jaegertracing\/jaeger:2\./);
     const published = Object.values(services).flatMap((s) => s.ports ?? []);
-    expect(published.sort()).toEqual(['16686:16686', '3000:3000', '4317:4317', '4318:4318', '8001:8001', '8002:8002', '8003:8003', '8080:8080', '9090:9090'].sort());
+    const bound = (host: string) => ['16686:16686', '3000:3000', '4317:4317', '4318:4318', '8001:8001', '8002:8002', '8003:8003', '8080:8080', '9090:9090'].map((p) => `${host}:${p}`).sort();
+    expect(published.sort()).toEqual(bound('${BIND_ADDRESS:-127.0.0.1}'));
+    // As docker-compose resolves them: 127.0.0.1 unless BIND_ADDRESS says otherwise.
+    const resolved = runTool('docker-compose', ['-f', 'docker-compose.yml', 'config'], ROOT, 30_000, { BIND_ADDRESS: '' });
+    expect(resolved.status, resolved.output).toBe(0);
+    const ports = (parseYaml(resolved.output.slice(resolved.output.indexOf('services:'))) as { services: Record<string, { ports?: Array<string | { host_ip?: string }> }> }).services;
+    for (const [name, service] of Object.entries(ports)) {
+      for (const port of service.ports ?? []) expect(typeof port === 'string' ? port : port.host_ip, name).toMatch(/^127\.0\.0\.1\b/);
+    }
   });
 
   it('provisions Prometheus with exemplars linked to the trace datasource, at the scrape interval', () => {
@@ -184,15 +217,18 @@ describe('Dockerfile', () => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const stages = dockerfile.split(/^FROM /m).slice(1);
 
-  it('is multi-stage on a current Node LTS image, and the runtime runs as a non-root user', () => {
+  it('is multi-stage on the Node.js major the project supports and tests, and the runtime runs as a non-root user', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:(22|24)-slim/);
+    const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const supported = /^>=(\d+)\./.exec(engines)![1];
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${supported}-slim$`, 'm'));
     const runtime = stages.at(-1)!;
     expect(runtime).toMatch(/npm ci --omit=dev/);
     expect(runtime).toMatch(/COPY --from=build \/app\/dist/);
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).toMatch(/^EXPOSE 8080$/m);
-    expect(runtime).toMatch(/^HEALTHCHECK .*\n?.*\/internal\/health/m);
+    // Two roles in one image (Sluice, model server): the probes live with each deployment.
+    expect(runtime).not.toMatch(/^HEALTHCHECK /m);
     expect(runtime).toMatch(/^CMD \["node", "dist\/cli\.js"/m);
   });
 
