@@ -41,6 +41,7 @@ export interface Variable {
 export interface Dashboard {
   uid?: string;
   title?: string;
+  editable?: boolean;
   schemaVersion?: number;
   templating?: { list?: Variable[] };
   annotations?: { list?: Array<{ name?: string; expr?: string; builtIn?: number; datasource?: { type?: string; uid?: string } }> };

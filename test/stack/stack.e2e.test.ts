@@ -40,7 +40,8 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
     otlp = await startOtlpReceiver();
     // A quarter of the compose token delays: quick, and the slow server stays slower.
     servers = await Promise.all(
-      composeModelServers().map((s) => startModelServer(s.id, s.models, { TOKEN_DELAY: `${Math.ceil(Number.parseInt(s.tokenDelay, 10) / 4)}ms` })),
+      // ENGINE=sim: the servers also export vLLM's engine metrics, for the Backend load row.
+      composeModelServers().map((s) => startModelServer(s.id, s.models, { ENGINE: 'sim', TOKEN_DELAY: `${Math.ceil(Number.parseInt(s.tokenDelay, 10) / 4)}ms` })),
     );
     sluice = await startSluice((port) => loopbackSluiceConfig(port, Object.fromEntries(servers.map((s) => [s.id, s.url]))), {
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
@@ -54,12 +55,13 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
     const host = (url: string) => new URL(url).host;
     writeFileSync(join(dir, 'rules.yml'), readFileSync(join(PROMETHEUS_DIR, 'rules.yml')));
     writeFileSync(join(dir, 'alerts.yml'), shortenedAlertRules('2s'));
+    writeFileSync(join(dir, 'slo.yml'), readFileSync(join(PROMETHEUS_DIR, 'slo.yml')));
     const configPath = join(dir, 'prometheus.yml');
     writeFileSync(
       configPath,
       loopbackPrometheusConfig(
         { sluice: [host(sluice.url)], 'model-servers': servers.map((s) => host(s.url)), prometheus: [`127.0.0.1:${promPort}`] },
-        [join(dir, 'rules.yml'), join(dir, 'alerts.yml')],
+        [join(dir, 'rules.yml'), join(dir, 'alerts.yml'), join(dir, 'slo.yml')],
       ),
     );
     mkdirSync(join(dir, 'data'));
