@@ -41,7 +41,7 @@ SUDO=""
 echo "Installing Debian packages for the tests, without starting their services: ${need[*]}" >&2
 
 # policy-rc.d exit status 101: "action forbidden", honoured by invoke-rc.d and deb-systemd-invoke.
-POLICY=/usr/sbin/policy-rc.d
+POLICY="${POLICY_RC_D:-/usr/sbin/policy-rc.d}" # overridable for the script's own test
 backup=""
 if [ -e "$POLICY" ]; then
   backup="$(mktemp)"
