@@ -57,7 +57,8 @@ const WINDOWS = [...new Set(BURN_WINDOWS.flatMap((w) => [w.short, w.long]))].sor
 
 function ratioExpr(slo, window) {
   const total = `sum by (job) (rate(${slo.total}[${window}]))`;
-  if (slo.errors) return `sum by (job) (rate(${slo.errors}[${window}]))\n/\n${total}`;
+  // 0, not missing, while there is traffic and no error series exists yet.
+  if (slo.errors) return `(\n  sum by (job) (rate(${slo.errors}[${window}]))\n  or\n  ${total} * 0\n)\n/\n${total}`;
   return `1 - (\n  sum by (job) (rate(${slo.good}[${window}]))\n  /\n  ${total}\n)`;
 }
 

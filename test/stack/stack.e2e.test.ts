@@ -209,6 +209,19 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
     expect(problems).toEqual([]);
   });
 
+  it('evaluates the objectives\' SLIs and the time-to-first-token rules on real traffic', async () => {
+    // All requests succeeded quickly, apart from one 404 (a client error): both SLIs are 0.
+    await waitFor(async () => (await api.scalar('sluice:slo_request_errors:ratio_rate5m{job="sluice"}')) !== undefined, 20_000, 'availability SLI');
+    expect(await api.scalar('sluice:slo_request_errors:ratio_rate5m{job="sluice"}')).toBe(0);
+    await waitFor(async () => (await api.scalar('sluice:slo_time_to_first_token_slow:ratio_rate5m{job="sluice"}')) !== undefined, 20_000, 'time-to-first-token SLI');
+    expect(await api.scalar('sluice:slo_time_to_first_token_slow:ratio_rate5m{job="sluice"}')).toBe(0);
+    const p95 = await api.scalar('max(sluice:time_to_first_token_seconds:p95_5m{job="sluice"})');
+    expect(p95).toBeGreaterThan(0);
+    expect(p95).toBeLessThan(5);
+    // And no objective is burning.
+    expect((await api.alerts()).filter((a) => /BudgetBurn$/.test(a.labels.alertname ?? ''))).toEqual([]);
+  });
+
   it('stores exemplars that link request latency to exported traces', async () => {
     let traceIds: string[] = [];
     await waitFor(
