@@ -57,7 +57,8 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     req.on('error', ignore);
     const refused = forwarder.refusal(req);
     if (refused) {
-      res.setHeader('connection', 'close'); // its body, if any, is not read
+      // Its body, if any, is not read: close rather than drain it.
+      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
       forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined }, refused);
       return;
     }

@@ -290,11 +290,37 @@ describe('client mistakes are 4xx answers, one log line, counted', () => {
       ok(req, res, '');
     });
     const sluice = await sluiceFor([{ name: 'a', url: b.url }]);
-    const res = await post(sluice, '/v1/chat/completions', '{"model":"t:1"}', { connection: 'host, content-type, x-request-id' });
-    expect(res.status).toBe(200);
+    // fetch refuses to send such a header: node:http does.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'host, content-type, x-request-id' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end('{"model":"t:1"}');
+    });
+    expect(status).toBe(200);
     expect(seen[0]!.host).toBe(new URL(b.url).host);
     expect(seen[0]!['content-type']).toBe('application/json');
     expect(seen[0]!['x-request-id']).toBeTruthy();
+  });
+
+  it('client-address headers are passed on only from server.trusted_proxies; otherwise Sluice writes its own', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const b = await backend((req, res) => {
+      seen.push(req.headers);
+      ok(req, res, '');
+    });
+    const forged = { 'x-forwarded-for': '203.0.113.7', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https' };
+    const untrusting = await sluiceFor([{ name: 'a', url: b.url }]);
+    expect((await post(untrusting, '/v1/chat/completions', '{"model":"t:1"}', forged)).status).toBe(200);
+    expect(seen[0]).toMatchObject({ 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1', 'x-forwarded-proto': 'http' });
+    expect(seen[0]!.forwarded).toBeUndefined();
+    await untrusting.proc.stop();
+    const trusting = await startSluice((port) => config(port, [{ name: 'a', url: b.url }], '').replace('  host: 127.0.0.1\n', '  host: 127.0.0.1\n  trusted_proxies: [127.0.0.1/32]\n'));
+    await waitFor(async () => ((await (await fetch(`${trusting.url}/v1/models`)).json()) as { data: unknown[] }).data.length > 0, 30_000, 'catalog');
+    expect((await post(trusting, '/v1/chat/completions', '{"model":"t:1"}', forged)).status).toBe(200);
+    expect(seen[1]).toMatchObject({ 'x-forwarded-for': '203.0.113.7, 127.0.0.1', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https' });
   });
 
   it('unknown paths on the proxy port that Sluice would answer itself are JSON 404s', async () => {

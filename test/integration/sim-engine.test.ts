@@ -120,11 +120,14 @@ describe('ENGINE=sim sample server', () => {
       let seen = { running: 0, waiting: 0, kv: 0 };
       await waitFor(
         async () => {
-          seen = { running: await metric(url, 'vllm:num_requests_running'), waiting: await metric(url, 'vllm:num_requests_waiting'), kv: await metric(url, 'vllm:kv_cache_usage_perc') };
-          return seen.waiting > 0 && seen.running > 0;
+          // One scrape, so that the three values describe the same moment.
+          const families = parseExposition(await (await get(`${url}/metrics`)).text());
+          const value = (name: string) => findSample(families, name, { model_name: MODEL }) ?? Number.NaN;
+          seen = { running: value('vllm:num_requests_running'), waiting: value('vllm:num_requests_waiting'), kv: value('vllm:kv_cache_usage_perc') };
+          return seen.waiting > 0 && seen.running === 2;
         },
         15_000,
-        'a waiting request behind running ones',
+        'a waiting request behind a full batch',
       );
       expect(seen.running).toBe(2);
       expect(seen.kv).toBeGreaterThan(0);
