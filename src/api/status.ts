@@ -73,6 +73,11 @@ export function statusRouter(src: StatusSource): Router {
     const { contentType, body } = await src.metrics.render(req.headers.accept);
     res.type(contentType).send(body);
   });
+  // Liveness: the process serves requests, whatever its endpoints' state (a liveness probe that
+  // failed with the backends would restart a healthy Sluice). /internal/health is readiness.
+  router.get('/internal/live', (_req, res) => {
+    res.json({ status: 'ok', uptime_seconds: Math.round((Date.now() - src.startedAt) / 1000) });
+  });
   router.get('/internal/health', (_req, res) => {
     const summary = healthSummary(src);
     res.status(summary.status === 'unhealthy' ? 503 : 200).json(summary);

@@ -177,6 +177,11 @@ export class SluiceMetrics {
   initEndpoint(endpoint: string): void {
     for (const result of ['success', 'failure', 'timeout'] as const) this.#checks.inc({ endpoint, result }, 0);
     for (const reason of ROUTE_REASONS) this.#routeDecisions.inc({ endpoint, reason }, 0);
+    // Every transition the state machine can make (no state is re-entered, and none leads back
+    // to unknown) exists at 0, so increase() sees an endpoint's first transition too.
+    for (const from of HEALTH_STATES) {
+      for (const to of HEALTH_STATES) if (to !== from && to !== 'unknown') this.#transitions.inc({ endpoint, from, to }, 0);
+    }
     for (const reason of FAILURE_REASONS) {
       this.#failures.inc({ endpoint, reason }, 0);
       this.#retries.inc({ endpoint, reason }, 0);

@@ -123,7 +123,7 @@ export async function startSluice(yamlText: (port: number) => string, env: Recor
   writeFileSync(configPath, yamlText(port));
   const proc = startNode('dist/cli.js', ['--config', configPath], env);
   const url = `http://127.0.0.1:${port}`;
-  if (waitHealthy) await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 30_000, 'sluice healthy');
+  if (waitHealthy) await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 45_000, 'sluice healthy');
   return { url, port, proc, configPath };
 }
 

@@ -102,6 +102,10 @@ describe('what reaches the backend', () => {
       return s.endpoints[0]!.status === 'unhealthy' && (s.endpoints[0]!.last_error ?? '').includes('Ollama is running');
     }, 5000, 'unhealthy by body check');
     expect((await fetch(`${sluice.url}/internal/health`)).status).toBe(503);
+    // Liveness says only that the process serves: a liveness probe must not restart it for its backends.
+    const live = await fetch(`${sluice.url}/internal/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ status: 'ok' });
     await backend.close();
   });
 

@@ -118,14 +118,14 @@ describe('ConfigError', () => {
     const error = caught as ConfigError;
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.issues).toEqual([
-      'server.port: expected a port number 1-65535',
+      'server.port: expected a port number 1-65535 (line 2)',
       'endpoints: required',
-      'unknown key "extra"',
+      'unknown key "extra" (line 3)',
     ]);
     expect(error.message.split('\n')).toEqual([
-      'sluice.yaml: server.port: expected a port number 1-65535',
+      'sluice.yaml: server.port: expected a port number 1-65535 (line 2)',
       'sluice.yaml: endpoints: required',
-      'sluice.yaml: unknown key "extra"',
+      'sluice.yaml: unknown key "extra" (line 3)',
     ]);
   });
 
@@ -136,5 +136,27 @@ describe('ConfigError', () => {
 
   it('treats an empty file as an empty mapping', () => {
     expect(() => parseConfig('', 'empty.yaml')).toThrow(/^empty\.yaml: endpoints: required$/);
+  });
+});
+
+describe('source lines', () => {
+  const yaml = ['server:', '  port: 8080', 'endpoints:', '  - name: a', '    url: http://h:1', '  - name: b', '    url: http://h:2', '    wieght: 2', '    weight: 0', '  - name: c', ''].join('\n');
+
+  it('name the YAML line of each offending key, or of the item that lacks a required one', () => {
+    let caught: unknown;
+    try {
+      parseConfig(yaml, 'f.yaml');
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as ConfigError).issues).toEqual([
+      'endpoints[1].weight: expected a positive integer (line 9)',
+      'endpoints[1]: unknown key "wieght" (line 8)',
+      'endpoints[2].url: required (line 10)',
+    ]);
+  });
+
+  it('are left out for values that come from no file', () => {
+    expect(issuesOf({ endpoints: [{ ...endpoint, weight: 0 }] })).toEqual(['endpoints[0].weight: expected a positive integer']);
   });
 });
