@@ -101,10 +101,10 @@ export async function startModelServer(id: string, models: string[], env: Record
     proc: launch(),
     async restart() {
       server.proc = launch();
-      await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
+      await waitFor(async () => (await fetch(`${url}/health`)).ok, 60_000, `${id} healthy`);
     },
   };
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
+  await waitFor(async () => (await fetch(`${url}/health`)).ok, 60_000, `${id} healthy`);
   return server;
 }
 
