@@ -1,8 +1,7 @@
 import client from 'prom-client';
 import { CIRCUIT_STATES, HEALTH_STATES } from '../endpoints/index.js';
+import { FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
 
-/** Reasons an upstream attempt can fail; used as the `reason` label, a closed set. */
-export type FailureReason = 'connect_error' | 'timeout' | 'reset' | 'http_5xx' | 'http_429';
 export type CheckResult = 'success' | 'failure' | 'timeout';
 
 /** What the metrics need to read from the live endpoint set at scrape time. */
@@ -118,7 +117,7 @@ export class SluiceMetrics {
   /** Pre-creates the per-endpoint counter series at zero so dashboards and alerts see them before the first event. */
   initEndpoint(endpoint: string): void {
     for (const result of ['success', 'failure', 'timeout'] as const) this.#checks.inc({ endpoint, result }, 0);
-    for (const reason of ['connect_error', 'timeout', 'reset', 'http_5xx', 'http_429'] as const) {
+    for (const reason of FAILURE_REASONS) {
       this.#failures.inc({ endpoint, reason }, 0);
       this.#retries.inc({ endpoint, reason }, 0);
     }

@@ -1,3 +1,5 @@
+import { FAILURE_REASONS } from '../../src/telemetry/failure-reasons.js';
+
 /**
  * The metrics Sluice exports: the contract that dashboards, alert rules and their tests rely
  * on. Keep it the single list of names, types, label names and closed label-value sets.
@@ -18,7 +20,7 @@ export interface MetricContract {
 
 export const HEALTH_STATES = ['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy'] as const;
 export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
-export const FAILURE_REASONS = ['connect_error', 'timeout', 'reset', 'http_5xx', 'http_429'] as const;
+export { FAILURE_REASONS };
 
 export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_endpoint_info', type: 'gauge', labels: ['endpoint', 'url', 'type', 'priority'] },
