@@ -26,7 +26,7 @@ export function redactUrl(url: string): string {
 export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
   const sticky = cfg.balancing.sticky;
   return {
-    server: { ...cfg.server },
+    server: { ...cfg.server, trusted_proxies: [...cfg.server.trusted_proxies] },
     logging: { ...cfg.logging },
     limits: { ...cfg.limits, max_body: formatSize(cfg.limits.max_body) },
     balancing: {
@@ -45,6 +45,8 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       connect_timeout: formatDuration(cfg.proxy.connect_timeout),
       first_byte_timeout: formatDuration(cfg.proxy.first_byte_timeout),
       idle_timeout: formatDuration(cfg.proxy.idle_timeout),
+      client_stall_timeout: formatDuration(cfg.proxy.client_stall_timeout),
+      allowed_paths: [...cfg.proxy.allowed_paths],
     },
     discovery: {
       interval: formatDuration(cfg.discovery.interval),

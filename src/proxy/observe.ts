@@ -19,6 +19,8 @@ export interface RequestEnd {
   readonly endpoint: Endpoint | undefined;
   readonly code: number;
   readonly ttfbMs?: number;
+  readonly ttftMs?: number;
+  readonly overheadMs?: number;
   readonly bytes: number;
   readonly usage: Usage;
   readonly error?: string;
@@ -33,7 +35,7 @@ export class RequestObserver {
   }
 
   finish(req: IncomingMessage, state: RequestState, end: RequestEnd): void {
-    const { endpoint, code, ttfbMs, bytes, usage, error } = end;
+    const { endpoint, code, ttfbMs, ttftMs, overheadMs, bytes, usage, error } = end;
     const durationMs = performance.now() - state.req.startedAt;
     const spanContext = trace.getActiveSpan()?.spanContext();
     const traceId = spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
@@ -44,6 +46,8 @@ export class RequestObserver {
       code,
       durationSeconds: durationMs / 1000,
       ttfbSeconds: ttfbMs === undefined ? undefined : ttfbMs / 1000,
+      ttftSeconds: ttftMs === undefined ? undefined : ttftMs / 1000,
+      overheadSeconds: overheadMs === undefined ? undefined : overheadMs / 1000,
       traceId,
     });
     if (endpoint) this.#deps.metrics.tokens(endpoint.name, state.modelLabel, usage.inputTokens, usage.outputTokens);
@@ -61,6 +65,7 @@ export class RequestObserver {
         attempts: state.attempts,
         duration_ms: round(durationMs),
         ttfb_ms: ttfbMs === undefined ? undefined : round(ttfbMs),
+        ttft_ms: ttftMs === undefined ? undefined : round(ttftMs),
         bytes,
         ...(error ? { error } : {}),
       });
