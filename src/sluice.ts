@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
+import { Access } from './access/index.js';
 import { createSelector } from './balancing/index.js';
 import { redactedConfig, type SluiceConfig } from './config/index.js';
 import { ModelCatalog, ModelDiscovery } from './discovery/index.js';
@@ -154,14 +155,16 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     redactedConfig: () => redactedConfig(runtime.config),
   };
   const separateAdmin = initial.server.admin_port !== null && initial.server.admin_port !== undefined;
-  const app = createProxyApp({ current: () => runtime, logger, adminRouter: separateAdmin ? undefined : statusRouter(status) });
+  const access = new Access(initial, { metrics, logger });
+  const adminRouter = access.guardAdmin(statusRouter(status));
+  const app = createProxyApp({ current: () => runtime, logger, adminRouter: separateAdmin ? undefined : adminRouter, gate: access.gate });
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
   const url = await listen(server, initial.server.host, initial.server.port);
   let adminServer: http.Server | undefined;
   let adminUrl = url;
   if (separateAdmin) {
-    adminServer = http.createServer(createAdminApp(statusRouter(status), logger));
+    adminServer = http.createServer(createAdminApp(adminRouter, logger));
     adminUrl = await listen(adminServer, initial.server.host, initial.server.admin_port!);
   }
 
@@ -186,6 +189,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       if (!isDeepStrictEqual(next.server, runtime.config.server)) logger.warn('server.* changes take effect only after a restart', { server: next.server });
       const previous = runtime;
       const rebuilt = build(next, previous);
+      access.update(next);
       stop(previous);
       runtime = rebuilt;
       start(rebuilt);
@@ -204,6 +208,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       stop(runtime);
       await Promise.all([closeServer(server), adminServer ? closeServer(adminServer) : undefined]);
       for (const u of upstreams.values()) u.close();
+      access.close();
     },
   };
 }

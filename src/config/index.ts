@@ -12,3 +12,11 @@ export {
   type SluiceConfig,
 } from './schema.js';
 export { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
+export {
+  ANONYMOUS_CLIENT,
+  CLIENT_NAME_PATTERN,
+  DEFAULT_ADMIN_ALLOW,
+  type AdminConfig,
+  type AuthConfig,
+  type RateLimitsConfig,
+} from './access-schema.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, describeIssue, formatIssues } from './errors.js';
 import { parseYaml, validateConfig } from './parse.js';
 import { MESSAGES } from './fields.js';
+import { missingAccessSecrets } from './access-schema.js';
 import { ENDPOINT_TYPES, LOG_LEVELS, endpointListSchema, type EndpointType, type SluiceConfig } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -134,7 +135,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SluiceConfig {
   const raw = path === undefined ? {} : readConfigFile(path);
   const config = validateConfig(applyOverrides(raw, overrides), path);
 
-  const missing = missingTokenVariables(config, env);
+  const missing = [...missingTokenVariables(config, env), ...missingAccessSecrets(config, env)];
   if (missing.length > 0) throw new ConfigError(missing, path);
   return config;
 }

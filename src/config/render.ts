@@ -25,6 +25,7 @@ export function redactUrl(url: string): string {
  */
 export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
   const sticky = cfg.balancing.sticky;
+  const rateLimits = cfg.rate_limits;
   return {
     server: { ...cfg.server, trusted_proxies: [...cfg.server.trusted_proxies] },
     logging: { ...cfg.logging },
@@ -52,6 +53,9 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       interval: formatDuration(cfg.discovery.interval),
       timeout: formatDuration(cfg.discovery.timeout),
     },
+    admin: { allow: [...cfg.admin.allow], bearer_token_env: cfg.admin.bearer_token_env },
+    auth: { api_keys: cfg.auth.api_keys.map((k) => ({ name: k.name, ...(k.key_env === null ? {} : { key_env: k.key_env }), ...(k.key_file === null ? {} : { key_file: k.key_file }) })) },
+    rate_limits: rateLimits === null ? null : { ...rateLimits, period: formatDuration(rateLimits.period), redis_url: rateLimits.redis_url === null ? null : redactUrl(rateLimits.redis_url), redis_timeout: formatDuration(rateLimits.redis_timeout) },
     endpoints: cfg.endpoints.map((endpoint) => ({
       ...endpoint,
       url: redactUrl(endpoint.url),

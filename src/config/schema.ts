@@ -12,6 +12,7 @@ import {
   unlessMissing,
   urlPath,
 } from './fields.js';
+import { adminSchema, authSchema, rateLimitsSchema } from './access-schema.js';
 
 export const ENDPOINT_TYPES = ['ollama', 'vllm', 'lmstudio', 'llamacpp', 'openai', 'generic'] as const;
 export type EndpointType = (typeof ENDPOINT_TYPES)[number];
@@ -188,6 +189,9 @@ export const configSchema = z.strictObject({
       timeout: duration({ allowZero: false }).prefault('5s'),
     })
     .prefault({}),
+  admin: adminSchema.prefault({}),
+  auth: authSchema.prefault({}),
+  rate_limits: rateLimitsSchema.nullable().default(null),
   endpoints: endpointListSchema,
 });
 

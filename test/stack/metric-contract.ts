@@ -75,6 +75,10 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_models_available_endpoints', type: 'gauge', labels: ['model'] },
   { name: 'sluice_config_reloads_total', type: 'counter', labels: ['result'], values: { result: ['success', 'failure'] } },
   { name: 'sluice_build_info', type: 'gauge', labels: ['version', 'node_version'] },
+  { name: 'sluice_rate_limited_total', type: 'counter', labels: ['client'] },
+  { name: 'sluice_rate_limit_store_errors_total', type: 'counter', labels: [] },
+  { name: 'sluice_auth_failures_total', type: 'counter', labels: ['reason'], values: { reason: ['missing_key', 'invalid_key'] } },
+  { name: 'sluice_admin_denied_total', type: 'counter', labels: ['reason'], values: { reason: ['network', 'token'] } },
 ];
 
 export const SLUICE_METRIC_NAMES: ReadonlySet<string> = new Set(SLUICE_METRICS.map((m) => m.name));
