@@ -39,11 +39,11 @@ function summary() {
     }),
     stat({
       title: 'Routable endpoints',
-      description: 'Endpoints that can take traffic now (healthy, degraded or recovering). At 0, every request fails.',
+      description: 'Endpoints that can take traffic now (healthy, degraded or recovering), each counted once however many Sluice replicas route to it. At 0, every request fails.',
       unit: 'none',
       graphMode: 'none',
       thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
-      targets: [target(`sum(${sel('sluice_endpoint_up', ...ENDPOINT)})`, 'routable')],
+      targets: [target(`sum(max by (job, endpoint) (${sel('sluice_endpoint_up', ...ENDPOINT)}))`, 'routable')],
     }),
     stat({
       title: 'Output tokens per second',
