@@ -12,7 +12,7 @@ import { readAdminToken, readApiKeys } from './secrets.js';
 
 /** Readiness and liveness probes: reachable from the allowed networks without the admin token. */
 export function isProbePath(path: string): boolean {
-  return path === '/internal/health' || path.startsWith('/internal/health/');
+  return path === '/internal/live' || path === '/internal/health' || path.startsWith('/internal/health/');
 }
 
 /** Everything one configuration decides; swapped whole on reload. */
