@@ -4,6 +4,7 @@ export { parseConfig, validateConfig } from './parse.js';
 export { redactUrl, redactedConfig, renderEffectiveConfig } from './render.js';
 export {
   BALANCING_STRATEGIES,
+  DISCOVER_MODES,
   ENDPOINT_TYPES,
   ENDPOINT_TYPE_DEFAULTS,
   LOG_LEVELS,

@@ -26,7 +26,12 @@ export function redactUrl(url: string): string {
 export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
   const sticky = cfg.balancing.sticky;
   return {
-    server: { ...cfg.server },
+    server: {
+      ...cfg.server,
+      shutdown_grace: formatDuration(cfg.server.shutdown_grace),
+      headers_timeout: formatDuration(cfg.server.headers_timeout),
+      request_timeout: formatDuration(cfg.server.request_timeout),
+    },
     logging: { ...cfg.logging },
     limits: { ...cfg.limits, max_body: formatSize(cfg.limits.max_body) },
     balancing: {
@@ -55,6 +60,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       url: redactUrl(endpoint.url),
       check_interval: formatDuration(endpoint.check_interval),
       check_timeout: formatDuration(endpoint.check_timeout),
+      discover_interval: formatDuration(endpoint.discover_interval),
     })),
   };
 }

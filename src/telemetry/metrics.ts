@@ -62,6 +62,7 @@ export class SluiceMetrics {
   readonly #checkDuration;
   readonly #transitions;
   readonly #configReloads;
+  readonly #shutdownCut;
 
   constructor(source: MetricsSource, build: { version: string }) {
     this.openMetricsRegistry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
@@ -106,6 +107,7 @@ export class SluiceMetrics {
     this.#retries = new client.Counter({ name: 'sluice_retries_total', help: 'Attempts that failed over from this endpoint to another.', labelNames: ['endpoint', 'reason'], registers });
     this.#tokens = new client.Counter({ name: 'sluice_tokens_total', help: 'Tokens reported by backends (OpenAI usage, Ollama eval counts).', labelNames: ['endpoint', 'model', 'type'], registers });
     this.#configReloads = new client.Counter({ name: 'sluice_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers });
+    this.#shutdownCut = new client.Counter({ name: 'sluice_shutdown_cut_requests_total', help: 'Requests and streams still running when the shutdown grace period ended, and cut.', registers });
     // Series that exist from the start, so that rate() and alerts see a zero rather than nothing.
     this.#configReloads.inc({ result: 'success' }, 0);
     this.#configReloads.inc({ result: 'failure' }, 0);
@@ -122,6 +124,29 @@ export class SluiceMetrics {
       this.#failures.inc({ endpoint, reason }, 0);
       this.#retries.inc({ endpoint, reason }, 0);
     }
+  }
+
+  /**
+   * Deletes every series of an endpoint that left the fleet and has drained, so that
+   * cardinality follows the fleet. Gauges need nothing: they are computed from the live set.
+   */
+  async removeEndpoint(endpoint: string): Promise<void> {
+    const metrics: Array<client.Counter<string> | client.Histogram<string>> = [this.#transitions, this.#checks, this.#checkDuration, this.#failures, this.#requests, this.#requestDuration, this.#ttfb, this.#retries, this.#tokens];
+    for (const metric of metrics) {
+      const done = new Set<string>();
+      for (const { labels } of (await metric.get()).values) {
+        if (labels.endpoint !== endpoint) continue;
+        const { le: _bucket, ...series } = labels;
+        const key = JSON.stringify(series);
+        if (done.has(key)) continue;
+        done.add(key);
+        metric.remove(series as client.LabelValues<string>);
+      }
+    }
+  }
+
+  shutdownCut(count: number): void {
+    this.#shutdownCut.inc(count);
   }
 
   requestCompleted(o: RequestObservation): void {
