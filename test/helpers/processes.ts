@@ -101,10 +101,10 @@ export async function startModelServer(id: string, models: string[], env: Record
     proc: launch(),
     async restart() {
       server.proc = launch();
-      await waitFor(async () => (await fetch(`${url}/health`)).ok, 10_000, `${id} healthy`);
+      await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
     },
   };
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, 10_000, `${id} healthy`);
+  await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
   return server;
 }
 
@@ -123,7 +123,7 @@ export async function startSluice(yamlText: (port: number) => string, env: Recor
   writeFileSync(configPath, yamlText(port));
   const proc = startNode('dist/cli.js', ['--config', configPath], env);
   const url = `http://127.0.0.1:${port}`;
-  if (waitHealthy) await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 15_000, 'sluice healthy');
+  if (waitHealthy) await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 30_000, 'sluice healthy');
   return { url, port, proc, configPath };
 }
 
