@@ -32,7 +32,7 @@ describe('endpoints discovered through DNS', () => {
     const procs = await Promise.all(['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((a) => serverOn(a, port)));
     let answer = ['127.0.0.1', '127.0.0.2'];
     const config = validateConfig({
-      server: { host: '127.0.0.1', port: 0 },
+      server: { host: '127.0.0.1', port: await freePort() },
       logging: { level: 'error' },
       health: { slow_start: '0s' },
       endpoints: [{ name: 'pool', url: `http://model.test:${port}`, type: 'openai', health_path: '/health', check_interval: '200ms', discover: 'dns', discover_interval: '200ms' }],
