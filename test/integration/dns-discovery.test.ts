@@ -82,5 +82,5 @@ describe('endpoints discovered through DNS', () => {
     expect(left.has(member('127.0.0.1'))).toBe(true);
     expect(left.has(member('127.0.0.3'))).toBe(true);
     await sleep(0);
-  });
+  }, 150_000);
 });
