@@ -2,14 +2,13 @@ import { createRequire } from 'node:module';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import express from 'express';
 import { createSelector } from './balancing/index.js';
 import { redactedConfig, type SluiceConfig } from './config/index.js';
 import { ModelCatalog, ModelDiscovery } from './discovery/index.js';
 import { Endpoint, type EndpointListener } from './endpoints/index.js';
 import { HealthChecker, httpProber, type Prober } from './health/index.js';
 import { statusRouter, type StatusSource } from './api/index.js';
-import { createProxyApp, type ProxyRuntime, Forwarder, stickyKeySource, Upstream } from './proxy/index.js';
+import { createAdminApp, createProxyApp, type ProxyRuntime, Forwarder, stickyKeySource, Upstream } from './proxy/index.js';
 import { DnsWatcher, expandEndpoints, planFleet, systemResolver, type Resolver } from './fleet/index.js';
 import { InFlight } from './server/index.js';
 import { createLogger, type Logger, SluiceMetrics, ModelStats } from './telemetry/index.js';
@@ -257,10 +256,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   let adminServer: http.Server | undefined;
   let adminUrl = url;
   if (separateAdmin) {
-    const adminApp = express();
-    adminApp.disable('x-powered-by');
-    adminApp.use(statusRouter(status));
-    adminServer = http.createServer(serverOptions(initial), adminApp);
+    adminServer = http.createServer(serverOptions(initial), createAdminApp(statusRouter(status), logger));
     adminUrl = await listen(adminServer, initial.server.host, initial.server.admin_port!);
   }
 

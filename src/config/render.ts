@@ -28,6 +28,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
   return {
     server: {
       ...cfg.server,
+      trusted_proxies: [...cfg.server.trusted_proxies],
       shutdown_grace: formatDuration(cfg.server.shutdown_grace),
       headers_timeout: formatDuration(cfg.server.headers_timeout),
       request_timeout: formatDuration(cfg.server.request_timeout),
@@ -50,6 +51,8 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       connect_timeout: formatDuration(cfg.proxy.connect_timeout),
       first_byte_timeout: formatDuration(cfg.proxy.first_byte_timeout),
       idle_timeout: formatDuration(cfg.proxy.idle_timeout),
+      client_stall_timeout: formatDuration(cfg.proxy.client_stall_timeout),
+      allowed_paths: [...cfg.proxy.allowed_paths],
     },
     discovery: {
       interval: formatDuration(cfg.discovery.interval),

@@ -129,6 +129,10 @@ const serverSchema = z
     request_timeout: duration({ allowZero: false }).prefault('60s'),
     /** Open client connections at most; further connections are closed at once. */
     max_connections: positiveInt().default(10_000),
+    /** Peers whose X-Forwarded-*, Forwarded and X-Real-IP headers are believed (addresses or CIDR blocks). */
+    trusted_proxies: z
+      .array(z.string({ error: MESSAGES.ipOrCidr }).refine(isIpOrCidr, { error: MESSAGES.ipOrCidr }))
+      .default([]),
   })
   .superRefine((server, ctx) => {
     if (server.admin_port !== null && server.admin_port === server.port) {
@@ -186,6 +190,14 @@ export const configSchema = z.strictObject({
       connect_timeout: duration({ allowZero: false }).prefault('5s'),
       first_byte_timeout: duration({ allowZero: false }).prefault('300s'),
       idle_timeout: duration({ allowZero: false }).prefault('60s'),
+      /** How long a client may leave a response unread (Sluice's buffer full) before its connection is closed. */
+      client_stall_timeout: duration({ allowZero: false }).prefault('30s'),
+      /** Retry a request that may have reached a backend even when its method is not idempotent (POST). */
+      retry_non_idempotent: z.boolean().default(false),
+      /** Paths forwarded to backends: exact, or a prefix with a trailing `*`. Others get a 404. */
+      allowed_paths: z
+        .array(z.string().regex(/^\/[^\s?#]*$/, { error: 'expected a path starting with "/" (a trailing "*" makes it a prefix)' }))
+        .default(['/v1/*', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/tags', '/api/show', '/predict']),
     })
     .prefault({}),
   discovery: z

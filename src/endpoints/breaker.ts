@@ -15,10 +15,14 @@ export const DEFAULT_OPEN_DURATION_MS = 30_000;
 
 /**
  * Classic three-state circuit breaker over request outcomes. Knows nothing about endpoints or
- * HTTP: callers ask `tryAcquire()` before sending and report the outcome afterwards.
+ * HTTP: callers ask `tryAcquire()` before sending and report the outcome afterwards, saying
+ * whether the request was the half-open trial.
  *
- * The open -> half_open change has no timer behind it: it is computed from the clock whenever
- * the state is read, and announced the first time it is seen.
+ * The open -> half_open change has no timer behind it: reading the state computes it from the
+ * clock without changing anything; it is recorded (and announced) when a trial is let through.
+ * Only the trial's own outcome closes or reopens a half-open circuit: a request that started
+ * before the circuit opened may still finish while the trial is in flight, and says nothing
+ * about the backend now.
  */
 export class CircuitBreaker {
   #failureThreshold: number;
@@ -43,12 +47,9 @@ export class CircuitBreaker {
     this.#openDurationMs = Math.max(0, settings.openDurationMs);
   }
 
+  /** The current state; reading it has no side effects. */
   get state(): CircuitState {
-    if (this.#state === 'open' && this.#now() - this.#openedAt >= this.#openDurationMs) {
-      this.#trialInFlight = false;
-      this.#moveTo('half_open', `open for ${this.#openDurationMs}ms`);
-    }
-    return this.#state;
+    return this.#openPeriodOver() ? 'half_open' : this.#state;
   }
 
   get consecutiveFailures(): number {
@@ -61,33 +62,47 @@ export class CircuitBreaker {
     return state === 'closed' || (state === 'half_open' && !this.#trialInFlight);
   }
 
-  /** Claims the right to send one request. In half_open only one trial is let through until it resolves. */
+  /**
+   * Claims the right to send one request. In half_open only one trial is let through until it
+   * resolves; the caller knows it holds the trial when the state read just before was half_open.
+   */
   tryAcquire(): boolean {
-    const state = this.state;
+    if (this.#openPeriodOver()) {
+      this.#trialInFlight = false;
+      this.#moveTo('half_open', `open for ${this.#openDurationMs}ms`);
+    }
+    const state = this.#state;
     if (state === 'closed') return true;
     if (state === 'open' || this.#trialInFlight) return false;
     this.#trialInFlight = true;
     return true;
   }
 
-  recordSuccess(): void {
+  /** A request succeeded; `trial` says whether it was the half-open trial. */
+  recordSuccess(trial: boolean): void {
     const state = this.state;
+    if (state === 'closed') {
+      this.#failures = 0;
+      return;
+    }
+    // Open, or half-open with a request other than the trial: too old to say anything.
+    if (state !== 'half_open' || !trial) return;
     this.#failures = 0;
-    // A success while open comes from a request sent before the circuit opened: too old to trust.
-    if (state !== 'half_open') return;
     this.#trialInFlight = false;
     this.#moveTo('closed', 'trial request succeeded');
   }
 
-  recordFailure(): void {
+  /** A request failed because of the backend; `trial` says whether it was the half-open trial. */
+  recordFailure(trial: boolean): void {
     const state = this.state;
-    this.#failures++;
-    if (state === 'half_open') {
-      this.#open('trial request failed');
-    } else if (state === 'closed' && this.#failures >= this.#failureThreshold) {
-      this.#open(`${this.#failures} consecutive failure${this.#failures === 1 ? '' : 's'}`);
+    if (state === 'closed') {
+      this.#failures++;
+      if (this.#failures >= this.#failureThreshold) this.#open(`${this.#failures} consecutive failure${this.#failures === 1 ? '' : 's'}`);
+      return;
     }
-    // Already open: late failures of older requests do not extend the open period.
+    if (state !== 'half_open' || !trial) return; // late failures of older requests change nothing
+    this.#failures++;
+    this.#open('trial request failed');
   }
 
   /** The trial ended with no verdict (e.g. the client went away): let another trial through. */
@@ -99,6 +114,10 @@ export class CircuitBreaker {
     this.#failures = 0;
     this.#trialInFlight = false;
     this.#moveTo('closed', 'reset');
+  }
+
+  #openPeriodOver(): boolean {
+    return this.#state === 'open' && this.#now() - this.#openedAt >= this.#openDurationMs;
   }
 
   #open(reason: string): void {

@@ -6,7 +6,7 @@ import type { AppState, RequestContext, Route } from './routes.js';
 import { runWithTraceContext } from './trace-seam.js';
 
 type Outcome =
-  | { readonly body: Record<string, unknown> | undefined; readonly models: LoadedModels | undefined }
+  | { readonly body: Record<string, unknown> | undefined; readonly models: LoadedModels | undefined; readonly firstTokenStallMs: number }
   | { readonly failed: true };
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
@@ -25,16 +25,19 @@ function malformedJsonMessage(family: ApiFamily): string {
 }
 
 /**
- * Applies the active fault to a request. Returns true when the request should go on to its handler;
- * otherwise the fault has answered it, or deliberately never will.
+ * Applies the active fault to a request. Returns the delay to add before its first generated token
+ * when the request should go on to its handler; false when the fault has answered it, or
+ * deliberately never will.
  */
-async function passFault(app: AppState, route: Route, res: ServerResponse, signal: AbortSignal): Promise<boolean> {
+async function passFault(app: AppState, route: Route, res: ServerResponse, signal: AbortSignal): Promise<number | false> {
   const action = app.faults.actionFor();
   switch (action.kind) {
     case 'pass':
-      return true;
+      return 0;
     case 'delay':
-      return sleep(action.delayMs, signal);
+      return (await sleep(action.delayMs, signal)) && 0;
+    case 'stall':
+      return action.delayMs;
     case 'error':
       sendError(res, route.family, { status: action.status, message: `injected fault: ${app.faults.current.mode}`, code: 'injected_fault' }, app.serverId);
       return false;
@@ -49,7 +52,7 @@ async function passFault(app: AppState, route: Route, res: ServerResponse, signa
   }
 }
 
-async function prepare(req: IncomingMessage, route: Route, ctxBase: Omit<RequestContext, 'body'>): Promise<Outcome> {
+async function prepare(req: IncomingMessage, route: Route, ctxBase: Omit<RequestContext, 'body' | 'firstTokenStallMs'>): Promise<Outcome> {
   const { res, app, signal } = ctxBase;
   let raw = '';
   if (route.method === 'POST') {
@@ -61,19 +64,20 @@ async function prepare(req: IncomingMessage, route: Route, ctxBase: Omit<Request
       return { failed: true };
     }
   }
-  if (route.kind !== 'admin' && !(await passFault(app, route, res, signal))) return { failed: true };
+  const firstTokenStallMs = route.kind === 'admin' ? 0 : await passFault(app, route, res, signal);
+  if (firstTokenStallMs === false) return { failed: true };
   const models = app.loader.models;
   if (route.kind === 'api' && !models) {
     sendError(res, route.family, { status: 503, message: 'model server is loading', code: 'model_loading' }, app.serverId);
     return { failed: true };
   }
-  if (route.method !== 'POST') return { body: undefined, models };
+  if (route.method !== 'POST') return { body: undefined, models, firstTokenStallMs };
   const body = parseJsonObject(raw);
   if (!body) {
     sendError(res, route.family, { status: 400, message: malformedJsonMessage(route.family) }, app.serverId);
     return { failed: true };
   }
-  return { body, models };
+  return { body, models, firstTokenStallMs };
 }
 
 /** Builds the `request` listener: route lookup, faults, loading gate, JSON body, then the handler. */
@@ -96,7 +100,7 @@ export function createRequestListener(app: AppState, routes: readonly Route[]): 
     await runWithTraceContext(req, `${route.method} ${route.path}`, async () => {
       const outcome = await prepare(req, route, ctxBase);
       if ('failed' in outcome) return;
-      const ctx: RequestContext = { ...ctxBase, body: outcome.body };
+      const ctx: RequestContext = { ...ctxBase, body: outcome.body, firstTokenStallMs: outcome.firstTokenStallMs };
       if (route.kind !== 'api') await route.handle(ctx);
       else if (outcome.models) await route.handle(ctx, outcome.models);
     });

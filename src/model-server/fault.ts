@@ -2,14 +2,14 @@
  * Injected faults, for exercising the load balancer. Pure state: the server asks `actionFor()` on
  * every non-admin request and acts on the answer. Time comes from an injected clock.
  */
-export const FAULT_MODES = ['none', 'error', 'slow', 'hang', 'crash', 'flap'] as const;
+export const FAULT_MODES = ['none', 'error', 'slow', 'hang', 'crash', 'flap', 'stall'] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
 
 export interface FaultSpec {
   readonly mode: FaultMode;
   /** HTTP status answered by `error` (and by `flap` in its error phase). */
   readonly status: number;
-  /** Delay added before every response by `slow`. */
+  /** Delay added before every response by `slow`, and before the first generated token by `stall`. */
   readonly delayMs: number;
   /** Length of each healthy or error phase of `flap`. */
   readonly periodMs: number;
@@ -21,6 +21,8 @@ export type FaultAction =
   | { readonly kind: 'pass' }
   | { readonly kind: 'error'; readonly status: number }
   | { readonly kind: 'delay'; readonly delayMs: number }
+  /** Generation answers at once (streams send their headers) but its first token comes `delayMs` late. */
+  | { readonly kind: 'stall'; readonly delayMs: number }
   | { readonly kind: 'hang' }
   | { readonly kind: 'crash' };
 
@@ -66,6 +68,8 @@ export class FaultController {
         return { kind: 'error', status: this.spec.status };
       case 'slow':
         return { kind: 'delay', delayMs: this.spec.delayMs };
+      case 'stall':
+        return { kind: 'stall', delayMs: this.spec.delayMs };
       case 'hang':
         return { kind: 'hang' };
       case 'crash':

@@ -3,7 +3,8 @@ import { sendJson } from './http-io.js';
 import type { LoadedModels } from './model-loader.js';
 import { badRequest, requireModel } from './request-model.js';
 import type { RequestContext } from './routes.js';
-import { emitPaced, openStream, simulateGeneration, writeNdjsonLine } from './streaming.js';
+import { generateInTime, openStream, writeNdjsonLine } from './streaming.js';
+import type { GenerationResult } from './token-source.js';
 
 /** The differences between /api/chat and /api/generate. */
 interface OllamaShape {
@@ -25,20 +26,27 @@ function numPredict(ctx: RequestContext): ReturnType<typeof readMaxTokens> {
   return readMaxTokens(value, 'options.num_predict', true);
 }
 
-async function respond(ctx: RequestContext, shape: OllamaShape, model: string, plan: CompletionPlan, requestStart: bigint): Promise<void> {
-  const { res, app, signal, body } = ctx;
+async function respond(ctx: RequestContext, shape: OllamaShape, model: string, prompt: string, plan: CompletionPlan, requestStart: bigint): Promise<void> {
+  const { res, app, body } = ctx;
+  const refusal = app.tokens.refusal(model, prompt, plan.completionTokens);
+  if (refusal) return badRequest(ctx, 'ollama', refusal);
   const header = () => ({ model, created_at: new Date(app.now()).toISOString() });
-  const generationStart = process.hrtime.bigint();
-  const promptEvalDuration = Number(generationStart - requestStart);
-  const finalStats = () => {
-    const evalDuration = nanosecondsSince(generationStart);
+  let firstTokenAt: bigint | undefined;
+  const onPiece = () => {
+    firstTokenAt ??= process.hrtime.bigint();
+  };
+  // Ollama's durations, in nanoseconds: the load, then prompt evaluation up to the first token, then the rest.
+  const finalStats = (result: Extract<GenerationResult, { completed: true }>) => {
+    const totalDuration = nanosecondsSince(requestStart);
+    const loadDuration = Math.round(result.loadMs * 1e6);
+    const evalDuration = firstTokenAt === undefined ? 0 : Number(process.hrtime.bigint() - firstTokenAt);
     return {
       done: true,
       done_reason: plan.finishReason,
-      total_duration: promptEvalDuration + evalDuration,
-      load_duration: 0,
-      prompt_eval_count: plan.promptTokens,
-      prompt_eval_duration: promptEvalDuration,
+      total_duration: totalDuration,
+      load_duration: loadDuration,
+      prompt_eval_count: result.promptTokens,
+      prompt_eval_duration: Math.max(0, totalDuration - loadDuration - evalDuration),
       eval_count: plan.completionTokens,
       eval_duration: evalDuration,
       server_id: app.serverId,
@@ -46,16 +54,18 @@ async function respond(ctx: RequestContext, shape: OllamaShape, model: string, p
   };
   // Ollama streams unless the request says `"stream": false`.
   if (body?.stream === false) {
-    if (!(await simulateGeneration(plan.completionTokens, app.tokenDelayMs, signal))) return;
-    sendJson(res, 200, { ...header(), ...shape.piece(plan.text), ...finalStats() });
+    const result = await generateInTime(ctx, model, prompt, plan, onPiece);
+    if (!result.completed) return;
+    sendJson(res, 200, { ...header(), ...shape.piece(plan.text), ...finalStats(result) });
     return;
   }
   openStream(res, 'application/x-ndjson');
-  const completed = await emitPaced(plan.pieces, app.tokenDelayMs, signal, (piece) =>
-    writeNdjsonLine(res, { ...header(), ...shape.piece(piece), done: false, server_id: app.serverId }),
-  );
-  if (!completed) return;
-  writeNdjsonLine(res, { ...header(), ...shape.piece(''), ...finalStats() });
+  const result = await generateInTime(ctx, model, prompt, plan, (piece) => {
+    onPiece();
+    writeNdjsonLine(res, { ...header(), ...shape.piece(piece), done: false, server_id: app.serverId });
+  });
+  if (!result.completed) return;
+  writeNdjsonLine(res, { ...header(), ...shape.piece(''), ...finalStats(result) });
   res.end();
 }
 
@@ -68,7 +78,7 @@ export async function handleOllamaChat(ctx: RequestContext, models: LoadedModels
   if (!prompt.ok) return badRequest(ctx, 'ollama', prompt.message);
   const limit = numPredict(ctx);
   if (!limit.ok) return badRequest(ctx, 'ollama', limit.message);
-  await respond(ctx, CHAT_SHAPE, model, planCompletion(models.generator, model, prompt.prompt, limit.maxTokens), requestStart);
+  await respond(ctx, CHAT_SHAPE, model, prompt.prompt, planCompletion(models.generator, model, prompt.prompt, limit.maxTokens), requestStart);
 }
 
 /** POST /api/generate. Like Ollama, an empty prompt only "loads" the model and returns at once. */
@@ -86,5 +96,5 @@ export async function handleOllamaGenerate(ctx: RequestContext, models: LoadedMo
   const limit = numPredict(ctx);
   if (!limit.ok) return badRequest(ctx, 'ollama', limit.message);
   const fullPrompt = system ? `${system}\n${prompt}` : prompt;
-  await respond(ctx, GENERATE_SHAPE, model, planCompletion(models.generator, model, fullPrompt, limit.maxTokens), requestStart);
+  await respond(ctx, GENERATE_SHAPE, model, fullPrompt, planCompletion(models.generator, model, fullPrompt, limit.maxTokens), requestStart);
 }

@@ -16,11 +16,13 @@ function listTags({ res, app }: RequestContext): void {
   sendJson(res, 200, { models: app.models.map((name) => ({ ...ollamaModelInfo(name), modified_at: modifiedAt })), server_id: app.serverId });
 }
 
+/** The models in memory: every served one, or with the simulated engine those resident now (most recently used first). */
 function listRunning({ res, app }: RequestContext): void {
+  const names = app.fleet ? app.fleet.resident().map((model) => model.name) : app.models;
   sendJson(res, 200, {
-    models: app.models.map((name) => {
+    models: names.map((name) => {
       const info = ollamaModelInfo(name);
-      return { ...info, expires_at: NEVER_EXPIRES, size_vram: 0 };
+      return { ...info, expires_at: NEVER_EXPIRES, size_vram: app.fleet ? info.size : 0 };
     }),
     server_id: app.serverId,
   });

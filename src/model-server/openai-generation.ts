@@ -4,7 +4,7 @@ import { chatPrompt, planCompletion, readMaxTokens, type CompletionPlan } from '
 import type { LoadedModels } from './model-loader.js';
 import { badRequest, requireModel } from './request-model.js';
 import { unixSeconds, type RequestContext } from './routes.js';
-import { emitPaced, openStream, simulateGeneration, writeSseEvent } from './streaming.js';
+import { generateInTime, openStream, writeSseEvent } from './streaming.js';
 
 /** Identifies this build of the sample "model" in OpenAI's system_fingerprint field. */
 const SYSTEM_FINGERPRINT = 'fp_sluice_sample';
@@ -39,16 +39,20 @@ const COMPLETION_SHAPE: OpenAiShape = {
   completeChoice: (plan) => ({ index: 0, text: plan.text, logprobs: null, finish_reason: plan.finishReason }),
 };
 
-function usageOf(plan: CompletionPlan): Record<string, number> {
-  return { prompt_tokens: plan.promptTokens, completion_tokens: plan.completionTokens, total_tokens: plan.promptTokens + plan.completionTokens };
+/** Token counts as the token source counted the prompt, and the tokens actually generated. */
+function usageOf(promptTokens: number, plan: CompletionPlan): Record<string, number> {
+  return { prompt_tokens: promptTokens, completion_tokens: plan.completionTokens, total_tokens: promptTokens + plan.completionTokens };
 }
 
-async function respond(ctx: RequestContext, shape: OpenAiShape, model: string, plan: CompletionPlan): Promise<void> {
-  const { res, app, signal, body } = ctx;
+async function respond(ctx: RequestContext, shape: OpenAiShape, model: string, prompt: string, plan: CompletionPlan): Promise<void> {
+  const { res, app, body } = ctx;
+  const refusal = app.tokens.refusal(model, prompt, plan.completionTokens);
+  if (refusal) return badRequest(ctx, 'openai', refusal, 'messages');
   const header = { id: `${shape.idPrefix}${randomUUID().replaceAll('-', '')}`, created: unixSeconds(app), model, system_fingerprint: SYSTEM_FINGERPRINT, server_id: app.serverId };
   if (body?.stream !== true) {
-    if (!(await simulateGeneration(plan.completionTokens, app.tokenDelayMs, signal))) return;
-    sendJson(res, 200, { ...header, object: shape.object, choices: [shape.completeChoice(plan)], usage: usageOf(plan) });
+    const result = await generateInTime(ctx, model, prompt, plan, () => undefined);
+    if (!result.completed) return;
+    sendJson(res, 200, { ...header, object: shape.object, choices: [shape.completeChoice(plan)], usage: usageOf(result.promptTokens, plan) });
     return;
   }
   const streamOptions = body.stream_options;
@@ -57,10 +61,10 @@ async function respond(ctx: RequestContext, shape: OpenAiShape, model: string, p
   const usageField = includeUsage ? { usage: null } : {};
   const chunk = (choices: unknown[]) => ({ ...header, object: shape.chunkObject, choices, ...usageField });
   openStream(res, 'text/event-stream');
-  const completed = await emitPaced(plan.pieces, app.tokenDelayMs, signal, (piece, index) => writeSseEvent(res, chunk([shape.streamedChoice(piece, index)])));
-  if (!completed) return;
+  const result = await generateInTime(ctx, model, prompt, plan, (piece, index) => writeSseEvent(res, chunk([shape.streamedChoice(piece, index)])));
+  if (!result.completed) return;
   writeSseEvent(res, chunk([shape.finalStreamedChoice(plan.finishReason)]));
-  if (includeUsage) writeSseEvent(res, { ...chunk([]), usage: usageOf(plan) });
+  if (includeUsage) writeSseEvent(res, { ...chunk([]), usage: usageOf(result.promptTokens, plan) });
   writeSseEvent(res, '[DONE]');
   res.end();
 }
@@ -74,7 +78,7 @@ export async function handleChatCompletions(ctx: RequestContext, models: LoadedM
   const field = ctx.body?.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
   const limit = readMaxTokens(ctx.body?.[field], field);
   if (!limit.ok) return badRequest(ctx, 'openai', limit.message, field);
-  await respond(ctx, CHAT_SHAPE, model, planCompletion(models.generator, model, prompt.prompt, limit.maxTokens));
+  await respond(ctx, CHAT_SHAPE, model, prompt.prompt, planCompletion(models.generator, model, prompt.prompt, limit.maxTokens));
 }
 
 /** POST /v1/completions. An array of prompts is answered as one prompt, its parts joined by newlines. */
@@ -86,5 +90,5 @@ export async function handleCompletions(ctx: RequestContext, models: LoadedModel
   if (prompt === undefined) return badRequest(ctx, 'openai', 'prompt must be a string or an array of strings', 'prompt');
   const limit = readMaxTokens(ctx.body?.max_tokens, 'max_tokens');
   if (!limit.ok) return badRequest(ctx, 'openai', limit.message, 'max_tokens');
-  await respond(ctx, COMPLETION_SHAPE, model, planCompletion(models.generator, model, prompt, limit.maxTokens));
+  await respond(ctx, COMPLETION_SHAPE, model, prompt, planCompletion(models.generator, model, prompt, limit.maxTokens));
 }

@@ -1,4 +1,12 @@
+import type { EngineConfig } from './engine/index.js';
 import type { FaultSpec } from './fault.js';
+
+/** The simulated inference engine (ENGINE=sim) instead of a fixed pace per token. */
+export interface SimEngineOptions {
+  readonly config: EngineConfig;
+  /** Models in memory at once; the default keeps every served model loaded. */
+  readonly maxLoadedModels?: number;
+}
 
 /** Settings of one sample model server. Everything is optional; see MODEL_SERVER_DEFAULTS. */
 export interface ModelServerOptions {
@@ -10,8 +18,10 @@ export interface ModelServerOptions {
   readonly models?: readonly string[];
   /** How long "loading" lasts after start; /health and the API answer 503 until then. */
   readonly loadTimeMs?: number;
-  /** Pause before each generated token (streamed or not). */
+  /** Pause before each generated token (streamed or not), unless `engine` is set. */
   readonly tokenDelayMs?: number;
+  /** Simulates an inference engine: tokens come as its batched steps complete. */
+  readonly engine?: SimEngineOptions;
   /** Fault active from start; unspecified parameters take DEFAULT_FAULT's. */
   readonly fault?: Partial<FaultSpec>;
   /** Milliseconds clock, injectable for tests. */

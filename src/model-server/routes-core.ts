@@ -48,10 +48,12 @@ export const coreRoutes: readonly Route[] = [
     method: 'GET',
     path: '/metrics',
     family: 'plain',
-    // Scraped by Prometheus whatever the fault: it shows the process, not the model.
+    // Scraped by Prometheus whatever the fault: it shows the process (and the simulated engines' load).
     kind: 'admin',
-    handle: async ({ res }) => {
-      const { contentType, body } = await processMetrics();
+    handle: async ({ res, app }) => {
+      const own = await processMetrics();
+      const contentType = own.contentType;
+      const body = app.fleet ? `${own.body}\n${await app.fleet.metrics.text()}` : own.body;
       res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(body);
     },
   },

@@ -1,13 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiFamily } from './api-errors.js';
 import type { FaultController } from './fault.js';
+import type { SimulatedFleet } from './engine/index.js';
 import type { LoadedModels, ModelLoader } from './model-loader.js';
+import type { TokenSource } from './token-source.js';
 
 /** Server-wide state shared by all handlers. */
 export interface AppState {
   readonly serverId: string;
   readonly models: readonly string[];
-  readonly tokenDelayMs: number;
+  /** Produces generated tokens in time (paced, or the simulated engine). */
+  readonly tokens: TokenSource;
+  /** The simulated engines when ENGINE=sim: their metrics and resident models. */
+  readonly fleet: SimulatedFleet | undefined;
   /** Epoch milliseconds when the server started, for model timestamps. */
   readonly startedAt: number;
   readonly faults: FaultController;
@@ -26,6 +31,8 @@ export interface RequestContext {
   /** Fires if the client disconnects before the response is complete. */
   readonly signal: AbortSignal;
   readonly app: AppState;
+  /** Extra wait before the first generated token (the `stall` fault); 0 normally. */
+  readonly firstTokenStallMs: number;
 }
 
 interface RouteBase {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequestListener } from './dispatcher.js';
+import { realClock, SimulatedFleet } from './engine/index.js';
 import { DEFAULT_FAULT, FaultController } from './fault.js';
 import { ModelLoader } from './model-loader.js';
 import { ollamaRoutes } from './ollama-routes.js';
@@ -8,6 +9,7 @@ import { openAiRoutes } from './openai-routes.js';
 import { MODEL_SERVER_DEFAULTS, type ModelServerOptions } from './options.js';
 import { coreRoutes } from './routes-core.js';
 import type { AppState } from './routes.js';
+import { pacedTokenSource } from './token-source.js';
 
 export interface RunningModelServer {
   /** The bound port (useful when started on port 0). */
@@ -29,11 +31,18 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 /** Starts a sample model server; it answers 503 until `loadTimeMs` has passed. */
 export async function startModelServer(options: ModelServerOptions = {}): Promise<RunningModelServer> {
   const now = options.now ?? Date.now;
-  const loader = new ModelLoader(options.loadTimeMs ?? MODEL_SERVER_DEFAULTS.loadTimeMs);
+  const loadTimeMs = options.loadTimeMs ?? MODEL_SERVER_DEFAULTS.loadTimeMs;
+  const loader = new ModelLoader(loadTimeMs);
+  const models = [...(options.models ?? MODEL_SERVER_DEFAULTS.models)];
+  // The startup load brings the first models in; a later switch to a cold one takes LOAD_TIME again.
+  const fleet = options.engine
+    ? new SimulatedFleet({ models, config: options.engine.config, maxLoadedModels: options.engine.maxLoadedModels ?? models.length, loadMs: loadTimeMs, clock: realClock })
+    : undefined;
   const app: AppState = {
     serverId: options.serverId ?? MODEL_SERVER_DEFAULTS.serverId,
-    models: [...(options.models ?? MODEL_SERVER_DEFAULTS.models)],
-    tokenDelayMs: options.tokenDelayMs ?? MODEL_SERVER_DEFAULTS.tokenDelayMs,
+    models,
+    tokens: fleet ?? pacedTokenSource(options.tokenDelayMs ?? MODEL_SERVER_DEFAULTS.tokenDelayMs),
+    fleet,
     startedAt: now(),
     faults: new FaultController({ ...DEFAULT_FAULT, ...options.fault }, now),
     loader,
@@ -42,7 +51,9 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     onCrash: options.onCrash ?? (() => process.exit(1)),
   };
   // noDelay: each streamed token goes out in its own packet instead of waiting for the next.
-  const server = createServer({ noDelay: true }, createRequestListener(app, [...coreRoutes, ...openAiRoutes, ...ollamaRoutes]));
+  // Idle keep-alive sockets stay open as long as Sluice keeps its own: a server that closes one at the
+  // moment a client (a proxy's pool) reuses it fails that request.
+  const server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, createRequestListener(app, [...coreRoutes, ...openAiRoutes, ...ollamaRoutes]));
   const port = await listen(server, options.port ?? MODEL_SERVER_DEFAULTS.port, options.host ?? MODEL_SERVER_DEFAULTS.host);
   loader.start();
 
@@ -52,6 +63,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     close() {
       closing ??= new Promise<void>((resolve) => {
         loader.stop();
+        fleet?.stop();
         server.close(() => resolve());
         // Streams and hung requests would otherwise keep close() waiting indefinitely.
         server.closeAllConnections();

@@ -1,5 +1,8 @@
 import type { ServerResponse } from 'node:http';
+import type { CompletionPlan } from './generation.js';
 import { sleep } from './http-io.js';
+import type { RequestContext } from './routes.js';
+import type { GenerationResult } from './token-source.js';
 
 /** Starts a chunked 200 response and sends the headers at once, so clients see the stream open. */
 export function openStream(res: ServerResponse, contentType: string): void {
@@ -16,18 +19,11 @@ export function writeNdjsonLine(res: ServerResponse, data: unknown): void {
 }
 
 /**
- * Emits `pieces` one at a time, `delayMs` apart (the first after one delay, as a model computes it).
- * Stops at once when `signal` fires, leaving no timer behind; resolves to false in that case.
+ * Produces `plan`'s tokens in time through the app's token source, calling `onPiece` for each as it
+ * comes, after the `stall` fault's extra wait if one is active. Resolves when the generation ends,
+ * or early (completed: false) when the client leaves.
  */
-export async function emitPaced(pieces: readonly string[], delayMs: number, signal: AbortSignal, emit: (piece: string, index: number) => void): Promise<boolean> {
-  for (const [index, piece] of pieces.entries()) {
-    if (!(await sleep(delayMs, signal))) return false;
-    emit(piece, index);
-  }
-  return true;
-}
-
-/** The time a non-streamed generation of `tokens` tokens takes; false if the client left meanwhile. */
-export function simulateGeneration(tokens: number, delayMs: number, signal: AbortSignal): Promise<boolean> {
-  return sleep(tokens * delayMs, signal);
+export async function generateInTime(ctx: RequestContext, model: string, prompt: string, plan: CompletionPlan, onPiece: (piece: string, index: number) => void): Promise<GenerationResult> {
+  if (ctx.firstTokenStallMs > 0 && !(await sleep(ctx.firstTokenStallMs, ctx.signal))) return { completed: false };
+  return ctx.app.tokens.generate({ model, prompt, outputTokens: plan.pieces.length, signal: ctx.signal, onToken: (index) => onPiece(plan.pieces[index]!, index) });
 }

@@ -31,9 +31,7 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
  * same backend, same run), for nothing a forwarded request needs.
  */
 export function createProxyApp(opts: ProxyAppOptions): RequestListener {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
+  const app = jsonApp();
   if (opts.adminRouter) app.use(opts.adminRouter);
 
   app.get('/v1/models', (_req, res) => {
@@ -44,8 +42,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     const models = opts.current().catalog.routableModels().map((e) => ({ name: e.model, model: e.model, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
     res.json({ models });
   });
-  // Every error Sluice itself answers is JSON in the client's API shape, never an HTML page.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, opts.logger));
+  answerInJson(app, opts.logger);
 
   const ownRoute = ownRouteMatcher(opts.adminRouter !== undefined);
   return (req, res) => {
@@ -56,15 +53,52 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     const startedAt = performance.now();
     const id = requestIdFor(req);
     const { forwarder, maxBodyBytes } = opts.current();
+    // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
+    req.on('error', ignore);
+    const refused = forwarder.refusal(req);
+    if (refused) {
+      // Its body, if any, is not read: close rather than drain it.
+      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
+      forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined }, refused);
+      return;
+    }
     readBody(req, maxBodyBytes)
       .then((body) => forwarder.handle(req, res, { id, startedAt, body, model: modelOf(req, body) }))
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);
         // Stop reading an oversized upload: answer and close rather than drain it.
         if (err.code === 'body_too_large') res.setHeader('connection', 'close');
-        forwarder.reject(req, res, { id, startedAt, body: Buffer.alloc(0), model: undefined }, err);
+        forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined }, err);
       });
   };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function ignore(): void {}
+
+/** The admin port's app (`server.admin_port`): Sluice's own routes, answering JSON for errors and unknown paths too. */
+export function createAdminApp(router: express.Router, logger: Logger): express.Express {
+  const app = jsonApp();
+  app.use(router);
+  answerInJson(app, logger);
+  return app;
+}
+
+function jsonApp(): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  return app;
+}
+
+/** Every answer Sluice itself gives is JSON in the client's API shape: unknown paths and errors too, never an HTML page. */
+function answerInJson(app: express.Express, logger: Logger): void {
+  app.use((req: Request, res: Response) => {
+    res.setHeader('x-sluice-request-id', requestIdFor(req));
+    sendError(req, res, new SluiceError('not_found', `no route for ${req.method} ${req.path}`));
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, logger));
 }
 
 /** Paths Sluice answers itself; everything else is proxied. */

@@ -6,6 +6,11 @@ export type SluiceErrorCode =
   | 'endpoints_busy'
   | 'body_too_large'
   | 'invalid_json'
+  | 'invalid_request'
+  | 'path_not_allowed'
+  | 'not_found'
+  | 'client_closed'
+  | 'client_stalled'
   | 'upstream_unreachable'
   | 'upstream_timeout'
   | 'upstream_error'
@@ -17,6 +22,11 @@ const STATUS: Record<SluiceErrorCode, number> = {
   endpoints_busy: 503,
   body_too_large: 413,
   invalid_json: 400,
+  invalid_request: 400,
+  path_not_allowed: 404,
+  not_found: 404,
+  client_closed: 499,
+  client_stalled: 499,
   upstream_unreachable: 502,
   upstream_timeout: 504,
   upstream_error: 502,
@@ -50,6 +60,11 @@ const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
   model_not_found: 'invalid_request_error',
   body_too_large: 'invalid_request_error',
   invalid_json: 'invalid_request_error',
+  invalid_request: 'invalid_request_error',
+  path_not_allowed: 'invalid_request_error',
+  not_found: 'invalid_request_error',
+  client_closed: 'invalid_request_error',
+  client_stalled: 'invalid_request_error',
 };
 
 /** Body of an error as the client's API would write it: OpenAI `{error:{...}}` or Ollama `{error:"..."}`. */
@@ -67,8 +82,8 @@ export function errorBody(err: SluiceError, flavour: ApiFlavour): Record<string,
 
 /** Writes a JSON error unless the response has already started (then it can only be cut). */
 export function sendError(req: IncomingMessage, res: ServerResponse, err: SluiceError, extraHeaders: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.destroy(err);
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
     return;
   }
   const body = JSON.stringify(errorBody(err, apiFlavour(req.url ?? '/')));

@@ -1,15 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { BlockList } from 'node:net';
+import { isTrusted, normalise } from './trusted-proxies.js';
 
 /** RFC 9110 7.6.1 hop-by-hop headers: they describe one connection and are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * Headers that describe the message itself or that Sluice writes on the upstream request: a
+ * `Connection` header cannot make them hop-by-hop (`Connection: host, content-type` would leave
+ * the backend a request it cannot read).
+ */
+const NEVER_HOP_BY_HOP = new Set(['host', 'content-type', 'content-length', 'content-encoding', 'x-request-id', 'authorization', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'forwarded', 'traceparent', 'tracestate']);
 
 /** Header names that must not cross the proxy: the fixed hop-by-hop set plus any listed in `Connection`. */
 export function hopByHopNames(headers: IncomingHttpHeaders): Set<string> {
   const connection = headers.connection;
   if (!connection) return HOP_BY_HOP;
   const names = new Set(HOP_BY_HOP);
-  for (const n of connection.split(',')) names.add(n.trim().toLowerCase());
+  for (const n of connection.split(',')) {
+    const name = n.trim().toLowerCase();
+    if (name && !NEVER_HOP_BY_HOP.has(name)) names.add(name);
+  }
   return names;
 }
 
@@ -35,16 +47,33 @@ export function requestIdFor(req: IncomingMessage): string {
   return randomUUID();
 }
 
-/** The X-Forwarded-* values this hop adds (appending to any chain already present). */
-export function forwardedHeaders(req: IncomingMessage): Record<string, string> {
-  const remote = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  const priorProto = req.headers['x-forwarded-proto'];
-  const priorHost = req.headers['x-forwarded-host'];
+/** Client-address headers a client could forge: believed only from a trusted proxy. */
+export const CLIENT_ADDRESS_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'forwarded'] as const;
+
+/**
+ * The client-address headers for the upstream request. From a trusted proxy (`server.trusted_proxies`),
+ * the chain it sent is kept and this hop appended; from anyone else, whatever the client wrote
+ * is replaced by what Sluice saw (`Forwarded` is dropped: an empty value means "remove").
+ */
+export function forwardedHeaders(req: IncomingMessage, trusted: BlockList): Record<(typeof CLIENT_ADDRESS_HEADERS)[number], string> {
+  const remote = normalise(req.socket.remoteAddress) ?? '';
   const encrypted = 'encrypted' in req.socket && Boolean(req.socket.encrypted);
+  const ownProto = encrypted ? 'https' : 'http';
+  const ownHost = req.headers.host ?? '';
+  if (!remote || !isTrusted(trusted, remote)) {
+    return { 'x-forwarded-for': remote, 'x-forwarded-proto': ownProto, 'x-forwarded-host': ownHost, 'x-real-ip': remote, forwarded: '' };
+  }
+  const h = req.headers;
+  const prior = h['x-forwarded-for'];
   return {
     'x-forwarded-for': prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote,
-    'x-forwarded-proto': (Array.isArray(priorProto) ? priorProto[0] : priorProto) ?? (encrypted ? 'https' : 'http'),
-    'x-forwarded-host': (Array.isArray(priorHost) ? priorHost[0] : priorHost) ?? req.headers.host ?? '',
+    'x-forwarded-proto': first(h['x-forwarded-proto']) ?? ownProto,
+    'x-forwarded-host': first(h['x-forwarded-host']) ?? ownHost,
+    'x-real-ip': first(h['x-real-ip']) ?? remote,
+    forwarded: first(h.forwarded) ?? '',
   };
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

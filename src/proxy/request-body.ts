@@ -15,7 +15,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   try {
     return await getRawBody(req, { limit, length });
   } catch (err) {
-    if ((err as { type?: string }).type === 'entity.too.large') throw tooLarge(limit);
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') throw tooLarge(limit);
+    // The client went away, or sent less than it announced: its mistake, answered as such.
+    if (type === 'request.aborted') throw new SluiceError('client_closed', 'the client closed the connection while sending the body');
+    if (type === 'request.size.invalid') throw new SluiceError('invalid_request', 'request body length does not match Content-Length');
     throw err;
   }
 }
@@ -45,7 +49,8 @@ export function modelOf(req: IncomingMessage, body: Buffer): string | undefined 
   }
   if (typeof parsed === 'object' && parsed !== null && 'model' in parsed) {
     const model = (parsed as { model: unknown }).model;
-    if (typeof model === 'string' && model.length > 0) return model;
+    if (typeof model === 'string') return model.length > 0 ? model : undefined;
+    if (model !== null) throw new SluiceError('invalid_request', `"model" must be a string, not ${Array.isArray(model) ? 'an array' : typeof model}`);
   }
   return undefined;
 }

@@ -1,4 +1,6 @@
-import { BlockList, isIP } from 'node:net';
+import type { BlockList } from 'node:net';
+import { parse as parseCookie } from 'cookie';
+import { isTrusted, normalise, trustedList } from './trusted-proxies.js';
 import type { IncomingMessage } from 'node:http';
 
 export type StickyKeySource =
@@ -14,17 +16,6 @@ export function stickyKeySource(key: string, trustedProxies: readonly string[]):
   if (key.startsWith('header:')) return { kind: 'header', name: key.slice('header:'.length).toLowerCase() };
   if (key.startsWith('cookie:')) return { kind: 'cookie', name: key.slice('cookie:'.length) };
   throw new Error(`unsupported sticky key "${key}"`);
-}
-
-function trustedList(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [addr, prefix] = entry.split('/');
-    const family = isIP(addr!) === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(addr!, family);
-    else list.addSubnet(addr!, Number(prefix), family);
-  }
-  return list;
 }
 
 /** The key a request is pinned by, or undefined when it carries none (then it is balanced normally). */
@@ -61,23 +52,8 @@ export function clientBehindTrustedProxies(req: IncomingMessage, trusted: BlockL
   return normalise(chain[0]);
 }
 
-function isTrusted(list: BlockList, addr: string): boolean {
-  const family = isIP(addr);
-  if (family === 0) return false;
-  return list.check(addr, family === 6 ? 'ipv6' : 'ipv4');
-}
-
-/** `::ffff:1.2.3.4` (IPv4 on a dual-stack socket) is the same client as `1.2.3.4`. */
-function normalise(addr: string | undefined): string | undefined {
-  if (!addr) return undefined;
-  return addr.startsWith('::ffff:') && isIP(addr.slice(7)) === 4 ? addr.slice(7) : addr;
-}
-
+/** A cookie's value; a malformed header or value (e.g. `sid=%`) never throws, it is taken as written. */
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim()) || undefined;
-  }
-  return undefined;
+  return parseCookie(header)[name] || undefined;
 }

@@ -4,31 +4,55 @@ import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { FailureReason } from '../telemetry/index.js';
-import { forwardedHeaders, hopByHopNames } from './headers.js';
+import { CLIENT_ADDRESS_HEADERS, hopByHopNames } from './headers.js';
 
 export interface UpstreamTimeouts {
   readonly connectMs: number;
   readonly firstByteMs: number;
 }
 
-/** What one attempt yields: response headers from the backend (not yet sent on), or a failure. */
+/**
+ * What one attempt yields: response headers from the backend (not yet sent on), or why not.
+ * `failed` is the backend's doing; `sent` says whether the request may have reached it (false
+ * when the connection was never made). `stale_socket` is the keep-alive race: a reused idle
+ * connection reset before any response byte, which the backend closed without reading the
+ * request. `not_forwarded` is Sluice's own failure to hand the request to the proxy engine.
+ */
 export type AttemptResult =
-  | { readonly kind: 'response'; readonly proxyRes: IncomingMessage; readonly proxyReq: ClientRequest }
-  | { readonly kind: 'failed'; readonly reason: FailureReason; readonly error: Error }
+  /** `writtenAt`: the request was flushed to the backend; `receivedAt`: its response headers arrived (performance.now()). */
+  | { readonly kind: 'response'; readonly proxyRes: IncomingMessage; readonly proxyReq: ClientRequest; readonly writtenAt: number | undefined; readonly receivedAt: number }
+  | { readonly kind: 'failed'; readonly reason: FailureReason; readonly error: Error; readonly sent: boolean }
+  | { readonly kind: 'stale_socket'; readonly error: Error }
+  | { readonly kind: 'not_forwarded'; readonly error: Error }
   | { readonly kind: 'client_gone' };
 
 export interface AttemptRequest {
   readonly body: Buffer;
   readonly requestId: string;
-  /** Extra headers for this attempt (trace context). */
-  readonly headers?: Record<string, string>;
+  /** Headers Sluice sets for this attempt (trace context, client address); an empty value removes the header. */
+  readonly headers: Record<string, string>;
+  /** Use a new connection rather than an idle keep-alive one (after the keep-alive race). */
+  readonly fresh?: boolean;
 }
 
 interface PendingAttempt {
   readonly request: AttemptRequest;
   readonly settle: (r: AttemptResult) => void;
   proxyReq?: ClientRequest;
+  /** The connection to the backend was made (or reused): the request may have reached it. */
+  connected: boolean;
+  writtenAt?: number;
 }
+
+/**
+ * Idle keep-alive sockets are closed after this long, below the keep-alive timeout of common
+ * backends (Node 5 s, uvicorn 5 s, Go 90 s) so Sluice rarely reuses a socket the backend is
+ * closing; undici uses the same 4 s.
+ */
+const IDLE_SOCKET_MS = 4000;
+
+/** Listeners http-proxy adds to the client request on every attempt; removed when the attempt settles. */
+const PER_ATTEMPT_EVENTS = ['aborted', 'error'] as const;
 
 const CONNECT_TIMEOUT = 'ESLUICE_CONNECT_TIMEOUT';
 const FIRST_BYTE_TIMEOUT = 'ESLUICE_FIRST_BYTE_TIMEOUT';
@@ -45,7 +69,8 @@ export function failureReason(err: NodeJS.ErrnoException): FailureReason {
     case 'ECONNABORTED':
       return 'reset';
     default:
-      return 'connect_error';
+      // llhttp's parse errors: the backend answered something that is not HTTP.
+      return err.code?.startsWith('HPE_') ? 'protocol_error' : 'connect_error';
   }
 }
 
@@ -57,6 +82,7 @@ export function failureReason(err: NodeJS.ErrnoException): FailureReason {
  */
 export class Upstream {
   readonly #middleware: RequestHandler;
+  readonly #freshMiddleware: RequestHandler;
   readonly #agent: http.Agent;
   readonly #pending = new WeakMap<IncomingMessage, PendingAttempt>();
   #timeouts: UpstreamTimeouts;
@@ -73,11 +99,17 @@ export class Upstream {
   constructor(target: URL, timeouts: UpstreamTimeouts, authorization: () => string | undefined = () => undefined) {
     this.#timeouts = timeouts;
     this.#authorization = authorization;
-    const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' as const, noDelay: true };
+    const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' as const, noDelay: true, timeout: IDLE_SOCKET_MS };
     this.#agent = target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-    this.#middleware = createProxyMiddleware<IncomingMessage, ServerResponse>({
+    this.#middleware = this.#createMiddleware(target, this.#agent);
+    // No agent: http-proxy then opens a new connection for the request and closes it after.
+    this.#freshMiddleware = this.#createMiddleware(target, undefined);
+  }
+
+  #createMiddleware(target: URL, agent: http.Agent | undefined): RequestHandler {
+    return createProxyMiddleware<IncomingMessage, ServerResponse>({
       target: target.href,
-      agent: this.#agent,
+      agent,
       changeOrigin: true,
       selfHandleResponse: true,
       // Sluice handles errors, logging and headers itself; the default plugins would write HTML errors.
@@ -85,8 +117,9 @@ export class Upstream {
       plugins: [(proxy) => {
         proxy.on('proxyReq', (proxyReq, req) => this.#onProxyReq(proxyReq, req));
         proxy.on('proxyRes', (proxyRes, req) => {
-          const proxyReq = this.#pending.get(req)?.proxyReq;
-          if (proxyReq) this.#settle(req, { kind: 'response', proxyRes, proxyReq });
+          const pending = this.#pending.get(req);
+          const proxyReq = pending?.proxyReq;
+          if (proxyReq) this.#settle(req, { kind: 'response', proxyRes, proxyReq, writtenAt: pending.writtenAt, receivedAt: performance.now() });
           else proxyRes.destroy();
         });
         proxy.on('error', (err, req) => this.#onError(err as NodeJS.ErrnoException, req));
@@ -111,7 +144,7 @@ export class Upstream {
       const firstByte = setTimeout(() => {
         const pending = this.#pending.get(req);
         pending?.proxyReq?.destroy(codeError(FIRST_BYTE_TIMEOUT, `no response within ${this.#timeouts.firstByteMs}ms`));
-        if (!pending?.proxyReq) this.#settle(req, { kind: 'failed', reason: 'timeout', error: codeError(FIRST_BYTE_TIMEOUT, 'no response') });
+        if (!pending?.proxyReq) this.#settle(req, { kind: 'failed', reason: 'timeout', error: codeError(FIRST_BYTE_TIMEOUT, 'no response'), sent: false });
       }, this.#timeouts.firstByteMs);
       const onClientClose = () => {
         if (res.writableFinished) return;
@@ -119,8 +152,10 @@ export class Upstream {
         this.#settle(req, { kind: 'client_gone' });
       };
       res.once('close', onClientClose);
+      const listenersBefore = PER_ATTEMPT_EVENTS.map((event) => req.listenerCount(event));
       this.#pending.set(req, {
         request,
+        connected: false,
         settle: (r) => {
           if (settled) return;
           settled = true;
@@ -130,6 +165,9 @@ export class Upstream {
           // A response stays in flight until its body has been read or dropped.
           if (r.kind === 'response' && !r.proxyRes.destroyed && !r.proxyRes.complete) r.proxyRes.once('close', end);
           else end();
+          PER_ATTEMPT_EVENTS.forEach((event, i) => {
+            for (const listener of req.listeners(event).slice(listenersBefore[i])) req.off(event, listener as (...args: unknown[]) => void);
+          });
           resolve(r);
         },
       });
@@ -138,8 +176,9 @@ export class Upstream {
       delete req.headers.expect;
       const before = this.#listenersSeen ? undefined : serverOf(req);
       const closeListeners = before?.listeners('close');
-      void this.#middleware(req, res, (err?: unknown) => {
-        this.#settle(req, { kind: 'failed', reason: 'connect_error', error: err instanceof Error ? err : new Error(String(err)) });
+      // The middleware calls next() only when it did not proxy the request: Sluice's failure, not the backend's.
+      void (request.fresh ? this.#freshMiddleware : this.#middleware)(req, res, (err?: unknown) => {
+        this.#settle(req, { kind: 'not_forwarded', error: err instanceof Error ? err : new Error('the proxy engine did not forward the request') });
       }).finally(() => {
         if (before && closeListeners) this.#claimListeners(before, closeListeners);
       });
@@ -205,7 +244,9 @@ export class Upstream {
   #onError(err: NodeJS.ErrnoException, req: IncomingMessage): void {
     const pending = this.#pending.get(req);
     if (!pending) return; // a late error from an attempt already given up on
-    this.#settle(req, { kind: 'failed', reason: failureReason(err), error: err });
+    const reused = pending.proxyReq?.reusedSocket ?? false;
+    if (reused && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return this.#settle(req, { kind: 'stale_socket', error: err });
+    this.#settle(req, { kind: 'failed', reason: failureReason(err), error: err, sent: pending.connected });
   }
 
   #onProxyReq(proxyReq: ClientRequest, req: IncomingMessage): void {
@@ -215,19 +256,25 @@ export class Upstream {
       return;
     }
     pending.proxyReq = proxyReq;
+    proxyReq.once('finish', () => (pending.writtenAt = performance.now()));
     const { body, requestId, headers } = pending.request;
     // Hop-by-hop headers describe the client's connection; the agent sets its own `Connection`.
     for (const name of hopByHopNames(req.headers)) proxyReq.removeHeader(name);
-    for (const [k, v] of Object.entries(forwardedHeaders(req))) proxyReq.setHeader(k, v);
+    for (const name of CLIENT_ADDRESS_HEADERS) proxyReq.removeHeader(name);
     proxyReq.setHeader('x-request-id', requestId);
     const authorization = this.#authorization();
     if (authorization) proxyReq.setHeader('authorization', authorization);
-    if (headers) for (const [k, v] of Object.entries(headers)) proxyReq.setHeader(k, v);
+    for (const [k, v] of Object.entries(headers)) if (v) proxyReq.setHeader(k, v);
     const socket = proxyReq.socket as Socket | null;
     if (socket?.connecting) {
       const timer = setTimeout(() => proxyReq.destroy(codeError(CONNECT_TIMEOUT, `connect timeout after ${this.#timeouts.connectMs}ms`)), this.#timeouts.connectMs);
-      socket.once('connect', () => clearTimeout(timer));
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        pending.connected = true;
+      });
       socket.once('close', () => clearTimeout(timer));
+    } else {
+      pending.connected = true;
     }
     // The client's body was read once into a buffer; every attempt replays it.
     if (body.length > 0 || req.headers['content-length'] !== undefined) {

@@ -1,4 +1,5 @@
 export { createLogger, type Logger, type LogLevel } from './logging.js';
-export { SluiceMetrics, type CheckResult, type FailureReason, type MetricsSource, type EndpointSnapshot, type RequestObservation } from './metrics.js';
+export { FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
+export { SluiceMetrics, type CheckResult, type MetricsSource, type EndpointSnapshot, type GapObserver, type RequestObservation } from './metrics.js';
 export { ModelStats, quantile, type ModelStatsView } from './model-stats.js';
 export { startTracing, tracingRequested, type Tracing } from './tracing.js';

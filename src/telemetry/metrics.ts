@@ -1,8 +1,7 @@
 import client from 'prom-client';
 import { CIRCUIT_STATES, HEALTH_STATES } from '../endpoints/index.js';
+import { FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
 
-/** Reasons an upstream attempt can fail; used as the `reason` label, a closed set. */
-export type FailureReason = 'connect_error' | 'timeout' | 'reset' | 'http_5xx' | 'http_429';
 export type CheckResult = 'success' | 'failure' | 'timeout';
 
 /** What the metrics need to read from the live endpoint set at scrape time. */
@@ -30,6 +29,10 @@ export interface MetricsSource {
 const REQUEST_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68];
 // GenAI `time_to_first_token` buckets, extended for cold model loads.
 const TTFB_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
+// GenAI `time_per_output_token` buckets, with finer ones for fast local models.
+const ITL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
+// Sluice's own time: 50 µs to 1 s.
+const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const CHECK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface RequestObservation {
@@ -38,7 +41,16 @@ export interface RequestObservation {
   readonly code: number;
   readonly durationSeconds: number;
   readonly ttfbSeconds?: number;
+  /** Arrival to the first generated token (streams) or the end of the body (other responses). */
+  readonly ttftSeconds?: number;
+  /** Sluice's own time on the request (arrival to upstream request written, plus upstream headers to client headers). */
+  readonly overheadSeconds?: number;
   readonly traceId?: string;
+}
+
+/** Where the gaps between one response's streamed chunks are observed: a child resolved once per request. */
+export interface GapObserver {
+  observe(seconds: number): void;
 }
 
 /**
@@ -55,6 +67,9 @@ export class SluiceMetrics {
   // Label names are widened to string: prom-client's types tie exemplar label names to the metric's own.
   readonly #requestDuration: client.Histogram<string>;
   readonly #ttfb: client.Histogram<string>;
+  readonly #ttft: client.Histogram<string>;
+  readonly #itl: client.Histogram<string>;
+  readonly #overhead: client.Histogram<string>;
   readonly #retries;
   readonly #failures;
   readonly #tokens;
@@ -104,6 +119,9 @@ export class SluiceMetrics {
     this.#requests = new client.Counter({ name: 'sluice_requests_total', help: 'Completed client requests by answering endpoint, model and HTTP status.', labelNames: ['endpoint', 'model', 'code'], registers });
     this.#requestDuration = new client.Histogram({ name: 'sluice_request_duration_seconds', help: 'Whole client request duration.', labelNames: ['endpoint', 'model'], buckets: REQUEST_BUCKETS, registers, enableExemplars: true });
     this.#ttfb = new client.Histogram({ name: 'sluice_time_to_first_byte_seconds', help: 'Time from request arrival to the first response byte from the backend.', labelNames: ['endpoint', 'model'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
+    this.#ttft = new client.Histogram({ name: 'sluice_time_to_first_token_seconds', help: 'Time from request arrival to the first generated token of a stream, or to the end of the body of a response that is not streamed.', labelNames: ['endpoint', 'model'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
+    this.#itl = new client.Histogram({ name: 'sluice_inter_token_latency_seconds', help: 'Gaps between the chunks of a streamed response after its first token.', labelNames: ['endpoint', 'model'], buckets: ITL_BUCKETS, registers });
+    this.#overhead = new client.Histogram({ name: 'sluice_overhead_seconds', help: "Sluice's own time on a request answered at the first attempt: arrival to the upstream request written, plus upstream response headers to the client's.", labelNames: ['endpoint'], buckets: OVERHEAD_BUCKETS, registers, enableExemplars: true });
     this.#retries = new client.Counter({ name: 'sluice_retries_total', help: 'Attempts that failed over from this endpoint to another.', labelNames: ['endpoint', 'reason'], registers });
     this.#tokens = new client.Counter({ name: 'sluice_tokens_total', help: 'Tokens reported by backends (OpenAI usage, Ollama eval counts).', labelNames: ['endpoint', 'model', 'type'], registers });
     this.#configReloads = new client.Counter({ name: 'sluice_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers });
@@ -120,7 +138,7 @@ export class SluiceMetrics {
   /** Pre-creates the per-endpoint counter series at zero so dashboards and alerts see them before the first event. */
   initEndpoint(endpoint: string): void {
     for (const result of ['success', 'failure', 'timeout'] as const) this.#checks.inc({ endpoint, result }, 0);
-    for (const reason of ['connect_error', 'timeout', 'reset', 'http_5xx', 'http_429'] as const) {
+    for (const reason of FAILURE_REASONS) {
       this.#failures.inc({ endpoint, reason }, 0);
       this.#retries.inc({ endpoint, reason }, 0);
     }
@@ -155,6 +173,13 @@ export class SluiceMetrics {
     const exemplarLabels = o.traceId ? { trace_id: o.traceId } : undefined;
     this.#requestDuration.observe({ value: o.durationSeconds, labels, exemplarLabels });
     if (o.ttfbSeconds !== undefined) this.#ttfb.observe({ value: o.ttfbSeconds, labels, exemplarLabels });
+    if (o.ttftSeconds !== undefined) this.#ttft.observe({ value: o.ttftSeconds, labels, exemplarLabels });
+    if (o.overheadSeconds !== undefined) this.#overhead.observe({ value: o.overheadSeconds, labels: { endpoint: o.endpoint }, exemplarLabels });
+  }
+
+  /** The inter-token latency series of one endpoint and model (labels resolved once, then one observation per gap). */
+  interTokenLatency(endpoint: string, model: string): GapObserver {
+    return this.#itl.labels(endpoint, model);
   }
 
   attemptFailed(endpoint: string, reason: FailureReason, retried: boolean): void {

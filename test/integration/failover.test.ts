@@ -47,7 +47,8 @@ describe('failover', () => {
       startModelServer('server-2', ['shared:1b']),
       startModelServer('victim', ['shared:1b', 'victim-only:1b'], { TOKEN_DELAY: '2ms' }),
     ]);
-    const sluice = await startSluice((port) => testConfig(port, servers.map((s) => ({ id: s.id, url: s.url }))));
+    // Requests in flight on the victim when it dies may have run there: POSTs are sent again only when allowed.
+    const sluice = await startSluice((port) => testConfig(port, servers.map((s) => ({ id: s.id, url: s.url })), 'proxy:\n  retry_non_idempotent: true'));
     await waitReady(sluice.url, 3, ['shared:1b', 'victim-only:1b']);
 
     const victim = servers[2]!;
@@ -104,7 +105,7 @@ describe('failover', () => {
     const hung = await startModelServer('hung', ['m:1']);
     // The hung server's checks go to /admin/fault, which a fault never affects, so only the request path sees it.
     const sluice = await startSluice((port) =>
-      testConfig(port, [{ id: 'good', url: good.url }, { id: 'hung', url: hung.url }], 'proxy:\n  first_byte_timeout: 400ms').replace(/health_path: \/health/g, 'health_path: /admin/fault'),
+      testConfig(port, [{ id: 'good', url: good.url }, { id: 'hung', url: hung.url }], 'proxy:\n  first_byte_timeout: 400ms\n  retry_non_idempotent: true').replace(/health_path: \/health/g, 'health_path: /admin/fault'),
     );
     await waitReady(sluice.url, (await endpoints(sluice)).size, ['m:1']);
     await setFault(hung, 'hang');

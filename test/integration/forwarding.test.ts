@@ -59,7 +59,9 @@ describe('what reaches the backend', () => {
     expect(res.headers['keep-alive']).not.toBe('timeout=5');
     expect(res.headers.trailer).toBeUndefined();
     const h = backend.seen[0]!;
-    expect(h['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    // 127.0.0.1 is not a trusted proxy here: what the client claimed is replaced by what Sluice saw.
+    expect(h['x-forwarded-for']).toBe('127.0.0.1');
+    expect(h['x-real-ip']).toBe('127.0.0.1');
     expect(h['x-forwarded-proto']).toBe('http');
     expect(h['x-forwarded-host']).toBe(new URL(sluice.url).host);
     expect(h['x-request-id']).toBe('client-id-1');
@@ -109,9 +111,16 @@ describe('what reaches the backend', () => {
     const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\n  admin_port: ${admin}\nendpoints:\n  - name: rec\n    url: ${backend.url}\n`, {}, false);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/internal/health`)).ok, 5000, 'admin port');
     expect(await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text()).toContain('sluice_build_info');
-    // On the proxy port, /metrics is just another path, forwarded to the backend.
+    // On the proxy port, /metrics is just another path, and not one forwarded by default.
     const proxied = await fetch(`${sluice.url}/metrics`);
-    expect(proxied.headers.get('x-sluice-endpoint')).toBe('rec');
+    expect(proxied.status).toBe(404);
+    expect(proxied.headers.get('x-sluice-endpoint')).toBeNull();
+    expect(((await proxied.json()) as { error: { code: string } }).error.code).toBe('path_not_allowed');
+    // The admin port answers JSON for unknown paths too.
+    const unknown = await fetch(`http://127.0.0.1:${admin}/nothing-here`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toContain('application/json');
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('not_found');
     await backend.close();
   });
 
@@ -140,18 +149,22 @@ describe('what reaches the backend', () => {
     // With retries off, the one request that met the garbage gets a clean 502; the endpoint is then out.
     expect(statuses.filter(([s]) => s === 502)).toEqual([[502, 'upstream_unreachable']]);
     expect(statuses.filter(([s]) => s === 200).every(([, ep]) => ep === 'rec')).toBe(true);
+    // Labelled for what it is: not a refused connection but a backend that does not speak HTTP.
+    const metrics = await (await fetch(`${sluice.url}/metrics`)).text();
+    expect(metrics).toMatch(/sluice_endpoint_failures_total\{endpoint="garbage",reason="protocol_error"\} 1/);
+    expect(metrics).toMatch(/sluice_endpoint_failures_total\{endpoint="garbage",reason="connect_error"\} 0/);
     await new Promise<void>((r) => garbage.close(() => r()));
     await good.close();
   });
 
   it('timeouts: no response header in time is a 504 JSON; silence mid-stream cuts the client connection', async () => {
-    // Answers /health and /v1/models; `/stall-first` never answers; `/stall-mid` sends one chunk then goes quiet.
+    // Answers /health and /v1/models; `/v1/stall-first` never answers; `/v1/stall-mid` sends one chunk then goes quiet.
     const held: http.ServerResponse[] = [];
     const backend = http.createServer((req, res) => {
       if (req.url === '/health') return res.end('ok');
       if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"id":"t:1"}]}');
       held.push(res);
-      if (req.url === '/stall-mid') res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: first\n\n');
+      if (req.url === '/v1/stall-mid') res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: first\n\n');
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
@@ -163,7 +176,7 @@ describe('what reaches the backend', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
     expect(Date.now() - started).toBeLessThan(3000);
 
-    const stream = await fetch(`${sluice.url}/stall-mid`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const stream = await fetch(`${sluice.url}/v1/stall-mid`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(stream.status).toBe(200);
     const reader = stream.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');

@@ -1,3 +1,5 @@
+import { FAILURE_REASONS } from '../../src/telemetry/failure-reasons.js';
+
 /**
  * The metrics Sluice exports: the contract that dashboards, alert rules and their tests rely
  * on. Keep it the single list of names, types, label names and closed label-value sets.
@@ -18,7 +20,7 @@ export interface MetricContract {
 
 export const HEALTH_STATES = ['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy'] as const;
 export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
-export const FAILURE_REASONS = ['connect_error', 'timeout', 'reset', 'http_5xx', 'http_429'] as const;
+export { FAILURE_REASONS };
 
 export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_endpoint_info', type: 'gauge', labels: ['endpoint', 'url', 'type', 'priority'] },
@@ -49,6 +51,24 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
     type: 'histogram',
     labels: ['endpoint', 'model'],
     buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60],
+  },
+  {
+    name: 'sluice_time_to_first_token_seconds',
+    type: 'histogram',
+    labels: ['endpoint', 'model'],
+    buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60],
+  },
+  {
+    name: 'sluice_inter_token_latency_seconds',
+    type: 'histogram',
+    labels: ['endpoint', 'model'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5],
+  },
+  {
+    name: 'sluice_overhead_seconds',
+    type: 'histogram',
+    labels: ['endpoint'],
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   },
   { name: 'sluice_retries_total', type: 'counter', labels: ['endpoint', 'reason'], values: { reason: FAILURE_REASONS } },
   { name: 'sluice_tokens_total', type: 'counter', labels: ['endpoint', 'model', 'type'], values: { type: ['input', 'output'] } },

@@ -61,12 +61,14 @@ describe('prometheus/', () => {
 
   it('has every required alert, each documented, with a severity and a runbook section', () => {
     const rules = alertRules();
+    const runbookSections = new Set([...readFileSync(join(ROOT, 'docs/runbooks.md'), 'utf8').matchAll(/^## (\w+)$/gm)].map((m) => m[1]!.toLowerCase()));
     expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(REQUIRED_ALERTS));
     for (const rule of rules) {
       expect(['critical', 'warning', 'info'], rule.alert).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary, rule.alert).toMatch(/\S/);
       expect(rule.annotations?.description, rule.alert).toContain('{{ $labels.');
-      expect(rule.annotations?.runbook_url, rule.alert).toBe(`README.md#runbook-${rule.alert!.toLowerCase()}`);
+      expect(rule.annotations?.runbook_url, rule.alert).toBe(`docs/runbooks.md#${rule.alert!.toLowerCase()}`);
+      expect(runbookSections.has(rule.alert!.toLowerCase()), `${rule.alert} runbook section`).toBe(true);
     }
   });
 

@@ -20,7 +20,7 @@ function harness(failureThreshold = 3, openDurationMs = 30_000): Harness {
 }
 
 function fail(breaker: CircuitBreaker, times: number): void {
-  for (let index = 0; index < times; index++) breaker.recordFailure();
+  for (let index = 0; index < times; index++) breaker.recordFailure(false);
 }
 
 describe('CircuitBreaker', () => {
@@ -37,7 +37,7 @@ describe('CircuitBreaker', () => {
     fail(breaker, 2);
     expect(breaker.state).toBe('closed');
     expect(breaker.consecutiveFailures).toBe(2);
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     expect(breaker.state).toBe('open');
     expect(transitions).toEqual([['closed', 'open', '3 consecutive failures']]);
   });
@@ -47,7 +47,7 @@ describe('CircuitBreaker', () => {
     const breaker = new CircuitBreaker({ now: () => clock.ms });
     fail(breaker, 4);
     expect(breaker.state).toBe('closed');
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     expect(breaker.state).toBe('open');
     clock.ms = 29_999;
     expect(breaker.state).toBe('open');
@@ -58,7 +58,7 @@ describe('CircuitBreaker', () => {
   it('resets the consecutive count on success, so scattered failures never open it', () => {
     const { breaker } = harness(3);
     fail(breaker, 2);
-    breaker.recordSuccess();
+    breaker.recordSuccess(false);
     expect(breaker.consecutiveFailures).toBe(0);
     fail(breaker, 2);
     expect(breaker.state).toBe('closed');
@@ -66,29 +66,67 @@ describe('CircuitBreaker', () => {
 
   it('blocks every request while open', () => {
     const { breaker, clock } = harness(1, 30_000);
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     clock.ms += 29_999;
     expect(breaker.isAvailable()).toBe(false);
     expect(breaker.tryAcquire()).toBe(false);
     expect(breaker.state).toBe('open');
   });
 
-  it('reports half_open once the open period elapses, before any request, announcing it once', () => {
+  it('reports half_open once the open period elapses; reading it changes nothing, the trial announces it', () => {
     const { breaker, clock, transitions } = harness(1, 30_000);
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     clock.ms += 30_000;
     expect(breaker.state).toBe('half_open');
     expect(breaker.state).toBe('half_open');
     expect(breaker.isAvailable()).toBe(true);
+    expect(transitions).toEqual([['closed', 'open', '1 consecutive failure']]);
+    expect(breaker.tryAcquire()).toBe(true);
     expect(transitions).toEqual([
       ['closed', 'open', '1 consecutive failure'],
       ['open', 'half_open', 'open for 30000ms'],
     ]);
   });
 
+  it('only the trial closes a half-open circuit: an older request succeeding while the trial is in flight does not', () => {
+    const { breaker, clock, transitions } = harness(1, 30_000);
+    breaker.recordFailure(false);
+    clock.ms += 30_000;
+    expect(breaker.tryAcquire()).toBe(true); // the trial
+    breaker.recordSuccess(false); // a long stream that started before the circuit opened
+    expect(breaker.state).toBe('half_open');
+    expect(breaker.tryAcquire()).toBe(false);
+    breaker.recordFailure(false); // another old request
+    expect(breaker.state).toBe('half_open');
+    breaker.recordSuccess(true);
+    expect(breaker.state).toBe('closed');
+    expect(transitions.map(([, to]) => to)).toEqual(['open', 'half_open', 'closed']);
+  });
+
+  it('only the trial reopens a half-open circuit', () => {
+    const { breaker, clock } = harness(1, 30_000);
+    breaker.recordFailure(false);
+    clock.ms += 30_000;
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.recordFailure(false);
+    expect(breaker.state).toBe('half_open');
+    breaker.recordFailure(true);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a scrape-like read of the state between opening and the trial has no effect on when the trial may start', () => {
+    const { breaker, clock } = harness(1, 30_000);
+    breaker.recordFailure(false);
+    clock.ms += 30_000;
+    for (let i = 0; i < 5; i++) expect(breaker.state).toBe('half_open');
+    clock.ms += 1_000;
+    expect(breaker.tryAcquire()).toBe(true);
+    expect(breaker.tryAcquire()).toBe(false);
+  });
+
   it('lets exactly one trial through in half_open and refuses a second one', () => {
     const { breaker, clock } = harness(1);
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     clock.ms += 30_000;
     expect(breaker.tryAcquire()).toBe(true);
     expect(breaker.isAvailable()).toBe(false);
@@ -101,7 +139,7 @@ describe('CircuitBreaker', () => {
     fail(breaker, 2);
     clock.ms += 30_000;
     expect(breaker.tryAcquire()).toBe(true);
-    breaker.recordSuccess();
+    breaker.recordSuccess(true);
     expect(breaker.state).toBe('closed');
     expect(breaker.consecutiveFailures).toBe(0);
     expect(breaker.tryAcquire()).toBe(true);
@@ -111,10 +149,10 @@ describe('CircuitBreaker', () => {
 
   it('reopens for the full open period when the trial fails', () => {
     const { breaker, clock, transitions } = harness(1, 30_000);
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     clock.ms += 45_000; // well past the first period
     expect(breaker.tryAcquire()).toBe(true);
-    breaker.recordFailure();
+    breaker.recordFailure(true);
     expect(breaker.state).toBe('open');
     expect(transitions.at(-1)).toEqual(['half_open', 'open', 'trial request failed']);
     clock.ms += 29_999;
@@ -127,7 +165,7 @@ describe('CircuitBreaker', () => {
 
   it('lets another trial through after releaseTrial, staying half_open', () => {
     const { breaker, clock, transitions } = harness(1);
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     clock.ms += 30_000;
     expect(breaker.tryAcquire()).toBe(true);
     breaker.releaseTrial();
@@ -140,18 +178,18 @@ describe('CircuitBreaker', () => {
 
   it('ignores late failures while open: they do not extend the open period', () => {
     const { breaker, clock } = harness(1, 30_000);
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     clock.ms += 20_000;
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     clock.ms += 10_000;
     expect(breaker.state).toBe('half_open');
   });
 
   it('ignores a late success while open: the circuit stays open until its trial', () => {
     const { breaker, clock } = harness(1, 30_000);
-    breaker.recordFailure();
+    breaker.recordFailure(false);
     clock.ms += 1_000;
-    breaker.recordSuccess();
+    breaker.recordSuccess(false);
     expect(breaker.state).toBe('open');
     expect(breaker.tryAcquire()).toBe(false);
   });

@@ -35,7 +35,7 @@ describe('Endpoint.reconfigure (reload in place)', () => {
     // The new policies act from the next event: one slow check now degrades, one failure opens the breaker.
     ep.health.recordCheck({ ok: true, latencyMs: 50 });
     expect(ep.state).toBe('degraded');
-    ep.breaker.recordFailure();
+    ep.breaker.recordFailure(false);
     expect(ep.breaker.state).toBe('open');
   });
 
@@ -59,7 +59,7 @@ describe('Endpoint.reconfigure (reload in place)', () => {
 
   it('an open breaker stays open with the new open duration', () => {
     const { ep, clock } = setup();
-    for (let i = 0; i < 5; i++) ep.breaker.recordFailure();
+    for (let i = 0; i < 5; i++) ep.breaker.recordFailure(false);
     expect(ep.breaker.state).toBe('open');
     const next = reloaded({ breaker: { open_duration: '1s' } });
     ep.reconfigure(next.endpoints[0]!, next);

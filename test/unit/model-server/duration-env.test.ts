@@ -62,4 +62,19 @@ describe('parseModelServerEnv', () => {
     const result = parseModelServerEnv({ MODELS: 'a,b,a' });
     expect(result.ok ? [] : result.errors).toEqual([expect.stringContaining('MODELS lists a model twice')]);
   });
+
+  it('reads the simulated engine only with ENGINE=sim, and reports its bad variables by name', () => {
+    const sim = parseModelServerEnv({ ENGINE: 'sim', MODELS: 'a,b,c', MAX_NUM_SEQS: '8', KV_BLOCKS: '300', BLOCK_SIZE: '32', MAX_BATCHED_TOKENS: '512', PREFILL_MS_PER_TOKEN: '0.3', DECODE_MS_PER_STEP: '12.5', DECODE_MS_PER_SEQ: '0', MAX_LOADED_MODELS: '2' });
+    expect(sim.ok && sim.options.engine).toEqual({
+      config: { maxNumSeqs: 8, kvBlocks: 300, blockSize: 32, maxBatchedTokens: 512, prefillMsPerToken: 0.3, decodeMsPerStep: 12.5, decodeMsPerSeq: 0 },
+      maxLoadedModels: 2,
+    });
+    const defaults = parseModelServerEnv({ ENGINE: 'sim' });
+    expect(defaults.ok && defaults.options.engine?.maxLoadedModels).toBe(2);
+    const paced = parseModelServerEnv({ KV_BLOCKS: '300' });
+    expect(paced.ok && paced.options.engine).toBeUndefined();
+    const bad = parseModelServerEnv({ ENGINE: 'gpu', PREFILL_MS_PER_TOKEN: '-1', KV_BLOCKS: '0' });
+    const errors = bad.ok ? [] : bad.errors;
+    for (const name of ['ENGINE', 'PREFILL_MS_PER_TOKEN', 'KV_BLOCKS']) expect(errors.some((e) => e.startsWith(name)), name).toBe(true);
+  });
 });

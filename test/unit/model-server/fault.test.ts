@@ -18,6 +18,8 @@ describe('FaultController', () => {
     expect(faults.actionFor()).toEqual({ kind: 'error', status: 500 });
     faults.set({ ...DEFAULT_FAULT, mode: 'slow', delayMs: 750 });
     expect(faults.actionFor()).toEqual({ kind: 'delay', delayMs: 750 });
+    faults.set({ ...DEFAULT_FAULT, mode: 'stall', delayMs: 900 });
+    expect(faults.actionFor()).toEqual({ kind: 'stall', delayMs: 900 });
     faults.set({ ...DEFAULT_FAULT, mode: 'hang' });
     expect(faults.actionFor()).toEqual({ kind: 'hang' });
     faults.set({ ...DEFAULT_FAULT, mode: 'crash' });

@@ -13,12 +13,18 @@ describe('modelOf', () => {
     expect(modelOf(req({}), Buffer.from('{"model":"no-content-type"}'))).toBe('no-content-type');
   });
 
-  it('no model: empty body, no model key, a non-string or empty model', () => {
+  it('no model: empty body, no model key, a null or empty model', () => {
     expect(modelOf(req(json), Buffer.alloc(0))).toBeUndefined();
     expect(modelOf(req(json), Buffer.from('{"text":"hi"}'))).toBeUndefined();
-    expect(modelOf(req(json), Buffer.from('{"model":42}'))).toBeUndefined();
+    expect(modelOf(req(json), Buffer.from('{"model":null}'))).toBeUndefined();
     expect(modelOf(req(json), Buffer.from('{"model":""}'))).toBeUndefined();
     expect(modelOf(req(json), Buffer.from('[1,2]'))).toBeUndefined();
+  });
+
+  it('a model that is a number, array, object or boolean: a 400 SluiceError', () => {
+    for (const model of ['42', '["m"]', '{"name":"m"}', 'false']) {
+      expect(() => modelOf(req(json), Buffer.from(`{"model":${model}}`))).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400 }));
+    }
   });
 
   it('a body that says it is JSON and is not: a 400 SluiceError', () => {

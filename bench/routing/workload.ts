@@ -1,0 +1,99 @@
+/**
+ * The routing benchmark's workload, after kubernetes-sigs/inference-perf's shared-prefix workload
+ * and vLLM production-stack's multi-round QA: tenants with a long shared system prompt, several
+ * users each, multi-turn conversations whose history grows, Poisson arrivals. Pure and seeded: the
+ * same options give the same schedule and the same texts.
+ */
+
+export interface WorkloadOptions {
+  readonly seed: number;
+  readonly tenants: number;
+  readonly usersPerTenant: number;
+  /** Tokens of each tenant's system prompt (four characters a token, as the simulated engine counts). */
+  readonly systemPromptTokens: number;
+  /** Tokens of each user question. */
+  readonly questionTokens: number;
+  readonly outputTokens: number;
+  /** Offered load in requests per second, and how long it lasts. */
+  readonly ratePerSecond: number;
+  readonly durationMs: number;
+}
+
+export interface Arrival {
+  readonly atMs: number;
+  readonly tenant: number;
+  readonly user: number;
+  /** 0 for a user's first question; the history then holds `round` earlier turns. */
+  readonly round: number;
+}
+
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+/** Mulberry32, seeded. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = ['ledger', 'invoice', 'quarter', 'audit', 'policy', 'region', 'forecast', 'vendor', 'budget', 'review', 'report', 'margin', 'account', 'claim', 'ticket', 'refund'];
+
+/** Deterministic text of about `tokens` tokens (4 characters each). */
+export function text(seed: number, tokens: number): string {
+  const random = seededRandom(seed);
+  let out = '';
+  while (out.length < tokens * 4) out += `${WORDS[Math.floor(random() * WORDS.length)]} `;
+  return out.slice(0, tokens * 4);
+}
+
+/** Poisson arrivals at `ratePerSecond` over `durationMs`, each on a random user's next round. */
+export function schedule(options: WorkloadOptions): Arrival[] {
+  const random = seededRandom(options.seed);
+  const rounds = new Map<string, number>();
+  const arrivals: Arrival[] = [];
+  for (let at = 0; ; ) {
+    at += (-Math.log(1 - random()) / options.ratePerSecond) * 1000;
+    if (at >= options.durationMs) break;
+    const tenant = Math.floor(random() * options.tenants);
+    const user = Math.floor(random() * options.usersPerTenant);
+    const key = `${tenant}/${user}`;
+    const round = rounds.get(key) ?? 0;
+    rounds.set(key, round + 1);
+    arrivals.push({ atMs: at, tenant, user, round });
+  }
+  return arrivals;
+}
+
+/**
+ * The messages of an arrival: the tenant's system prompt, then the user's earlier questions with
+ * the answers they got (`answers`, in order; a placeholder of the output length where none was
+ * recorded), then the new question.
+ */
+export function messagesFor(options: WorkloadOptions, arrival: Arrival, answers: readonly string[] = []): ChatMessage[] {
+  const { seed, tenants, usersPerTenant } = options;
+  const messages: ChatMessage[] = [{ role: 'system', content: text(seed * 7919 + arrival.tenant, options.systemPromptTokens) }];
+  const question = (round: number) => text(seed + 1 + (arrival.tenant * usersPerTenant + arrival.user) * 1009 + round * tenants * usersPerTenant * 1009, options.questionTokens);
+  for (let round = 0; round < arrival.round; round++) {
+    messages.push({ role: 'user', content: question(round) });
+    messages.push({ role: 'assistant', content: answers[round] ?? text(seed + round, options.outputTokens) });
+  }
+  messages.push({ role: 'user', content: question(arrival.round) });
+  return messages;
+}
+
+/**
+ * Sizes the tenants for a regime: with cache pressure the system prompts in play need `factor`
+ * times one engine's KV cache (in tokens); without, a fraction of it.
+ */
+export function tenantsFor(regime: 'pressure' | 'no-pressure', engineKvTokens: number, systemPromptTokens: number): number {
+  const factor = regime === 'pressure' ? 4 : 0.3;
+  return Math.max(1, Math.round((factor * engineKvTokens) / systemPromptTokens));
+}

@@ -1,0 +1,217 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { BlockList } from 'node:net';
+import { context, propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { SluiceConfig } from '../config/index.js';
+import type { Endpoint } from '../endpoints/index.js';
+import type { FailureReason, Logger, SluiceMetrics } from '../telemetry/index.js';
+import { forwardedHeaders } from './headers.js';
+import type { RequestState } from './request-state.js';
+import type { StreamOutcome } from './stream-response.js';
+import type { AttemptResult, Upstream } from './upstream.js';
+
+const tracer = trace.getTracer('sluice');
+
+/** RFC 9110 9.2.2: methods whose repetition has the same effect as one request. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** Statuses by which a backend refuses a request without running it: another endpoint may take it. */
+const REFUSALS = new Set([429, 503]);
+
+export interface AttemptDeps {
+  readonly config: SluiceConfig;
+  readonly metrics: SluiceMetrics;
+  readonly logger: Logger;
+  /** `server.trusted_proxies`: peers whose X-Forwarded-* and Forwarded headers are believed. */
+  readonly trustedProxies: BlockList;
+  /** The proxy (agent, timeouts) of an endpoint; owned by the caller so it can outlive a reload. */
+  readonly upstreamFor: (endpoint: Endpoint) => Upstream;
+}
+
+/** How an attempt ended before anything reached the client. */
+export type AttemptVerdict =
+  | { readonly kind: 'retry' }
+  /** The backend failed and the request may not be sent again (it may have run); answer with the failure. */
+  | { readonly kind: 'give_up' }
+  | { readonly kind: 'client_gone' }
+  /** Sluice itself could not forward the request: nothing to hold against the endpoint. */
+  | { readonly kind: 'internal'; readonly error: Error }
+  | {
+      readonly kind: 'response';
+      readonly proxyRes: IncomingMessage;
+      readonly proxyReq: ClientRequest;
+      readonly status: number;
+      readonly ttfbMs: number;
+      /** performance.now() when the request was flushed to the backend, and when its response headers came. */
+      readonly writtenAt: number | undefined;
+      readonly receivedAt: number;
+    };
+
+/**
+ * One attempt on one endpoint: holds its connection slot and span, sends the request, and
+ * feeds the endpoint's breaker and health with what the backend did, and only with that:
+ * a client that leaves, or Sluice's own failure, says nothing about the backend.
+ */
+export class Attempt {
+  readonly endpoint: Endpoint;
+  readonly span: Span;
+  readonly #deps: AttemptDeps;
+  readonly #state: RequestState;
+  #released = false;
+
+  constructor(deps: AttemptDeps, state: RequestState, endpoint: Endpoint) {
+    this.#deps = deps;
+    this.#state = state;
+    this.endpoint = endpoint;
+    this.span = startAttemptSpan(state, endpoint);
+    endpoint.activeConnections++;
+  }
+
+  /** Sends the request; resolves at response headers worth sending on, at a failure, or when the client leaves. */
+  async send(req: IncomingMessage, res: ServerResponse, canRetry: () => boolean): Promise<AttemptVerdict> {
+    const { config, metrics } = this.#deps;
+    const { endpoint, span } = this;
+    const state = this.#state;
+    let result = await this.#call(req, res, false);
+    // The keep-alive race: the backend closed an idle connection as Sluice reused it. Once, on a new connection.
+    if (result.kind === 'stale_socket') {
+      this.#deps.logger.debug('reused connection was closed by the backend; retrying on a new one', { request_id: state.req.id, endpoint: endpoint.name, error: result.error.message });
+      result = await this.#call(req, res, true);
+      if (result.kind === 'stale_socket') result = { kind: 'failed', reason: 'reset', error: result.error, sent: true };
+    }
+
+    if (result.kind === 'client_gone' || result.kind === 'not_forwarded') {
+      this.release();
+      this.#releaseTrial();
+      if (result.kind === 'client_gone') {
+        span.setAttribute('error.type', 'client_closed').end();
+        return { kind: 'client_gone' };
+      }
+      span.setAttribute('error.type', 'internal').setStatus({ code: SpanStatusCode.ERROR, message: result.error.message }).end();
+      return { kind: 'internal', error: result.error };
+    }
+    if (result.kind === 'failed') {
+      this.release();
+      this.#recordFailure(result.reason, result.error.message);
+      state.lastFailure = { reason: result.reason, error: result.error };
+      const retry = canRetry() && this.#maySendAgain(req, result.sent);
+      metrics.attemptFailed(endpoint.name, result.reason, retry);
+      span.setAttribute('error.type', result.reason).setStatus({ code: SpanStatusCode.ERROR, message: result.error.message }).end();
+      this.#deps.logger.debug('attempt failed', { request_id: state.req.id, endpoint: endpoint.name, attempt: state.attempts, reason: result.reason, error: result.error.message, retry });
+      return retry ? { kind: 'retry' } : { kind: 'give_up' };
+    }
+
+    const { proxyRes, proxyReq } = result;
+    const status = proxyRes.statusCode ?? 502;
+    const ttfbMs = performance.now() - state.req.startedAt;
+    if (status === 429) endpoint.coolDown(retryAfterMs(proxyRes.headers['retry-after']));
+    const retryable = config.proxy.retry_on_status.includes(status);
+    if (retryable && canRetry() && this.#maySendAgain(req, !REFUSALS.has(status))) {
+      proxyRes.resume(); // drain so the keep-alive socket can be reused
+      this.release();
+      const reason: FailureReason = status === 429 ? 'http_429' : 'http_5xx';
+      this.#recordFailure(reason, `HTTP ${status}`, status);
+      state.lastFailure = { reason, error: new Error(`HTTP ${status}`) };
+      metrics.attemptFailed(endpoint.name, reason, true);
+      span.setAttribute('http.response.status_code', status).setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR }).end();
+      return { kind: 'retry' };
+    }
+    return { kind: 'response', proxyRes, proxyReq, status, ttfbMs, writtenAt: result.writtenAt, receivedAt: result.receivedAt };
+  }
+
+  /** Gives the endpoint's connection slot back (once). */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.endpoint.activeConnections--;
+  }
+
+  /** Feeds the endpoint with how a response that reached the client ended. */
+  recordResponse(status: number, streamed: StreamOutcome): void {
+    const { endpoint } = this;
+    const { metrics } = this.#deps;
+    switch (streamed.outcome) {
+      case 'complete':
+        if (status >= 500) this.#recordFailure('http_5xx', `HTTP ${status}`, status);
+        else if (status === 429) this.#recordFailure('http_429', 'HTTP 429', status);
+        else {
+          endpoint.breaker.recordSuccess(this.#holdsTrial());
+          this.#releaseTrial();
+          endpoint.health.recordRequest('success');
+        }
+        if (status >= 500 || status === 429) metrics.attemptFailed(endpoint.name, status === 429 ? 'http_429' : 'http_5xx', false);
+        return;
+      case 'upstream_failed':
+        this.#recordFailure('stream_cut', streamed.timedOut ? 'idle timeout mid-stream' : 'backend closed mid-stream', undefined, !streamed.timedOut);
+        metrics.attemptFailed(endpoint.name, 'stream_cut', false);
+        return;
+      case 'client_gone':
+      case 'client_stalled':
+        this.#releaseTrial();
+        return;
+    }
+  }
+
+  async #call(req: IncomingMessage, res: ServerResponse, fresh: boolean): Promise<AttemptResult> {
+    const state = this.#state;
+    const headers: Record<string, string> = forwardedHeaders(req, this.#deps.trustedProxies);
+    const spanContext = trace.setSpan(context.active(), this.span);
+    propagation.inject(spanContext, headers);
+    try {
+      return await context.with(spanContext, () => this.#deps.upstreamFor(this.endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers, fresh }));
+    } catch (err) {
+      return { kind: 'not_forwarded', error: err instanceof Error ? err : new Error(String(err)) };
+    }
+  }
+
+  /** A request that may have reached the backend is sent again only if repeating it is harmless or the user allowed it. */
+  #maySendAgain(req: IncomingMessage, mayHaveRun: boolean): boolean {
+    return !mayHaveRun || IDEMPOTENT.has(req.method ?? 'GET') || this.#deps.config.proxy.retry_non_idempotent;
+  }
+
+  /**
+   * Feeds a backend failure to the endpoint's breaker and health; a refused or reset connection,
+   * or one that does not speak HTTP, marks it unhealthy at once.
+   */
+  #recordFailure(reason: FailureReason, message: string, status?: number, connectionLost = reason === 'connect_error' || reason === 'reset' || reason === 'protocol_error'): void {
+    const { endpoint } = this;
+    const countsForBreaker = status === undefined || (status >= 500 ? this.#deps.config.breaker.count_5xx : false);
+    if (countsForBreaker) endpoint.breaker.recordFailure(this.#holdsTrial());
+    this.#releaseTrial();
+    if (connectionLost) endpoint.health.markConnectionFailure(message);
+    endpoint.health.recordRequest('failure');
+  }
+
+  #holdsTrial(): boolean {
+    return this.#state.trialOf === this.endpoint;
+  }
+
+  /** An attempt that ended gives the half-open trial back, if it held it (a verdict, if any, is already recorded). */
+  #releaseTrial(): void {
+    if (!this.#holdsTrial()) return;
+    this.#state.trialOf = undefined;
+    this.endpoint.breaker.releaseTrial();
+  }
+}
+
+function startAttemptSpan(state: RequestState, endpoint: Endpoint): Span {
+  const model = state.catalogModel ?? state.req.model;
+  return tracer.startSpan(`${state.operation} ${model ?? 'unknown'}`, {
+    kind: SpanKind.CLIENT,
+    attributes: {
+      'gen_ai.operation.name': state.operation,
+      ...(model ? { 'gen_ai.request.model': model } : {}),
+      'server.address': endpoint.baseUrl.hostname,
+      'server.port': Number(endpoint.baseUrl.port || (endpoint.baseUrl.protocol === 'https:' ? 443 : 80)),
+      'sluice.endpoint': endpoint.name,
+      'sluice.attempt': state.attempts,
+    },
+  });
+}
+
+/** Retry-After in seconds or as an HTTP date; 1 s when absent or unreadable, capped at 5 minutes. */
+function retryAfterMs(header: string | undefined): number {
+  if (!header) return 1000;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 300_000) : 1000;
+}

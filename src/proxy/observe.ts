@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { SluiceConfig } from '../config/index.js';
+import type { Endpoint } from '../endpoints/index.js';
+import type { Logger, ModelStats, SluiceMetrics } from '../telemetry/index.js';
+import { CLIENT_CLOSED, type RequestState } from './request-state.js';
+import type { StreamOutcome } from './stream-response.js';
+import type { Usage } from './usage-tap.js';
+
+export interface ObserverDeps {
+  readonly config: SluiceConfig;
+  readonly metrics: SluiceMetrics;
+  readonly modelStats: ModelStats;
+  readonly logger: Logger;
+}
+
+/** How a client request ended, as metrics, model stats and the access log record it. */
+export interface RequestEnd {
+  readonly endpoint: Endpoint | undefined;
+  readonly code: number;
+  readonly ttfbMs?: number;
+  readonly ttftMs?: number;
+  readonly overheadMs?: number;
+  readonly bytes: number;
+  readonly usage: Usage;
+  readonly error?: string;
+}
+
+/** Records every finished client request once: metrics, model stats and the access log. */
+export class RequestObserver {
+  readonly #deps: ObserverDeps;
+
+  constructor(deps: ObserverDeps) {
+    this.#deps = deps;
+  }
+
+  finish(req: IncomingMessage, state: RequestState, end: RequestEnd): void {
+    const { endpoint, code, ttfbMs, ttftMs, overheadMs, bytes, usage, error } = end;
+    const durationMs = performance.now() - state.req.startedAt;
+    const spanContext = trace.getActiveSpan()?.spanContext();
+    const traceId = spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+    const endpointLabel = endpoint?.name ?? 'none';
+    this.#deps.metrics.requestCompleted({
+      endpoint: endpointLabel,
+      model: state.modelLabel,
+      code,
+      durationSeconds: durationMs / 1000,
+      ttfbSeconds: ttfbMs === undefined ? undefined : ttfbMs / 1000,
+      ttftSeconds: ttftMs === undefined ? undefined : ttftMs / 1000,
+      overheadSeconds: overheadMs === undefined ? undefined : overheadMs / 1000,
+      traceId,
+    });
+    if (endpoint) this.#deps.metrics.tokens(endpoint.name, state.modelLabel, usage.inputTokens, usage.outputTokens);
+    this.#deps.modelStats.record(state.modelLabel, code < 500 && code !== CLIENT_CLOSED, durationMs);
+    if (this.#deps.config.logging.access_log) {
+      this.#deps.logger.info('request', {
+        request_id: state.req.id,
+        trace_id: traceId,
+        span_id: traceId ? spanContext!.spanId : undefined,
+        method: req.method,
+        path: req.url,
+        model: state.req.model === undefined ? undefined : state.modelLabel,
+        endpoint: endpointLabel,
+        status: code,
+        attempts: state.attempts,
+        duration_ms: round(durationMs),
+        ttfb_ms: ttfbMs === undefined ? undefined : round(ttfbMs),
+        ttft_ms: ttftMs === undefined ? undefined : round(ttftMs),
+        bytes,
+        ...(error ? { error } : {}),
+      });
+    }
+  }
+}
+
+/** Puts what the response said (usage, status, how the stream ended) on the attempt's span and ends it. */
+export function endResponseSpan(span: Span, status: number, streamed: StreamOutcome['outcome'], usage: Usage): void {
+  if (usage.inputTokens !== undefined) span.setAttribute('gen_ai.usage.input_tokens', usage.inputTokens);
+  if (usage.outputTokens !== undefined) span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens);
+  if (usage.responseModel) span.setAttribute('gen_ai.response.model', usage.responseModel);
+  span.setAttribute('http.response.status_code', status);
+  if (streamed !== 'complete') span.setAttribute('error.type', streamed).setStatus({ code: SpanStatusCode.ERROR });
+  else if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,36 @@
+import type { Endpoint } from '../endpoints/index.js';
+import type { FailureReason } from '../telemetry/index.js';
+import type { ApiFlavour } from './errors.js';
+
+/** A client request once its body has been read; what every attempt replays. */
+export interface ProxiedRequest {
+  readonly id: string;
+  readonly startedAt: number; // performance.now()
+  readonly body: Buffer;
+  readonly model: string | undefined; // as the client named it
+}
+
+/** What the request path knows about one client request across its attempts. */
+export interface RequestState {
+  readonly req: ProxiedRequest;
+  readonly flavour: ApiFlavour;
+  readonly catalogModel: string | undefined;
+  readonly modelLabel: string;
+  readonly operation: string;
+  readonly tried: Set<string>;
+  attempts: number;
+  lastFailure?: { reason: FailureReason; error: Error };
+  /** The endpoint whose half-open trial this request holds, if any: only it may release the trial. */
+  trialOf?: Endpoint;
+}
+
+/** HTTP status of a request whose client went away before its answer: 499 (nginx's convention). */
+export const CLIENT_CLOSED = 499;
+
+/** The GenAI operation a path performs (span names and attributes). */
+export function operationName(path: string): string {
+  if (path.startsWith('/v1/chat/completions') || path.startsWith('/api/chat')) return 'chat';
+  if (path.startsWith('/v1/completions') || path.startsWith('/api/generate')) return 'text_completion';
+  if (path.startsWith('/v1/embeddings') || path.startsWith('/api/embed')) return 'embeddings';
+  return 'proxy';
+}

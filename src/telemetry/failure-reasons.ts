@@ -1,0 +1,8 @@
+/**
+ * Why an upstream attempt failed: the `reason` label of the failure and retry counters, the
+ * error type on spans and the reason in logs. One list; the type is derived from it.
+ * `protocol_error`: the backend answered something that is not HTTP. `stream_cut`: the response
+ * had started and the backend closed it, or went silent past the idle timeout, before its end.
+ */
+export const FAILURE_REASONS = ['connect_error', 'timeout', 'reset', 'protocol_error', 'http_5xx', 'http_429', 'stream_cut'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { hitRate, percentile } from '../../bench/routing/stats.js';
+import { messagesFor, schedule, tenantsFor, type WorkloadOptions } from '../../bench/routing/workload.js';
+
+const OPTIONS: WorkloadOptions = { seed: 7, tenants: 3, usersPerTenant: 4, systemPromptTokens: 400, questionTokens: 30, outputTokens: 20, ratePerSecond: 5, durationMs: 20_000 };
+
+describe('routing benchmark workload', () => {
+  it('is seeded: the same options give the same arrivals, another seed others', () => {
+    expect(schedule(OPTIONS)).toEqual(schedule(OPTIONS));
+    expect(schedule({ ...OPTIONS, seed: 8 })).not.toEqual(schedule(OPTIONS));
+  });
+
+  it('arrives at about the offered Poisson rate, each user round after round', () => {
+    const arrivals = schedule({ ...OPTIONS, durationMs: 200_000 });
+    expect(arrivals.length / 200).toBeGreaterThan(4.5);
+    expect(arrivals.length / 200).toBeLessThan(5.5);
+    const rounds = arrivals.filter((a) => a.tenant === 1 && a.user === 2).map((a) => a.round);
+    expect(rounds).toEqual(rounds.map((_, i) => i));
+  });
+
+  it('shares the system prompt within a tenant and grows the history turn by turn', () => {
+    const first = messagesFor(OPTIONS, { atMs: 0, tenant: 1, user: 0, round: 0 });
+    const third = messagesFor(OPTIONS, { atMs: 0, tenant: 1, user: 0, round: 2 }, ['answer one', 'answer two']);
+    const otherTenant = messagesFor(OPTIONS, { atMs: 0, tenant: 2, user: 0, round: 0 });
+    expect(first[0]!.content).toHaveLength(1600);
+    expect(third[0]).toEqual(first[0]);
+    expect(otherTenant[0]!.content).not.toBe(first[0]!.content);
+    expect(third.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user']);
+    // The earlier turns are the same questions the user asked before: the prefix only grows.
+    expect(third[1]).toEqual(first[1]);
+    expect(third[2]!.content).toBe('answer one');
+  });
+
+  it('sizes the tenants so that the prefixes need several times one cache, or a fraction of it', () => {
+    expect(tenantsFor('pressure', 8192, 1024) * 1024).toBeGreaterThanOrEqual(3 * 8192);
+    expect(tenantsFor('no-pressure', 8192, 1024) * 1024).toBeLessThan(8192);
+  });
+
+  it('computes nearest-rank percentiles and hit rates', () => {
+    expect(percentile([5, 1, 4, 2, 3], 50)).toBe(3);
+    expect(percentile([5, 1, 4, 2, 3], 99)).toBe(5);
+    expect(percentile([], 90)).toBeNaN();
+    expect(hitRate(30, 120)).toBe(0.25);
+    expect(hitRate(0, 0)).toBeNaN();
+  });
+});

@@ -1,0 +1,57 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findSample, parseExposition } from '../helpers/exposition.js';
+import { startSluice, stopAll, waitFor } from '../helpers/processes.js';
+
+let backend: http.Server;
+afterAll(async () => {
+  await stopAll();
+  backend?.closeAllConnections();
+  await new Promise<void>((r) => (backend ? backend.close(() => r()) : r()));
+});
+
+describe('latency Sluice reports', () => {
+  it('time to first token is taken at the first chunk with content, not at the headers; gaps and overhead are observed', async () => {
+    // Headers and a role-only chunk at once; the first token 400 ms later (a queued request), then four more 30 ms apart.
+    backend = http.createServer((req, res) => {
+      if (req.url === '/health') return res.end('ok');
+      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
+      req.resume();
+      if (req.url === '/v1/completions') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices":[{"text":"whole"}]}');
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n');
+      let sent = 0;
+      setTimeout(function token() {
+        res.write(`data: {"choices":[{"delta":{"content":"t${sent}"}}]}\n\n`);
+        if (++sent < 5) setTimeout(token, 30);
+        else res.end('data: [DONE]\n\n');
+      }, 400);
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: gen\n    url: ${url}\n    check_interval: 1m\n`);
+    await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 1, 30_000, 'catalog');
+
+    const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1","stream":true}' });
+    expect(res.status).toBe(200);
+    await res.text();
+    const plain = await fetch(`${sluice.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1"}' });
+    expect(await plain.text()).toContain('whole');
+
+    const m = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
+    const labels = { endpoint: 'gen', model: 't:1' };
+    const ttftCount = findSample(m, 'sluice_time_to_first_token_seconds_count', labels)!;
+    const ttftSum = findSample(m, 'sluice_time_to_first_token_seconds_sum', labels)!;
+    const ttfbSum = findSample(m, 'sluice_time_to_first_byte_seconds_sum', labels)!;
+    expect(ttftCount).toBe(2); // the stream and the plain response
+    // The stream's first token came 400 ms after its headers: TTFT sees it, TTFB does not.
+    expect(ttftSum - ttfbSum).toBeGreaterThan(0.3);
+    // Four gaps after the first token (the [DONE] chunk may be coalesced with the last token).
+    expect(findSample(m, 'sluice_inter_token_latency_seconds_count', labels)).toBeGreaterThanOrEqual(3);
+    const itlSum = findSample(m, 'sluice_inter_token_latency_seconds_sum', labels)!;
+    expect(itlSum).toBeLessThan(ttftSum);
+    expect(findSample(m, 'sluice_overhead_seconds_count', { endpoint: 'gen' })).toBe(2);
+    expect(findSample(m, 'sluice_overhead_seconds_sum', { endpoint: 'gen' })).toBeLessThan(ttftSum);
+  });
+});

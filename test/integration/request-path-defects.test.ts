@@ -1,0 +1,348 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findSample, parseExposition } from '../helpers/exposition.js';
+import { startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
+
+// Regression tests for defects of the request path: each failed before its fix.
+
+const open: http.Server[] = [];
+afterEach(async () => {
+  await stopAll();
+  for (const server of open.splice(0)) {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
+
+/** A backend on loopback that passes health checks and lists model `t:1`; `handle` answers everything else. */
+async function backend(handle: Handler): Promise<{ url: string; requests: string[] }> {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (req.url === '/health') return res.end('ok');
+      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
+      requests.push(`${req.method} ${req.url}`);
+      handle(req, res, body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  open.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+const ok: Handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+
+function config(port: number, endpoints: Array<{ name: string; url: string }>, extra = ''): string {
+  const eps = endpoints.map((e) => `  - name: ${e.name}\n    url: ${e.url}\n    check_interval: 1s\n    check_timeout: 5s`).join('\n');
+  return `server:\n  host: 127.0.0.1\n  port: ${port}\nhealth:\n  slow_start: 0s\n${extra}\nendpoints:\n${eps}\n`;
+}
+
+async function sluiceFor(endpoints: Array<{ name: string; url: string }>, extra = ''): Promise<SluiceProc> {
+  const sluice = await startSluice((port) => config(port, endpoints, extra));
+  await waitFor(async () => {
+    // Degraded counts too: on a loaded machine a check can take longer than health.degraded_latency.
+    const health = (await (await fetch(`${sluice.url}/internal/health`)).json()) as { endpoints: { healthy: number; degraded: number } };
+    const models = (await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] };
+    return health.endpoints.healthy + health.endpoints.degraded === endpoints.length && models.data.length > 0;
+  }, 30_000, 'endpoints healthy with models');
+  return sluice;
+}
+
+async function metric(sluice: SluiceProc, name: string, labels: Record<string, string>): Promise<number> {
+  return findSample(parseExposition(await (await fetch(`${sluice.url}/metrics`)).text()), name, labels) ?? 0;
+}
+
+async function failures(sluice: SluiceProc, endpoint: string): Promise<number> {
+  const families = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
+  return families.get('sluice_endpoint_failures_total')!.samples.filter((s) => s.labels.endpoint === endpoint).reduce((n, s) => n + s.value, 0);
+}
+
+async function endpointStatus(sluice: SluiceProc): Promise<Array<{ name: string; status: string; circuit: string; active_connections: number }>> {
+  return ((await (await fetch(`${sluice.url}/internal/status/endpoints`)).json()) as { endpoints: Array<{ name: string; status: string; circuit: string; active_connections: number }> }).endpoints;
+}
+
+/** Sends raw bytes and collects the whole answer (the connection is closed by Sluice or after `waitMs`). */
+function raw(port: number, text: string, waitMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+    const timer = setTimeout(() => socket.destroy(), waitMs);
+    socket.on('data', (c: Buffer) => {
+      out += c.toString('latin1');
+      // One complete response is enough.
+      const head = out.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(out)?.[1];
+      if (head !== -1 && length !== undefined && out.length >= head + 4 + Number(length)) socket.destroy();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
+}
+
+function statusOf(response: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
+}
+
+function accessLines(sluice: SluiceProc): Array<Record<string, unknown>> {
+  return sluice.proc.jsonLines().filter((l) => l.message === 'request');
+}
+
+function post(sluice: SluiceProc, path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${sluice.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+}
+
+describe('a request that cannot be forwarded', () => {
+  it('`*` targets and dot-segments get a 400 before any endpoint is chosen, and never make an endpoint unhealthy', async () => {
+    const b = await backend(ok);
+    const sluice = await sluiceFor([{ name: 'a', url: b.url }, { name: 'b', url: b.url }]);
+    const port = new URL(sluice.url).port;
+    for (const target of ['GET * HTTP/1.1', 'OPTIONS * HTTP/1.1', 'GET * HTTP/1.1', 'GET /v1/../admin/fault HTTP/1.1', 'GET /v1/%2e%2e/admin/fault HTTP/1.1', 'GET /v1/./models/x HTTP/1.1']) {
+      const answer = await raw(Number(port), `${target}\r\nHost: x\r\n\r\n`);
+      expect(statusOf(answer), target).toBe(400);
+      expect(answer).toContain('"code":"invalid_request"');
+    }
+    expect((await endpointStatus(sluice)).map((e) => e.status)).not.toContain('unhealthy');
+    expect(await failures(sluice, 'a')).toBe(0);
+    expect(await failures(sluice, 'b')).toBe(0);
+    expect(b.requests).toEqual([]);
+    expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'none', code: '400' })).toBe(6);
+    // Still serving.
+    expect((await post(sluice, '/v1/chat/completions', '{"model":"t:1"}')).status).toBe(200);
+  });
+});
+
+describe('retries never run a generation twice', () => {
+  it('a POST that reached a backend which then reset or answered 504 is not sent to another endpoint', async () => {
+    const resetter = await backend((req) => req.socket.destroy());
+    const gateway = await backend((_req, res) => res.writeHead(504, { 'content-type': 'application/json' }).end('{"error":"gateway"}'));
+    const sluice = await sluiceFor([{ name: 'resetter', url: resetter.url }, { name: 'gateway', url: gateway.url }], 'breaker:\n  failure_threshold: 100');
+    const statuses: number[] = [];
+    for (let i = 0; i < 2; i++) statuses.push((await post(sluice, '/v1/chat/completions', '{"model":"t:1"}')).status);
+    // Each request ran on exactly one backend.
+    expect(resetter.requests.length + gateway.requests.length).toBe(2);
+    expect(statuses.sort()).toEqual([502, 504]);
+    // A GET may be repeated: it goes to the other endpoint after the first fails.
+    const before = resetter.requests.length + gateway.requests.length;
+    await fetch(`${sluice.url}/v1/anything`);
+    expect(resetter.requests.length + gateway.requests.length - before).toBeGreaterThanOrEqual(1);
+  });
+
+  it('with proxy.retry_non_idempotent the same POST is retried', async () => {
+    const resetter = await backend((req) => req.socket.destroy());
+    const good = await backend(ok);
+    const sluice = await sluiceFor([{ name: 'resetter', url: resetter.url }, { name: 'good', url: good.url }], 'proxy:\n  retry_non_idempotent: true');
+    for (let i = 0; i < 2; i++) expect((await post(sluice, '/v1/chat/completions', '{"model":"t:1"}')).status).toBe(200);
+  });
+
+  it('the keep-alive race: a reused connection reset before any response byte is retried once on a new one, not held against the endpoint', async () => {
+    // Answers the first request of each connection and resets the connection on the second.
+    let served = 0;
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      let requests = 0;
+      let buffered = '';
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        while (buffered.includes('\r\n\r\n')) {
+          const head = buffered.slice(0, buffered.indexOf('\r\n\r\n'));
+          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          if (buffered.length < head.length + 4 + length) return;
+          buffered = buffered.slice(head.length + 4 + length);
+          requests++;
+          const health = head.startsWith('GET /health');
+          const models = head.startsWith('GET /v1/models');
+          if (!health && !models && requests > 1) {
+            socket.resetAndDestroy();
+            return;
+          }
+          if (!health && !models) served++;
+          const body = models ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nkeep-alive: timeout=60\r\n\r\n${body}`);
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const sluice = await sluiceFor([{ name: 'race', url }], 'proxy:\n  retries: 0');
+      for (let i = 0; i < 3; i++) expect((await post(sluice, '/v1/chat/completions', '{"model":"t:1"}')).status).toBe(200);
+      expect(served).toBe(3);
+      expect(await failures(sluice, 'race')).toBe(0);
+      expect((await endpointStatus(sluice))[0]!.status).not.toBe('unhealthy');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
+describe('a stalled client', () => {
+  it('is timed on its own: its connection is closed, the slot released, and nothing is held against a fast backend', async () => {
+    let upstreamClosed = false;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const b = await backend((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const pump = () => {
+        while (res.write(chunk));
+      };
+      res.on('drain', pump);
+      res.on('close', () => (upstreamClosed = true));
+      pump();
+    });
+    const sluice = await sluiceFor([{ name: 'fast', url: b.url }], 'breaker:\n  failure_threshold: 1\nproxy:\n  idle_timeout: 500ms\n  client_stall_timeout: 2s');
+    const port = Number(new URL(sluice.url).port);
+    const body = '{"model":"t:1","stream":true}';
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`));
+    socket.pause(); // never reads
+    socket.on('error', () => undefined);
+    try {
+      await waitFor(() => accessLines(sluice).some((l) => l.status === 499), 15_000, 'the stalled client recorded');
+      const line = accessLines(sluice).find((l) => l.status === 499)!;
+      expect(line.error).toBe('client_stalled');
+      await waitFor(() => upstreamClosed, 5000, 'upstream cancelled');
+      const [status] = await endpointStatus(sluice);
+      expect(status!.active_connections).toBe(0);
+      expect(status!.circuit).toBe('closed');
+      expect(status!.status).not.toBe('unhealthy');
+      expect(await failures(sluice, 'fast')).toBe(0);
+      expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'fast', code: '499' })).toBe(1);
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
+describe('a stream cut mid-way', () => {
+  it('is counted, logged and kept in model stats as a failure with its own reason, not as a 200', async () => {
+    const b = await backend((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: {"choices":[{"delta":{"content":"a"}}]}\n\n');
+      setTimeout(() => req.socket.destroy(), 100);
+    });
+    const sluice = await sluiceFor([{ name: 'cut', url: b.url }]);
+    const res = await post(sluice, '/v1/chat/completions', '{"model":"t:1","stream":true}');
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    await waitFor(() => accessLines(sluice).length > 0, 5000, 'access line');
+    expect(accessLines(sluice)[0]).toMatchObject({ status: 502, error: 'stream_cut' });
+    expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'cut', code: '502' })).toBe(1);
+    expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'cut', code: '200' })).toBe(0);
+    expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
+    const stats = (await (await fetch(`${sluice.url}/internal/stats/models`)).json()) as { models: Array<{ model: string; failures: number; successes: number }> } | Record<string, unknown>;
+    expect(JSON.stringify(stats)).toMatch(/"failures":1/);
+  });
+});
+
+describe('client mistakes are 4xx answers, one log line, counted', () => {
+  it('a malformed sticky cookie is routed normally, never a 500', async () => {
+    const b = await backend(ok);
+    const sluice = await sluiceFor([{ name: 'a', url: b.url }], 'balancing:\n  sticky:\n    key: cookie:sid');
+    for (const cookie of ['sid=%', 'sid=%E0%A4%A', 'sid']) {
+      expect((await post(sluice, '/v1/chat/completions', '{"model":"t:1"}', { cookie })).status).toBe(200);
+    }
+    expect(sluice.proc.jsonLines().filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('an aborted upload is a 499 with one info line, counted, and no stack trace', async () => {
+    const b = await backend(ok);
+    const sluice = await sluiceFor([{ name: 'a', url: b.url }]);
+    const port = Number(new URL(sluice.url).port);
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":'));
+    socket.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    socket.destroy();
+    await waitFor(() => accessLines(sluice).length > 0, 5000, 'access line');
+    expect(accessLines(sluice)).toHaveLength(1);
+    expect(accessLines(sluice)[0]).toMatchObject({ status: 499, level: 'info', error: 'client_closed' });
+    expect(sluice.proc.output()).not.toContain('unhandled error');
+    expect(sluice.proc.jsonLines().filter((l) => l.level === 'error')).toEqual([]);
+    expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'none', code: '499' })).toBe(1);
+  });
+
+  it('a model that is not a string is a 400 in the client API shape', async () => {
+    const b = await backend(ok);
+    const sluice = await sluiceFor([{ name: 'a', url: b.url }]);
+    for (const model of ['42', '["t:1"]', '{"name":"t:1"}', 'true']) {
+      const openai = await post(sluice, '/v1/chat/completions', `{"model":${model}}`);
+      expect(openai.status).toBe(400);
+      expect(((await openai.json()) as { error: { code: string; type: string } }).error).toMatchObject({ code: 'invalid_request', type: 'invalid_request_error' });
+      const ollama = await post(sluice, '/api/chat', `{"model":${model}}`);
+      expect(ollama.status).toBe(400);
+      expect(typeof ((await ollama.json()) as { error: unknown }).error).toBe('string');
+    }
+    expect(b.requests).toEqual([]);
+  });
+
+  it('`Connection: host, content-type` does not strip headers the backend needs', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const b = await backend((req, res) => {
+      seen.push(req.headers);
+      ok(req, res, '');
+    });
+    const sluice = await sluiceFor([{ name: 'a', url: b.url }]);
+    // fetch refuses to send such a header: node:http does.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'host, content-type, x-request-id' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end('{"model":"t:1"}');
+    });
+    expect(status).toBe(200);
+    expect(seen[0]!.host).toBe(new URL(b.url).host);
+    expect(seen[0]!['content-type']).toBe('application/json');
+    expect(seen[0]!['x-request-id']).toBeTruthy();
+  });
+
+  it('client-address headers are passed on only from server.trusted_proxies; otherwise Sluice writes its own', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const b = await backend((req, res) => {
+      seen.push(req.headers);
+      ok(req, res, '');
+    });
+    const forged = { 'x-forwarded-for': '203.0.113.7', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https' };
+    const untrusting = await sluiceFor([{ name: 'a', url: b.url }]);
+    expect((await post(untrusting, '/v1/chat/completions', '{"model":"t:1"}', forged)).status).toBe(200);
+    expect(seen[0]).toMatchObject({ 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1', 'x-forwarded-proto': 'http' });
+    expect(seen[0]!.forwarded).toBeUndefined();
+    await untrusting.proc.stop();
+    const trusting = await startSluice((port) => config(port, [{ name: 'a', url: b.url }], '').replace('  host: 127.0.0.1\n', '  host: 127.0.0.1\n  trusted_proxies: [127.0.0.1/32]\n'));
+    await waitFor(async () => ((await (await fetch(`${trusting.url}/v1/models`)).json()) as { data: unknown[] }).data.length > 0, 30_000, 'catalog');
+    expect((await post(trusting, '/v1/chat/completions', '{"model":"t:1"}', forged)).status).toBe(200);
+    expect(seen[1]).toMatchObject({ 'x-forwarded-for': '203.0.113.7, 127.0.0.1', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https' });
+  });
+
+  it('unknown paths on the proxy port that Sluice would answer itself are JSON 404s', async () => {
+    const b = await backend(ok);
+    const sluice = await sluiceFor([{ name: 'a', url: b.url }]);
+    const res = await fetch(`${sluice.url}/internal/nothing`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toContain('application/json');
+  });
+});
+
+describe('retries leave nothing behind', () => {
+  it('ten retries leave no listeners on the client request (no MaxListenersExceededWarning for it)', async () => {
+    const b = await backend((_req, res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}'));
+    const endpoints = Array.from({ length: 11 }, (_, i) => ({ name: `e${i}`, url: b.url }));
+    const sluice = await sluiceFor(endpoints, 'proxy:\n  retries: 10\nbreaker:\n  failure_threshold: 100');
+    const res = await post(sluice, '/v1/chat/completions', '{"model":"t:1"}');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('x-sluice-attempts')).toBe('11');
+    expect(b.requests).toHaveLength(11);
+    await new Promise((r) => setTimeout(r, 200));
+    // (Each endpoint's proxy engine adds one `close` listener to the server, once: not what is tested here.)
+    expect(sluice.proc.output()).not.toMatch(/MaxListenersExceededWarning[^\n]*IncomingMessage/);
+  });
+});
