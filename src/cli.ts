@@ -84,11 +84,15 @@ async function main(argv: string[]): Promise<number> {
   const sluice = await startSluice(config);
   // SIGHUP re-reads the same file and environment, as nginx and HAProxy do.
   process.on('SIGHUP', () => sluice.reload(() => loadConfig({ path, env: process.env })));
+  // SIGTERM or SIGINT: drain for server.shutdown_grace; a second one cuts what is left at once.
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  const now = () => void sluice.close(0);
+  process.once('SIGINT', now);
+  process.once('SIGTERM', now);
   await sluice.close();
   await tracing?.shutdown();
   return 0;

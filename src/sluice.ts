@@ -11,6 +11,8 @@ import { HealthChecker, httpProber, type Prober } from './health/index.js';
 import { LoadBoard, LoadScraper } from './load/index.js';
 import { statusRouter, type StatusSource } from './api/index.js';
 import { createAdminApp, createProxyApp, type ProxyRuntime, Forwarder, stickyKeySource, Upstream } from './proxy/index.js';
+import { DnsWatcher, expandEndpoints, planFleet, systemResolver, type Resolver } from './fleet/index.js';
+import { InFlight } from './server/index.js';
 import { createLogger, type Logger, SluiceMetrics, ModelStats } from './telemetry/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -18,6 +20,8 @@ export const VERSION: string = (createRequire(import.meta.url)('../package.json'
 export interface SluiceOptions {
   readonly logger?: Logger;
   readonly prober?: Prober;
+  /** Resolves the hosts of `discover: dns` endpoints (default: the system resolver). */
+  readonly resolver?: Resolver;
 }
 
 export interface RunningSluice {
@@ -27,15 +31,21 @@ export interface RunningSluice {
   readonly adminUrl: string;
   readonly endpoints: readonly Endpoint[];
   /**
-   * Applies a new configuration without dropping requests: unchanged endpoints keep their
-   * health, breaker and connections; `server.*` changes need a restart. Counted in
-   * sluice_config_reloads_total; a load that throws leaves everything as it was.
+   * Applies a new configuration without dropping requests: endpoints are kept by name and
+   * reconfigured in place (health, breaker, models and connections stay); only an endpoint
+   * whose URL changed is replaced, and a replaced or removed one drains. `server.*` changes
+   * need a restart. Counted in sluice_config_reloads_total; a load that throws changes nothing.
    */
   reload(load: () => SluiceConfig): boolean;
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown: readiness fails and the listener closes at once, in-flight requests and
+   * streams may finish for `server.shutdown_grace` (or `graceMs`), then what is left is cut,
+   * logged and counted. Called again with 0 during the drain, it cuts at once.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
-/** Everything built from one configuration; swapped whole on reload. */
+/** Everything built from one configuration and one set of endpoints; swapped whole on a change. */
 interface Runtime extends ProxyRuntime {
   readonly config: SluiceConfig;
   readonly endpoints: readonly Endpoint[];
@@ -45,6 +55,9 @@ interface Runtime extends ProxyRuntime {
   readonly selector: BuiltSelector;
 }
 
+/** How often draining endpoints are looked at. */
+const DRAIN_SWEEP_MS = 250;
+
 /** Composition root: builds every part from the config, starts checks and discovery, and listens. */
 export async function startSluice(initial: SluiceConfig, options: SluiceOptions = {}): Promise<RunningSluice> {
   const logger = options.logger ?? createLogger(initial.logging.level);
@@ -53,24 +66,36 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const upstreams = new Map<Endpoint, Upstream>();
   // One board for the process: a reload keeps the load of endpoints it keeps.
   const loadBoard = new LoadBoard({ staleAfterMs: initial.load.stale_after });
-  let runtime: Runtime;
+  /** Endpoints that left the fleet and still have requests or streams in flight. */
+  const draining = new Set<Endpoint>();
+  let drainTimer: NodeJS.Timeout | undefined;
+  let shuttingDown = false;
+  let runtime: Runtime | undefined;
 
   const listener: EndpointListener = {
     stateChanged(ep, from, to, reason) {
       metrics.stateTransition(ep.name, from, to);
       logger.warn('endpoint state changed', { endpoint: ep.name, from, to, reason });
       // Models may have changed while it was down: re-discover as soon as it can take traffic.
-      if ((from === 'unhealthy' || from === 'unknown') && ep.health.routable) void runtime.discovery.discover(ep);
+      if ((from === 'unhealthy' || from === 'unknown') && ep.health.routable && runtime?.endpoints.includes(ep)) void runtime.discovery.discover(ep);
     },
     circuitChanged(ep, from, to, reason) {
       logger.warn('circuit breaker changed', { endpoint: ep.name, from, to, reason });
     },
   };
 
+  const current = (): Runtime => runtime!;
+  /** Live endpoints, and draining ones whose name no live endpoint has taken over. */
+  const reported = (): Endpoint[] => {
+    const live = current().endpoints;
+    const names = new Set(live.map((ep) => ep.name));
+    return [...live, ...[...draining].filter((ep) => !names.has(ep.name))];
+  };
+
   const metrics = new SluiceMetrics(
     {
       endpoints: () =>
-        runtime.endpoints.map((ep) => ({
+        reported().map((ep) => ({
           name: ep.name,
           url: ep.displayUrl,
           type: ep.config.type,
@@ -82,9 +107,9 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
           activeConnections: ep.activeConnections,
           effectiveWeight: ep.effectiveWeight,
         })),
-      modelAvailability: () => runtime.catalog.availability(),
+      modelAvailability: () => current().catalog.availability(),
       endpointLoads: () =>
-        runtime.endpoints
+        current().endpoints
           .filter((ep) => ep.config.load_source !== 'none')
           .map((ep) => {
             const report = loadBoard.get(ep.name)?.report;
@@ -98,25 +123,75 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
               ageSeconds: age === undefined ? undefined : age / 1000,
             };
           }),
-      prefixIndexSize: () => runtime.selector.prefixIndex?.size ?? 0,
+      prefixIndexSize: () => current().selector.prefixIndex?.size ?? 0,
     },
     { version: VERSION },
   );
 
-  /** Builds a runtime, reusing endpoints (and their state) whose configuration did not change. */
-  function build(config: SluiceConfig, previous?: Runtime): Runtime {
-    const reusable = (ep: Endpoint) => previous !== undefined && isDeepStrictEqual(ep.config, config.endpoints.find((c) => c.name === ep.name)) && isDeepStrictEqual(previous.config.health, config.health) && isDeepStrictEqual(previous.config.breaker, config.breaker);
-    const kept = new Map((previous?.endpoints ?? []).filter(reusable).map((ep) => [ep.name, ep]));
-    const endpoints = config.endpoints.map((c) => kept.get(c.name) ?? new Endpoint(c, config, Date.now, listener));
-    for (const ep of endpoints) {
-      metrics.initEndpoint(ep.name);
-      const timeoutsChanged = previous && !isDeepStrictEqual(previous.config.proxy, config.proxy);
-      if (!upstreams.has(ep) || timeoutsChanged) {
-        upstreams.get(ep)?.closeWhenIdle(() => ep.activeConnections === 0);
-        upstreams.set(ep, new Upstream(ep.baseUrl, { connectMs: config.proxy.connect_timeout, firstByteMs: config.proxy.first_byte_timeout }, ep.authorization));
-      }
+  const dns = new DnsWatcher({
+    resolver: options.resolver ?? systemResolver,
+    now: Date.now,
+    onChange: () => {
+      if (!runtime || shuttingDown) return;
+      apply(runtime.config);
+      logger.info('endpoints updated from DNS', { endpoints: runtime.endpoints.map((ep) => ep.name) });
+    },
+    log: (level, message, fields) => logger.log(level, message, fields),
+  });
+
+  const timeoutsOf = (config: SluiceConfig) => ({ connectMs: config.proxy.connect_timeout, firstByteMs: config.proxy.first_byte_timeout });
+
+  /** The endpoints for `config`: kept by name and reconfigured in place, created, or retired to drain. */
+  function reconcile(config: SluiceConfig): Endpoint[] {
+    const running = runtime?.endpoints ?? [];
+    const plan = planFleet(running, expandEndpoints(config.endpoints, dns.answers));
+    const next = new Map<string, Endpoint>();
+    for (const { endpoint, config: c } of plan.keep) {
+      endpoint.reconfigure(c, config);
+      upstreams.get(endpoint)?.setTimeouts(timeoutsOf(config));
+      next.set(c.name, endpoint);
     }
-    const catalog = new ModelCatalog(endpoints, previous?.catalog);
+    for (const c of plan.create) {
+      const ep = new Endpoint(c, config, Date.now, listener);
+      upstreams.set(ep, new Upstream(ep.baseUrl, timeoutsOf(config), () => ep.authorization));
+      metrics.initEndpoint(ep.name);
+      next.set(c.name, ep);
+    }
+    for (const ep of plan.retire) retire(ep);
+    // In the configured order, so that status and logs read like the file.
+    return expandEndpoints(config.endpoints, dns.answers).map((c) => next.get(c.name)!);
+  }
+
+  /** Takes an endpoint out of rotation; its own requests and streams finish, then it is forgotten. */
+  function retire(ep: Endpoint): void {
+    upstreams.get(ep)?.retire();
+    draining.add(ep);
+    logger.info('endpoint draining', { endpoint: ep.name, url: ep.displayUrl, active_connections: ep.activeConnections });
+    drainTimer ??= setInterval(sweepDrained, DRAIN_SWEEP_MS).unref();
+    sweepDrained();
+  }
+
+  function sweepDrained(): void {
+    for (const ep of draining) {
+      const upstream = upstreams.get(ep);
+      if (ep.activeConnections > 0 || (upstream?.inFlight ?? 0) > 0) continue;
+      upstream?.close();
+      upstreams.delete(ep);
+      draining.delete(ep);
+      logger.info('endpoint drained', { endpoint: ep.name });
+      // The same name may live on (its URL changed): its series continue.
+      if (!runtime?.endpoints.some((live) => live.name === ep.name)) void metrics.removeEndpoint(ep.name);
+    }
+    if (draining.size === 0 && drainTimer) {
+      clearInterval(drainTimer);
+      drainTimer = undefined;
+    }
+  }
+
+  /** Builds a runtime for the configuration over the current endpoints. */
+  function build(config: SluiceConfig): Runtime {
+    const endpoints = reconcile(config);
+    const catalog = new ModelCatalog(endpoints, runtime?.catalog);
     catalog.rebuild();
     const discovery = new ModelDiscovery(endpoints, catalog, {
       intervalMs: config.discovery.interval,
@@ -169,63 +244,83 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       modelStats,
       logger,
       retryAfterSeconds: () => Math.max(1, Math.ceil(Math.min(...endpoints.map((ep) => checker.nextCheckInMs(ep))) / 1000)),
-      upstreamFor: (ep) => upstreams.get(ep)!,
+      upstreamFor: (ep) => {
+        const upstream = upstreams.get(ep);
+        if (!upstream) throw new Error(`endpoint ${ep.name} has left the fleet`);
+        return upstream;
+      },
     });
     return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body };
   }
 
-  function start(rt: Runtime): void {
-    rt.checker.start();
-    rt.scraper.start();
-    // Initial discovery runs alongside the first checks; recovery re-discovers anyway.
-    void rt.discovery.discoverAll();
-    rt.discovery.start();
+  /** Replaces the runtime: endpoints that stay keep their state, checks, scrapes and discovery restart over the new set. */
+  function apply(config: SluiceConfig): void {
+    const previous = runtime;
+    dns.setTargets(config.endpoints);
+    const next = build(config);
+    if (previous) {
+      previous.checker.stop();
+      previous.scraper.stop();
+      previous.discovery.stop();
+    }
+    runtime = next;
+    next.checker.start();
+    next.scraper.start();
+    // Endpoints that kept their models are re-discovered too; recovery re-discovers anyway.
+    void next.discovery.discoverAll();
+    next.discovery.start();
   }
 
-  function stop(rt: Runtime): void {
-    rt.checker.stop();
-    rt.scraper.stop();
-    rt.discovery.stop();
-  }
-
-  runtime = build(initial);
+  dns.setTargets(initial.endpoints);
+  await dns.refreshAll();
+  apply(initial);
+  dns.start();
 
   const status: StatusSource = {
     version: VERSION,
     startedAt,
     get endpoints() {
-      return runtime.endpoints;
+      return current().endpoints;
     },
     get catalog() {
-      return runtime.catalog;
+      return current().catalog;
+    },
+    get shuttingDown() {
+      return shuttingDown;
     },
     modelStats,
     metrics,
-    nextCheckInMs: (ep) => runtime.checker.nextCheckInMs(ep),
-    redactedConfig: () => redactedConfig(runtime.config),
+    nextCheckInMs: (ep) => current().checker.nextCheckInMs(ep),
+    redactedConfig: () => redactedConfig(current().config),
   };
   const separateAdmin = initial.server.admin_port !== null && initial.server.admin_port !== undefined;
   const access = new Access(initial, { metrics, logger });
   const adminRouter = access.guardAdmin(statusRouter(status));
-  const app = createProxyApp({ current: () => runtime, logger, adminRouter: separateAdmin ? undefined : adminRouter, gate: access.gate });
+  const app = createProxyApp({ current, logger, adminRouter: separateAdmin ? undefined : adminRouter, gate: access.gate });
 
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
+  const inFlight = new InFlight();
+  const server = http.createServer(serverOptions(initial), inFlight.track((req, res) => {
+    // During shutdown a keep-alive client is told to reconnect elsewhere.
+    if (shuttingDown) res.shouldKeepAlive = false;
+    app(req, res);
+  }));
+  server.maxConnections = initial.server.max_connections;
   const url = await listen(server, initial.server.host, initial.server.port);
   let adminServer: http.Server | undefined;
   let adminUrl = url;
   if (separateAdmin) {
-    adminServer = http.createServer(createAdminApp(adminRouter, logger));
+    adminServer = http.createServer(serverOptions(initial), createAdminApp(adminRouter, logger));
     adminUrl = await listen(adminServer, initial.server.host, initial.server.admin_port!);
   }
 
-  start(runtime);
-  logger.info('sluice listening', { url, admin_url: adminUrl, endpoints: runtime.endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), strategy: initial.balancing.strategy, version: VERSION });
+  logger.info('sluice listening', { url, admin_url: adminUrl, endpoints: current().endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), strategy: initial.balancing.strategy, version: VERSION });
 
+  let closing: Promise<void> | undefined;
   return {
     url,
     adminUrl,
     get endpoints() {
-      return runtime.endpoints;
+      return current().endpoints;
     },
     reload(load) {
       let next: SluiceConfig;
@@ -236,30 +331,57 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         logger.error('configuration reload failed; keeping the running configuration', { error: err instanceof Error ? err.message : String(err) });
         return false;
       }
-      if (!isDeepStrictEqual(next.server, runtime.config.server)) logger.warn('server.* changes take effect only after a restart', { server: next.server });
-      const previous = runtime;
-      const rebuilt = build(next, previous);
+      if (!isDeepStrictEqual(next.server, current().config.server)) logger.warn('server.* changes take effect only after a restart', { server: next.server });
+      apply(next);
       access.update(next);
-      stop(previous);
-      runtime = rebuilt;
-      start(rebuilt);
-      for (const ep of previous.endpoints) {
-        if (!rebuilt.endpoints.includes(ep)) {
-          upstreams.get(ep)?.closeWhenIdle(() => ep.activeConnections === 0);
-          upstreams.delete(ep);
-        }
-      }
+      // New `discover: dns` endpoints get their members without waiting for the next round.
+      void dns.refreshDue();
       logger.level = next.logging.level;
       metrics.configReload('success');
-      logger.info('configuration reloaded', { endpoints: rebuilt.endpoints.map((ep) => ep.name), strategy: next.balancing.strategy });
+      logger.info('configuration reloaded', { endpoints: current().endpoints.map((ep) => ep.name), strategy: next.balancing.strategy });
       return true;
     },
-    async close() {
-      stop(runtime);
-      await Promise.all([closeServer(server), adminServer ? closeServer(adminServer) : undefined]);
-      for (const u of upstreams.values()) u.close();
-      access.close();
+    close(graceMs) {
+      // Asked again with no grace while draining: cut now.
+      if (closing && graceMs === 0) inFlight.endGrace();
+      closing ??= (async () => {
+        shuttingDown = true;
+        dns.stop();
+        const grace = graceMs ?? current().config.server.shutdown_grace;
+        logger.info('shutting down', { in_flight: inFlight.size, grace_ms: grace });
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const cut = await inFlight.drain(server, grace);
+        if (cut.length > 0) {
+          metrics.shutdownCut(cut.length);
+          for (const r of cut) logger.warn('request cut at shutdown', r);
+          logger.warn('shutdown grace period over; requests cut', { cut: cut.length, grace_ms: grace });
+        }
+        server.closeAllConnections();
+        await closed;
+        const rt = current();
+        rt.checker.stop();
+        rt.discovery.stop();
+        if (adminServer) await closeServer(adminServer);
+        if (drainTimer) clearInterval(drainTimer);
+        rt.scraper.stop();
+        for (const u of upstreams.values()) u.close();
+        access.close();
+        logger.info('shut down', { cut: cut.length });
+      })();
+      return closing;
     },
+  };
+}
+
+/** Client-side limits (slowloris, connection floods) from `server.*`. */
+function serverOptions(config: SluiceConfig): http.ServerOptions {
+  const { headers_timeout: headersTimeout, request_timeout: requestTimeout } = config.server;
+  return {
+    keepAliveTimeout: 65_000,
+    headersTimeout,
+    requestTimeout,
+    // How often Node looks for connections past those timeouts (its default is 30 s).
+    connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(headersTimeout / 4))),
   };
 }
 
@@ -278,8 +400,6 @@ function listen(server: http.Server, host: string, port: number): Promise<string
 function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    server.closeIdleConnections();
-    // In-flight streams get a moment to finish, then are cut.
-    setTimeout(() => server.closeAllConnections(), 2000).unref();
+    server.closeAllConnections();
   });
 }

@@ -3,6 +3,7 @@ export { loadConfig, NO_CONFIGURATION_MESSAGE, type LoadConfigOptions } from './
 export { parseConfig, validateConfig } from './parse.js';
 export { redactUrl, redactedConfig, renderEffectiveConfig } from './render.js';
 export {
+  DISCOVER_MODES,
   ENDPOINT_TYPES,
   ENDPOINT_TYPE_DEFAULTS,
   LOG_LEVELS,

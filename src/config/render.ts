@@ -27,7 +27,13 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
   const sticky = cfg.balancing.sticky;
   const rateLimits = cfg.rate_limits;
   return {
-    server: { ...cfg.server, trusted_proxies: [...cfg.server.trusted_proxies] },
+    server: {
+      ...cfg.server,
+      trusted_proxies: [...cfg.server.trusted_proxies],
+      shutdown_grace: formatDuration(cfg.server.shutdown_grace),
+      headers_timeout: formatDuration(cfg.server.headers_timeout),
+      request_timeout: formatDuration(cfg.server.request_timeout),
+    },
     logging: { ...cfg.logging },
     limits: { ...cfg.limits, max_body: formatSize(cfg.limits.max_body) },
     balancing: {
@@ -68,6 +74,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       url: redactUrl(endpoint.url),
       check_interval: formatDuration(endpoint.check_interval),
       check_timeout: formatDuration(endpoint.check_timeout),
+      discover_interval: formatDuration(endpoint.discover_interval),
     })),
   };
 }

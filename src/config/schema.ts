@@ -19,6 +19,8 @@ import { LOAD_SOURCES, type LoadSourceName } from '../load/index.js';
 export const ENDPOINT_TYPES = ['ollama', 'vllm', 'lmstudio', 'llamacpp', 'openai', 'generic'] as const;
 export type EndpointType = (typeof ENDPOINT_TYPES)[number];
 
+/** How an endpoint's members are found: `dns` keeps one endpoint per address its host resolves to. */
+export const DISCOVER_MODES = ['dns'] as const;
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
 /**
@@ -104,6 +106,8 @@ const endpointFields = z.strictObject({
     .nullable()
     .default(null),
   load_source: z.enum(LOAD_SOURCES).optional(),
+  discover: z.enum(DISCOVER_MODES).nullable().default(null),
+  discover_interval: duration({ allowZero: false }).prefault('10s'),
 });
 
 export const endpointSchema = endpointFields.transform((endpoint) => {
@@ -128,6 +132,8 @@ export const endpointSchema = endpointFields.transform((endpoint) => {
         : endpoint.health_body_contains,
     bearer_token_env: endpoint.bearer_token_env,
     load_source: endpoint.load_source ?? typeDefaults.load_source,
+    discover: endpoint.discover,
+    discover_interval: endpoint.discover_interval,
   };
 });
 
@@ -150,6 +156,14 @@ const serverSchema = z
     host: z.string().min(1).default('0.0.0.0'),
     port: port().default(8080),
     admin_port: port().nullable().default(null),
+    /** On SIGTERM/SIGINT, how long in-flight requests and streams may run before they are cut. */
+    shutdown_grace: duration({ allowZero: true }).prefault('30s'),
+    /** A client must send its request headers within this time (slowloris). */
+    headers_timeout: duration({ allowZero: false }).prefault('10s'),
+    /** A client must send its whole request (headers and body) within this time. */
+    request_timeout: duration({ allowZero: false }).prefault('60s'),
+    /** Open client connections at most; further connections are closed at once. */
+    max_connections: positiveInt().default(10_000),
     /** Peers whose X-Forwarded-*, Forwarded and X-Real-IP headers are believed (addresses or CIDR blocks). */
     trusted_proxies: z
       .array(z.string({ error: MESSAGES.ipOrCidr }).refine(isIpOrCidr, { error: MESSAGES.ipOrCidr }))
@@ -158,6 +172,9 @@ const serverSchema = z
   .superRefine((server, ctx) => {
     if (server.admin_port !== null && server.admin_port === server.port) {
       ctx.addIssue({ code: 'custom', path: ['admin_port'], message: 'must differ from server.port' });
+    }
+    if (server.headers_timeout > server.request_timeout) {
+      ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: 'must not exceed server.request_timeout' });
     }
   });
 

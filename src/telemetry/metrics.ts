@@ -96,6 +96,7 @@ export class SluiceMetrics {
   readonly #loadScrapes;
   readonly #routeDecisions;
   readonly #prefixLookups;
+  readonly #shutdownCut;
 
   constructor(source: MetricsSource, build: { version: string }) {
     this.openMetricsRegistry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
@@ -164,6 +165,7 @@ export class SluiceMetrics {
     this.#prefixLookups.inc({ result: 'hit' }, 0);
     this.#prefixLookups.inc({ result: 'miss' }, 0);
     this.#configReloads = new client.Counter({ name: 'sluice_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers });
+    this.#shutdownCut = new client.Counter({ name: 'sluice_shutdown_cut_requests_total', help: 'Requests and streams still running when the shutdown grace period ended, and cut.', registers });
     // Series that exist from the start, so that rate() and alerts see a zero rather than nothing.
     this.#configReloads.inc({ result: 'success' }, 0);
     this.#configReloads.inc({ result: 'failure' }, 0);
@@ -200,6 +202,31 @@ export class SluiceMetrics {
   routeDecision(endpoint: string, reason: RouteReason, prefixHit: boolean | undefined): void {
     this.#routeDecisions.inc({ endpoint, reason });
     if (prefixHit !== undefined) this.#prefixLookups.inc({ result: prefixHit ? 'hit' : 'miss' });
+  }
+
+  /**
+   * Deletes every series of an endpoint that left the fleet and has drained, so that
+   * cardinality follows the fleet. Gauges need nothing: they are computed from the live set.
+   */
+  async removeEndpoint(endpoint: string): Promise<void> {
+    // Every event metric with an endpoint label, whoever registered it: no hand-kept list to forget one in.
+    // prom-client types the registry's entries loosely; they are the metric objects themselves.
+    const metrics = (this.openMetricsRegistry.getMetricsAsArray() as unknown[]).filter((m): m is client.Counter<string> | client.Histogram<string> => m instanceof client.Counter || m instanceof client.Histogram);
+    for (const metric of metrics) {
+      const done = new Set<string>();
+      for (const { labels } of (await metric.get()).values) {
+        if (labels.endpoint !== endpoint) continue;
+        const { le: _bucket, ...series } = labels;
+        const key = JSON.stringify(series);
+        if (done.has(key)) continue;
+        done.add(key);
+        metric.remove(series as client.LabelValues<string>);
+      }
+    }
+  }
+
+  shutdownCut(count: number): void {
+    this.#shutdownCut.inc(count);
   }
 
   requestCompleted(o: RequestObservation): void {

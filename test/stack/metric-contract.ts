@@ -75,6 +75,7 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_tokens_total', type: 'counter', labels: ['endpoint', 'model', 'type'], values: { type: ['input', 'output'] } },
   { name: 'sluice_models_available_endpoints', type: 'gauge', labels: ['model'] },
   { name: 'sluice_config_reloads_total', type: 'counter', labels: ['result'], values: { result: ['success', 'failure'] } },
+  { name: 'sluice_shutdown_cut_requests_total', type: 'counter', labels: [] },
   { name: 'sluice_build_info', type: 'gauge', labels: ['version', 'node_version'] },
   { name: 'sluice_rate_limited_total', type: 'counter', labels: ['client'] },
   { name: 'sluice_rate_limit_store_errors_total', type: 'counter', labels: [] },

@@ -67,6 +67,8 @@ describe('validation messages', () => {
     ['endpoints not a list', { endpoints: { a: 1 } }, 'endpoints: expected a list of endpoints'],
     ['port out of range', withPatch({ server: { port: 70000 } }), 'server.port: expected a port number 1-65535'],
     ['admin port equals port', withPatch({ server: { port: 9000, admin_port: 9000 } }), 'server.admin_port: must differ from server.port'],
+    ['headers timeout over request timeout', withPatch({ server: { headers_timeout: '2m', request_timeout: '1m' } }), 'server.headers_timeout: must not exceed server.request_timeout'],
+    ['unknown discover mode', { endpoints: [{ ...endpoint, discover: 'srv' }] }, 'endpoints[0].discover: expected dns'],
     ['retries out of range', withPatch({ proxy: { retries: 11 } }), 'proxy.retries: expected an integer from 0 to 10'],
     ['retry status out of range', withPatch({ proxy: { retry_on_status: [502, 200] } }), 'proxy.retry_on_status[1]: expected an HTTP status 400-599'],
     ['error ratio above 1', withPatch({ health: { degraded_error_ratio: 1.5 } }), 'health.degraded_error_ratio: expected a number from 0 to 1'],
