@@ -9,7 +9,7 @@ import { APP, LABELS, METRICS_PATH } from './workload.mjs';
 /** kube-prometheus-stack selects ServiceMonitors and PrometheusRules by its release's name. */
 export const RELEASE_LABEL = { release: 'kube-prometheus-stack' };
 /** Rule files in the order prometheus/prometheus.yml loads them. */
-export const RULE_FILES = ['rules.yml', 'slo.yml', 'alerts.yml'];
+export const RULE_FILES = ['rules.yml', 'alerts.yml', 'slo.yml']; // as prometheus/prometheus.yml lists them (a test compares)
 
 export function serviceMonitor(portName) {
   return {

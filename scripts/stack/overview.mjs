@@ -211,7 +211,8 @@ function endpoints() {
 // A backend's own metrics carry its scrape target as `instance`; Sluice's endpoint_info carries its
 // URL. Matching the two names each backend series with its Sluice endpoint (and applies the
 // job, instance and endpoint variables through the Sluice side).
-const ENDPOINT_OF_BACKEND = `max by (instance, endpoint) (\n  label_replace(${sel('sluice_endpoint_info', ...ENDPOINT)}, "instance", "$1", "url", "https?://([^/]+).*")\n)`;
+// Aggregated over Sluice replicas before the relabelling: each replica exports the same info series.
+const ENDPOINT_OF_BACKEND = `max by (instance, endpoint) (\n  label_replace(max by (url, endpoint) (${sel('sluice_endpoint_info', ...ENDPOINT)}), "instance", "$1", "url", "https?://([^/]+).*")\n)`;
 const byEndpoint = (backendExpr) => `(\n  ${backendExpr}\n  * on (instance) group_left (endpoint)\n  ${ENDPOINT_OF_BACKEND}\n)`;
 const BACKEND = 'model_name=~"$model"';
 const BACKEND_SOURCE = 'From the model servers\' own vLLM metrics (vLLM, or the sample server with ENGINE=sim), scraped by Prometheus from each server and matched to Sluice endpoints by URL; empty for backends that do not export them.';

@@ -35,6 +35,7 @@ describe('endpoints discovered through DNS', () => {
       server: { host: '127.0.0.1', port: await freePort() },
       logging: { level: 'error' },
       health: { slow_start: '0s' },
+      proxy: { expose_route_headers: true },
       endpoints: [{ name: 'pool', url: `http://model.test:${port}`, type: 'openai', health_path: '/health', check_interval: '200ms', discover: 'dns', discover_interval: '200ms' }],
     });
     const lookups: string[] = [];

@@ -136,9 +136,11 @@ describe.skipIf(!built)('two Sluice replicas with the same configuration', () =>
     // weights: no slow start (the replicas start at different times), and checks lenient
     // enough that a loaded machine does not make one replica see an endpoint flap.
     const config = (port: number) => {
-      const parsed = parseYaml(loopbackSluiceConfig(port, urls)) as { balancing?: Record<string, unknown>; health?: Record<string, unknown>; endpoints: Array<Record<string, unknown>> };
+      const parsed = parseYaml(loopbackSluiceConfig(port, urls)) as { balancing?: Record<string, unknown>; health?: Record<string, unknown>; proxy?: Record<string, unknown>; endpoints: Array<Record<string, unknown>> };
       parsed.balancing = { ...parsed.balancing, sticky: { key: `header:${STICKY_HEADER}` } };
       parsed.health = { ...parsed.health, slow_start: '0s', degraded_latency: '10s' };
+      // The test reads which endpoint answered from the opt-in route headers.
+      parsed.proxy = { ...parsed.proxy, expose_route_headers: true };
       for (const endpoint of parsed.endpoints) endpoint.check_timeout = '5s';
       return stringifyYaml(parsed);
     };

@@ -17,6 +17,8 @@ export interface MetricContract {
   /** Labels whose values form a closed set. */
   readonly values?: Readonly<Record<string, readonly string[]>>;
   readonly buckets?: readonly number[];
+  /** Series exist only when the configuration has this: endpoints with a load source, or rate limits. */
+  readonly requires?: 'load_source' | 'rate_limits';
 }
 
 export const HEALTH_STATES = ['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy'] as const;
@@ -77,14 +79,14 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_config_reloads_total', type: 'counter', labels: ['result'], values: { result: ['success', 'failure'] } },
   { name: 'sluice_shutdown_cut_requests_total', type: 'counter', labels: [] },
   { name: 'sluice_build_info', type: 'gauge', labels: ['version', 'node_version'] },
-  { name: 'sluice_rate_limited_total', type: 'counter', labels: ['client'] },
+  { name: 'sluice_rate_limited_total', type: 'counter', labels: ['client'], requires: 'rate_limits' },
   { name: 'sluice_rate_limit_store_errors_total', type: 'counter', labels: [] },
   { name: 'sluice_auth_failures_total', type: 'counter', labels: ['reason'], values: { reason: ['missing_key', 'invalid_key'] } },
   { name: 'sluice_admin_denied_total', type: 'counter', labels: ['reason'], values: { reason: ['network', 'token'] } },
-  { name: 'sluice_endpoint_backend_requests', type: 'gauge', labels: ['endpoint', 'state'], values: { state: ['running', 'waiting'] } },
-  { name: 'sluice_endpoint_backend_kv_cache_usage_ratio', type: 'gauge', labels: ['endpoint'] },
-  { name: 'sluice_endpoint_load_age_seconds', type: 'gauge', labels: ['endpoint'] },
-  { name: 'sluice_endpoint_load_stale', type: 'gauge', labels: ['endpoint'] },
+  { name: 'sluice_endpoint_backend_requests', type: 'gauge', labels: ['endpoint', 'state'], values: { state: ['running', 'waiting'] }, requires: 'load_source' },
+  { name: 'sluice_endpoint_backend_kv_cache_usage_ratio', type: 'gauge', labels: ['endpoint'], requires: 'load_source' },
+  { name: 'sluice_endpoint_load_age_seconds', type: 'gauge', labels: ['endpoint'], requires: 'load_source' },
+  { name: 'sluice_endpoint_load_stale', type: 'gauge', labels: ['endpoint'], requires: 'load_source' },
   { name: 'sluice_load_scrapes_total', type: 'counter', labels: ['endpoint', 'result'], values: { result: ['success', 'failure', 'timeout'] } },
   { name: 'sluice_route_decisions_total', type: 'counter', labels: ['endpoint', 'reason'], values: { reason: ROUTE_REASONS } },
   { name: 'sluice_prefix_index_lookups_total', type: 'counter', labels: ['result'], values: { result: ['hit', 'miss'] } },
