@@ -20,6 +20,8 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
+// Interrupted: exit, so that the handler above stops the children.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));

@@ -13,7 +13,7 @@ describe('routing benchmark smoke run', () => {
 
   it('writes a JSON result, a Markdown table and a PNG chart', () => {
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.bench.json'], { cwd: ROOT });
-    const run = spawnSync(process.execPath, [join(ROOT, 'dist-bench/routing/run.js'), '--smoke', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+    const run = spawnSync(process.execPath, [join(ROOT, 'dist-bench/routing/run.js'), '--smoke', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 420_000 });
     expect(run.status, run.stdout + run.stderr).toBe(0);
     const nginxInstalled = !spawnSync('nginx', ['-v']).error;
     if (!nginxInstalled) expect(run.stdout).toMatch(/skipping nginx least_conn: nginx not installed/);
@@ -40,5 +40,5 @@ describe('routing benchmark smoke run', () => {
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(png.readUInt32BE(16)).toBeGreaterThan(400); // IHDR width
     expect(readFileSync(join(out, `${base}.svg`), 'utf8')).toContain('<svg');
-  }, 300_000);
+  }, 480_000);
 });
