@@ -19,6 +19,20 @@ Environment:
   OTEL_*             OpenTelemetry trace export (e.g. OTEL_EXPORTER_OTLP_ENDPOINT); off when unset
 `;
 
+/** One line on stderr for a usage mistake, pointing at --help rather than printing it. */
+function usageError(problem: string): number {
+  process.stderr.write(`sluice: ${problem} (see sluice --help)\n`);
+  return 2;
+}
+
+/** Node's parseArgs messages, reworded to name the option and nothing else. */
+function describeArgsError(err: Error & { code?: string }): string {
+  const option = /'([^']+)'/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `option ${option.replace(/ <value>$/, '').split(', ').at(-1)!} needs a value`;
+  return err.message.split('\n')[0]!;
+}
+
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or invalid configuration. */
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -29,8 +43,7 @@ async function main(argv: string[]): Promise<number> {
       options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
     });
   } catch (err) {
-    process.stderr.write(`sluice: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
+    return usageError(describeArgsError(err as Error & { code?: string }));
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -43,10 +56,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...rest] = positionals;
-  if (command !== undefined && command !== 'check-config') {
-    process.stderr.write(`sluice: unknown command "${command}"\n\n${HELP}`);
-    return 2;
-  }
+  if (command !== undefined && command !== 'check-config') return usageError(`unknown command "${command}"`);
 
   // Tracing must start before Express and http are loaded, so everything else is imported after it.
   const { startTracing } = await import('./telemetry/tracing.js');
@@ -74,11 +84,15 @@ async function main(argv: string[]): Promise<number> {
   const sluice = await startSluice(config);
   // SIGHUP re-reads the same file and environment, as nginx and HAProxy do.
   process.on('SIGHUP', () => sluice.reload(() => loadConfig({ path, env: process.env })));
+  // SIGTERM or SIGINT: drain for server.shutdown_grace; a second one cuts what is left at once.
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  const now = () => void sluice.close(0);
+  process.once('SIGINT', now);
+  process.once('SIGTERM', now);
   await sluice.close();
   await tracing?.shutdown();
   return 0;

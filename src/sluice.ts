@@ -2,13 +2,17 @@ import { createRequire } from 'node:module';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import { createSelector } from './balancing/index.js';
+import { Access } from './access/index.js';
+import { createSelector, type BuiltSelector } from './balancing/index.js';
 import { redactedConfig, type SluiceConfig } from './config/index.js';
 import { ModelCatalog, ModelDiscovery } from './discovery/index.js';
 import { Endpoint, type EndpointListener } from './endpoints/index.js';
 import { HealthChecker, httpProber, type Prober } from './health/index.js';
+import { LoadBoard, LoadScraper } from './load/index.js';
 import { statusRouter, type StatusSource } from './api/index.js';
 import { createAdminApp, createProxyApp, type ProxyRuntime, Forwarder, stickyKeySource, Upstream } from './proxy/index.js';
+import { DnsWatcher, expandEndpoints, planFleet, systemResolver, type Resolver } from './fleet/index.js';
+import { InFlight } from './server/index.js';
 import { createLogger, type Logger, SluiceMetrics, ModelStats } from './telemetry/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -16,6 +20,8 @@ export const VERSION: string = (createRequire(import.meta.url)('../package.json'
 export interface SluiceOptions {
   readonly logger?: Logger;
   readonly prober?: Prober;
+  /** Resolves the hosts of `discover: dns` endpoints (default: the system resolver). */
+  readonly resolver?: Resolver;
 }
 
 export interface RunningSluice {
@@ -25,21 +31,32 @@ export interface RunningSluice {
   readonly adminUrl: string;
   readonly endpoints: readonly Endpoint[];
   /**
-   * Applies a new configuration without dropping requests: unchanged endpoints keep their
-   * health, breaker and connections; `server.*` changes need a restart. Counted in
-   * sluice_config_reloads_total; a load that throws leaves everything as it was.
+   * Applies a new configuration without dropping requests: endpoints are kept by name and
+   * reconfigured in place (health, breaker, models and connections stay); only an endpoint
+   * whose URL changed is replaced, and a replaced or removed one drains. `server.*` changes
+   * need a restart. Counted in sluice_config_reloads_total; a load that throws changes nothing.
    */
   reload(load: () => SluiceConfig): boolean;
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown: readiness fails and the listener closes at once, in-flight requests and
+   * streams may finish for `server.shutdown_grace` (or `graceMs`), then what is left is cut,
+   * logged and counted. Called again with 0 during the drain, it cuts at once.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
-/** Everything built from one configuration; swapped whole on reload. */
+/** Everything built from one configuration and one set of endpoints; swapped whole on a change. */
 interface Runtime extends ProxyRuntime {
   readonly config: SluiceConfig;
   readonly endpoints: readonly Endpoint[];
   readonly discovery: ModelDiscovery;
   readonly checker: HealthChecker;
+  readonly scraper: LoadScraper;
+  readonly selector: BuiltSelector;
 }
+
+/** How often draining endpoints are looked at. */
+const DRAIN_SWEEP_MS = 250;
 
 /** Composition root: builds every part from the config, starts checks and discovery, and listens. */
 export async function startSluice(initial: SluiceConfig, options: SluiceOptions = {}): Promise<RunningSluice> {
@@ -47,24 +64,38 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const startedAt = Date.now();
   const modelStats = new ModelStats();
   const upstreams = new Map<Endpoint, Upstream>();
-  let runtime: Runtime;
+  // One board for the process: a reload keeps the load of endpoints it keeps.
+  const loadBoard = new LoadBoard({ staleAfterMs: initial.load.stale_after });
+  /** Endpoints that left the fleet and still have requests or streams in flight. */
+  const draining = new Set<Endpoint>();
+  let drainTimer: NodeJS.Timeout | undefined;
+  let shuttingDown = false;
+  let runtime: Runtime | undefined;
 
   const listener: EndpointListener = {
     stateChanged(ep, from, to, reason) {
       metrics.stateTransition(ep.name, from, to);
       logger.warn('endpoint state changed', { endpoint: ep.name, from, to, reason });
       // Models may have changed while it was down: re-discover as soon as it can take traffic.
-      if ((from === 'unhealthy' || from === 'unknown') && ep.health.routable) void runtime.discovery.discover(ep);
+      if ((from === 'unhealthy' || from === 'unknown') && ep.health.routable && runtime?.endpoints.includes(ep)) void runtime.discovery.discover(ep);
     },
     circuitChanged(ep, from, to, reason) {
       logger.warn('circuit breaker changed', { endpoint: ep.name, from, to, reason });
     },
   };
 
+  const current = (): Runtime => runtime!;
+  /** Live endpoints, and draining ones whose name no live endpoint has taken over. */
+  const reported = (): Endpoint[] => {
+    const live = current().endpoints;
+    const names = new Set(live.map((ep) => ep.name));
+    return [...live, ...[...draining].filter((ep) => !names.has(ep.name))];
+  };
+
   const metrics = new SluiceMetrics(
     {
       endpoints: () =>
-        runtime.endpoints.map((ep) => ({
+        reported().map((ep) => ({
           name: ep.name,
           url: ep.displayUrl,
           type: ep.config.type,
@@ -76,25 +107,91 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
           activeConnections: ep.activeConnections,
           effectiveWeight: ep.effectiveWeight,
         })),
-      modelAvailability: () => runtime.catalog.availability(),
+      modelAvailability: () => current().catalog.availability(),
+      endpointLoads: () =>
+        current().endpoints
+          .filter((ep) => ep.config.load_source !== 'none')
+          .map((ep) => {
+            const report = loadBoard.get(ep.name)?.report;
+            const age = loadBoard.ageMs(ep.name);
+            return {
+              name: ep.name,
+              stale: loadBoard.freshness(ep.name) === 'stale',
+              running: report?.running,
+              waiting: report?.waiting,
+              kvUsage: report?.kvUsage,
+              ageSeconds: age === undefined ? undefined : age / 1000,
+            };
+          }),
+      prefixIndexSize: () => current().selector.prefixIndex?.size ?? 0,
     },
     { version: VERSION },
   );
 
-  /** Builds a runtime, reusing endpoints (and their state) whose configuration did not change. */
-  function build(config: SluiceConfig, previous?: Runtime): Runtime {
-    const reusable = (ep: Endpoint) => previous !== undefined && isDeepStrictEqual(ep.config, config.endpoints.find((c) => c.name === ep.name)) && isDeepStrictEqual(previous.config.health, config.health) && isDeepStrictEqual(previous.config.breaker, config.breaker);
-    const kept = new Map((previous?.endpoints ?? []).filter(reusable).map((ep) => [ep.name, ep]));
-    const endpoints = config.endpoints.map((c) => kept.get(c.name) ?? new Endpoint(c, config, Date.now, listener));
-    for (const ep of endpoints) {
-      metrics.initEndpoint(ep.name);
-      const timeoutsChanged = previous && !isDeepStrictEqual(previous.config.proxy, config.proxy);
-      if (!upstreams.has(ep) || timeoutsChanged) {
-        upstreams.get(ep)?.closeWhenIdle(() => ep.activeConnections === 0);
-        upstreams.set(ep, new Upstream(ep.baseUrl, { connectMs: config.proxy.connect_timeout, firstByteMs: config.proxy.first_byte_timeout }, ep.authorization));
-      }
+  const dns = new DnsWatcher({
+    resolver: options.resolver ?? systemResolver,
+    now: Date.now,
+    onChange: () => {
+      if (!runtime || shuttingDown) return;
+      apply(runtime.config);
+      logger.info('endpoints updated from DNS', { endpoints: runtime.endpoints.map((ep) => ep.name) });
+    },
+    log: (level, message, fields) => logger.log(level, message, fields),
+  });
+
+  const timeoutsOf = (config: SluiceConfig) => ({ connectMs: config.proxy.connect_timeout, firstByteMs: config.proxy.first_byte_timeout });
+
+  /** The endpoints for `config`: kept by name and reconfigured in place, created, or retired to drain. */
+  function reconcile(config: SluiceConfig): Endpoint[] {
+    const running = runtime?.endpoints ?? [];
+    const plan = planFleet(running, expandEndpoints(config.endpoints, dns.answers));
+    const next = new Map<string, Endpoint>();
+    for (const { endpoint, config: c } of plan.keep) {
+      endpoint.reconfigure(c, config);
+      upstreams.get(endpoint)?.setTimeouts(timeoutsOf(config));
+      next.set(c.name, endpoint);
     }
-    const catalog = new ModelCatalog(endpoints, previous?.catalog);
+    for (const c of plan.create) {
+      const ep = new Endpoint(c, config, Date.now, listener);
+      upstreams.set(ep, new Upstream(ep.baseUrl, timeoutsOf(config), () => ep.authorization));
+      metrics.initEndpoint(ep.name);
+      next.set(c.name, ep);
+    }
+    for (const ep of plan.retire) retire(ep);
+    // In the configured order, so that status and logs read like the file.
+    return expandEndpoints(config.endpoints, dns.answers).map((c) => next.get(c.name)!);
+  }
+
+  /** Takes an endpoint out of rotation; its own requests and streams finish, then it is forgotten. */
+  function retire(ep: Endpoint): void {
+    upstreams.get(ep)?.retire();
+    draining.add(ep);
+    logger.info('endpoint draining', { endpoint: ep.name, url: ep.displayUrl, active_connections: ep.activeConnections });
+    drainTimer ??= setInterval(sweepDrained, DRAIN_SWEEP_MS).unref();
+    sweepDrained();
+  }
+
+  function sweepDrained(): void {
+    for (const ep of draining) {
+      const upstream = upstreams.get(ep);
+      if (ep.activeConnections > 0 || (upstream?.inFlight ?? 0) > 0) continue;
+      upstream?.close();
+      upstreams.delete(ep);
+      draining.delete(ep);
+      logger.info('endpoint drained', { endpoint: ep.name });
+      // The same name may live on (its URL changed): its series continue.
+      if (!runtime?.endpoints.some((live) => live.name === ep.name)) void metrics.removeEndpoint(ep.name);
+    }
+    if (draining.size === 0 && drainTimer) {
+      clearInterval(drainTimer);
+      drainTimer = undefined;
+    }
+  }
+
+  /** Builds a runtime for the configuration over the current endpoints. */
+  function build(config: SluiceConfig): Runtime {
+    const endpoints = reconcile(config);
+    const catalog = new ModelCatalog(endpoints, runtime?.catalog);
     catalog.rebuild();
     const discovery = new ModelDiscovery(endpoints, catalog, {
       intervalMs: config.discovery.interval,
@@ -109,70 +206,121 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         else logger.debug('health check failed', { endpoint: ep.name, error: result.error, latency_ms: Math.round(result.latencyMs) });
       },
     });
-    const sticky = config.balancing.sticky;
+    loadBoard.track(endpoints.map((ep) => ({ name: ep.name, source: ep.config.load_source })));
+    for (const ep of endpoints) if (ep.config.load_source !== 'none') metrics.initLoadSource(ep.name);
+    const scraper = new LoadScraper(
+      endpoints.map((ep) => ({ name: ep.name, baseUrl: ep.baseUrl, source: ep.config.load_source, authorization: ep.authorization })),
+      {
+        board: loadBoard,
+        intervalMs: config.load.interval,
+        timeoutMs: config.load.timeout,
+        onResult(target, result, error) {
+          metrics.loadScrape(target.name, result);
+          if (error) logger.debug('load scrape failed', { endpoint: target.name, error });
+        },
+      },
+    );
+    const { balancing } = config;
+    const sticky = balancing.sticky;
+    const selector = createSelector(balancing.strategy, {
+      ...(sticky ? { sticky: { maxLoadFactor: sticky.max_load_factor } } : {}),
+      weights: { queue: balancing.scorers.queue, kvCache: balancing.scorers.kv_cache, prefix: balancing.scorers.prefix, resident: balancing.scorers.resident },
+      load: (name, model) => loadBoard.facts(name, model),
+      prefix: {
+        indexSize: balancing.prefix.index_size,
+        ttlMs: balancing.prefix.ttl,
+        maxImbalanceRatio: balancing.prefix.max_imbalance_ratio,
+        maxImbalanceRequests: balancing.prefix.max_imbalance_requests,
+      },
+    });
     const forwarder = new Forwarder({
       config,
       endpoints,
       catalog,
-      selector: createSelector(config.balancing.strategy, sticky ? { sticky: { maxLoadFactor: sticky.max_load_factor } } : undefined),
+      selector,
+      load: loadBoard,
       sticky: sticky ? stickyKeySource(sticky.key, sticky.trusted_proxies) : undefined,
       metrics,
       modelStats,
       logger,
       retryAfterSeconds: () => Math.max(1, Math.ceil(Math.min(...endpoints.map((ep) => checker.nextCheckInMs(ep))) / 1000)),
-      upstreamFor: (ep) => upstreams.get(ep)!,
+      upstreamFor: (ep) => {
+        const upstream = upstreams.get(ep);
+        if (!upstream) throw new Error(`endpoint ${ep.name} has left the fleet`);
+        return upstream;
+      },
     });
-    return { config, endpoints, catalog, discovery, checker, forwarder, maxBodyBytes: config.limits.max_body };
+    return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body };
   }
 
-  function start(rt: Runtime): void {
-    rt.checker.start();
-    // Initial discovery runs alongside the first checks; recovery re-discovers anyway.
-    void rt.discovery.discoverAll();
-    rt.discovery.start();
+  /** Replaces the runtime: endpoints that stay keep their state, checks, scrapes and discovery restart over the new set. */
+  function apply(config: SluiceConfig): void {
+    const previous = runtime;
+    dns.setTargets(config.endpoints);
+    const next = build(config);
+    if (previous) {
+      previous.checker.stop();
+      previous.scraper.stop();
+      previous.discovery.stop();
+    }
+    runtime = next;
+    next.checker.start();
+    next.scraper.start();
+    // Endpoints that kept their models are re-discovered too; recovery re-discovers anyway.
+    void next.discovery.discoverAll();
+    next.discovery.start();
   }
 
-  function stop(rt: Runtime): void {
-    rt.checker.stop();
-    rt.discovery.stop();
-  }
-
-  runtime = build(initial);
+  dns.setTargets(initial.endpoints);
+  await dns.refreshAll();
+  apply(initial);
+  dns.start();
 
   const status: StatusSource = {
     version: VERSION,
     startedAt,
     get endpoints() {
-      return runtime.endpoints;
+      return current().endpoints;
     },
     get catalog() {
-      return runtime.catalog;
+      return current().catalog;
+    },
+    get shuttingDown() {
+      return shuttingDown;
     },
     modelStats,
     metrics,
-    nextCheckInMs: (ep) => runtime.checker.nextCheckInMs(ep),
-    redactedConfig: () => redactedConfig(runtime.config),
+    nextCheckInMs: (ep) => current().checker.nextCheckInMs(ep),
+    redactedConfig: () => redactedConfig(current().config),
   };
   const separateAdmin = initial.server.admin_port !== null && initial.server.admin_port !== undefined;
-  const app = createProxyApp({ current: () => runtime, logger, adminRouter: separateAdmin ? undefined : statusRouter(status) });
+  const access = new Access(initial, { metrics, logger });
+  const adminRouter = access.guardAdmin(statusRouter(status));
+  const app = createProxyApp({ current, logger, adminRouter: separateAdmin ? undefined : adminRouter, gate: access.gate });
 
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
+  const inFlight = new InFlight();
+  const server = http.createServer(serverOptions(initial), inFlight.track((req, res) => {
+    // During shutdown a keep-alive client is told to reconnect elsewhere.
+    if (shuttingDown) res.shouldKeepAlive = false;
+    app(req, res);
+  }));
+  server.maxConnections = initial.server.max_connections;
   const url = await listen(server, initial.server.host, initial.server.port);
   let adminServer: http.Server | undefined;
   let adminUrl = url;
   if (separateAdmin) {
-    adminServer = http.createServer(createAdminApp(statusRouter(status), logger));
+    adminServer = http.createServer(serverOptions(initial), createAdminApp(adminRouter, logger));
     adminUrl = await listen(adminServer, initial.server.host, initial.server.admin_port!);
   }
 
-  start(runtime);
-  logger.info('sluice listening', { url, admin_url: adminUrl, endpoints: runtime.endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), strategy: initial.balancing.strategy, version: VERSION });
+  logger.info('sluice listening', { url, admin_url: adminUrl, endpoints: current().endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), strategy: initial.balancing.strategy, version: VERSION });
 
+  let closing: Promise<void> | undefined;
   return {
     url,
     adminUrl,
     get endpoints() {
-      return runtime.endpoints;
+      return current().endpoints;
     },
     reload(load) {
       let next: SluiceConfig;
@@ -183,28 +331,57 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         logger.error('configuration reload failed; keeping the running configuration', { error: err instanceof Error ? err.message : String(err) });
         return false;
       }
-      if (!isDeepStrictEqual(next.server, runtime.config.server)) logger.warn('server.* changes take effect only after a restart', { server: next.server });
-      const previous = runtime;
-      const rebuilt = build(next, previous);
-      stop(previous);
-      runtime = rebuilt;
-      start(rebuilt);
-      for (const ep of previous.endpoints) {
-        if (!rebuilt.endpoints.includes(ep)) {
-          upstreams.get(ep)?.closeWhenIdle(() => ep.activeConnections === 0);
-          upstreams.delete(ep);
-        }
-      }
+      if (!isDeepStrictEqual(next.server, current().config.server)) logger.warn('server.* changes take effect only after a restart', { server: next.server });
+      apply(next);
+      access.update(next);
+      // New `discover: dns` endpoints get their members without waiting for the next round.
+      void dns.refreshDue();
       logger.level = next.logging.level;
       metrics.configReload('success');
-      logger.info('configuration reloaded', { endpoints: rebuilt.endpoints.map((ep) => ep.name), strategy: next.balancing.strategy });
+      logger.info('configuration reloaded', { endpoints: current().endpoints.map((ep) => ep.name), strategy: next.balancing.strategy });
       return true;
     },
-    async close() {
-      stop(runtime);
-      await Promise.all([closeServer(server), adminServer ? closeServer(adminServer) : undefined]);
-      for (const u of upstreams.values()) u.close();
+    close(graceMs) {
+      // Asked again with no grace while draining: cut now.
+      if (closing && graceMs === 0) inFlight.endGrace();
+      closing ??= (async () => {
+        shuttingDown = true;
+        dns.stop();
+        const grace = graceMs ?? current().config.server.shutdown_grace;
+        logger.info('shutting down', { in_flight: inFlight.size, grace_ms: grace });
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const cut = await inFlight.drain(server, grace);
+        if (cut.length > 0) {
+          metrics.shutdownCut(cut.length);
+          for (const r of cut) logger.warn('request cut at shutdown', r);
+          logger.warn('shutdown grace period over; requests cut', { cut: cut.length, grace_ms: grace });
+        }
+        server.closeAllConnections();
+        await closed;
+        const rt = current();
+        rt.checker.stop();
+        rt.discovery.stop();
+        if (adminServer) await closeServer(adminServer);
+        if (drainTimer) clearInterval(drainTimer);
+        rt.scraper.stop();
+        for (const u of upstreams.values()) u.close();
+        access.close();
+        logger.info('shut down', { cut: cut.length });
+      })();
+      return closing;
     },
+  };
+}
+
+/** Client-side limits (slowloris, connection floods) from `server.*`. */
+function serverOptions(config: SluiceConfig): http.ServerOptions {
+  const { headers_timeout: headersTimeout, request_timeout: requestTimeout } = config.server;
+  return {
+    keepAliveTimeout: 65_000,
+    headersTimeout,
+    requestTimeout,
+    // How often Node looks for connections past those timeouts (its default is 30 s).
+    connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(headersTimeout / 4))),
   };
 }
 
@@ -223,8 +400,6 @@ function listen(server: http.Server, host: string, port: number): Promise<string
 function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    server.closeIdleConnections();
-    // In-flight streams get a moment to finish, then are cut.
-    setTimeout(() => server.closeAllConnections(), 2000).unref();
+    server.closeAllConnections();
   });
 }

@@ -116,8 +116,14 @@ function traffic() {
       targets: quantileTargets('sluice_request_duration_seconds', [], TRAFFIC),
     }),
     timeseries({
+      title: 'Time to first token',
+      description: 'p50, p95 and p99 of the time to the first generated token from this endpoint (the whole answer when not streamed), its queueing included. SluiceSlowTimeToFirstToken fires above 5s at p95. Exemplar dots link to traces.',
+      unit: 's',
+      targets: quantileTargets('sluice_time_to_first_token_seconds', [], TRAFFIC),
+    }),
+    timeseries({
       title: 'Time to first byte',
-      description: 'p50, p95 and p99 of the time to the first byte from this endpoint. Exemplar dots link to traces.',
+      description: 'p50, p95 and p99 of the time to this endpoint\'s response headers: connection and queueing before the headers. A streamed answer sends its headers before any token, so this is not what a user waits for; see Time to first token. Exemplar dots link to traces.',
       unit: 's',
       targets: quantileTargets('sluice_time_to_first_byte_seconds', [], TRAFFIC),
     }),

@@ -39,8 +39,13 @@ export function quantileTargets(histogram, by, matchers) {
 
 const THRESHOLDS_NEUTRAL = { mode: 'absolute', steps: [{ color: 'green', value: null }] };
 
-function base(type, { title, description, unit, targets, w = 12, h = 8, decimals, min, max, thresholds, mappings, links }) {
-  if (!title || !description || !unit) throw new Error(`panel needs title, description and unit: ${title}`);
+/** Appended to the description of every panel that reads a recording rule (sluice:<what>:<aggregation>). */
+export const RECORDING_RULES_NOTE = 'Needs the recording rules of prometheus/rules.yml loaded in Prometheus; empty without them.';
+
+function base(type, { title, description: text, unit, targets, w = 12, h = 8, decimals, min, max, thresholds, mappings, links }) {
+  if (!title || !text || !unit) throw new Error(`panel needs title, description and unit: ${title}`);
+  const usesRecordingRules = targets.some((t) => /(?<![\w:])sluice:[a-z0-9_]+:[a-z0-9_]+/.test(t.expr ?? ''));
+  const description = usesRecordingRules ? `${text} ${RECORDING_RULES_NOTE}` : text;
   const defaults = { unit, color: { mode: 'palette-classic' }, thresholds: thresholds ?? THRESHOLDS_NEUTRAL, mappings: mappings ?? [] };
   if (decimals !== undefined) defaults.decimals = decimals;
   if (min !== undefined) defaults.min = min;
@@ -227,7 +232,8 @@ export function dashboard({ uid, title, description, panels, templating, annotat
     title,
     description,
     tags: ['sluice'],
-    editable: true,
+    // Provisioned from files: edits made in the UI would be lost on the next restart.
+    editable: false,
     fiscalYearStartMonth: 0,
     graphTooltip: 1,
     liveNow: false,

@@ -6,6 +6,9 @@ const TRAFFIC = ['endpoint=~"$endpoint"', 'model=~"$model"'];
 const ENDPOINT = ['endpoint=~"$endpoint"'];
 const ENDPOINT_DETAIL_LINK = [{ title: 'Endpoint detail: ${__field.labels.endpoint}', url: '/d/sluice-endpoint/sluice-endpoint-detail?${__url_time_range}&${datasource:queryparam}&${job:queryparam}&${instance:queryparam}&var-endpoint=${__field.labels.endpoint}' }];
 
+// Alerts of the selected jobs and instances; objective (burn-rate) alerts are per job, without an instance.
+const FIRING_ALERTS = 'ALERTS{alertstate="firing", alertname=~"Sluice.+", job=~"$job", instance=~"$instance"}\nor\nALERTS{alertstate="firing", alertname=~"Sluice.+", job=~"$job", instance=""}';
+
 const requests = (...extra) => rate('sluice_requests_total', ...TRAFFIC, ...extra);
 // 5xx ratio per group, 0 (not missing) while the group has traffic and no errors.
 const errorRatio = (by) =>
@@ -21,7 +24,7 @@ function summary() {
     }),
     stat({
       title: 'Error ratio (5m)',
-      description: 'Share of client requests answered with a 5xx status over the last 5 minutes (recording rule sluice:endpoint_request_errors:rate5m). SluiceHighErrorRatio fires above 5% per endpoint.',
+      description: 'Share of client requests answered with a 5xx status over the last 5 minutes (recording rule sluice:endpoint_request_errors:rate5m). SluiceErrorBudgetBurn pages when this burns the 99.5% availability objective too fast.',
       unit: 'percentunit',
       decimals: 2,
       thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: 0.01 }, { color: 'red', value: 0.05 }] },
@@ -36,11 +39,11 @@ function summary() {
     }),
     stat({
       title: 'Routable endpoints',
-      description: 'Endpoints that can take traffic now (healthy, degraded or recovering). At 0, every request fails.',
+      description: 'Endpoints that can take traffic now (healthy, degraded or recovering), each counted once however many Sluice replicas route to it. At 0, every request fails.',
       unit: 'none',
       graphMode: 'none',
       thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] },
-      targets: [target(`sum(${sel('sluice_endpoint_up', ...ENDPOINT)})`, 'routable')],
+      targets: [target(`sum(max by (job, endpoint) (${sel('sluice_endpoint_up', ...ENDPOINT)}))`, 'routable')],
     }),
     stat({
       title: 'Output tokens per second',
@@ -55,7 +58,7 @@ function summary() {
       graphMode: 'none',
       colorMode: 'background',
       thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }] },
-      targets: [target('count(ALERTS{alertstate="firing", alertname=~"Sluice.+"}) or vector(0)', 'firing')],
+      targets: [target(`count(${FIRING_ALERTS}) or vector(0)`, 'firing')],
     }),
   ];
 }
@@ -105,10 +108,10 @@ function latency() {
       targets: quantileTargets('sluice_request_duration_seconds', [], TRAFFIC),
     }),
     timeseries({
-      title: 'Time to first byte',
-      description: 'p50, p95 and p99 of the time from request arrival to the first byte from the backend (the first token when streaming). Exemplar dots link to traces.',
+      title: 'Time to first token',
+      description: 'p50, p95 and p99 of the time from request arrival to the first generated token (the whole answer when not streamed): what a user waits for, backend queueing included. SluiceTimeToFirstTokenBudgetBurn pages when more than 1% take over 5s. Exemplar dots link to traces.',
       unit: 's',
-      targets: quantileTargets('sluice_time_to_first_byte_seconds', [], TRAFFIC),
+      targets: quantileTargets('sluice_time_to_first_token_seconds', [], TRAFFIC),
     }),
     timeseries({
       title: 'p95 request duration by model',
@@ -205,6 +208,60 @@ function endpoints() {
   ];
 }
 
+// A backend's own metrics carry its scrape target as `instance`; Sluice's endpoint_info carries its
+// URL. Matching the two names each backend series with its Sluice endpoint (and applies the
+// job, instance and endpoint variables through the Sluice side).
+const ENDPOINT_OF_BACKEND = `max by (instance, endpoint) (\n  label_replace(${sel('sluice_endpoint_info', ...ENDPOINT)}, "instance", "$1", "url", "https?://([^/]+).*")\n)`;
+const byEndpoint = (backendExpr) => `(\n  ${backendExpr}\n  * on (instance) group_left (endpoint)\n  ${ENDPOINT_OF_BACKEND}\n)`;
+const BACKEND = 'model_name=~"$model"';
+const BACKEND_SOURCE = 'From the model servers\' own vLLM metrics (vLLM, or the sample server with ENGINE=sim), scraped by Prometheus from each server and matched to Sluice endpoints by URL; empty for backends that do not export them.';
+
+function backendLoad() {
+  return [
+    row('Backend load'),
+    timeseries({
+      title: 'Running requests by endpoint',
+      description: `Requests each backend is generating for now (vllm:num_requests_running). ${BACKEND_SOURCE}`,
+      unit: 'short',
+      w: 8,
+      targets: [target(`sum by (endpoint) ${byEndpoint(`vllm:num_requests_running{${BACKEND}}`)}`, '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'Waiting requests by endpoint',
+      description: `Requests queued inside each backend, not yet scheduled (vllm:num_requests_waiting): a growing queue means time to first token will grow. ${BACKEND_SOURCE}`,
+      unit: 'short',
+      w: 8,
+      targets: [target(`sum by (endpoint) ${byEndpoint(`vllm:num_requests_waiting{${BACKEND}}`)}`, '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'KV-cache usage by endpoint',
+      description: `Share of each backend's KV cache in use (vllm:kv_cache_usage_perc); near 100% the backend preempts or queues requests. ${BACKEND_SOURCE}`,
+      unit: 'percentunit',
+      max: 1,
+      w: 8,
+      targets: [target(`max by (endpoint) ${byEndpoint(`vllm:kv_cache_usage_perc{${BACKEND}}`)}`, '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'Prefix-cache hit ratio by endpoint',
+      description: `Share of prompt tokens each backend found in its prefix cache (vllm:prefix_cache_hits_total over vllm:prefix_cache_queries_total). Sticky sessions raise it. ${BACKEND_SOURCE}`,
+      unit: 'percentunit',
+      max: 1,
+      targets: [
+        target(
+          `sum by (endpoint) ${byEndpoint(`rate(vllm:prefix_cache_hits_total{${BACKEND}}[$__rate_interval])`)}\n/\nsum by (endpoint) ${byEndpoint(`rate(vllm:prefix_cache_queries_total{${BACKEND}}[$__rate_interval])`)}`,
+          '{{endpoint}}',
+        ),
+      ],
+    }),
+    timeseries({
+      title: 'Backend time to first token (p95)',
+      description: `p95 time to first token as each backend measures it (vllm:time_to_first_token_seconds). Compared with Sluice's own time to first token, the difference is time spent before the backend saw the request. ${BACKEND_SOURCE}`,
+      unit: 's',
+      targets: [target(`histogram_quantile(0.95, sum by (endpoint, le) ${byEndpoint(`rate(vllm:time_to_first_token_seconds_bucket{${BACKEND}}[$__rate_interval])`)})`, '{{endpoint}}')],
+    }),
+  ];
+}
+
 function models() {
   return [
     row('Models and alerts'),
@@ -222,7 +279,7 @@ function models() {
       description: 'Sluice alerts firing in Prometheus now, with their labels. Empty when all is well.',
       unit: 'none',
       hide: ['Time', 'Value', '__name__', 'alertstate'],
-      targets: [instantTable('ALERTS{alertstate="firing", alertname=~"Sluice.+"}')],
+      targets: [instantTable(FIRING_ALERTS)],
     }),
   ];
 }
@@ -241,6 +298,41 @@ export function overview() {
         'orange',
       ),
     ],
-    panels: [...summary(), ...traffic(), ...latency(), ...tokens(), ...endpoints(), ...models()],
+    panels: [...summary(), ...traffic(), ...latency(), ...tokens(), ...endpoints(), ...backendLoad(), ...models(), ...sluiceProcess()],
   });
+}
+
+function sluiceProcess() {
+  return [
+    row('Sluice process'),
+    timeseries({
+      title: 'Event-loop lag',
+      description: 'p50 and p99 delay of Node.js event-loop turns in each Sluice process: above a few milliseconds, every proxied request and stream chunk waits that long.',
+      unit: 's',
+      w: 6,
+      targets: [target(sel('nodejs_eventloop_lag_p99_seconds'), 'p99 {{instance}}'), target(sel('nodejs_eventloop_lag_p50_seconds'), 'p50 {{instance}}')],
+    }),
+    timeseries({
+      title: 'CPU',
+      description: 'CPU time used by each Sluice process per second (1 = one core). Sluice runs on one core per process: near 1 it is the bottleneck.',
+      unit: 'percentunit',
+      w: 6,
+      targets: [target(`sum by (instance) (${rate('process_cpu_seconds_total')})`, '{{instance}}')],
+    }),
+    timeseries({
+      title: 'Memory',
+      description: 'Resident memory (RSS) and used V8 heap of each Sluice process.',
+      unit: 'bytes',
+      w: 6,
+      targets: [target(`sum by (instance) (${sel('process_resident_memory_bytes')})`, 'RSS {{instance}}'), target(`sum by (instance) (${sel('nodejs_heap_size_used_bytes')})`, 'heap {{instance}}')],
+    }),
+    timeseries({
+      title: 'Garbage collection',
+      description: 'Share of time each Sluice process spends in garbage collection, by kind (minor, major, incremental, weakcb).',
+      unit: 'percentunit',
+      w: 6,
+      stack: true,
+      targets: [target(`sum by (instance, kind) (${rate('nodejs_gc_duration_seconds_sum')})`, '{{kind}} {{instance}}')],
+    }),
+  ];
 }

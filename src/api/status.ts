@@ -10,6 +10,8 @@ export interface StatusSource {
   readonly catalog: ModelCatalog;
   readonly modelStats: ModelStats;
   readonly metrics: SluiceMetrics;
+  /** True once a shutdown has begun: readiness fails so that no new traffic is sent here. */
+  readonly shuttingDown: boolean;
   nextCheckInMs(endpoint: Endpoint): number;
   /** The effective configuration with secrets redacted. */
   redactedConfig(): Record<string, unknown>;
@@ -20,7 +22,7 @@ export function healthSummary(src: StatusSource) {
   const counts: Record<HealthState, number> & { total: number } = { healthy: 0, degraded: 0, recovering: 0, unhealthy: 0, unknown: 0, total: src.endpoints.length };
   for (const ep of src.endpoints) counts[ep.state]++;
   const routable = src.endpoints.some((ep) => ep.routable);
-  const status = !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';
+  const status = src.shuttingDown ? 'shutting_down' : !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';
   return {
     status,
     endpoints: counts,
@@ -73,9 +75,14 @@ export function statusRouter(src: StatusSource): Router {
     const { contentType, body } = await src.metrics.render(req.headers.accept);
     res.type(contentType).send(body);
   });
+  // Liveness: the process serves requests, whatever its endpoints' state (a liveness probe that
+  // failed with the backends would restart a healthy Sluice). /internal/health is readiness.
+  router.get('/internal/live', (_req, res) => {
+    res.json({ status: 'ok', uptime_seconds: Math.round((Date.now() - src.startedAt) / 1000) });
+  });
   router.get('/internal/health', (_req, res) => {
     const summary = healthSummary(src);
-    res.status(summary.status === 'unhealthy' ? 503 : 200).json(summary);
+    res.status(summary.status === 'unhealthy' || summary.status === 'shutting_down' ? 503 : 200).json(summary);
   });
   router.get('/internal/status/endpoints', (_req, res) => {
     res.json({ endpoints: src.endpoints.map((ep) => endpointStatus(src, ep)) });

@@ -1,58 +1,106 @@
+import type { RouteDecision } from './decision.js';
 import { createLeastConnections } from './least-connections.js';
+import { PrefixIndex } from './prefix-index.js';
 import { createRandomTwo } from './random-two.js';
 import { createRoundRobin } from './round-robin.js';
-import type {
-  Candidate,
-  PickContext,
-  Selector,
-  StickyOptions,
-  StrategyName,
-  TierPicker,
-} from './selector.js';
+import { ScoredPicker, type LoadLookup, type ScorerWeights } from './scored.js';
+import type { Candidate, PickContext, Selector, StickyOptions, StrategyName, TierPicker } from './selector.js';
 import { StickyPicker } from './sticky.js';
 import { preferredTier } from './tiers.js';
+
+/** `prefix-aware` settings (`balancing.prefix`). */
+export interface PrefixOptions {
+  /** Block hashes remembered. */
+  readonly indexSize: number;
+  readonly ttlMs: number;
+  readonly maxImbalanceRatio: number;
+  readonly maxImbalanceRequests: number;
+}
 
 export interface SelectorOptions {
   /** Enables sticky routing for picks that carry a `stickyKey`. */
   readonly sticky?: StickyOptions;
   /** Source of randomness for `random-two`, in [0, 1). Defaults to Math.random. */
   readonly random?: () => number;
+  /** Scorer weights of `load-aware` and `prefix-aware`; defaults to 1 each. */
+  readonly weights?: ScorerWeights;
+  /** Backend-reported load for the scoring strategies; without it they use Sluice's own counts. */
+  readonly load?: LoadLookup;
+  /** Required settings of `prefix-aware` (defaults as in the configuration schema otherwise). */
+  readonly prefix?: PrefixOptions;
+  /** Clock of the prefix index (Date.now by default). */
+  readonly now?: () => number;
+}
+
+const EQUAL_WEIGHTS: ScorerWeights = { queue: 1, kvCache: 1, prefix: 1, resident: 1 };
+const DEFAULT_PREFIX: PrefixOptions = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 8 };
+
+/** A selector with its prefix index, when it has one (for metrics). */
+export interface BuiltSelector extends Selector {
+  readonly prefixIndex?: PrefixIndex;
 }
 
 /**
  * Builds a selector: it narrows to the preferred tier, then routes by sticky key when one is
  * given and sticky options are set, otherwise by `strategy`. Each selector keeps its own
- * rotation state, so build one per pool and reuse it.
+ * rotation state (and prefix index), so build one per pool and reuse it.
  */
-export function createSelector(strategy: StrategyName, options: SelectorOptions = {}): Selector {
-  const strategyPicker = createStrategyPicker(strategy, options);
+export function createSelector(strategy: StrategyName, options: SelectorOptions = {}): BuiltSelector {
+  const decideInTier = createStrategy(strategy, options);
   const stickyPicker = options.sticky ? new StickyPicker(options.sticky) : undefined;
+  const decide = <T extends Candidate>(candidates: readonly T[], ctx?: PickContext): RouteDecision<T> | undefined => {
+    const tier = preferredTier(candidates);
+    if (tier.length === 0) return undefined;
+    const stickyKey = ctx?.stickyKey;
+    if (stickyPicker && stickyKey !== undefined) {
+      const endpoint = stickyPicker.pick(tier, stickyKey);
+      const blocks = ctx?.prompt?.blocks;
+      if (decideInTier.prefixIndex && blocks) decideInTier.prefixIndex.record(blocks, endpoint.name);
+      return { endpoint, reason: 'sticky' };
+    }
+    return decideInTier.decide(tier, ctx);
+  };
   return {
     name: strategy,
-    select<T extends Candidate>(candidates: readonly T[], ctx?: PickContext): T | undefined {
-      const tier = preferredTier(candidates);
-      if (tier.length === 0) return undefined;
-      const stickyKey = ctx?.stickyKey;
-      if (stickyPicker && stickyKey !== undefined) {
-        return stickyPicker.pick(tier, stickyKey);
-      }
-      return strategyPicker.pick(tier);
-    },
+    prefixIndex: decideInTier.prefixIndex,
+    decide,
+    select: (candidates, ctx) => decide(candidates, ctx)?.endpoint,
   };
 }
 
-function createStrategyPicker(strategy: StrategyName, options: SelectorOptions): TierPicker {
+interface StrategyDecider {
+  decide<T extends Candidate>(tier: readonly T[], ctx: PickContext | undefined): RouteDecision<T>;
+  readonly prefixIndex?: PrefixIndex;
+}
+
+function createStrategy(strategy: StrategyName, options: SelectorOptions): StrategyDecider {
   switch (strategy) {
     case 'round-robin':
-      return createRoundRobin();
+      return plain(createRoundRobin());
     case 'least-connections':
-      return createLeastConnections();
+      return plain(createLeastConnections());
     case 'random-two':
-      return createRandomTwo(options.random);
+      return plain(createRandomTwo(options.random));
+    case 'load-aware':
+      return new ScoredPicker({ weights: options.weights ?? EQUAL_WEIGHTS, load: options.load });
+    case 'prefix-aware': {
+      const settings = options.prefix ?? DEFAULT_PREFIX;
+      const index = new PrefixIndex({ capacity: settings.indexSize, ttlMs: settings.ttlMs, now: options.now });
+      const picker = new ScoredPicker({
+        weights: options.weights ?? EQUAL_WEIGHTS,
+        load: options.load,
+        prefix: { index, maxImbalanceRatio: settings.maxImbalanceRatio, maxImbalanceRequests: settings.maxImbalanceRequests },
+      });
+      return { prefixIndex: index, decide: (tier, ctx) => picker.decide(tier, ctx) };
+    }
     default: {
       // Reachable from untyped configuration; the compiler proves every known name is handled.
       const unknown: never = strategy;
       throw new RangeError(`unknown balancing strategy: ${String(unknown)}`);
     }
   }
+}
+
+function plain(picker: TierPicker): StrategyDecider {
+  return { decide: (tier) => ({ endpoint: picker.pick(tier), reason: 'strategy' }) };
 }

@@ -56,3 +56,30 @@ export function unitInterval(first: Hash64, second: Hash64): number {
   const bits = roundThree * TWO_POW_20 + (roundTwo >>> 12);
   return (bits + 0.5) / TWO_POW_52;
 }
+
+const TWO_POW_32 = 2 ** 32;
+const HIGH_21_BITS = 0x1fffff;
+
+/**
+ * Hashes `text[start, end)` chained onto `previous` (a block hash, or 0 for the first block):
+ * equal prefixes give equal leading hashes, and a block's hash stands for everything before
+ * it. The result is a non-negative integer below 2^53, exact as a number and a Map key.
+ */
+export function hashBlock(previous: number, text: string, start: number, end: number): number {
+  let laneA = mix32((previous % TWO_POW_32) ^ 0x811c9dc5);
+  let laneB = mix32(Math.floor(previous / TWO_POW_32) ^ 0x9e3779b9);
+  for (let index = start; index < end; index++) {
+    const codeUnit = text.charCodeAt(index);
+    laneA = Math.imul(laneA ^ codeUnit, 0x01000193);
+    laneB = Math.imul(laneB ^ codeUnit, 0x5bd1e995);
+    laneB ^= laneB >>> 15;
+  }
+  laneA = mix32(laneA ^ (end - start));
+  laneB = mix32(laneB ^ Math.imul(laneA, 0x27d4eb2f));
+  return (mix32(laneA ^ laneB) & HIGH_21_BITS) * TWO_POW_32 + laneB;
+}
+
+/** A block hash as the two halves `unitInterval` combines (rendezvous hashing on a prefix). */
+export function blockHash64(block: number): Hash64 {
+  return { high: Math.floor(block / TWO_POW_32) >>> 0, low: block >>> 0 };
+}

@@ -1,9 +1,16 @@
-export type {
-  Candidate,
-  PickContext,
-  Selector,
-  StickyOptions,
-  StrategyName,
-} from './selector.js';
-export { createSelector } from './create-selector.js';
+export type { Candidate, PickContext, PromptFacts, Selector, StickyOptions, StrategyName } from './selector.js';
+export { STRATEGY_NAMES } from './selector.js';
+export {
+  EXCLUSION_REASONS,
+  ROUTE_REASONS,
+  type CandidateScore,
+  type Exclusion,
+  type ExclusionReason,
+  type RouteDecision,
+  type RouteReason,
+} from './decision.js';
+export { createSelector, type BuiltSelector, type PrefixOptions, type SelectorOptions } from './create-selector.js';
+export { hashBlock } from './hash.js';
+export { PrefixIndex, type PrefixIndexOptions } from './prefix-index.js';
+export type { LoadLookup, ScorerWeights } from './scored.js';
 export { preferredTier } from './tiers.js';

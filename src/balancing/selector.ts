@@ -1,3 +1,5 @@
+import type { RouteDecision } from './decision.js';
+
 /**
  * What a strategy sees of an endpoint. The caller has already removed unroutable endpoints,
  * endpoints that do not serve the requested model, endpoints at their connection cap and
@@ -16,18 +18,33 @@ export interface Candidate {
   readonly backup: boolean;
 }
 
+/** The request's prompt as routing sees it (built by the proxy from the request body). */
+export interface PromptFacts {
+  /** Chained block hashes, first block first: equal prefixes give equal leading hashes. */
+  readonly blocks: readonly number[];
+  /** Estimated prompt tokens. */
+  readonly tokens: number;
+}
+
 export interface PickContext {
   /** When set (and sticky options are configured), the same key keeps going to the same endpoint. */
   readonly stickyKey?: string;
+  /** The catalog name of the requested model (for the model-resident preference). */
+  readonly model?: string;
+  readonly prompt?: PromptFacts;
 }
 
 export interface Selector {
-  readonly name: string;
+  readonly name: StrategyName;
   /** Picks one of `candidates`, or undefined when the list is empty. */
   select<T extends Candidate>(candidates: readonly T[], ctx?: PickContext): T | undefined;
+  /** Picks like `select`, and says why (with the scores of scoring strategies). */
+  decide<T extends Candidate>(candidates: readonly T[], ctx?: PickContext): RouteDecision<T> | undefined;
 }
 
-export type StrategyName = 'round-robin' | 'least-connections' | 'random-two';
+/** The balancing strategies, the one list the configuration schema also validates against. */
+export const STRATEGY_NAMES = ['round-robin', 'least-connections', 'random-two', 'load-aware', 'prefix-aware'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 export interface StickyOptions {
   /**

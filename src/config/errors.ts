@@ -32,15 +32,25 @@ function joinPathAndMessage(path: string, message: string): string {
   return path === '' ? message : `${path}: ${message}`;
 }
 
-/** One line per problem; an unknown-keys issue becomes one line per key so each can be fixed on its own. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], pathPrefix = ''): string[] {
+/** The 1-based line in the source file of the value (or key) at a path; undefined when it has none. */
+export type LocatePath = (path: readonly PropertyKey[]) => number | undefined;
+
+/**
+ * One line per problem; an unknown-keys issue becomes one line per key so each can be fixed on its
+ * own. With `locate`, each line ends with the YAML line of the offending key: "(line 14)".
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], pathPrefix = '', locate?: LocatePath): string[] {
+  const at = (path: readonly PropertyKey[]) => {
+    const line = locate?.(path);
+    return line === undefined ? '' : ` (line ${line})`;
+  };
   const lines: string[] = [];
   for (const issue of issues) {
     const path = formatPath(issue.path, pathPrefix);
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) lines.push(joinPathAndMessage(path, `unknown key "${key}"`));
+      for (const key of issue.keys) lines.push(joinPathAndMessage(path, `unknown key "${key}"`) + at([...issue.path, key]));
     } else {
-      lines.push(joinPathAndMessage(path, issue.message));
+      lines.push(joinPathAndMessage(path, issue.message) + at(issue.path));
     }
   }
   return lines;

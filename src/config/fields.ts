@@ -21,6 +21,8 @@ export const MESSAGES = {
   retryStatus: 'expected an HTTP status 400-599',
   healthStatus: 'expected an HTTP status 100-599',
   ratio: 'expected a number from 0 to 1',
+  scorerWeight: 'expected a number from 0 to 100',
+  nonNegativeInt: 'expected an integer of 0 or more',
   loadFactor: 'expected a number greater than 1',
   retries: 'expected an integer from 0 to 10',
   stickyKey: 'expected ip, forwarded-for, header:<Name> or cookie:<name>',

@@ -3,7 +3,7 @@ export { loadConfig, NO_CONFIGURATION_MESSAGE, type LoadConfigOptions } from './
 export { parseConfig, validateConfig } from './parse.js';
 export { redactUrl, redactedConfig, renderEffectiveConfig } from './render.js';
 export {
-  BALANCING_STRATEGIES,
+  DISCOVER_MODES,
   ENDPOINT_TYPES,
   ENDPOINT_TYPE_DEFAULTS,
   LOG_LEVELS,
@@ -12,3 +12,11 @@ export {
   type SluiceConfig,
 } from './schema.js';
 export { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
+export {
+  ANONYMOUS_CLIENT,
+  CLIENT_NAME_PATTERN,
+  DEFAULT_ADMIN_ALLOW,
+  type AdminConfig,
+  type AuthConfig,
+  type RateLimitsConfig,
+} from './access-schema.js';

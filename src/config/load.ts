@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, describeIssue, formatIssues } from './errors.js';
-import { parseYaml, validateConfig } from './parse.js';
+import { parseYamlDocument, validateConfig, type ParsedYaml } from './parse.js';
 import { MESSAGES } from './fields.js';
+import { missingAccessSecrets } from './access-schema.js';
 import { ENDPOINT_TYPES, LOG_LEVELS, endpointListSchema, type EndpointType, type SluiceConfig } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -25,7 +26,7 @@ function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function readConfigFile(path: string): unknown {
+function readConfigFile(path: string): ParsedYaml {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -33,7 +34,7 @@ function readConfigFile(path: string): unknown {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError([`cannot read configuration file: ${reason}`], path);
   }
-  return parseYaml(text, path);
+  return parseYamlDocument(text, path);
 }
 
 /** "a=http://h:1,http://h:2" -> entries; an entry is "name=url" when the part before "=" cannot belong to a URL. */
@@ -131,10 +132,12 @@ export function loadConfig(options: LoadConfigOptions = {}): SluiceConfig {
   const { overrides, issues } = readEnvOverrides(env);
   if (issues.length > 0) throw new ConfigError(issues);
 
-  const raw = path === undefined ? {} : readConfigFile(path);
-  const config = validateConfig(applyOverrides(raw, overrides), path);
+  const file = path === undefined ? undefined : readConfigFile(path);
+  // Lines point into the file, so not at endpoints that SLUICE_ENDPOINTS replaced.
+  const locate = file && ((at: readonly PropertyKey[]) => (overrides.endpoints !== undefined && at[0] === 'endpoints' ? undefined : file.locate(at)));
+  const config = validateConfig(applyOverrides(file?.value ?? {}, overrides), path, locate);
 
-  const missing = missingTokenVariables(config, env);
+  const missing = [...missingTokenVariables(config, env), ...missingAccessSecrets(config, env)];
   if (missing.length > 0) throw new ConfigError(missing, path);
   return config;
 }

@@ -25,13 +25,22 @@ export function redactUrl(url: string): string {
  */
 export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
   const sticky = cfg.balancing.sticky;
+  const rateLimits = cfg.rate_limits;
   return {
-    server: { ...cfg.server, trusted_proxies: [...cfg.server.trusted_proxies] },
+    server: {
+      ...cfg.server,
+      trusted_proxies: [...cfg.server.trusted_proxies],
+      shutdown_grace: formatDuration(cfg.server.shutdown_grace),
+      headers_timeout: formatDuration(cfg.server.headers_timeout),
+      request_timeout: formatDuration(cfg.server.request_timeout),
+    },
     logging: { ...cfg.logging },
     limits: { ...cfg.limits, max_body: formatSize(cfg.limits.max_body) },
     balancing: {
       ...cfg.balancing,
       sticky: sticky === null ? null : { ...sticky, trusted_proxies: [...sticky.trusted_proxies] },
+      scorers: { ...cfg.balancing.scorers },
+      prefix: { ...cfg.balancing.prefix, ttl: formatDuration(cfg.balancing.prefix.ttl) },
     },
     health: {
       ...cfg.health,
@@ -48,15 +57,24 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       client_stall_timeout: formatDuration(cfg.proxy.client_stall_timeout),
       allowed_paths: [...cfg.proxy.allowed_paths],
     },
+    load: {
+      interval: formatDuration(cfg.load.interval),
+      timeout: formatDuration(cfg.load.timeout),
+      stale_after: formatDuration(cfg.load.stale_after),
+    },
     discovery: {
       interval: formatDuration(cfg.discovery.interval),
       timeout: formatDuration(cfg.discovery.timeout),
     },
+    admin: { allow: [...cfg.admin.allow], bearer_token_env: cfg.admin.bearer_token_env },
+    auth: { api_keys: cfg.auth.api_keys.map((k) => ({ name: k.name, ...(k.key_env === null ? {} : { key_env: k.key_env }), ...(k.key_file === null ? {} : { key_file: k.key_file }) })) },
+    rate_limits: rateLimits === null ? null : { ...rateLimits, period: formatDuration(rateLimits.period), redis_url: rateLimits.redis_url === null ? null : redactUrl(rateLimits.redis_url), redis_timeout: formatDuration(rateLimits.redis_timeout) },
     endpoints: cfg.endpoints.map((endpoint) => ({
       ...endpoint,
       url: redactUrl(endpoint.url),
       check_interval: formatDuration(endpoint.check_interval),
       check_timeout: formatDuration(endpoint.check_timeout),
+      discover_interval: formatDuration(endpoint.discover_interval),
     })),
   };
 }

@@ -12,25 +12,61 @@ import {
   unlessMissing,
   urlPath,
 } from './fields.js';
+import { adminSchema, authSchema, rateLimitsSchema } from './access-schema.js';
+import { STRATEGY_NAMES } from '../balancing/index.js';
+import { LOAD_SOURCES, type LoadSourceName } from '../load/index.js';
 
 export const ENDPOINT_TYPES = ['ollama', 'vllm', 'lmstudio', 'llamacpp', 'openai', 'generic'] as const;
 export type EndpointType = (typeof ENDPOINT_TYPES)[number];
 
-export const BALANCING_STRATEGIES = ['round-robin', 'least-connections', 'random-two'] as const;
+/** How an endpoint's members are found: `dns` keeps one endpoint per address its host resolves to. */
+export const DISCOVER_MODES = ['dns'] as const;
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
-/** Health and model-listing paths each server family answers on, used when an endpoint does not set its own. */
+/**
+ * What each server family answers on, used when an endpoint does not set its own: health and
+ * model-listing paths, and where its load comes from (SGLang, whose type is `generic` or
+ * `openai`, sets `load_source: sglang`).
+ */
 export const ENDPOINT_TYPE_DEFAULTS: Record<
   EndpointType,
-  { health_path: string; models_path: string; health_body_contains?: string }
+  { health_path: string; models_path: string; health_body_contains?: string; load_source: LoadSourceName }
 > = {
-  ollama: { health_path: '/', models_path: '/api/tags', health_body_contains: 'Ollama is running' },
-  lmstudio: { health_path: '/v1/models', models_path: '/v1/models' },
-  vllm: { health_path: '/health', models_path: '/v1/models' },
-  llamacpp: { health_path: '/health', models_path: '/v1/models' },
-  openai: { health_path: '/v1/models', models_path: '/v1/models' },
-  generic: { health_path: '/health', models_path: '/v1/models' },
+  ollama: { health_path: '/', models_path: '/api/tags', health_body_contains: 'Ollama is running', load_source: 'ollama' },
+  lmstudio: { health_path: '/v1/models', models_path: '/v1/models', load_source: 'lmstudio' },
+  vllm: { health_path: '/health', models_path: '/v1/models', load_source: 'vllm' },
+  llamacpp: { health_path: '/health', models_path: '/v1/models', load_source: 'none' },
+  openai: { health_path: '/v1/models', models_path: '/v1/models', load_source: 'none' },
+  generic: { health_path: '/health', models_path: '/v1/models', load_source: 'none' },
 };
+
+const scorerWeight = () =>
+  z
+    .number({ error: unlessMissing(MESSAGES.scorerWeight) })
+    .min(0, { error: MESSAGES.scorerWeight })
+    .max(100, { error: MESSAGES.scorerWeight });
+
+/** Weights of the load-aware and prefix-aware scorers (as the llm-d router configures its scorers). */
+const scorersSchema = z
+  .strictObject({
+    queue: scorerWeight().default(1),
+    kv_cache: scorerWeight().default(1),
+    prefix: scorerWeight().default(1),
+    resident: scorerWeight().default(1),
+  })
+  .refine((w) => w.queue + w.kv_cache + w.prefix + w.resident > 0, { error: 'at least one scorer weight must be greater than 0' });
+
+const prefixSchema = z.strictObject({
+  block_chars: positiveInt().default(256),
+  max_blocks: positiveInt().default(128),
+  index_size: positiveInt().default(100_000),
+  ttl: duration({ allowZero: false }).prefault('10m'),
+  max_imbalance_ratio: z
+    .number({ error: unlessMissing(MESSAGES.loadFactor) })
+    .gt(1, { error: MESSAGES.loadFactor })
+    .default(1.5),
+  max_imbalance_requests: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(8),
+});
 
 const stickySchema = z.strictObject({
   key: z.string({ error: unlessMissing(MESSAGES.stickyKey) }).regex(STICKY_KEY_PATTERN, { error: MESSAGES.stickyKey }),
@@ -69,6 +105,9 @@ const endpointFields = z.strictObject({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: MESSAGES.envName })
     .nullable()
     .default(null),
+  load_source: z.enum(LOAD_SOURCES).optional(),
+  discover: z.enum(DISCOVER_MODES).nullable().default(null),
+  discover_interval: duration({ allowZero: false }).prefault('10s'),
 });
 
 export const endpointSchema = endpointFields.transform((endpoint) => {
@@ -92,6 +131,9 @@ export const endpointSchema = endpointFields.transform((endpoint) => {
         ? (typeDefaults.health_body_contains ?? null)
         : endpoint.health_body_contains,
     bearer_token_env: endpoint.bearer_token_env,
+    load_source: endpoint.load_source ?? typeDefaults.load_source,
+    discover: endpoint.discover,
+    discover_interval: endpoint.discover_interval,
   };
 });
 
@@ -114,6 +156,14 @@ const serverSchema = z
     host: z.string().min(1).default('0.0.0.0'),
     port: port().default(8080),
     admin_port: port().nullable().default(null),
+    /** On SIGTERM/SIGINT, how long in-flight requests and streams may run before they are cut. */
+    shutdown_grace: duration({ allowZero: true }).prefault('30s'),
+    /** A client must send its request headers within this time (slowloris). */
+    headers_timeout: duration({ allowZero: false }).prefault('10s'),
+    /** A client must send its whole request (headers and body) within this time. */
+    request_timeout: duration({ allowZero: false }).prefault('60s'),
+    /** Open client connections at most; further connections are closed at once. */
+    max_connections: positiveInt().default(10_000),
     /** Peers whose X-Forwarded-*, Forwarded and X-Real-IP headers are believed (addresses or CIDR blocks). */
     trusted_proxies: z
       .array(z.string({ error: MESSAGES.ipOrCidr }).refine(isIpOrCidr, { error: MESSAGES.ipOrCidr }))
@@ -122,6 +172,9 @@ const serverSchema = z
   .superRefine((server, ctx) => {
     if (server.admin_port !== null && server.admin_port === server.port) {
       ctx.addIssue({ code: 'custom', path: ['admin_port'], message: 'must differ from server.port' });
+    }
+    if (server.headers_timeout > server.request_timeout) {
+      ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: 'must not exceed server.request_timeout' });
     }
   });
 
@@ -136,8 +189,10 @@ export const configSchema = z.strictObject({
   limits: z.strictObject({ max_body: size().prefault('10MiB') }).prefault({}),
   balancing: z
     .strictObject({
-      strategy: z.enum(BALANCING_STRATEGIES).default('round-robin'),
+      strategy: z.enum(STRATEGY_NAMES).default('round-robin'),
       sticky: stickySchema.nullable().default(null),
+      scorers: scorersSchema.prefault({}),
+      prefix: prefixSchema.prefault({}),
     })
     .prefault({}),
   health: z
@@ -180,6 +235,17 @@ export const configSchema = z.strictObject({
       allowed_paths: z
         .array(z.string().regex(/^\/[^\s?#]*$/, { error: 'expected a path starting with "/" (a trailing "*" makes it a prefix)' }))
         .default(['/v1/*', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/tags', '/api/show', '/predict']),
+      expose_route_headers: z.boolean().default(false),
+    })
+    .prefault({}),
+  load: z
+    .strictObject({
+      interval: duration({ allowZero: false }).prefault('250ms'),
+      timeout: duration({ allowZero: false }).prefault('500ms'),
+      stale_after: duration({ allowZero: false }).prefault('2s'),
+    })
+    .superRefine((load, ctx) => {
+      if (load.stale_after < load.interval) ctx.addIssue({ code: 'custom', path: ['stale_after'], message: 'must be at least load.interval' });
     })
     .prefault({}),
   discovery: z
@@ -188,6 +254,9 @@ export const configSchema = z.strictObject({
       timeout: duration({ allowZero: false }).prefault('5s'),
     })
     .prefault({}),
+  admin: adminSchema.prefault({}),
+  auth: authSchema.prefault({}),
+  rate_limits: rateLimitsSchema.nullable().default(null),
   endpoints: endpointListSchema,
 });
 

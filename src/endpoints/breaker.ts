@@ -25,8 +25,8 @@ export const DEFAULT_OPEN_DURATION_MS = 30_000;
  * about the backend now.
  */
 export class CircuitBreaker {
-  readonly #failureThreshold: number;
-  readonly #openDurationMs: number;
+  #failureThreshold: number;
+  #openDurationMs: number;
   readonly #now: () => number;
   readonly #onTransition: CircuitBreakerOptions['onTransition'];
   #state: CircuitState = 'closed';
@@ -39,6 +39,12 @@ export class CircuitBreaker {
     this.#openDurationMs = Math.max(0, options.openDurationMs ?? DEFAULT_OPEN_DURATION_MS);
     this.#now = options.now;
     this.#onTransition = options.onTransition;
+  }
+
+  /** New settings from a reload; the current state and failure count stay. */
+  configure(settings: Pick<CircuitBreakerOptions, 'failureThreshold' | 'openDurationMs'>): void {
+    this.#failureThreshold = Math.max(1, settings.failureThreshold);
+    this.#openDurationMs = Math.max(0, settings.openDurationMs);
   }
 
   /** The current state; reading it has no side effects. */

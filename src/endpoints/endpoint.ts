@@ -19,6 +19,26 @@ export function healthPolicyFrom(cfg: SluiceConfig): HealthPolicy {
   };
 }
 
+function breakerSettingsFrom(cfg: SluiceConfig): { failureThreshold: number; openDurationMs: number } {
+  return { failureThreshold: cfg.breaker.failure_threshold, openDurationMs: cfg.breaker.open_duration };
+}
+
+/** The endpoint URL without credentials. */
+function endpointBaseUrl(raw: string): URL {
+  const url = new URL(raw);
+  url.username = '';
+  url.password = '';
+  return url;
+}
+
+/** Bearer token from the named environment variable, else Basic from the URL's credentials. */
+function outboundAuthorization(config: EndpointConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const token = config.bearer_token_env ? env[config.bearer_token_env] : undefined;
+  if (token) return `Bearer ${token}`;
+  const url = new URL(config.url);
+  return url.username ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+}
+
 /**
  * One backend at run time: its configuration, health state machine, circuit breaker, live
  * connection count and discovered models. Knows nothing of HTTP; the proxy and the health
@@ -26,33 +46,29 @@ export function healthPolicyFrom(cfg: SluiceConfig): HealthPolicy {
  */
 export class Endpoint {
   readonly name: string;
-  readonly config: EndpointConfig;
-  /** Base URL without credentials. */
+  /** Base URL without credentials: the endpoint's identity, fixed for its lifetime. */
   readonly baseUrl: URL;
   /** The URL as shown in status, logs and metrics: never carries credentials. */
   readonly displayUrl: string;
-  /** Outbound Authorization header, from bearer_token_env or URL credentials. Never logged. */
-  readonly authorization: string | undefined;
   readonly health: EndpointHealth;
   readonly breaker: CircuitBreaker;
   activeConnections = 0;
+  #config: EndpointConfig;
+  #authorization: string | undefined;
   #models: ReadonlySet<string> = new Set();
   #modelsUpdatedAt: number | undefined;
   #cooldownUntil = 0;
   readonly #now: () => number;
+  readonly #env: NodeJS.ProcessEnv;
 
   constructor(config: EndpointConfig, cfg: SluiceConfig, now: () => number, listener: EndpointListener = {}, env: NodeJS.ProcessEnv = process.env) {
     this.name = config.name;
-    this.config = config;
+    this.#config = config;
     this.#now = now;
-    const url = new URL(config.url);
-    const basic = url.username ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
-    url.username = '';
-    url.password = '';
-    this.baseUrl = url;
-    this.displayUrl = url.href.replace(/\/$/, '');
-    const token = config.bearer_token_env ? env[config.bearer_token_env] : undefined;
-    this.authorization = token ? `Bearer ${token}` : basic;
+    this.#env = env;
+    this.baseUrl = endpointBaseUrl(config.url);
+    this.displayUrl = this.baseUrl.href.replace(/\/$/, '');
+    this.#authorization = outboundAuthorization(config, env);
     this.health = new EndpointHealth(healthPolicyFrom(cfg), now, (from, to, reason) => {
       // Back from unhealthy on the active checker's word: the failures that opened the breaker
       // were the outage itself, and slow start now protects the endpoint, so traffic may return.
@@ -60,11 +76,37 @@ export class Endpoint {
       listener.stateChanged?.(this, from, to, reason);
     });
     this.breaker = new CircuitBreaker({
-      failureThreshold: cfg.breaker.failure_threshold,
-      openDurationMs: cfg.breaker.open_duration,
+      ...breakerSettingsFrom(cfg),
       now,
       onTransition: (from, to, reason) => listener.circuitChanged?.(this, from, to, reason),
     });
+  }
+
+  get config(): EndpointConfig {
+    return this.#config;
+  }
+
+  /** Outbound Authorization header, from bearer_token_env or URL credentials. Never logged. */
+  get authorization(): string | undefined {
+    return this.#authorization;
+  }
+
+  /** Whether `config` still describes this backend (same name and URL, credentials aside), so it can be applied in place. */
+  sameBackend(config: EndpointConfig): boolean {
+    return config.name === this.name && endpointBaseUrl(config.url).href === this.baseUrl.href;
+  }
+
+  /**
+   * Applies a reloaded configuration in place: weight, priority, limits, checks, credentials,
+   * health policy and breaker settings change; health state, breaker state, models and the
+   * live connection count stay. Only for the same backend (see sameBackend).
+   */
+  reconfigure(config: EndpointConfig, cfg: SluiceConfig): void {
+    if (!this.sameBackend(config)) throw new Error(`endpoint ${this.name}: ${config.url} is another backend; build a new endpoint`);
+    this.#config = config;
+    this.#authorization = outboundAuthorization(config, this.#env);
+    this.health.setPolicy(healthPolicyFrom(cfg));
+    this.breaker.configure(breakerSettingsFrom(cfg));
   }
 
   get state(): HealthState {
@@ -74,6 +116,14 @@ export class Endpoint {
   /** Routable: healthy, degraded or recovering, breaker not open, and not cooling down after a 429. */
   get routable(): boolean {
     return this.health.routable && this.breaker.isAvailable() && this.#now() >= this.#cooldownUntil;
+  }
+
+  /** Why the endpoint is not routable now, or undefined when it is. */
+  get unroutableReason(): 'unhealthy' | 'breaker_open' | 'cooling_down' | undefined {
+    if (!this.health.routable) return 'unhealthy';
+    if (!this.breaker.isAvailable()) return 'breaker_open';
+    if (this.#now() < this.#cooldownUntil) return 'cooling_down';
+    return undefined;
   }
 
   // The balancer's view of the endpoint (balancing's Candidate): weight is the effective weight.

@@ -61,10 +61,10 @@ const ROUTABLE: ReadonlySet<HealthState> = new Set<HealthState>(['healthy', 'deg
  * slowStartMs so a backend that just came back is not flooded.
  */
 export class EndpointHealth {
-  readonly #policy: HealthPolicy;
+  #policy: HealthPolicy;
   readonly #now: () => number;
   readonly #onTransition: HealthTransitionListener | undefined;
-  readonly #requests: OutcomeWindow;
+  #requests: OutcomeWindow;
   #state: HealthState = 'unknown';
   #consecutiveFailures = 0;
   #consecutivePasses = 0;
@@ -76,10 +76,23 @@ export class EndpointHealth {
   #slowStartFrom: number | undefined;
 
   constructor(policy: HealthPolicy, now: () => number, onTransition?: HealthTransitionListener) {
-    this.#policy = { ...policy, rise: Math.max(1, policy.rise), fall: Math.max(1, policy.fall) };
+    this.#policy = normalised(policy);
     this.#now = now;
     this.#onTransition = onTransition;
     this.#requests = new OutcomeWindow(policy.errorWindowMs, now);
+  }
+
+  /**
+   * A new policy from a reload. The state, counters and slow start stay; the new thresholds
+   * apply from the next check or request (a state is never changed by the reload itself).
+   */
+  setPolicy(policy: HealthPolicy): void {
+    if (policy.errorWindowMs !== this.#policy.errorWindowMs) this.#requests = new OutcomeWindow(policy.errorWindowMs, this.#now);
+    this.#policy = normalised(policy);
+  }
+
+  get policy(): Readonly<HealthPolicy> {
+    return this.#policy;
   }
 
   get state(): HealthState {
@@ -245,6 +258,10 @@ export class EndpointHealth {
     this.#state = to;
     this.#onTransition?.(from, to, reason);
   }
+}
+
+function normalised(policy: HealthPolicy): HealthPolicy {
+  return { ...policy, rise: Math.max(1, policy.rise), fall: Math.max(1, policy.fall) };
 }
 
 /** Reasons that only restate a plain pass are dropped when a degradation reason follows. */

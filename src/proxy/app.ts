@@ -5,7 +5,7 @@ import type { Logger } from '../telemetry/index.js';
 import { sendError, SluiceError } from './errors.js';
 import type { Forwarder } from './forwarder.js';
 import { requestIdFor } from './headers.js';
-import { modelOf, readBody } from './request-body.js';
+import { bodyFacts, readBody } from './request-body.js';
 
 /** What a request is served with; replaced as a whole when the configuration is reloaded. */
 export interface ProxyRuntime {
@@ -19,6 +19,17 @@ export interface ProxyAppOptions {
   readonly logger: Logger;
   /** Sluice's own routes (/metrics, /internal/*) when they share the proxy's port. */
   readonly adminRouter?: express.Router;
+  /** Who may use the proxy surface (API keys, rate limits); every request but the admin routes passes it first. */
+  readonly gate?: RequestGate;
+}
+
+/**
+ * Decides whether a request on the proxy surface may go on: undefined to go on, or the error to
+ * answer with (counted and logged like any request). Synchronous when it can be, so a
+ * deployment without rate limits pays no extra turn of the event loop. May set response headers.
+ */
+export interface RequestGate {
+  admit(req: IncomingMessage, res: ServerResponse): SluiceError | undefined | Promise<SluiceError | undefined>;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -45,13 +56,23 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   answerInJson(app, opts.logger);
 
   const ownRoute = ownRouteMatcher(opts.adminRouter !== undefined);
+  const refuse = (req: IncomingMessage, res: ServerResponse, id: string, startedAt: number, err: SluiceError) =>
+    opts.current().forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, err);
   return (req, res) => {
-    if (ownRoute(req)) {
-      app(req, res);
-      return;
-    }
+    const route = ownRoute(req);
+    // The admin router guards itself (networks, token).
+    if (route === 'admin') return void app(req, res);
     const startedAt = performance.now();
     const id = requestIdFor(req);
+    const serve = () => (route === 'models' ? void app(req, res) : forward(req, res, id, startedAt));
+    const verdict = opts.gate?.admit(req, res);
+    if (verdict instanceof Promise) {
+      verdict.then((refusal) => (refusal ? refuse(req, res, id, startedAt, refusal) : serve()), (err: unknown) => answerError(req, res, err, opts.logger));
+    } else if (verdict) refuse(req, res, id, startedAt, verdict);
+    else serve();
+  };
+
+  function forward(req: IncomingMessage, res: ServerResponse, id: string, startedAt: number): void {
     const { forwarder, maxBodyBytes } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
@@ -59,18 +80,21 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     if (refused) {
       // Its body, if any, is not read: close rather than drain it.
       if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
-      forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined }, refused);
+      forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, refused);
       return;
     }
     readBody(req, maxBodyBytes)
-      .then((body) => forwarder.handle(req, res, { id, startedAt, body, model: modelOf(req, body) }))
+      .then((body) => {
+        const { model, json } = bodyFacts(req, body);
+        return forwarder.handle(req, res, { id, startedAt, body, model, json });
+      })
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);
         // Stop reading an oversized upload: answer and close rather than drain it.
         if (err.code === 'body_too_large') res.setHeader('connection', 'close');
-        forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined }, err);
+        forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, err);
       });
-  };
+  }
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -101,14 +125,15 @@ function answerInJson(app: express.Express, logger: Logger): void {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answerError(req, res, err, logger));
 }
 
-/** Paths Sluice answers itself; everything else is proxied. */
-function ownRouteMatcher(withAdmin: boolean): (req: IncomingMessage) => boolean {
+/** Paths Sluice answers itself (its admin routes, the unified model lists); everything else is proxied. */
+function ownRouteMatcher(withAdmin: boolean): (req: IncomingMessage) => 'admin' | 'models' | undefined {
   return (req) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    if (withAdmin && (path === '/metrics' || path === '/internal' || path.startsWith('/internal/'))) return true;
-    return (req.method === 'GET' || req.method === 'HEAD') && (path === '/v1/models' || path === '/api/tags');
+    if (withAdmin && (path === '/metrics' || path === '/internal' || path.startsWith('/internal/'))) return 'admin';
+    if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/v1/models' || path === '/api/tags')) return 'models';
+    return undefined;
   };
 }
 

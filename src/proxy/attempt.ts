@@ -3,6 +3,7 @@ import type { BlockList } from 'node:net';
 import { context, propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
+import type { DispatchTicket, LoadBoard } from '../load/index.js';
 import type { FailureReason, Logger, SluiceMetrics } from '../telemetry/index.js';
 import { forwardedHeaders } from './headers.js';
 import type { RequestState } from './request-state.js';
@@ -25,6 +26,7 @@ export interface AttemptDeps {
   readonly trustedProxies: BlockList;
   /** The proxy (agent, timeouts) of an endpoint; owned by the caller so it can outlive a reload. */
   readonly upstreamFor: (endpoint: Endpoint) => Upstream;
+  readonly load?: LoadBoard;
 }
 
 /** How an attempt ended before anything reached the client. */
@@ -56,6 +58,7 @@ export class Attempt {
   readonly span: Span;
   readonly #deps: AttemptDeps;
   readonly #state: RequestState;
+  readonly #ticket: DispatchTicket | undefined;
   #released = false;
 
   constructor(deps: AttemptDeps, state: RequestState, endpoint: Endpoint) {
@@ -64,6 +67,7 @@ export class Attempt {
     this.endpoint = endpoint;
     this.span = startAttemptSpan(state, endpoint);
     endpoint.activeConnections++;
+    this.#ticket = deps.load?.dispatched(endpoint.name, state.prompt?.tokens ?? 0);
   }
 
   /** Sends the request; resolves at response headers worth sending on, at a failure, or when the client leaves. */
@@ -123,6 +127,7 @@ export class Attempt {
     if (this.#released) return;
     this.#released = true;
     this.endpoint.activeConnections--;
+    if (this.#ticket) this.#deps.load?.completed(this.#ticket);
   }
 
   /** Feeds the endpoint with how a response that reached the client ended. */

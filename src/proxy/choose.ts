@@ -1,24 +1,39 @@
-import type { Selector } from '../balancing/index.js';
+import type { Exclusion, RouteDecision, Selector } from '../balancing/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { RequestState } from './request-state.js';
 
-export type Choice = Endpoint | 'none' | 'busy';
+export type Choice = RouteDecision<Endpoint> | 'none' | 'busy';
 
-/** Picks a routable endpoint that has not been tried, honouring caps and the breaker's half-open trial. */
-export function chooseEndpoint(selector: Selector, pool: readonly Endpoint[], state: RequestState, sticky: string | undefined): Choice {
-  let candidates = pool.filter((ep) => !state.tried.has(ep.name) && ep.routable);
-  if (candidates.length === 0) return 'none';
-  candidates = candidates.filter((ep) => !ep.atCapacity);
-  if (candidates.length === 0) return 'busy';
+/**
+ * Picks a routable endpoint that has not been tried, honouring caps and the breaker's
+ * half-open trial, and says why every other endpoint was left out.
+ */
+export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[], pool: readonly Endpoint[], state: RequestState, sticky: string | undefined): Choice {
+  const excluded: Exclusion[] = [];
+  let candidates: Endpoint[] = [];
+  let busy = false;
+  for (const ep of pool) {
+    const reason = state.tried.has(ep.name) ? 'already_tried' : (ep.unroutableReason ?? (ep.atCapacity ? 'at_capacity' : undefined));
+    if (reason === undefined) candidates.push(ep);
+    else excluded.push({ endpoint: ep.name, reason });
+    if (reason === 'at_capacity') busy = true;
+  }
+  if (pool.length !== endpoints.length) {
+    for (const ep of endpoints) if (!pool.includes(ep)) excluded.push({ endpoint: ep.name, reason: 'model_not_served' });
+  }
+  if (candidates.length === 0) return busy ? 'busy' : 'none';
+  const ctx = { stickyKey: sticky, model: state.catalogModel, prompt: state.prompt };
   while (candidates.length > 0) {
-    const picked = selector.select(candidates, sticky === undefined ? undefined : { stickyKey: sticky });
-    if (!picked) return 'none';
+    const decision = selector.decide(candidates, ctx);
+    if (!decision) return 'none';
+    const picked = decision.endpoint;
     const halfOpen = picked.breaker.state === 'half_open';
     if (picked.breaker.tryAcquire()) {
       if (halfOpen) state.trialOf = picked;
-      return picked;
+      return { ...decision, excluded };
     }
     // Its half-open trial is taken by another request: leave it out of this pick.
+    excluded.push({ endpoint: picked.name, reason: 'trial_in_use' });
     candidates = candidates.filter((ep) => ep !== picked);
   }
   return 'none';

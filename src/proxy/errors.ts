@@ -14,7 +14,11 @@ export type SluiceErrorCode =
   | 'upstream_unreachable'
   | 'upstream_timeout'
   | 'upstream_error'
-  | 'internal_error';
+  | 'internal_error'
+  | 'invalid_api_key'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limit_exceeded';
 
 const STATUS: Record<SluiceErrorCode, number> = {
   model_not_found: 404,
@@ -31,6 +35,10 @@ const STATUS: Record<SluiceErrorCode, number> = {
   upstream_timeout: 504,
   upstream_error: 502,
   internal_error: 500,
+  invalid_api_key: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limit_exceeded: 429,
 };
 
 /** One error type for everything Sluice itself answers; mapped to HTTP in `sendError` only. */
@@ -65,6 +73,10 @@ const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
   not_found: 'invalid_request_error',
   client_closed: 'invalid_request_error',
   client_stalled: 'invalid_request_error',
+  invalid_api_key: 'invalid_request_error',
+  unauthorized: 'invalid_request_error',
+  forbidden: 'invalid_request_error',
+  rate_limit_exceeded: 'requests',
 };
 
 /** Body of an error as the client's API would write it: OpenAI `{error:{...}}` or Ollama `{error:"..."}`. */

@@ -4,12 +4,14 @@ import type { Selector } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { ModelCatalog } from '../discovery/index.js';
 import type { Endpoint } from '../endpoints/index.js';
+import type { LoadBoard } from '../load/index.js';
 import type { SluiceMetrics, ModelStats, Logger } from '../telemetry/index.js';
 import { Attempt, type AttemptVerdict } from './attempt.js';
 import { chooseEndpoint, hasCandidate } from './choose.js';
 import { apiFlavour, sendError, SluiceError } from './errors.js';
 import { responseHeaders } from './headers.js';
 import { endResponseSpan, RequestObserver } from './observe.js';
+import { promptBlocks } from './prompt-blocks.js';
 import { CLIENT_CLOSED, operationName, type ProxiedRequest, type RequestState } from './request-state.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
 import { streamResponse, type StreamOutcome } from './stream-response.js';
@@ -34,6 +36,8 @@ export interface ForwarderDeps {
   readonly retryAfterSeconds: () => number;
   /** The proxy (agent, timeouts) of an endpoint; owned by the caller so it can outlive a reload. */
   readonly upstreamFor: (endpoint: Endpoint) => Upstream;
+  /** The endpoints' reported load; dispatch and completion are recorded on it. */
+  readonly load?: LoadBoard;
 }
 
 /**
@@ -60,6 +64,9 @@ export class Forwarder {
     const path = req.url ?? '/';
     const flavour = apiFlavour(path);
     const catalogModel = preq.model === undefined ? undefined : this.#deps.catalog.resolve(preq.model);
+    const { balancing } = this.#deps.config;
+    // Only prefix-aware routing reads the block hashes; every strategy gets the token estimate.
+    const maxBlocks = balancing.strategy === 'prefix-aware' ? balancing.prefix.max_blocks : 0;
     const state: RequestState = {
       req: preq,
       flavour,
@@ -68,6 +75,7 @@ export class Forwarder {
       operation: operationName(path),
       tried: new Set(),
       attempts: 0,
+      prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),
     };
     res.setHeader('x-sluice-request-id', preq.id);
     if (preq.model !== undefined && catalogModel === undefined) {
@@ -80,11 +88,14 @@ export class Forwarder {
     const canRetry = () => state.attempts < maxAttempts && hasCandidate(pool, state);
 
     while (state.attempts < maxAttempts) {
-      const choice = chooseEndpoint(this.#deps.selector, pool, state, sticky);
+      const choice = chooseEndpoint(this.#deps.selector, this.#deps.endpoints, pool, state, sticky);
       if (typeof choice === 'string') return this.#fail(req, res, state, this.#noEndpointError(state, choice, preq.model));
-      state.tried.add(choice.name);
+      const endpoint = choice.endpoint;
+      state.tried.add(endpoint.name);
       state.attempts++;
-      const attempt = new Attempt(this.#deps, state, choice);
+      state.decision = choice;
+      const attempt = new Attempt(this.#deps, state, endpoint);
+      this.#observer.routed(state, choice, attempt.span);
       const verdict = await attempt.send(req, res, canRetry);
       switch (verdict.kind) {
         case 'retry':
@@ -92,7 +103,7 @@ export class Forwarder {
         case 'give_up':
           return this.#fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
         case 'client_gone':
-          return this.#observer.finish(req, state, { endpoint: choice, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
+          return this.#observer.finish(req, state, { endpoint, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
         case 'internal':
           return this.#fail(req, res, state, new SluiceError('internal_error', 'internal error', { cause: verdict.error }));
         case 'response':
@@ -106,7 +117,10 @@ export class Forwarder {
   async #respond(req: IncomingMessage, res: ServerResponse, state: RequestState, attempt: Attempt, verdict: Extract<AttemptVerdict, { kind: 'response' }>): Promise<void> {
     const { proxyRes, proxyReq, status, ttfbMs, writtenAt, receivedAt } = verdict;
     const { startedAt } = state.req;
-    res.setHeader('x-sluice-endpoint', attempt.endpoint.name);
+    if (this.#deps.config.proxy.expose_route_headers) {
+      res.setHeader('x-sluice-endpoint', attempt.endpoint.name);
+      if (state.decision) res.setHeader('x-sluice-route', state.decision.reason);
+    }
     res.setHeader('x-sluice-attempts', String(state.attempts));
     res.writeHead(status, responseHeaders(proxyRes.headers));
     // Sluice's own time; a retried request's also holds its failed attempts, so only first attempts count.

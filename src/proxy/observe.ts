@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { RouteDecision } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
-import type { Logger, ModelStats, SluiceMetrics } from '../telemetry/index.js';
+import { routeAttributes, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { Usage } from './usage-tap.js';
@@ -32,6 +33,16 @@ export class RequestObserver {
 
   constructor(deps: ObserverDeps) {
     this.#deps = deps;
+  }
+
+  /** Records how an attempt's endpoint was chosen: decision counter, the attempt's span, a debug line. */
+  routed(state: RequestState, decision: RouteDecision<Endpoint>, span: Span): void {
+    this.#deps.metrics.routeDecision(decision.endpoint.name, decision.reason, decision.prefixHit);
+    const attributes = routeAttributes(decision);
+    span.setAttributes(attributes);
+    if (this.#deps.logger.isLevelEnabled('debug')) {
+      this.#deps.logger.debug('route', { request_id: state.req.id, endpoint: decision.endpoint.name, attempt: state.attempts, ...attributes });
+    }
   }
 
   finish(req: IncomingMessage, state: RequestState, end: RequestEnd): void {

@@ -28,29 +28,42 @@ function tooLarge(limit: number): SluiceError {
   return new SluiceError('body_too_large', `request body is larger than the limit of ${limit} bytes (limits.max_body)`);
 }
 
+/** What routing reads of a request body: the `model` it names and the decoded JSON. */
+export interface BodyFacts {
+  readonly model: string | undefined;
+  readonly json: unknown;
+}
+
+const NO_FACTS: BodyFacts = { model: undefined, json: undefined };
+
 /**
- * The `model` named in a JSON body, if any. A body that claims to be JSON and is not is a
- * client error (400); other bodies are forwarded untouched with no model.
+ * The JSON of a body and the `model` it names, if any. A body that claims to be JSON and is
+ * not is a client error (400); other bodies are forwarded untouched with no model.
  */
-export function modelOf(req: IncomingMessage, body: Buffer): string | undefined {
-  if (body.length === 0) return undefined;
+export function bodyFacts(req: IncomingMessage, body: Buffer): BodyFacts {
+  if (body.length === 0) return NO_FACTS;
   // A compressed body is forwarded as sent; Sluice does not inflate it just to find the model.
   const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding !== 'identity') return undefined;
+  if (encoding !== undefined && encoding !== 'identity') return NO_FACTS;
   const type = req.headers['content-type'] ?? '';
   const claimsJson = type.includes('json');
-  if (!claimsJson && body[0] !== 0x7b /* { */) return undefined;
+  if (!claimsJson && body[0] !== 0x7b /* { */) return NO_FACTS;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    if (!claimsJson) return undefined;
+    if (!claimsJson) return NO_FACTS;
     throw new SluiceError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof parsed === 'object' && parsed !== null && 'model' in parsed) {
     const model = (parsed as { model: unknown }).model;
-    if (typeof model === 'string') return model.length > 0 ? model : undefined;
+    if (typeof model === 'string') return { model: model.length > 0 ? model : undefined, json: parsed };
     if (model !== null) throw new SluiceError('invalid_request', `"model" must be a string, not ${Array.isArray(model) ? 'an array' : typeof model}`);
   }
-  return undefined;
+  return { model: undefined, json: parsed };
+}
+
+/** The `model` named in a JSON body, if any (see bodyFacts). */
+export function modelOf(req: IncomingMessage, body: Buffer): string | undefined {
+  return bodyFacts(req, body).model;
 }

@@ -1,3 +1,4 @@
+import type { PromptFacts, RouteDecision } from '../balancing/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { FailureReason } from '../telemetry/index.js';
 import type { ApiFlavour } from './errors.js';
@@ -8,6 +9,7 @@ export interface ProxiedRequest {
   readonly startedAt: number; // performance.now()
   readonly body: Buffer;
   readonly model: string | undefined; // as the client named it
+  readonly json: unknown; // the decoded body, when it is JSON
 }
 
 /** What the request path knows about one client request across its attempts. */
@@ -22,6 +24,10 @@ export interface RequestState {
   lastFailure?: { reason: FailureReason; error: Error };
   /** The endpoint whose half-open trial this request holds, if any: only it may release the trial. */
   trialOf?: Endpoint;
+  /** Prompt blocks and token estimate, when the body has a prompt. */
+  readonly prompt?: PromptFacts;
+  /** How the current attempt's endpoint was chosen. */
+  decision?: RouteDecision<Endpoint>;
 }
 
 /** HTTP status of a request whose client went away before its answer: 499 (nginx's convention). */

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { FailureReason } from '../telemetry/index.js';
 import { CLIENT_ADDRESS_HEADERS, hopByHopNames } from './headers.js';
@@ -85,10 +85,18 @@ export class Upstream {
   readonly #freshMiddleware: RequestHandler;
   readonly #agent: http.Agent;
   readonly #pending = new WeakMap<IncomingMessage, PendingAttempt>();
-  readonly #timeouts: UpstreamTimeouts;
-  readonly #authorization: string | undefined;
+  #timeouts: UpstreamTimeouts;
+  readonly #authorization: () => string | undefined;
+  /** Attempts through this upstream whose request or response is still open. */
+  #inFlight = 0;
+  #retired = false;
+  #closed = false;
+  /** The server's `close` listeners http-proxy-middleware added for this instance (removed on close). */
+  #serverListeners: { server: Server; listeners: ServerListener[] } | undefined;
+  #listenersSeen = false;
 
-  constructor(target: URL, timeouts: UpstreamTimeouts, authorization?: string) {
+  /** `authorization`: read at every attempt, so a reloaded credential applies at once. */
+  constructor(target: URL, timeouts: UpstreamTimeouts, authorization: () => string | undefined = () => undefined) {
     this.#timeouts = timeouts;
     this.#authorization = authorization;
     const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' as const, noDelay: true, timeout: IDLE_SOCKET_MS };
@@ -122,6 +130,15 @@ export class Upstream {
 
   /** Sends the request to this backend; resolves at response headers, failure, or client disconnect. */
   attempt(req: IncomingMessage, res: ServerResponse, request: AttemptRequest): Promise<AttemptResult> {
+    this.#inFlight++;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.#inFlight--;
+      // A retired upstream closes with its last attempt (a late retry may still have used it).
+      if (this.#retired && this.#inFlight === 0) this.close();
+    };
     return new Promise<AttemptResult>((resolve) => {
       let settled = false;
       const firstByte = setTimeout(() => {
@@ -145,6 +162,9 @@ export class Upstream {
           clearTimeout(firstByte);
           res.off('close', onClientClose);
           this.#pending.delete(req);
+          // A response stays in flight until its body has been read or dropped.
+          if (r.kind === 'response' && !r.proxyRes.destroyed && !r.proxyRes.complete) r.proxyRes.once('close', end);
+          else end();
           PER_ATTEMPT_EVENTS.forEach((event, i) => {
             for (const listener of req.listeners(event).slice(listenersBefore[i])) req.off(event, listener as (...args: unknown[]) => void);
           });
@@ -154,25 +174,67 @@ export class Upstream {
       // Node has already answered the client's `Expect: 100-continue`; forwarded, the header would
       // make http-proxy skip its proxyReq event, so the buffered body would never be written.
       delete req.headers.expect;
+      const before = this.#listenersSeen ? undefined : serverOf(req);
+      const closeListeners = before?.listeners('close');
       // The middleware calls next() only when it did not proxy the request: Sluice's failure, not the backend's.
       void (request.fresh ? this.#freshMiddleware : this.#middleware)(req, res, (err?: unknown) => {
         this.#settle(req, { kind: 'not_forwarded', error: err instanceof Error ? err : new Error('the proxy engine did not forward the request') });
+      }).finally(() => {
+        if (before && closeListeners) this.#claimListeners(before, closeListeners);
       });
     });
   }
 
-  close(): void {
-    this.#agent.destroy();
+  /** Timeouts from a reloaded configuration; the agent and its sockets stay. */
+  setTimeouts(timeouts: UpstreamTimeouts): void {
+    this.#timeouts = timeouts;
   }
 
-  /** Closes once `idle()` says no request uses this upstream any more (after a reload). */
-  closeWhenIdle(idle: () => boolean): void {
-    const timer = setInterval(() => {
-      if (!idle()) return;
-      clearInterval(timer);
-      this.close();
-    }, 1000);
-    timer.unref();
+  /** Attempts whose request or response is still open. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * This upstream will take no new attempts (its endpoint left, or its URL changed): it closes
+   * as soon as its own in-flight attempts and streams have ended, at once when there are none.
+   */
+  retire(): void {
+    this.#retired = true;
+    if (this.#inFlight === 0) this.close();
+  }
+
+  /** Closes the agent's sockets and removes what the middleware added to the server. */
+  close(): void {
+    this.#closed = true;
+    this.#agent.destroy();
+    this.#removeListeners();
+  }
+
+  #removeListeners(): void {
+    if (!this.#serverListeners) return;
+    const { server, listeners } = this.#serverListeners;
+    for (const l of listeners) server.off('close', l as (...args: unknown[]) => void);
+    this.#serverListeners = undefined;
+  }
+
+  /**
+   * http-proxy-middleware subscribes each instance to the server's `close` event on its first
+   * request and offers no way to unsubscribe. The listeners that appeared during that first
+   * request are remembered, so close() can remove them. (They only close http-proxy's own
+   * listening server, which Sluice never starts, so removing one is harmless either way.)
+   */
+  #claimListeners(server: Server, before: ServerListener[]): void {
+    if (this.#listenersSeen) return;
+    this.#listenersSeen = true;
+    const added = server.listeners('close').filter((l) => !before.includes(l) && !claimed.has(l));
+    for (const l of added) claimed.add(l);
+    this.#serverListeners = { server, listeners: added };
+    if (this.#closed) this.#removeListeners();
   }
 
   #settle(req: IncomingMessage, result: AttemptResult): void {
@@ -200,7 +262,8 @@ export class Upstream {
     for (const name of hopByHopNames(req.headers)) proxyReq.removeHeader(name);
     for (const name of CLIENT_ADDRESS_HEADERS) proxyReq.removeHeader(name);
     proxyReq.setHeader('x-request-id', requestId);
-    if (this.#authorization) proxyReq.setHeader('authorization', this.#authorization);
+    const authorization = this.#authorization();
+    if (authorization) proxyReq.setHeader('authorization', authorization);
     for (const [k, v] of Object.entries(headers)) if (v) proxyReq.setHeader(k, v);
     const socket = proxyReq.socket as Socket | null;
     if (socket?.connecting) {
@@ -220,6 +283,15 @@ export class Upstream {
       proxyReq.write(body);
     }
   }
+}
+
+type ServerListener = ReturnType<Server['listeners']>[number];
+
+/** Server `close` listeners already attributed to an upstream. */
+const claimed = new WeakSet<object>();
+
+function serverOf(req: IncomingMessage): Server | undefined {
+  return (req.socket as Socket & { server?: Server }).server;
 }
 
 function codeError(code: string, message: string): NodeJS.ErrnoException {

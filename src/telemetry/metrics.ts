@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import { CIRCUIT_STATES, HEALTH_STATES } from '../endpoints/index.js';
+import { ROUTE_REASONS, type RouteReason } from '../balancing/index.js';
 import { FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
 
 export type CheckResult = 'success' | 'failure' | 'timeout';
@@ -18,8 +19,23 @@ export interface EndpointSnapshot {
   readonly effectiveWeight: number;
 }
 
+/** The load Sluice sees of an endpoint with a load source (the latest report, even when stale). */
+export interface EndpointLoadSnapshot {
+  readonly name: string;
+  readonly stale: boolean;
+  readonly running?: number;
+  readonly waiting?: number;
+  readonly kvUsage?: number;
+  /** Seconds since the last successful scrape; undefined before the first. */
+  readonly ageSeconds?: number;
+}
+
 export interface MetricsSource {
   endpoints(): readonly EndpointSnapshot[];
+  /** Endpoints that have a load source. */
+  endpointLoads(): readonly EndpointLoadSnapshot[];
+  /** Block hashes in the prefix index (0 when the strategy keeps none). */
+  prefixIndexSize(): number;
   /** Model name -> number of routable endpoints serving it (every model ever seen, 0 when none). */
   modelAvailability(): ReadonlyMap<string, number>;
 }
@@ -77,6 +93,10 @@ export class SluiceMetrics {
   readonly #checkDuration;
   readonly #transitions;
   readonly #configReloads;
+  readonly #loadScrapes;
+  readonly #routeDecisions;
+  readonly #prefixLookups;
+  readonly #shutdownCut;
 
   constructor(source: MetricsSource, build: { version: string }) {
     this.openMetricsRegistry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
@@ -108,6 +128,22 @@ export class SluiceMetrics {
     gauge('sluice_models_available_endpoints', 'Routable endpoints serving each model.', ['model'], (g) => {
       for (const [model, n] of source.modelAvailability()) g.set({ model }, n);
     });
+    gauge('sluice_endpoint_backend_requests', 'Requests the backend last reported, by state: running (in its batch) or waiting (queued).', ['endpoint', 'state'], (g) => {
+      for (const e of source.endpointLoads()) {
+        if (e.running !== undefined) g.set({ endpoint: e.name, state: 'running' }, e.running);
+        if (e.waiting !== undefined) g.set({ endpoint: e.name, state: 'waiting' }, e.waiting);
+      }
+    });
+    gauge('sluice_endpoint_backend_kv_cache_usage_ratio', 'KV-cache usage the backend last reported, 0 to 1.', ['endpoint'], (g) => {
+      for (const e of source.endpointLoads()) if (e.kvUsage !== undefined) g.set({ endpoint: e.name }, e.kvUsage);
+    });
+    gauge('sluice_endpoint_load_age_seconds', 'Time since the endpoint last reported its load.', ['endpoint'], (g) => {
+      for (const e of source.endpointLoads()) if (e.ageSeconds !== undefined) g.set({ endpoint: e.name }, e.ageSeconds);
+    });
+    gauge('sluice_endpoint_load_stale', '1 when the endpoint\'s load data is stale and routing uses Sluice\'s own counts for it.', ['endpoint'], (g) => {
+      for (const e of source.endpointLoads()) g.set({ endpoint: e.name }, e.stale ? 1 : 0);
+    });
+    gauge('sluice_prefix_index_blocks', 'Prompt block hashes in the prefix-aware index.', [], (g) => g.set(source.prefixIndexSize()));
     const buildInfo = new client.Gauge({ name: 'sluice_build_info', help: 'Sluice build (value 1).', labelNames: ['version', 'node_version'], registers });
     buildInfo.set({ version: build.version, node_version: process.version }, 1);
 
@@ -123,7 +159,13 @@ export class SluiceMetrics {
     this.#overhead = new client.Histogram({ name: 'sluice_overhead_seconds', help: "Sluice's own time on a request answered at the first attempt: arrival to the upstream request written, plus upstream response headers to the client's.", labelNames: ['endpoint'], buckets: OVERHEAD_BUCKETS, registers, enableExemplars: true });
     this.#retries = new client.Counter({ name: 'sluice_retries_total', help: 'Attempts that failed over from this endpoint to another.', labelNames: ['endpoint', 'reason'], registers });
     this.#tokens = new client.Counter({ name: 'sluice_tokens_total', help: 'Tokens reported by backends (OpenAI usage, Ollama eval counts).', labelNames: ['endpoint', 'model', 'type'], registers });
+    this.#loadScrapes = new client.Counter({ name: 'sluice_load_scrapes_total', help: 'Reads of the endpoints\' own load by result.', labelNames: ['endpoint', 'result'], registers });
+    this.#routeDecisions = new client.Counter({ name: 'sluice_route_decisions_total', help: 'Routing decisions by chosen endpoint and reason.', labelNames: ['endpoint', 'reason'], registers });
+    this.#prefixLookups = new client.Counter({ name: 'sluice_prefix_index_lookups_total', help: 'Prefix-aware lookups by result: hit (an endpoint is known to hold the prompt\'s first block) or miss.', labelNames: ['result'], registers });
+    this.#prefixLookups.inc({ result: 'hit' }, 0);
+    this.#prefixLookups.inc({ result: 'miss' }, 0);
     this.#configReloads = new client.Counter({ name: 'sluice_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers });
+    this.#shutdownCut = new client.Counter({ name: 'sluice_shutdown_cut_requests_total', help: 'Requests and streams still running when the shutdown grace period ended, and cut.', registers });
     // Series that exist from the start, so that rate() and alerts see a zero rather than nothing.
     this.#configReloads.inc({ result: 'success' }, 0);
     this.#configReloads.inc({ result: 'failure' }, 0);
@@ -136,10 +178,55 @@ export class SluiceMetrics {
   /** Pre-creates the per-endpoint counter series at zero so dashboards and alerts see them before the first event. */
   initEndpoint(endpoint: string): void {
     for (const result of ['success', 'failure', 'timeout'] as const) this.#checks.inc({ endpoint, result }, 0);
+    for (const reason of ROUTE_REASONS) this.#routeDecisions.inc({ endpoint, reason }, 0);
+    // Every transition the state machine can make (no state is re-entered, and none leads back
+    // to unknown) exists at 0, so increase() sees an endpoint's first transition too.
+    for (const from of HEALTH_STATES) {
+      for (const to of HEALTH_STATES) if (to !== from && to !== 'unknown') this.#transitions.inc({ endpoint, from, to }, 0);
+    }
     for (const reason of FAILURE_REASONS) {
       this.#failures.inc({ endpoint, reason }, 0);
       this.#retries.inc({ endpoint, reason }, 0);
     }
+  }
+
+  /** Pre-creates an endpoint's load-scrape series (endpoints with a load source). */
+  initLoadSource(endpoint: string): void {
+    for (const result of ['success', 'failure', 'timeout'] as const) this.#loadScrapes.inc({ endpoint, result }, 0);
+  }
+
+  loadScrape(endpoint: string, result: CheckResult): void {
+    this.#loadScrapes.inc({ endpoint, result });
+  }
+
+  routeDecision(endpoint: string, reason: RouteReason, prefixHit: boolean | undefined): void {
+    this.#routeDecisions.inc({ endpoint, reason });
+    if (prefixHit !== undefined) this.#prefixLookups.inc({ result: prefixHit ? 'hit' : 'miss' });
+  }
+
+  /**
+   * Deletes every series of an endpoint that left the fleet and has drained, so that
+   * cardinality follows the fleet. Gauges need nothing: they are computed from the live set.
+   */
+  async removeEndpoint(endpoint: string): Promise<void> {
+    // Every event metric with an endpoint label, whoever registered it: no hand-kept list to forget one in.
+    // prom-client types the registry's entries loosely; they are the metric objects themselves.
+    const metrics = (this.openMetricsRegistry.getMetricsAsArray() as unknown[]).filter((m): m is client.Counter<string> | client.Histogram<string> => m instanceof client.Counter || m instanceof client.Histogram);
+    for (const metric of metrics) {
+      const done = new Set<string>();
+      for (const { labels } of (await metric.get()).values) {
+        if (labels.endpoint !== endpoint) continue;
+        const { le: _bucket, ...series } = labels;
+        const key = JSON.stringify(series);
+        if (done.has(key)) continue;
+        done.add(key);
+        metric.remove(series as client.LabelValues<string>);
+      }
+    }
+  }
+
+  shutdownCut(count: number): void {
+    this.#shutdownCut.inc(count);
   }
 
   requestCompleted(o: RequestObservation): void {

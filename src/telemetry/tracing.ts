@@ -14,7 +14,19 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
 const UNTRACED = /^\/(metrics|health|internal\/|admin\/)/;
 
 /**
- * Starts the OpenTelemetry SDK, configured only by the standard OTEL_* environment variables.
+ * Signals other than traces are exported only when asked for by name: the SDK would otherwise
+ * start OTLP metrics and logs exporters whenever OTEL_EXPORTER_OTLP_ENDPOINT is set, and trace
+ * stores such as Jaeger refuse them (metrics are on /metrics, logs on stdout).
+ */
+export function defaultToTracesOnly(env: NodeJS.ProcessEnv): void {
+  env.OTEL_METRICS_EXPORTER ??= 'none';
+  env.OTEL_LOGS_EXPORTER ??= 'none';
+}
+
+/**
+ * Starts the OpenTelemetry SDK, configured only by the standard OTEL_* environment variables
+ * (the SDK reads process.env, so `env` should be it outside of tests). Traces only, unless
+ * OTEL_METRICS_EXPORTER or OTEL_LOGS_EXPORTER name an exporter.
  * With no exporter configured nothing is loaded at all, so an untraced Sluice pays nothing.
  * Must run before Express or node:http are imported: it installs the ESM loader hook that
  * lets the auto-instrumentations patch modules loaded with `import`.
@@ -22,6 +34,7 @@ const UNTRACED = /^\/(metrics|health|internal\/|admin\/)/;
 export async function startTracing(defaultServiceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
   if (!tracingRequested(env)) return undefined;
   env.OTEL_SERVICE_NAME ??= defaultServiceName;
+  defaultToTracesOnly(env);
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const [{ NodeSDK }, { getNodeAutoInstrumentations }] = await Promise.all([
     import('@opentelemetry/sdk-node'),

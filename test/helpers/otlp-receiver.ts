@@ -22,13 +22,15 @@ function attrs(list: OtlpAttr[] | undefined): Record<string, string | number | b
   return out;
 }
 
-/** A minimal OTLP/HTTP JSON trace receiver (POST /v1/traces) that keeps every span it is sent. */
-export async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; close(): Promise<void> }> {
+/** A minimal OTLP/HTTP JSON receiver: keeps every span sent to /v1/traces, and the path of every export request. */
+export async function startOtlpReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; paths: string[]; close(): Promise<void> }> {
   const spans: ReceivedSpan[] = [];
+  const paths: string[] = []; // every export request's path: /v1/traces, /v1/metrics, /v1/logs
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
+      paths.push(req.url ?? '');
       if (req.url === '/v1/traces') {
         const parsed = JSON.parse(body) as { resourceSpans?: Array<{ resource?: { attributes?: OtlpAttr[] }; scopeSpans?: Array<{ spans?: Array<Omit<ReceivedSpan, 'attributes' | 'service'> & { attributes?: OtlpAttr[] }> }> }> };
         for (const rs of parsed.resourceSpans ?? []) {
@@ -41,5 +43,5 @@ export async function startOtlpReceiver(): Promise<{ url: string; spans: Receive
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, spans, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${port}`, spans, paths, close: () => new Promise((r) => server.close(() => r())) };
 }

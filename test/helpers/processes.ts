@@ -101,10 +101,10 @@ export async function startModelServer(id: string, models: string[], env: Record
     proc: launch(),
     async restart() {
       server.proc = launch();
-      await waitFor(async () => (await fetch(`${url}/health`)).ok, 10_000, `${id} healthy`);
+      await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
     },
   };
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, 10_000, `${id} healthy`);
+  await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
   return server;
 }
 
@@ -123,11 +123,14 @@ export async function startSluice(yamlText: (port: number) => string, env: Recor
   writeFileSync(configPath, yamlText(port));
   const proc = startNode('dist/cli.js', ['--config', configPath], env);
   const url = `http://127.0.0.1:${port}`;
-  if (waitHealthy) await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 15_000, 'sluice healthy');
+  if (waitHealthy) await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 45_000, 'sluice healthy');
   return { url, port, proc, configPath };
 }
 
-/** A Sluice config for endpoints on loopback with fast checks, for tests. */
+/**
+ * A Sluice config for endpoints on loopback with fast checks, for tests. Responses name their
+ * endpoint and route (`proxy.expose_route_headers`), which the tests read.
+ */
 export function testConfig(port: number, servers: Array<{ id: string; url: string; weight?: number; priority?: number; backup?: boolean; max_connections?: number }>, extra = ''): string {
   const eps = servers
     .map(
@@ -142,6 +145,8 @@ export function testConfig(port: number, servers: Array<{ id: string; url: strin
     backup: ${s.backup ?? false}${s.max_connections ? `\n    max_connections: ${s.max_connections}` : ''}`,
     )
     .join('\n');
+  const routeHeaders = '  expose_route_headers: true\n';
+  const sections = /^proxy:\n/m.test(extra) ? extra.replace(/^proxy:\n/m, `proxy:\n${routeHeaders}`) : `${extra}\nproxy:\n${routeHeaders}`;
   return `server:
   host: 127.0.0.1
   port: ${port}
@@ -149,7 +154,7 @@ logging:
   level: info
 health:
   slow_start: 0s
-${extra}
+${sections}
 endpoints:
 ${eps}
 `;

@@ -36,6 +36,20 @@ describe('sluice command', () => {
     expect(version.stdout.trim()).toBe(`sluice ${pkg.version}`);
   });
 
+  it('a usage mistake gets one line naming it, not the whole help', () => {
+    for (const [args, problem] of [
+      [['--frobnicate'], 'unknown option --frobnicate'],
+      [['-x'], 'unknown option -x'],
+      [['--config'], 'option --config needs a value'],
+      [['frob'], 'unknown command "frob"'],
+    ] as const) {
+      const out = sluice([...args]);
+      expect(out.status, args.join(' ')).toBe(2);
+      expect(out.stderr, args.join(' ')).toBe(`sluice: ${problem} (see sluice --help)\n`);
+      expect(out.stdout).toBe('');
+    }
+  });
+
   it('check-config prints the effective config with secrets hidden', () => {
     const file = tempFile('ok.yaml', 'endpoints:\n  - name: a\n    url: http://admin:hunter2@127.0.0.1:9/\n    type: vllm\n    bearer_token_env: TOKEN_FOR_A\n');
     const out = sluice(['check-config', file], { TOKEN_FOR_A: 'tok-SECRET-value' });
@@ -53,8 +67,8 @@ describe('sluice command', () => {
     for (const args of [['check-config', file], ['--config', file]]) {
       const out = sluice(args);
       expect(out.status).toBe(2);
-      expect(out.stderr).toContain('endpoints[2].weight: expected a positive integer');
-      expect(out.stderr).toContain('server: unknown key "prot"');
+      expect(out.stderr).toContain('endpoints[2].weight: expected a positive integer (line 11)');
+      expect(out.stderr).toContain('server: unknown key "prot" (line 3)');
     }
     expect(await portOpen(port)).toBe(false);
     const missing = sluice(['check-config', '/nonexistent/sluice.yaml']);
@@ -68,7 +82,7 @@ describe('sluice command', () => {
     const proc = startNode('dist/cli.js', [], { SLUICE_ENDPOINTS: `env-1=${backend.url}`, SLUICE_ENDPOINT_TYPE: 'vllm', SLUICE_PORT: String(port), SLUICE_LOG_LEVEL: 'warn' });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/internal/health`)).ok, 15_000, 'env-configured sluice');
     const res = await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"good"}' });
-    expect(res.headers.get('x-sluice-endpoint')).toBe('env-1');
+    expect(res.headers.get('x-server-id')).toBe('env-1');
     await proc.stop('SIGTERM');
     expect(proc.child.exitCode).toBe(0);
     // SLUICE_LOG_LEVEL=warn: no info lines (no access log) were written.
@@ -77,16 +91,34 @@ describe('sluice command', () => {
 });
 
 describe('npm start demo', () => {
-  it('starts three sample servers and Sluice on the documented ports, serves, and Ctrl-C leaves nothing behind', async () => {
-    for (const port of [8080, 8001, 8002, 8003]) expect(await portOpen(port), `port ${port} free before the demo`).toBe(false);
-    const demo = startNode('dist/demo.js', [], {});
-    await waitFor(() => demo.output().includes('Sluice is up: http://127.0.0.1:8080'), 30_000, 'demo banner');
-    expect(demo.output()).toContain('endpoint server-3: http://127.0.0.1:8003');
-    const res = await fetch('http://127.0.0.1:8080/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'phi3:mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
+  it('starts three sample servers and Sluice on the ports it is given, restarts a crashed server, and Ctrl-C leaves nothing behind', async () => {
+    const [port, ...serverPorts] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const ports = [port!, ...serverPorts];
+    // SLUICE_PORT in the environment is overridden by the flag.
+    const demo = startNode('dist/demo.js', ['--port', String(port), '--server-ports', serverPorts.join(',')], { SLUICE_PORT: '1' });
+    await waitFor(() => demo.output().includes(`Sluice is up: http://127.0.0.1:${port}`), 60_000, 'demo banner');
+    expect(demo.output()).toContain(`endpoint server-3: http://127.0.0.1:${serverPorts[2]}`);
+    const chat = () => fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'phi3:mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
+    const res = await chat();
     expect(res.status).toBe(200);
     expect(['server-2', 'server-3']).toContain(res.headers.get('x-sluice-endpoint'));
+
+    // The crash fault brings server-2 down; the demo logs it, keeps running, and starts it again.
+    const crash = await fetch(`http://127.0.0.1:${serverPorts[1]}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"mode":"crash"}' });
+    expect(crash.status).toBe(200);
+    await waitFor(() => /\[server-2\] exited \(code 1\); restarting in 1s/.test(demo.output()), 10_000, 'crash logged');
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${serverPorts[1]}/health`)).ok, 30_000, 'server-2 back');
+    expect(demo.child.exitCode).toBeNull();
+    expect((await chat()).status).toBe(200);
+
     await demo.stop('SIGINT');
     expect(demo.child.exitCode).toBe(0);
-    for (const port of [8080, 8001, 8002, 8003]) expect(await portOpen(port), `port ${port} closed after the demo`).toBe(false);
+    for (const p of ports) expect(await portOpen(p), `port ${p} closed after the demo`).toBe(false);
+  });
+
+  it('refuses a bad port option with a one-line usage error', () => {
+    const result = spawnSync(process.execPath, [join(ROOT, 'dist/demo.js'), '--server-ports', '1,2'], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^demo: 3 server ports needed, got 2\nusage: demo /);
   });
 });

@@ -63,7 +63,7 @@ describe('fault matrix: backends', () => {
   it('429 with Retry-After: the request goes elsewhere and the endpoint cools down for that long', async () => {
     const limited = await backend((_req, res) => res.writeHead(429, { 'retry-after': '30', 'content-type': 'application/json' }).end('{"error":"slow down"}'));
     const good = await backend(ok);
-    const sluice = await sluiceFor([{ name: 'limited', url: limited.url }, { name: 'good', url: good.url }], 'proxy:\n  retry_on_status: [429, 502, 503, 504]');
+    const sluice = await sluiceFor([{ name: 'limited', url: limited.url }, { name: 'good', url: good.url }], 'proxy:\n  retry_on_status: [429, 502, 503, 504]\n  expose_route_headers: true');
     for (let i = 0; i < 6; i++) {
       const res = await post(sluice, '/v1/chat/completions', '{"model":"t:1"}');
       expect(res.status).toBe(200);

@@ -102,13 +102,17 @@ describe('what reaches the backend', () => {
       return s.endpoints[0]!.status === 'unhealthy' && (s.endpoints[0]!.last_error ?? '').includes('Ollama is running');
     }, 5000, 'unhealthy by body check');
     expect((await fetch(`${sluice.url}/internal/health`)).status).toBe(503);
+    // Liveness says only that the process serves: a liveness probe must not restart it for its backends.
+    const live = await fetch(`${sluice.url}/internal/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ status: 'ok' });
     await backend.close();
   });
 
   it('server.admin_port moves /metrics and /internal off the proxy port', async () => {
     const backend = await recordingBackend();
     const admin = await freePort();
-    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\n  admin_port: ${admin}\nendpoints:\n  - name: rec\n    url: ${backend.url}\n`, {}, false);
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\n  admin_port: ${admin}\nproxy:\n  expose_route_headers: true\nendpoints:\n  - name: rec\n    url: ${backend.url}\n`, {}, false);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/internal/health`)).ok, 5000, 'admin port');
     expect(await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text()).toContain('sluice_build_info');
     // On the proxy port, /metrics is just another path, and not one forwarded by default.
@@ -138,7 +142,7 @@ describe('what reaches the backend', () => {
     });
     await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
     const garbagePort = (garbage.address() as AddressInfo).port;
-    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nproxy:\n  retries: 0\nendpoints:\n  - name: garbage\n    url: http://127.0.0.1:${garbagePort}\n    check_interval: 1m\n  - name: rec\n    url: ${good.url}\n    check_interval: 1m\n`);
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nproxy:\n  retries: 0\n  expose_route_headers: true\nendpoints:\n  - name: garbage\n    url: http://127.0.0.1:${garbagePort}\n    check_interval: 1m\n  - name: rec\n    url: ${good.url}\n    check_interval: 1m\n`);
     await waitFor(async () => ((await (await fetch(`${sluice.url}/internal/health`)).json()) as { endpoints: { healthy: number } }).endpoints.healthy === 2, 5000, 'both healthy');
     const statuses: Array<[number, string | null]> = [];
     for (let i = 0; i < 4; i++) {

@@ -22,7 +22,7 @@ const read = (file: string) => readFileSync(file, 'utf8').replaceAll('\\"', '"')
 describe('metric contract', () => {
   it('finds the dashboards and rule files', () => {
     const names = files.map((f) => f.slice(f.lastIndexOf('/') + 1));
-    expect(names).toEqual(expect.arrayContaining(['sluice-overview.json', 'sluice-endpoint.json', 'alerts.yml', 'rules.yml', 'alerts.test.yml']));
+    expect(names).toEqual(expect.arrayContaining(['sluice-overview.json', 'sluice-endpoint.json', 'alerts.yml', 'rules.yml', 'slo.yml', 'alerts.test.yml', 'slo.test.yml']));
   });
 
   it.each(files.map((f) => [f.replace(/.*\/(dashboards|prometheus)\//, '$1/'), f]))('%s uses only exported metric names', (_, file) => {
@@ -49,7 +49,7 @@ describe('metric contract', () => {
   });
 
   it('defines every recording rule that dashboards and alerts use', () => {
-    const defined = new Set(loadRuleFile('rules.yml').groups.flatMap((g) => g.rules.map((r) => r.record)));
+    const defined = new Set(['rules.yml', 'slo.yml'].flatMap((file) => loadRuleFile(file).groups.flatMap((g) => g.rules.map((r) => r.record))));
     for (const file of files) {
       for (const name of recordingRuleNames(read(file))) expect(defined.has(name), `${file}: ${name}`).toBe(true);
     }

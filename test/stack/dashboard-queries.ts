@@ -41,6 +41,7 @@ export interface Variable {
 export interface Dashboard {
   uid?: string;
   title?: string;
+  editable?: boolean;
   schemaVersion?: number;
   templating?: { list?: Variable[] };
   annotations?: { list?: Array<{ name?: string; expr?: string; builtIn?: number; datasource?: { type?: string; uid?: string } }> };
@@ -99,10 +100,14 @@ export function dashboardQueries(dashboard: Dashboard): DashboardQuery[] {
   return out;
 }
 
-/** Replaces Grafana's variables (`$name`, `${name}`, `${name:format}`) by the given values. */
+/**
+ * Replaces Grafana's variables (`$name`, `${name}`, `${name:format}`) by the given values. `$1`
+ * (a label_replace capture group) is no variable name; Grafana leaves it as it is, and so does this.
+ */
 export function substituteVariables(expr: string, values: Readonly<Record<string, string>>): string {
   return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => {
     const name = (braced ?? bare)!;
+    if (/^\d+$/.test(name)) return whole;
     const value = values[name];
     if (value === undefined) throw new Error(`no value for Grafana variable ${whole} in: ${expr}`);
     return value;

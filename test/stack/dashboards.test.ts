@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dashboardQueries, DASHBOARD_DIR, loadDashboards, panelsOf, ROOT, selectorLabels } from './dashboard-queries.js';
+import { dashboardQueries, DASHBOARD_DIR, loadDashboards, panelsOf, recordingRuleNames, ROOT, selectorLabels } from './dashboard-queries.js';
 
 const dashboards = loadDashboards();
 const DATASOURCE_VARIABLE = '${datasource}';
@@ -98,13 +98,21 @@ describe('dashboards/', () => {
     it('links latency to traces: histogram-quantile panels carry exemplars, heatmaps use pre-bucketed data', () => {
       for (const panel of panels) {
         const exprs = (panel.targets ?? []).map((t) => t.expr ?? '').join('\n');
-        if (/histogram_quantile\([^,]+, sum by \([^)]*\) \(rate\(sluice_(request_duration|time_to_first_byte)_seconds_bucket/.test(exprs)) {
+        if (/histogram_quantile\([^,]+, sum by \([^)]*\) \(rate\(sluice_(request_duration|time_to_first_byte|time_to_first_token)_seconds_bucket/.test(exprs)) {
           expect(panel.targets!.some((t) => t.exemplar === true), panel.title).toBe(true);
         }
         if (panel.type === 'heatmap') {
           expect(panel.options?.calculate, panel.title).toBe(false);
           for (const t of panel.targets ?? []) expect(t.format, panel.title).toBe('heatmap');
         }
+      }
+    });
+
+    it('is read-only (provisioned from files) and says which panels need the recording rules', () => {
+      expect(dashboard.editable).toBe(false);
+      for (const panel of panels) {
+        const exprs = (panel.targets ?? []).map((t) => t.expr ?? '').join('\n');
+        if (recordingRuleNames(exprs).size > 0) expect(panel.description, panel.title).toContain('Needs the recording rules of prometheus/rules.yml');
       }
     });
 
@@ -124,7 +132,7 @@ describe('dashboards/', () => {
     has(/code=~"5\.\."/);
     for (const q of ['0.5', '0.95', '0.99']) {
       has(new RegExp(`histogram_quantile\\(${q}, .*sluice_request_duration_seconds_bucket`));
-      has(new RegExp(`histogram_quantile\\(${q}, .*sluice_time_to_first_byte_seconds_bucket`));
+      has(new RegExp(`histogram_quantile\\(${q}, .*sluice_time_to_first_token_seconds_bucket`));
     }
     has(/sluice_tokens_total\{[^}]*type="output"/);
     has(/sluice_endpoint_active_connections/);
@@ -133,6 +141,30 @@ describe('dashboards/', () => {
     has(/sluice_retries_total/);
     has(/sluice_models_available_endpoints/);
     has(/ALERTS\{alertstate="firing"/);
+  });
+
+  it('the overview has a row on Sluice\'s own process, from prom-client\'s default metrics', () => {
+    const overview = dashboards.find((d) => d.dashboard.uid === 'sluice-overview')!.dashboard;
+    const all = overview.panels ?? [];
+    const start = all.findIndex((p) => p.type === 'row' && p.title === 'Sluice process');
+    expect(start).toBeGreaterThan(0);
+    const exprs = all.slice(start + 1).filter((p) => p.type !== 'row').flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? '')).join('\n');
+    for (const metric of ['nodejs_eventloop_lag_p99_seconds{', 'rate(process_cpu_seconds_total{', 'process_resident_memory_bytes{', 'rate(nodejs_gc_duration_seconds_sum{']) expect(exprs).toContain(metric);
+    for (const m of exprs.matchAll(/(?:process|nodejs)_[a-z_]+\{([^}]*)\}/g)) expect(m[1]).toMatch(/job=~"\$job", instance=~"\$instance"/);
+  });
+
+  it('the overview has a Backend load row on the servers\' vLLM metrics, named by Sluice endpoint', () => {
+    const overview = dashboards.find((d) => d.dashboard.uid === 'sluice-overview')!.dashboard;
+    const all = overview.panels ?? [];
+    const start = all.findIndex((p) => p.type === 'row' && p.title === 'Backend load');
+    expect(start).toBeGreaterThan(0);
+    const end = all.findIndex((p, i) => i > start && p.type === 'row');
+    const panels = all.slice(start + 1, end);
+    const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
+    for (const metric of ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:prefix_cache_hits_total', 'vllm:prefix_cache_queries_total', 'vllm:time_to_first_token_seconds_bucket']) {
+      expect(exprs.some((e) => e.includes(metric)), metric).toBe(true);
+    }
+    for (const expr of exprs) expect(expr).toMatch(/group_left \(endpoint\)[\s\S]*sluice_endpoint_info\{job=~"\$job", instance=~"\$instance", endpoint=~"\$endpoint"\}/);
   });
 
   it('the endpoint detail is about one endpoint at a time', () => {

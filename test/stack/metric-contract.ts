@@ -1,3 +1,4 @@
+import { ROUTE_REASONS } from '../../src/balancing/decision.js';
 import { FAILURE_REASONS } from '../../src/telemetry/failure-reasons.js';
 
 /**
@@ -20,7 +21,7 @@ export interface MetricContract {
 
 export const HEALTH_STATES = ['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy'] as const;
 export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
-export { FAILURE_REASONS };
+export { FAILURE_REASONS, ROUTE_REASONS };
 
 export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_endpoint_info', type: 'gauge', labels: ['endpoint', 'url', 'type', 'priority'] },
@@ -74,7 +75,20 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_tokens_total', type: 'counter', labels: ['endpoint', 'model', 'type'], values: { type: ['input', 'output'] } },
   { name: 'sluice_models_available_endpoints', type: 'gauge', labels: ['model'] },
   { name: 'sluice_config_reloads_total', type: 'counter', labels: ['result'], values: { result: ['success', 'failure'] } },
+  { name: 'sluice_shutdown_cut_requests_total', type: 'counter', labels: [] },
   { name: 'sluice_build_info', type: 'gauge', labels: ['version', 'node_version'] },
+  { name: 'sluice_rate_limited_total', type: 'counter', labels: ['client'] },
+  { name: 'sluice_rate_limit_store_errors_total', type: 'counter', labels: [] },
+  { name: 'sluice_auth_failures_total', type: 'counter', labels: ['reason'], values: { reason: ['missing_key', 'invalid_key'] } },
+  { name: 'sluice_admin_denied_total', type: 'counter', labels: ['reason'], values: { reason: ['network', 'token'] } },
+  { name: 'sluice_endpoint_backend_requests', type: 'gauge', labels: ['endpoint', 'state'], values: { state: ['running', 'waiting'] } },
+  { name: 'sluice_endpoint_backend_kv_cache_usage_ratio', type: 'gauge', labels: ['endpoint'] },
+  { name: 'sluice_endpoint_load_age_seconds', type: 'gauge', labels: ['endpoint'] },
+  { name: 'sluice_endpoint_load_stale', type: 'gauge', labels: ['endpoint'] },
+  { name: 'sluice_load_scrapes_total', type: 'counter', labels: ['endpoint', 'result'], values: { result: ['success', 'failure', 'timeout'] } },
+  { name: 'sluice_route_decisions_total', type: 'counter', labels: ['endpoint', 'reason'], values: { reason: ROUTE_REASONS } },
+  { name: 'sluice_prefix_index_lookups_total', type: 'counter', labels: ['result'], values: { result: ['hit', 'miss'] } },
+  { name: 'sluice_prefix_index_blocks', type: 'gauge', labels: [] },
 ];
 
 export const SLUICE_METRIC_NAMES: ReadonlySet<string> = new Set(SLUICE_METRICS.map((m) => m.name));

@@ -35,9 +35,10 @@ export class PrometheusApi {
     return (await res.json()) as ApiAnswer<T>;
   }
 
-  /** Instant query; errors (bad PromQL, failed evaluation) come back as `error`. */
-  async query(expr: string): Promise<{ result: Sample[] } | { error: string }> {
-    const answer = await this.#get<{ resultType: string; result: Sample[] | [number, string] }>('/api/v1/query', { query: expr });
+  /** Instant query (at `time`, Unix seconds, when given); errors (bad PromQL, failed evaluation) come back as `error`. */
+  async query(expr: string, time?: number): Promise<{ result: Sample[] } | { error: string }> {
+    const params: Record<string, string> = time === undefined ? { query: expr } : { query: expr, time: String(time) };
+    const answer = await this.#get<{ resultType: string; result: Sample[] | [number, string] }>('/api/v1/query', params);
     if (answer.status !== 'success') return { error: `${answer.errorType}: ${answer.error}` };
     const { resultType, result } = answer.data;
     // Scalars (e.g. `vector(0)` folded) count as one sample.

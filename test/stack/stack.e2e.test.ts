@@ -40,7 +40,8 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
     otlp = await startOtlpReceiver();
     // A quarter of the compose token delays: quick, and the slow server stays slower.
     servers = await Promise.all(
-      composeModelServers().map((s) => startModelServer(s.id, s.models, { TOKEN_DELAY: `${Math.ceil(Number.parseInt(s.tokenDelay, 10) / 4)}ms` })),
+      // ENGINE=sim: the servers also export vLLM's engine metrics, for the Backend load row.
+      composeModelServers().map((s) => startModelServer(s.id, s.models, { ENGINE: 'sim', TOKEN_DELAY: `${Math.ceil(Number.parseInt(s.tokenDelay, 10) / 4)}ms` })),
     );
     sluice = await startSluice((port) => loopbackSluiceConfig(port, Object.fromEntries(servers.map((s) => [s.id, s.url]))), {
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
@@ -54,12 +55,13 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
     const host = (url: string) => new URL(url).host;
     writeFileSync(join(dir, 'rules.yml'), readFileSync(join(PROMETHEUS_DIR, 'rules.yml')));
     writeFileSync(join(dir, 'alerts.yml'), shortenedAlertRules('2s'));
+    writeFileSync(join(dir, 'slo.yml'), readFileSync(join(PROMETHEUS_DIR, 'slo.yml')));
     const configPath = join(dir, 'prometheus.yml');
     writeFileSync(
       configPath,
       loopbackPrometheusConfig(
         { sluice: [host(sluice.url)], 'model-servers': servers.map((s) => host(s.url)), prometheus: [`127.0.0.1:${promPort}`] },
-        [join(dir, 'rules.yml'), join(dir, 'alerts.yml')],
+        [join(dir, 'rules.yml'), join(dir, 'alerts.yml'), join(dir, 'slo.yml')],
       ),
     );
     mkdirSync(join(dir, 'data'));
@@ -205,6 +207,19 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
     }
     expect(checked).toBeGreaterThan(40);
     expect(problems).toEqual([]);
+  });
+
+  it('evaluates the objectives\' SLIs and the time-to-first-token rules on real traffic', async () => {
+    // All requests succeeded quickly, apart from one 404 (a client error): both SLIs are 0.
+    await waitFor(async () => (await api.scalar('sluice:slo_request_errors:ratio_rate5m{job="sluice"}')) !== undefined, 20_000, 'availability SLI');
+    expect(await api.scalar('sluice:slo_request_errors:ratio_rate5m{job="sluice"}')).toBe(0);
+    await waitFor(async () => (await api.scalar('sluice:slo_time_to_first_token_slow:ratio_rate5m{job="sluice"}')) !== undefined, 20_000, 'time-to-first-token SLI');
+    expect(await api.scalar('sluice:slo_time_to_first_token_slow:ratio_rate5m{job="sluice"}')).toBe(0);
+    const p95 = await api.scalar('max(sluice:time_to_first_token_seconds:p95_5m{job="sluice"})');
+    expect(p95).toBeGreaterThan(0);
+    expect(p95).toBeLessThan(5);
+    // And no objective is burning.
+    expect((await api.alerts()).filter((a) => /BudgetBurn$/.test(a.labels.alertname ?? ''))).toEqual([]);
   });
 
   it('stores exemplars that link request latency to exported traces', async () => {

@@ -12,10 +12,10 @@ export function hasTool(command: string): boolean {
 }
 
 /** Runs a command in the repository root with a time limit; never throws. */
-export function runTool(command: string, args: string[], cwd = ROOT, timeoutMs = 30_000): ToolResult {
+export function runTool(command: string, args: string[], cwd = ROOT, timeoutMs = 120_000, env: Record<string, string> = {}): ToolResult {
   if (!hasTool(command)) {
     return { status: null, output: `${command} is not installed (Debian: apt-get install prometheus docker-compose)` };
   }
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: timeoutMs });
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...env } });
   return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}` };
 }

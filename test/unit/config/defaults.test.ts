@@ -6,10 +6,16 @@ const minimal = { endpoints: [{ name: 'a', url: 'http://127.0.0.1:11434' }] };
 describe('defaults', () => {
   it('fills every section when only endpoints are given', () => {
     const config = validateConfig(minimal);
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, admin_port: null, trusted_proxies: [] });
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, admin_port: null, trusted_proxies: [], shutdown_grace: 30_000, headers_timeout: 10_000, request_timeout: 60_000, max_connections: 10_000 });
     expect(config.logging).toEqual({ level: 'info', access_log: true });
     expect(config.limits).toEqual({ max_body: 10 * 1024 * 1024 });
-    expect(config.balancing).toEqual({ strategy: 'round-robin', sticky: null });
+    expect(config.balancing).toEqual({
+      strategy: 'round-robin',
+      sticky: null,
+      scorers: { queue: 1, kv_cache: 1, prefix: 1, resident: 1 },
+      prefix: { block_chars: 256, max_blocks: 128, index_size: 100_000, ttl: 600_000, max_imbalance_ratio: 1.5, max_imbalance_requests: 8 },
+    });
+    expect(config.load).toEqual({ interval: 250, timeout: 500, stale_after: 2_000 });
     expect(config.health).toEqual({
       rise: 2,
       fall: 3,
@@ -27,6 +33,7 @@ describe('defaults', () => {
       client_stall_timeout: 30_000,
       retry_non_idempotent: false,
       allowed_paths: ['/v1/*', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/tags', '/api/show', '/predict'],
+      expose_route_headers: false,
     });
     expect(config.discovery).toEqual({ interval: 300_000, timeout: 5_000 });
   });
@@ -48,7 +55,22 @@ describe('defaults', () => {
       health_expected_status: null,
       health_body_contains: null,
       bearer_token_env: null,
+      load_source: 'none',
+      discover: null,
+      discover_interval: 10_000,
     });
+  });
+
+  it('takes the load source from the type unless the endpoint names one', () => {
+    const endpoints = validateConfig({
+      endpoints: [
+        { name: 'v', url: 'http://127.0.0.1:8000', type: 'vllm' },
+        { name: 'o', url: 'http://127.0.0.1:11434', type: 'ollama' },
+        { name: 's', url: 'http://127.0.0.1:30000', type: 'openai', load_source: 'sglang' },
+        { name: 'quiet', url: 'http://127.0.0.1:8001', type: 'vllm', load_source: 'none' },
+      ],
+    }).endpoints;
+    expect(endpoints.map((ep) => ep.load_source)).toEqual(['vllm', 'ollama', 'sglang', 'none']);
   });
 
   it('fills sticky defaults when only the key is given', () => {

@@ -35,7 +35,7 @@ describe('validation messages', () => {
     [
       'bad strategy',
       withPatch({ balancing: { strategy: 'fastest' } }),
-      'balancing.strategy: expected one of round-robin, least-connections, random-two',
+      'balancing.strategy: expected one of round-robin, least-connections, random-two, load-aware, prefix-aware',
     ],
     ['bad log level', withPatch({ logging: { level: 'trace' } }), 'logging.level: expected one of error, warn, info, debug'],
     [
@@ -67,6 +67,8 @@ describe('validation messages', () => {
     ['endpoints not a list', { endpoints: { a: 1 } }, 'endpoints: expected a list of endpoints'],
     ['port out of range', withPatch({ server: { port: 70000 } }), 'server.port: expected a port number 1-65535'],
     ['admin port equals port', withPatch({ server: { port: 9000, admin_port: 9000 } }), 'server.admin_port: must differ from server.port'],
+    ['headers timeout over request timeout', withPatch({ server: { headers_timeout: '2m', request_timeout: '1m' } }), 'server.headers_timeout: must not exceed server.request_timeout'],
+    ['unknown discover mode', { endpoints: [{ ...endpoint, discover: 'srv' }] }, 'endpoints[0].discover: expected dns'],
     ['retries out of range', withPatch({ proxy: { retries: 11 } }), 'proxy.retries: expected an integer from 0 to 10'],
     ['retry status out of range', withPatch({ proxy: { retry_on_status: [502, 200] } }), 'proxy.retry_on_status[1]: expected an HTTP status 400-599'],
     ['error ratio above 1', withPatch({ health: { degraded_error_ratio: 1.5 } }), 'health.degraded_error_ratio: expected a number from 0 to 1'],
@@ -118,14 +120,14 @@ describe('ConfigError', () => {
     const error = caught as ConfigError;
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.issues).toEqual([
-      'server.port: expected a port number 1-65535',
+      'server.port: expected a port number 1-65535 (line 2)',
       'endpoints: required',
-      'unknown key "extra"',
+      'unknown key "extra" (line 3)',
     ]);
     expect(error.message.split('\n')).toEqual([
-      'sluice.yaml: server.port: expected a port number 1-65535',
+      'sluice.yaml: server.port: expected a port number 1-65535 (line 2)',
       'sluice.yaml: endpoints: required',
-      'sluice.yaml: unknown key "extra"',
+      'sluice.yaml: unknown key "extra" (line 3)',
     ]);
   });
 
@@ -136,5 +138,27 @@ describe('ConfigError', () => {
 
   it('treats an empty file as an empty mapping', () => {
     expect(() => parseConfig('', 'empty.yaml')).toThrow(/^empty\.yaml: endpoints: required$/);
+  });
+});
+
+describe('source lines', () => {
+  const yaml = ['server:', '  port: 8080', 'endpoints:', '  - name: a', '    url: http://h:1', '  - name: b', '    url: http://h:2', '    wieght: 2', '    weight: 0', '  - name: c', ''].join('\n');
+
+  it('name the YAML line of each offending key, or of the item that lacks a required one', () => {
+    let caught: unknown;
+    try {
+      parseConfig(yaml, 'f.yaml');
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as ConfigError).issues).toEqual([
+      'endpoints[1].weight: expected a positive integer (line 9)',
+      'endpoints[1]: unknown key "wieght" (line 8)',
+      'endpoints[2].url: required (line 10)',
+    ]);
+  });
+
+  it('are left out for values that come from no file', () => {
+    expect(issuesOf({ endpoints: [{ ...endpoint, weight: 0 }] })).toEqual(['endpoints[0].weight: expected a positive integer']);
   });
 });

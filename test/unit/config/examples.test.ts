@@ -30,6 +30,7 @@ describe('shipped configuration files', () => {
     };
     collect(example);
     for (const stickyKey of ['key', 'trusted_proxies', 'max_load_factor']) keys.add(stickyKey);
+    for (const nullableKey of ['name', 'key_env', 'key_file', 'rate', 'period', 'burst', 'by', 'redis_url', 'redis_timeout']) keys.add(nullableKey);
     for (const key of keys) expect(text, `key ${key}`).toMatch(new RegExp(`^\\s*(?:#\\s*|-\\s+)?${key}:`, 'm'));
   });
 

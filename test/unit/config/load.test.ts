@@ -157,6 +157,29 @@ describe('loadConfig', () => {
     expect(loadConfig({ path: filePath, env: { FILE_TOKEN: 'value' } }).endpoints[0].bearer_token_env).toBe('FILE_TOKEN');
   });
 
+  it('requires the admin token and every API key to be readable', () => {
+    const path = join(directory, 'access.yaml');
+    writeFileSync(path, `admin:
+  bearer_token_env: ADMIN_TOKEN
+auth:
+  api_keys:
+    - name: a
+      key_env: KEY_A
+    - name: b
+      key_file: ${join(directory, 'missing.key')}
+endpoints:
+  - name: e
+    url: http://127.0.0.1:1
+`);
+    expect(issuesOf(() => loadConfig({ path, env: { KEY_A: ' ' } }))).toEqual([
+      'admin.bearer_token_env: environment variable ADMIN_TOKEN is not set',
+      'auth.api_keys[0].key_env: environment variable KEY_A is not set',
+      `auth.api_keys[1].key_file: cannot read ${join(directory, 'missing.key')}`,
+    ]);
+    writeFileSync(join(directory, 'missing.key'), 'sk-b\n');
+    expect(loadConfig({ path, env: { ADMIN_TOKEN: 't', KEY_A: 'sk-a' } }).auth.api_keys.map((k) => k.name)).toEqual(['a', 'b']);
+  });
+
   it('reads process.env when no environment is passed', () => {
     const saved = process.env.SLUICE_ENDPOINTS;
     process.env.SLUICE_ENDPOINTS = 'from-process=http://h:1';

@@ -12,6 +12,10 @@ const TABLE: Array<[SluiceErrorCode, number, string]> = [
   ['upstream_timeout', 504, 'server_error'],
   ['upstream_error', 502, 'server_error'],
   ['internal_error', 500, 'server_error'],
+  ['invalid_api_key', 401, 'invalid_request_error'],
+  ['unauthorized', 401, 'invalid_request_error'],
+  ['forbidden', 403, 'invalid_request_error'],
+  ['rate_limit_exceeded', 429, 'requests'],
 ];
 
 describe('errors as clients see them', () => {

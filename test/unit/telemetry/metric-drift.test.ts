@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { AccessMetrics } from '../../../src/access/metrics.js';
 import { SluiceMetrics } from '../../../src/telemetry/metrics.js';
 import { SLUICE_METRICS } from '../../stack/metric-contract.js';
 
 /** Metric names as the code registers them (histograms and counters by family name). */
 function namesInCode(): string[] {
-  const metrics = new SluiceMetrics({ endpoints: () => [], modelAvailability: () => new Map() }, { version: 'test' });
+  const metrics = new SluiceMetrics({ endpoints: () => [], modelAvailability: () => new Map(), endpointLoads: () => [], prefixIndexSize: () => 0 }, { version: 'test' });
+  new AccessMetrics(metrics); // registers its counters with Sluice's registries
   return metrics.textRegistry
     .getMetricsAsArray()
     .map((m) => m.name)
@@ -30,7 +32,7 @@ describe('metric names agree everywhere', () => {
     for (const spec of SLUICE_METRICS) {
       const row = new RegExp(`^\\| \`${spec.name}\` \\| (\\w+) \\| ([^|]*) \\|`, 'm').exec(readme)!;
       expect(row[1], `${spec.name} type in README`).toBe(spec.type);
-      expect(row[2]!.split(',').map((l) => l.trim()).sort(), `${spec.name} labels in README`).toEqual([...spec.labels].sort());
+      expect(row[2]!.split(',').map((l) => l.trim()).filter(Boolean).sort(), `${spec.name} labels in README`).toEqual([...spec.labels].sort());
     }
   });
 });

@@ -6,6 +6,8 @@ function metrics() {
     {
       endpoints: () => [{ name: 'a', url: 'http://h:1', type: 'vllm', priority: 0, state: 'degraded', routable: true, circuit: 'half_open', consecutiveFailures: 2, activeConnections: 3, effectiveWeight: 0.25 }],
       modelAvailability: () => new Map([['m', 1]]),
+      endpointLoads: () => [{ name: 'a', stale: false, running: 3, waiting: 7, kvUsage: 0.5, ageSeconds: 0.2 }],
+      prefixIndexSize: () => 42,
     },
     { version: '9.9.9' },
   );
@@ -37,5 +39,23 @@ describe('SluiceMetrics rendering', () => {
     expect(body).toContain('sluice_endpoint_circuit_state{endpoint="a",state="half_open"} 1');
     expect(body).toContain('sluice_endpoint_effective_weight{endpoint="a"} 0.25');
     expect(body).toContain('sluice_build_info{version="9.9.9"');
+  });
+
+  it('an endpoint starts with every health transition at 0, so the first one shows in increase()', async () => {
+    const { body } = await metrics().render(undefined);
+    const zero = body.match(/^sluice_endpoint_state_transitions_total\{endpoint="a",from="\w+",to="\w+"\} 0$/gm) ?? [];
+    // 4 targets from unknown, 3 from each of the other four states; nothing goes back to unknown.
+    expect(zero).toHaveLength(16);
+    expect(body).toContain('sluice_endpoint_state_transitions_total{endpoint="a",from="unknown",to="healthy"} 0');
+    expect(body).toContain('sluice_endpoint_state_transitions_total{endpoint="a",from="recovering",to="healthy"} 0');
+    expect(body).not.toMatch(/to="unknown"/);
+    expect(body).not.toMatch(/from="(\w+)",to="\1"/);
+  });
+
+  it('exports the process metrics the "Sluice process" dashboard row reads', async () => {
+    const { body } = await metrics().render(undefined);
+    for (const [name, type] of [['process_cpu_seconds_total', 'counter'], ['process_resident_memory_bytes', 'gauge'], ['nodejs_eventloop_lag_p99_seconds', 'gauge'], ['nodejs_gc_duration_seconds', 'histogram'], ['nodejs_heap_size_used_bytes', 'gauge']]) {
+      expect(body, name).toContain(`# TYPE ${name} ${type}`);
+    }
   });
 });

@@ -1,0 +1,203 @@
+// The proxy benchmark's report: Markdown tables (ratios to nginx and to direct from the same
+// run) and the HDR-style percentile plot as SVG (vega-lite + vega) and PNG (resvg).
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+
+const num = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ms = (v) => (v === null || v === undefined ? '–' : v < 10 ? v.toFixed(3) : v.toFixed(1));
+const signedMs = (v) => (v === null || v === undefined ? '–' : `${v >= 0 ? '+' : '−'}${ms(Math.abs(v))}`);
+const ratio = (a, b) => (a === null || a === undefined || !b ? '–' : `${(a / b).toFixed(2)}×`);
+const mb = (bytes) => (bytes === null || bytes === undefined ? '–' : (bytes / 2 ** 20).toFixed(0));
+const table = (head, body) => [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+function labelOf(results, id) {
+  return results.rows.find((r) => r.id === id)?.label ?? id;
+}
+
+function byRow(list) {
+  return Object.fromEntries((list ?? []).map((r) => [r.row, r]));
+}
+
+function throughputTable(results) {
+  const rows = byRow(results.throughput);
+  const nginx = rows.nginx?.rps;
+  const direct = rows.direct?.rps;
+  return table(
+    ['Row', 'req/s', '× nginx', '× direct', 'p99 (ms, closed loop)', 'errors'],
+    results.throughput.map((r) => (r.error ? [labelOf(results, r.row), `failed: ${r.error}`, '', '', '', ''] : [labelOf(results, r.row), num(r.rps), ratio(r.rps, nginx), ratio(r.rps, direct), ms(r.p99), num(r.errors)])),
+  );
+}
+
+function telemetryTable(results) {
+  const t = results.telemetry;
+  return table(
+    ['Sluice', 'req/s', '× telemetry off', '× nginx'],
+    [
+      ['access log off, no tracing', num(t.off?.rps), '1.00×', ratio(t.off?.rps, byRow(results.throughput).nginx?.rps)],
+      ['access log on, tracing to a local OTLP receiver', num(t.on?.rps), ratio(t.on?.rps, t.off?.rps), ratio(t.on?.rps, byRow(results.throughput).nginx?.rps)],
+    ],
+  ) + `\n\nThe receiver got ${num(t.sink?.exports)} exports (${mb(t.sink?.bytes)} MB); the access log has ${num(t.accessLogLines)} lines.`;
+}
+
+function latencyTable(results, rate) {
+  const rows = byRow(results.latency);
+  const at = (id) => rows[id]?.byRate?.[rate]?.latency;
+  const direct = at('direct');
+  const added = (l, key) => (l && direct ? l[key] - direct[key] : null);
+  const nginxAdded = added(at('nginx'), 'p99');
+  return table(
+    ['Row', 'p50', 'p99', 'p99.9', '+p50', '+p99', '+p99.9', 'p99 × direct', '+p99 × nginx', 'failed'],
+    results.latency.map((r) => {
+      const run = r.byRate?.[rate];
+      const l = run?.latency;
+      if (!l) return [labelOf(results, r.row), r.error ? `failed: ${r.error}` : '–', '', '', '', '', '', '', '', ''];
+      const add99 = added(l, 'p99');
+      return [labelOf(results, r.row), ms(l.p50), ms(l.p99), ms(l.p999), signedMs(added(l, 'p50')), signedMs(add99), signedMs(added(l, 'p999')), ratio(l.p99, direct?.p99), r.row === 'direct' ? '–' : ratio(add99, nginxAdded), `${num(run.failed)}/${num(run.sent)}`];
+    }),
+  );
+}
+
+function streamingTable(results) {
+  const s = results.streaming;
+  const rows = byRow(s.rows);
+  const directP99 = rows.direct?.delay?.p99;
+  return table(
+    ['Row', 'chunks/s', '× nginx', '× direct', 'chunk delay p50', 'p99', '+p99 vs direct', 'chunks intact', 'reads per chunk'],
+    s.rows.map((r) => {
+      if (r.error) return [labelOf(results, r.row), `failed: ${r.error}`, '', '', '', '', '', '', ''];
+      return [
+        labelOf(results, r.row),
+        num(r.chunksPerSecond),
+        ratio(r.chunksPerSecond, rows.nginx?.chunksPerSecond),
+        ratio(r.chunksPerSecond, rows.direct?.chunksPerSecond),
+        ms(r.delay.p50),
+        ms(r.delay.p99),
+        signedMs(directP99 === undefined ? null : r.delay.p99 - directP99),
+        `${num(r.events)}/${num(r.expectedEvents)}${r.events === r.expectedEvents && r.complete === r.streams ? ' ✓' : ' ✗'}`,
+        r.readsPerEvent === null ? '–' : r.readsPerEvent.toFixed(2),
+      ];
+    }),
+  );
+}
+
+function concurrentTable(results) {
+  const c = results.concurrent;
+  const rows = byRow(c.rows);
+  return table(
+    ['Row', 'streams complete', 'errors', 'incomplete', 'peak open', 'peak RSS (MB)', 'RSS × nginx'],
+    c.rows.map((r) =>
+      r.error
+        ? [labelOf(results, r.row), `failed: ${r.error}`, '', '', '', '', '']
+        : [labelOf(results, r.row), `${num(r.complete)}/${num(r.streams)}`, num(r.errors), num(r.incomplete), num(r.peakOpen), r.row === 'direct' ? '–' : mb(r.peakRssBytes), r.row === 'direct' ? '–' : ratio(r.peakRssBytes, rows.nginx?.peakRssBytes)],
+    ),
+  );
+}
+
+function failoverTable(results) {
+  const f = results.failover;
+  return table(
+    ['Row', 'requests', 'failed', 'statuses', 'p99 (ms)'],
+    f.rows.map((r) =>
+      r.error
+        ? [labelOf(results, r.row), `failed: ${r.error}`, '', '', '']
+        : [labelOf(results, r.row), num(r.sent), num(r.failed), Object.entries(r.statuses).map(([k, v]) => `${k}: ${v}`).join(', ') + (r.errors ? `, errors: ${r.errors}` : ''), ms(r.latency?.p99)],
+    ),
+  );
+}
+
+/** The issue's targets, checked against this run. */
+export function targets(results, rate) {
+  const out = [];
+  const tp = byRow(results.throughput);
+  if (tp.sluice?.rps && tp.hpm?.rps) out.push(['throughput ≥ 0.8 × bare http-proxy-middleware', ratio(tp.sluice.rps, tp.hpm.rps), tp.sluice.rps / tp.hpm.rps >= 0.8]);
+  const lat = byRow(results.latency);
+  const sl = lat.sluice?.byRate?.[rate]?.latency;
+  const dl = lat.direct?.byRate?.[rate]?.latency;
+  if (sl && dl) out.push([`added p99 at ${num(rate)} req/s < 1 ms`, `${signedMs(sl.p99 - dl.p99)} ms`, sl.p99 - dl.p99 < 1]);
+  const st = byRow(results.streaming?.rows);
+  if (st.sluice?.delay && st.direct?.delay) out.push(['added per-chunk delay p99 < 1 ms', `${signedMs(st.sluice.delay.p99 - st.direct.delay.p99)} ms`, st.sluice.delay.p99 - st.direct.delay.p99 < 1]);
+  const cs = byRow(results.concurrent?.rows).sluice;
+  if (cs && !cs.error) out.push([`${num(cs.streams)} concurrent streams: no errors, RSS < 300 MB`, `${cs.errors + cs.incomplete} errors, ${mb(cs.peakRssBytes)} MB`, cs.errors + cs.incomplete === 0 && cs.peakRssBytes < 300 * 2 ** 20]);
+  const fo = byRow(results.failover?.rows).sluice;
+  if (fo && typeof fo.failed === 'number') out.push(['failover: no failed requests', `${num(fo.failed)} failed`, fo.failed === 0]);
+  const t = results.telemetry;
+  if (t?.ratio) out.push(['tracing and access logs cost < 15% of throughput', `${((1 - t.ratio) * 100).toFixed(1)}%`, t.ratio > 0.85]);
+  return out;
+}
+
+export function renderMarkdown(results, plotRate) {
+  const m = results.meta;
+  const parts = [
+    `# Proxy benchmark ${m.date.slice(0, 16).replace('T', ' ')} UTC${m.smoke ? ' (smoke: too short to mean anything)' : ''}`,
+    '',
+    `Commit ${m.commit ?? '?'}, ${m.cores} × ${m.cpu}, load average ${m.loadavgStart.map((l) => l.toFixed(2)).join(' ')} at start, ${(m.loadavgEnd ?? []).map((l) => l.toFixed(2)).join(' ')} at end. ` +
+      (m.pinning ? `Proxy pinned to core ${m.pinning.proxy}, backend and load generator to core ${m.pinning.backendAndLoad}. ` : 'No pinning (taskset missing). ') +
+      `Fixed-JSON backend: ${m.backend ?? '–'}; streaming and failover backends: Node (bench/proxy/backend.mjs). Node ${m.versions.node}, nginx ${m.versions.nginx ?? '–'}, HAProxy ${m.versions.haproxy ?? '–'}, wrk ${m.versions.wrk ?? '–'}.` +
+      (m.skippedRows.length ? ` Skipped rows (tools missing): ${m.skippedRows.map((s) => `${s.row} (${s.missing.join(', ')})`).join(', ')}.` : ''),
+    '',
+  ];
+  if (results.throughput) {
+    parts.push(`## Throughput: small JSON POSTs, ${results.meta.params.throughput.connections} connections (wrk, ${results.meta.params.throughput.durationS} s)`, '', throughputTable(results), '');
+  }
+  if (results.telemetry) parts.push('## Telemetry cost', '', telemetryTable(results), '');
+  for (const rate of results.latency ? results.meta.params.latency.rates : []) {
+    parts.push(`## Latency at ${num(rate)} req/s (open loop, ms, from the intended send time; + is added to direct)`, '', latencyTable(results, rate), '');
+  }
+  const s = results.streaming;
+  if (s) parts.push(`## Streaming: ${s.streams} streams × ${s.chunks} SSE chunks every ${s.intervalMs} ms (${num(s.offeredChunksPerSecond)} chunks/s offered)`, '', 'Chunk delay: arrival at the client minus the backend\'s send stamp, ms. Reads per chunk below 1 means chunks were coalesced on the way.', '', streamingTable(results), '');
+  const c = results.concurrent;
+  if (c) parts.push(`## ${num(c.streams)} concurrent streams held ${(c.holdMs / 1000).toFixed(1)} s`, '', concurrentTable(results), '');
+  const f = results.failover;
+  if (f) parts.push(`## Failover: one of three backends SIGKILLed ${(f.killAtMs / 1000).toFixed(1)} s into a ${(f.durationMs / 1000).toFixed(0)} s run at ${f.rate} req/s (backend answers in ${f.backendDelayMs} ms)`, '', failoverTable(results), '');
+  const tg = targets(results, plotRate);
+  if (tg.length) parts.push('## Targets (Sluice)', '', table(['Target', 'This run', 'Met'], tg.map(([what, got, ok]) => [what, got, ok ? 'yes' : 'no'])), '');
+  if (results.latency) parts.push(`Latency distribution at ${num(plotRate)} req/s: see the .svg / .png next to this file.`, '');
+  return parts.join('\n');
+}
+
+/** One line per row: latency against percentile on a log 1/(1-p) axis, at `rate` req/s. */
+export async function renderPlot(results, rate) {
+  const values = [];
+  const order = [];
+  for (const r of results.latency ?? []) {
+    const curve = r.byRate?.[rate]?.latency?.curve;
+    if (!curve?.length) continue;
+    const label = labelOf(results, r.row);
+    order.push(label);
+    for (const p of curve) values.push({ row: label, x: p.x, percentile: p.percentile, ms: Math.max(p.ms, 0.001) });
+  }
+  const maxX = Math.max(10, ...values.map((v) => v.x));
+  const ticks = [1, 2, 10, 100, 1000, 10000, 100000, 1000000].filter((t) => t <= maxX);
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 720,
+    height: 400,
+    background: 'white',
+    padding: 16,
+    title: {
+      text: `Latency by percentile at ${num(rate)} req/s`,
+      subtitle: `open-loop load, latency from the intended send time; ${results.meta.date.slice(0, 10)}, commit ${results.meta.commit ?? '?'}${results.meta.smoke ? ' (smoke run)' : ''}`,
+      anchor: 'start',
+    },
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2, interpolate: 'step-after' },
+    encoding: {
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: 'percentile',
+        scale: { type: 'log', domain: [1, maxX] },
+        axis: { values: ticks, labelExpr: "format((1 - 1 / datum.value) * 100, '.6~r') + '%'", grid: true },
+      },
+      y: { field: 'ms', type: 'quantitative', title: 'latency (ms, log scale)', scale: { type: 'log' }, axis: { grid: true } },
+      color: { field: 'row', type: 'nominal', sort: order, title: null, legend: { orient: 'top-left', labelFontSize: 12 } },
+    },
+    config: { font: 'DejaVu Sans', axis: { labelFontSize: 12, titleFontSize: 13 }, title: { fontSize: 16, subtitleFontSize: 12 } },
+  };
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+  return { svg, png };
+}

@@ -1,0 +1,350 @@
+// `npm run bench`: Sluice against nginx, HAProxy and two node:http reference proxies, side by side
+// in one run, everything on 127.0.0.1. The proxy under test runs on one core, the backend and
+// the load generator on the other. Writes bench/results/<date>.{json,md,svg,png}.
+//
+//   node bench/proxy/run.mjs [--smoke] [--out DIR]
+//
+// --smoke: a few seconds per row, few connections, 20 concurrent streams; rows whose tools are
+// missing are skipped (the full run stops instead). --keep: keep the generated configs and the
+// proxies' logs (the temp directory is printed). --only SECTION,... and --rows ROW,... run a part
+// (sections: throughput, telemetry, latency, streaming, concurrent, failover; rows: direct, nginx,
+// haproxy, sluice, hpm, raw).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
+import { CORES, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, waitFor } from '../lib/proxy-procs.mjs';
+import { renderMarkdown, renderPlot } from './report.mjs';
+import { nginxBackendConfig, ROOT, ROWS } from './rows.mjs';
+
+const HERE = join(ROOT, 'bench/proxy');
+
+const FULL = {
+  throughput: { warmupS: 2, durationS: 10, connections: 64 },
+  latency: { rates: [200, 1000, 3000], warmupMs: 1000, durationMs: 8000, connections: 64 },
+  streaming: { streams: 64, chunks: 300, intervalMs: 10 },
+  concurrent: { streams: 2000, chunks: 20, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
+  failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
+};
+const SMOKE = {
+  throughput: { warmupS: 0, durationS: 1, connections: 8 },
+  latency: { rates: [100], warmupMs: 0, durationMs: 1000, connections: 8 },
+  streaming: { streams: 4, chunks: 10, intervalMs: 10 },
+  concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
+  failover: { rate: 50, durationMs: 2000, killAtMs: 700, connections: 8, backendDelayMs: 20 },
+};
+
+const { values: args } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, keep: { type: 'boolean', default: false }, only: { type: 'string' }, rows: { type: 'string' } } });
+const P = args.smoke ? SMOKE : FULL;
+/** The rate whose latency distribution is plotted: 1,000 req/s, or the highest rate run. */
+const PLOT_RATE = P.latency.rates.includes(1000) ? 1000 : Math.max(...P.latency.rates);
+const t0 = Date.now();
+const log = (msg) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}\n`);
+
+const tools = Object.fromEntries(['nginx', 'haproxy', 'wrk', 'taskset'].map((t) => [t, findTool(t)]));
+const missing = Object.entries(tools).filter(([, path]) => !path).map(([t]) => t);
+if (!existsSync(join(ROOT, 'dist/cli.js'))) {
+  log('dist/cli.js is missing: run `npm run build` first.');
+  process.exit(1);
+}
+if (missing.length > 0 && !args.smoke) {
+  log(`missing tools: ${missing.join(', ')}. Install them (Debian: apt-get install nginx haproxy wrk util-linux) and run again.`);
+  process.exit(1);
+}
+const SECTIONS = ['throughput', 'telemetry', 'latency', 'streaming', 'concurrent', 'failover'];
+const only = new Set(args.only ? args.only.split(',') : SECTIONS);
+const wanted = new Set(args.rows ? args.rows.split(',') : ROWS.map((r) => r.id));
+for (const name of [...only].filter((s) => !SECTIONS.includes(s))) throw new Error(`unknown section ${name}; known: ${SECTIONS.join(', ')}`);
+const rows = ROWS.filter((r) => wanted.has(r.id) && r.needs.every((t) => tools[t]));
+const work = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+const rowDir = (section, id) => {
+  const dir = join(work, `${section}-${id}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Backends (on the load core)
+
+/** The cheap fixed-JSON backend: nginx when present, else the Node backend. */
+async function startJsonBackend() {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dir = rowDir('backend', `json-${port}`);
+  let proc;
+  if (tools.nginx) {
+    const conf = join(dir, 'nginx.conf');
+    writeFileSync(conf, nginxBackendConfig(dir, port, { health: HEALTH_BODY, models: MODELS_BODY, completion: COMPLETION_BODY }));
+    proc = startPinned({ name: 'nginx-backend', cmd: tools.nginx, args: ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], core: CORES.load, logFile: join(dir, 'stdout.log') });
+  } else {
+    proc = startNodeBackend(port, dir, 0);
+  }
+  await waitFor(async () => (await fetch(`${url}/health`)).ok, 60_000, 'json backend', proc);
+  return { url, proc, kind: tools.nginx ? 'nginx (fixed JSON)' : 'node (fixed JSON)' };
+}
+
+function startNodeBackend(port, dir, delayMs) {
+  return startPinned({ name: 'backend', cmd: process.execPath, args: [join(HERE, 'backend.mjs')], core: CORES.load, env: { PORT: String(port), DELAY_MS: String(delayMs) }, logFile: join(dir, `backend-${port}.log`), cwd: ROOT });
+}
+
+async function startNodeBackends(count, delayMs, section) {
+  const out = [];
+  for (let i = 0; i < count; i += 1) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const proc = startNodeBackend(port, rowDir('backend', section), delayMs);
+    await waitFor(async () => (await fetch(`${url}/health`)).ok, 60_000, 'node backend', proc);
+    out.push({ url, proc });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generators (on the load core)
+
+/** Runs the load generator; `onStart` is called when it sends its first request. */
+async function loadgen(opts, onStart) {
+  const proc = startPinned({ name: 'loadgen', cmd: process.execPath, args: [join(HERE, 'loadgen.mjs'), JSON.stringify(opts)], core: CORES.load, cwd: ROOT, capture: true });
+  if (onStart) {
+    let seen = '';
+    const watch = (chunk) => {
+      seen += chunk;
+      if (!seen.includes('STARTED')) return;
+      proc.child.stderr.off('data', watch);
+      onStart();
+    };
+    proc.child.stderr.on('data', watch);
+  }
+  const { code, signal } = await proc.exited;
+  const { stdout, stderr } = proc.output();
+  if (code !== 0) throw new Error(`loadgen exited with ${code ?? signal}: ${stderr.slice(-2000)}`);
+  return JSON.parse(stdout.trim().split('\n').pop());
+}
+
+function wrkScript() {
+  const file = join(work, 'post.lua');
+  const lua = `wrk.method = "POST"
+wrk.body = [[${REQUEST_BODY}]]
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\\nBENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,"status_errors":%d,"timeouts":%d,"p50_us":%d,"p99_us":%d,"p999_us":%d}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+end
+`;
+  writeFileSync(file, lua);
+  return file;
+}
+
+async function wrk(url, connections, seconds) {
+  const script = wrkScript();
+  const { stdout } = await runPinned({ name: 'wrk', cmd: tools.wrk, args: ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, `${url}${REQUEST_PATH}`], core: CORES.load });
+  const line = stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (!line) throw new Error(`wrk printed no result: ${stdout.slice(-500)}`);
+  const r = JSON.parse(line.slice('BENCH_JSON '.length));
+  const errors = r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts;
+  return { rps: (r.requests * 1e6) / r.duration_us, requests: r.requests, errors, p50: r.p50_us / 1000, p99: r.p99_us / 1000, p999: r.p999_us / 1000 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+/** Starts each row in turn on `upstreams`, runs `measure` against it, records peak RSS, stops it. */
+async function perRow(section, list, upstreams, measure, extra = {}) {
+  const out = [];
+  for (const row of list) {
+    log(`${section}: ${row.id}`);
+    let h;
+    try {
+      h = await row.start({ dir: extra.dir ?? rowDir(section, row.id), upstreams, ...extra });
+      const result = await measure(h, row);
+      out.push({ row: row.id, ...result, peakRssBytes: h.pid ? peakRss(h.pid) : null });
+    } catch (err) {
+      log(`${section}: ${row.id} failed: ${err.message}`);
+      out.push({ row: row.id, error: String(err.message ?? err) });
+    } finally {
+      await h?.stop();
+    }
+  }
+  return out;
+}
+
+async function throughput(backend) {
+  const { warmupS, durationS, connections } = P.throughput;
+  return perRow('throughput', rows, [backend.url], async (h) => {
+    if (warmupS > 0) await wrk(h.url, connections, warmupS);
+    return wrk(h.url, connections, durationS);
+  });
+}
+
+async function telemetry(backend) {
+  const { warmupS, durationS, connections } = P.throughput;
+  const sluice = rows.find((r) => r.id === 'sluice');
+  const sinkPort = await freePort();
+  const sink = startPinned({ name: 'otlp-sink', cmd: process.execPath, args: [join(HERE, 'otlp-sink.mjs')], core: CORES.load, env: { PORT: String(sinkPort) }, logFile: join(work, 'otlp-sink.log') });
+  const sinkUrl = `http://127.0.0.1:${sinkPort}`;
+  await waitFor(async () => (await fetch(`${sinkUrl}/stats`)).ok, 60_000, 'otlp sink', sink);
+  const out = {};
+  try {
+    for (const on of [false, true]) {
+      const dir = rowDir('telemetry', on ? 'on' : 'off');
+      const [r] = await perRow(`telemetry ${on ? 'on' : 'off'}`, [sluice], [backend.url], async (h) => {
+        if (warmupS > 0) await wrk(h.url, connections, warmupS);
+        const result = await wrk(h.url, connections, durationS);
+        await sleep(on ? 500 : 0);
+        return result;
+      }, { telemetry: on, otlpUrl: sinkUrl, dir });
+      out[on ? 'on' : 'off'] = r;
+    }
+    await sleep(args.smoke ? 200 : 1000);
+    out.sink = await (await fetch(`${sinkUrl}/stats`)).json();
+    const accessLog = readFileSync(join(work, 'telemetry-on', 'sluice.log'), 'utf8');
+    out.accessLogLines = accessLog.split('\n').filter((l) => l.includes('"request_id"')).length;
+    out.ratio = out.on?.rps && out.off?.rps ? out.on.rps / out.off.rps : null;
+  } finally {
+    await sink.stop();
+  }
+  return out;
+}
+
+async function latency(backend) {
+  const { rates, warmupMs, durationMs, connections } = P.latency;
+  return perRow('latency', rows, [backend.url], async (h) => {
+    const byRate = {};
+    for (const rate of rates) {
+      byRate[rate] = await loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate, warmupMs, durationMs, connections, body: REQUEST_BODY });
+    }
+    return { byRate };
+  });
+}
+
+async function streaming() {
+  const { streams, chunks, intervalMs } = P.streaming;
+  const [backend] = await startNodeBackends(1, 0, 'stream');
+  try {
+    const out = await perRow('streaming', rows, [backend.url], (h) =>
+      loadgen({ mode: 'streams', url: `${h.url}${REQUEST_PATH}`, streams, chunks, body: streamRequestBody(chunks, intervalMs) }),
+    );
+    return { offeredChunksPerSecond: (streams * 1000) / intervalMs, streams, chunks, intervalMs, rows: out };
+  } finally {
+    await backend.proc.stop();
+  }
+}
+
+async function concurrentStreams() {
+  const { streams, chunks, intervalMs, rampPerBatch, rampEveryMs } = P.concurrent;
+  const [backend] = await startNodeBackends(1, 0, 'concurrent');
+  try {
+    const out = await perRow('concurrent', rows, [backend.url], (h) =>
+      loadgen({ mode: 'streams', url: `${h.url}${REQUEST_PATH}`, streams, chunks, rampPerBatch, rampEveryMs, body: streamRequestBody(chunks, intervalMs) }),
+    );
+    return { streams, holdMs: chunks * intervalMs, rows: out };
+  } finally {
+    await backend.proc.stop();
+  }
+}
+
+async function failover() {
+  const { rate, durationMs, killAtMs, connections, backendDelayMs } = P.failover;
+  const out = [];
+  for (const row of rows.filter((r) => !r.singleUpstream && r.id !== 'direct')) {
+    const backends = await startNodeBackends(3, backendDelayMs, `failover-${row.id}`);
+    try {
+      const [r] = await perRow('failover', [row], backends.map((b) => b.url), async (h) => {
+        let killer;
+        const result = await loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate, durationMs, connections, body: REQUEST_BODY, timeoutMs: 10_000 }, () => {
+          killer = setTimeout(() => backends[0].proc.child.kill('SIGKILL'), killAtMs);
+        });
+        clearTimeout(killer);
+        if (backends[0].proc.alive()) throw new Error('the run ended before the backend was killed');
+        return { sent: result.sent, failed: result.failed, errors: result.errors, statuses: result.statuses, failures: result.failures, latency: result.latency };
+      });
+      out.push(r);
+    } finally {
+      await Promise.all(backends.map((b) => b.proc.stop()));
+    }
+  }
+  return { rate, durationMs, killAtMs, backendDelayMs, rows: out };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function version(cmd, flag, pattern) {
+  if (!cmd) return null;
+  // nginx and haproxy print their version on stderr, wrk on stdout with a non-zero status.
+  const r = spawnSync(cmd, [flag], { encoding: 'utf8' });
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  return pattern.exec(text)?.[1] ?? null;
+}
+
+function meta() {
+  let commit = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    date: new Date().toISOString(),
+    smoke: args.smoke,
+    commit,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    pinning: tools.taskset ? { proxy: CORES.proxy, backendAndLoad: CORES.load } : null,
+    loadavgStart: loadavg(),
+    versions: {
+      node: process.version,
+      nginx: version(tools.nginx, '-v', /nginx\/(\S+)/),
+      haproxy: version(tools.haproxy, '-v', /HAProxy version (\S+)/),
+      wrk: version(tools.wrk, '-v', /wrk (\S+)/),
+    },
+    skippedRows: ROWS.filter((r) => wanted.has(r.id) && !rows.includes(r)).map((r) => ({ row: r.id, missing: r.needs.filter((t) => !tools[t]) })),
+    params: P,
+    plotRate: PLOT_RATE,
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  const results = { meta: meta(), rows: rows.map(({ id, label, means }) => ({ id, label, means })) };
+  if (only.has('throughput') || only.has('telemetry') || only.has('latency')) {
+    const backend = await startJsonBackend();
+    results.meta.backend = backend.kind;
+    try {
+      if (!tools.wrk) log('wrk is missing: throughput and telemetry runs skipped');
+      if (tools.wrk && only.has('throughput')) results.throughput = await throughput(backend);
+      if (tools.wrk && only.has('telemetry') && rows.some((r) => r.id === 'sluice')) results.telemetry = await telemetry(backend);
+      if (only.has('latency')) results.latency = await latency(backend);
+    } finally {
+      await backend.proc.stop();
+    }
+  }
+  if (only.has('streaming')) results.streaming = await streaming();
+  if (only.has('concurrent')) results.concurrent = await concurrentStreams();
+  if (only.has('failover')) results.failover = await failover();
+  results.meta.loadavgEnd = loadavg();
+  results.meta.elapsedS = (Date.now() - started) / 1000;
+
+  const outDir = args.out ?? join(ROOT, 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const base = join(outDir, `${results.meta.date.slice(0, 10)}${args.smoke ? '-smoke' : ''}`);
+  const markdown = renderMarkdown(results, PLOT_RATE);
+  const { svg, png } = await renderPlot(results, PLOT_RATE);
+  writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(`${base}.md`, markdown);
+  writeFileSync(`${base}.svg`, svg);
+  writeFileSync(`${base}.png`, png);
+  process.stdout.write(`${markdown}\n`);
+  log(`wrote ${base}.{json,md,svg,png} in ${results.meta.elapsedS.toFixed(0)} s`);
+}
+
+try {
+  await main();
+} finally {
+  await stopAll();
+  if (args.keep) log(`kept configs and logs in ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,153 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isDeepStrictEqual } from 'node:util';
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { ANONYMOUS_CLIENT, type SluiceConfig } from '../config/index.js';
+import { sendError, SluiceError, type RequestGate } from '../proxy/index.js';
+import type { Logger, SluiceMetrics } from '../telemetry/index.js';
+import { ApiKeyRing, presentedKey } from './api-keys.js';
+import { AccessMetrics, type AdminDenialReason } from './metrics.js';
+import { networkMatcher } from './networks.js';
+import { RateLimit } from './rate-limit.js';
+import { readAdminToken, readApiKeys } from './secrets.js';
+
+/** Readiness and liveness probes: reachable from the allowed networks without the admin token. */
+export function isProbePath(path: string): boolean {
+  return path === '/internal/live' || path === '/internal/health' || path.startsWith('/internal/health/');
+}
+
+/** Everything one configuration decides; swapped whole on reload. */
+interface Policy {
+  readonly adminAllowed: (address: string | undefined) => boolean;
+  readonly adminToken: ApiKeyRing | undefined;
+  readonly keys: ApiKeyRing;
+  readonly limitBy: 'key' | 'address';
+  readonly limiter: RateLimit | undefined;
+}
+
+const STORE_WARNING_INTERVAL_MS = 30_000;
+
+/**
+ * Access control for both surfaces: the admin routes (allowed networks, optional bearer token)
+ * and the proxy surface (inbound API keys, then rate limits). Built once; `update` applies a
+ * reloaded configuration, keeping the rate-limit store when its settings did not change.
+ */
+export class Access {
+  readonly gate: RequestGate;
+  readonly #metrics: AccessMetrics;
+  readonly #logger: Logger;
+  readonly #env: NodeJS.ProcessEnv;
+  #config: SluiceConfig;
+  #policy: Policy;
+  #storeErrorsSinceWarning = 0;
+  #lastStoreWarning = -Infinity;
+
+  constructor(config: SluiceConfig, deps: { metrics: SluiceMetrics; logger: Logger; env?: NodeJS.ProcessEnv }) {
+    this.#metrics = new AccessMetrics(deps.metrics);
+    this.#logger = deps.logger;
+    this.#env = deps.env ?? process.env;
+    this.#config = config;
+    this.#policy = this.#build(config, undefined);
+    this.gate = { admit: (req, res) => this.#admit(req, res) };
+  }
+
+  update(config: SluiceConfig): void {
+    const previous = this.#policy;
+    const keepLimiter = isDeepStrictEqual(this.#config.rate_limits, config.rate_limits);
+    this.#policy = this.#build(config, keepLimiter ? previous.limiter : undefined);
+    this.#config = config;
+    if (!keepLimiter) previous.limiter?.close();
+  }
+
+  close(): void {
+    this.#policy.limiter?.close();
+  }
+
+  /** The status router behind the admin guard (mounted on the proxy port or on `server.admin_port`). */
+  guardAdmin(router: Router): Router {
+    const guarded = Router();
+    guarded.use(['/metrics', '/internal'], (req: Request, res: Response, next: NextFunction) => {
+      const denial = this.#adminDenial(req);
+      if (denial === undefined) return next();
+      this.#metrics.adminDenied(denial);
+      const path = req.originalUrl.split('?')[0];
+      this.#logger.info('admin request refused', { method: req.method, path, remote_address: req.socket.remoteAddress, reason: denial });
+      if (denial === 'network') sendError(req, res, new SluiceError('forbidden', 'the admin surface is not open to this network'));
+      else sendError(req, res, new SluiceError('unauthorized', 'the admin surface needs a bearer token'), { 'www-authenticate': 'Bearer realm="sluice-admin"' });
+    });
+    guarded.use(router);
+    return guarded;
+  }
+
+  #build(config: SluiceConfig, limiter: RateLimit | undefined): Policy {
+    const keys = new ApiKeyRing(readApiKeys(config, this.#env));
+    const token = readAdminToken(config, this.#env);
+    const limits = config.rate_limits;
+    this.#metrics.initClients([...keys.names, ANONYMOUS_CLIENT]);
+    return {
+      adminAllowed: networkMatcher(config.admin.allow),
+      adminToken: token === undefined ? undefined : new ApiKeyRing([{ name: 'admin', key: token }]),
+      keys,
+      limitBy: limits?.by ?? 'key',
+      limiter: limiter ?? (limits === null ? undefined : new RateLimit(limits, (err) => this.#logger.debug('rate-limit store connection error', { error: err.message }))),
+    };
+  }
+
+  #adminDenial(req: IncomingMessage & { originalUrl?: string }): AdminDenialReason | undefined {
+    const policy = this.#policy;
+    if (!policy.adminAllowed(req.socket.remoteAddress)) return 'network';
+    if (policy.adminToken === undefined) return undefined;
+    const path = (req.originalUrl ?? req.url ?? '/').split('?')[0]!;
+    if (isProbePath(path)) return undefined;
+    const presented = bearer(req.headers.authorization);
+    return presented !== undefined && policy.adminToken.nameOf(presented) !== undefined ? undefined : 'token';
+  }
+
+  #admit(req: IncomingMessage, res: ServerResponse): SluiceError | undefined | Promise<SluiceError | undefined> {
+    const policy = this.#policy;
+    let client = ANONYMOUS_CLIENT;
+    if (policy.keys.size > 0) {
+      const presented = presentedKey(req.headers);
+      const name = presented === undefined ? undefined : policy.keys.nameOf(presented);
+      if (name === undefined) {
+        this.#metrics.authFailure(presented === undefined ? 'missing_key' : 'invalid_key');
+        res.setHeader('www-authenticate', 'Bearer realm="sluice"');
+        return presented === undefined
+          ? new SluiceError('invalid_api_key', 'You did not provide an API key: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"')
+          : new SluiceError('invalid_api_key', 'Incorrect API key provided');
+      }
+      client = name;
+      // The client's key is for Sluice: backends get their own configured token, if any.
+      delete req.headers.authorization;
+      delete req.headers['x-api-key'];
+    }
+    if (!policy.limiter) return undefined;
+    const subject = policy.limitBy === 'key' && client !== ANONYMOUS_CLIENT ? `key:${client}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
+    return policy.limiter.consume(subject).then((verdict) => {
+      if (verdict.kind === 'store_error') {
+        this.#storeFailed(verdict.error);
+        return undefined;
+      }
+      res.setHeader('x-ratelimit-limit', String(verdict.limit));
+      res.setHeader('x-ratelimit-remaining', String(verdict.remaining));
+      res.setHeader('x-ratelimit-reset', String(verdict.resetSeconds));
+      if (verdict.kind === 'allowed') return undefined;
+      this.#metrics.rateLimited(client);
+      return new SluiceError('rate_limit_exceeded', `Rate limit reached for ${client === ANONYMOUS_CLIENT ? 'this client' : `client "${client}"`}: retry after ${verdict.resetSeconds}s`, { retryAfterSeconds: verdict.resetSeconds });
+    });
+  }
+
+  /** Fail open: a request is not refused because the shared store is down; counted, and warned about every 30 s at most. */
+  #storeFailed(error: Error): void {
+    this.#metrics.storeError();
+    this.#storeErrorsSinceWarning++;
+    const now = Date.now();
+    if (now - this.#lastStoreWarning < STORE_WARNING_INTERVAL_MS) return;
+    this.#logger.warn('rate-limit store unavailable; requests pass unlimited', { error: error.message, requests_since_last_warning: this.#storeErrorsSinceWarning });
+    this.#lastStoreWarning = now;
+    this.#storeErrorsSinceWarning = 0;
+  }
+}
+
+function bearer(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : presentedKey({ authorization: header });
+}

@@ -1,0 +1,165 @@
+import type { LoadFacts } from '../load/index.js';
+import { blockHash64, hashString, unitInterval, type Hash64 } from './hash.js';
+import type { CandidateScore, RouteDecision, RouteReason } from './decision.js';
+import type { PrefixIndex } from './prefix-index.js';
+import { SmoothWeightedRoundRobin } from './round-robin.js';
+import { kvCacheScore, prefixScore, queueCost, queueScore, residentScore } from './scorers/index.js';
+import type { Candidate, PickContext } from './selector.js';
+
+/** How much each scorer counts in the total (`balancing.scorers`). */
+export interface ScorerWeights {
+  readonly queue: number;
+  readonly kvCache: number;
+  readonly prefix: number;
+  readonly resident: number;
+}
+
+/** The load of an endpoint as the load board sees it, for a request for `model`. */
+export type LoadLookup = (endpoint: string, model: string | undefined) => LoadFacts;
+
+export interface PrefixRouting {
+  readonly index: PrefixIndex;
+  /**
+   * The prefix choice is given up for the scores when its requests per unit of weight exceed
+   * the least loaded candidate's both by this factor and by `maxImbalanceRequests` (SGLang's
+   * cache-aware balance thresholds, relative and absolute).
+   */
+  readonly maxImbalanceRatio: number;
+  readonly maxImbalanceRequests: number;
+}
+
+export interface ScoredOptions {
+  readonly weights: ScorerWeights;
+  /** Without it, every candidate is scored on Sluice's own counts. */
+  readonly load?: LoadLookup;
+  /** Set for prefix-aware routing. */
+  readonly prefix?: PrefixRouting;
+}
+
+const NO_LOAD: LoadFacts = { requests: undefined, kvUsage: undefined, tokens: 0, resident: undefined, stale: false };
+const TIE_TOLERANCE = 1e-9;
+
+/**
+ * The scoring strategies. `load-aware` takes the best weighted sum of the queue, KV-cache and
+ * model-resident scores. `prefix-aware` first follows the prompt: to the endpoint that served
+ * its longest prefix, or, when no endpoint is known for it, to the rendezvous choice of its
+ * first block (so independent replicas agree); unless that endpoint is much busier than the
+ * least loaded one, in which case the scores choose (the prefix score still counts there).
+ * Equal totals rotate by smooth weighted round-robin, so idle endpoints share by weight.
+ */
+export class ScoredPicker {
+  readonly #opts: ScoredOptions;
+  readonly #tieBreaker = new SmoothWeightedRoundRobin();
+  readonly #nameHashes = new Map<string, Hash64>();
+
+  constructor(options: ScoredOptions) {
+    this.#opts = options;
+  }
+
+  decide<T extends Candidate>(tier: readonly T[], ctx: PickContext | undefined): RouteDecision<T> {
+    const count = tier.length;
+    const { weights, load, prefix } = this.#opts;
+    const facts = new Array<LoadFacts>(count);
+    const requests = new Float64Array(count);
+    let lowestCost = Infinity;
+    let lowestRelative = Infinity;
+    let lowestTokens = Infinity;
+    let allReportUsage = true;
+    for (let i = 0; i < count; i++) {
+      const candidate = tier[i]!;
+      const fact = load ? load(candidate.name, ctx?.model) : NO_LOAD;
+      facts[i] = fact;
+      requests[i] = fact.requests ?? candidate.activeConnections;
+      lowestCost = Math.min(lowestCost, queueCost(requests[i]!, candidate.weight));
+      lowestRelative = Math.min(lowestRelative, requests[i]! / candidate.weight);
+      lowestTokens = Math.min(lowestTokens, fact.tokens / candidate.weight);
+      if (fact.kvUsage === undefined) allReportUsage = false;
+    }
+
+    const blocks = prefix ? (ctx?.prompt?.blocks ?? []) : [];
+    const matched = new Int32Array(count);
+    let longest = 0;
+    if (prefix && blocks.length > 0) {
+      const slotOf = new Map<string, number>();
+      for (let i = 0; i < count; i++) slotOf.set(tier[i]!.name, i);
+      longest = prefix.index.match(blocks, slotOf, matched);
+    }
+
+    const scores = new Array<CandidateScore>(count);
+    for (let i = 0; i < count; i++) {
+      const candidate = tier[i]!;
+      const fact = facts[i]!;
+      const queue = queueScore(requests[i]!, candidate.weight, lowestCost);
+      const kvCache = kvCacheScore(fact.kvUsage, fact.tokens, candidate.weight, allReportUsage, lowestTokens);
+      const prefixPart = prefixScore(matched[i]!, blocks.length);
+      const resident = residentScore(fact.resident);
+      const total = weights.queue * queue + weights.kvCache * kvCache + weights.prefix * prefixPart + weights.resident * resident;
+      scores[i] = { endpoint: candidate.name, total, queue, kvCache, prefix: prefixPart, resident, staleLoad: fact.stale };
+    }
+
+    let reason: RouteReason = 'load';
+    if (prefix && blocks.length > 0) {
+      const preferred = longest > 0 ? this.#best(tier, scores, (i) => matched[i] === longest) : this.#rendezvous(tier, blocks[0]!);
+      const overloaded = this.#overloaded(requests[preferred]! / tier[preferred]!.weight, lowestRelative, prefix);
+      if (!overloaded) {
+        const chosen = tier[preferred]!;
+        prefix.index.record(blocks, chosen.name);
+        return { endpoint: chosen, reason: longest > 0 ? 'prefix_match' : 'prefix_hash', scores, prefixBlocks: matched[preferred]!, prefixHit: longest > 0 };
+      }
+      reason = 'prefix_imbalance';
+    }
+    const best = this.#best(tier, scores, () => true);
+    const chosen = tier[best]!;
+    if (prefix && blocks.length > 0) prefix.index.record(blocks, chosen.name);
+    if (!prefix || blocks.length === 0) return { endpoint: chosen, reason, scores };
+    return { endpoint: chosen, reason, scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
+  }
+
+  /** Index of the highest total among the candidates `eligible` admits; ties rotate by weight. */
+  #best<T extends Candidate>(tier: readonly T[], scores: readonly CandidateScore[], eligible: (index: number) => boolean): number {
+    let highest = -Infinity;
+    for (let i = 0; i < tier.length; i++) if (eligible(i)) highest = Math.max(highest, scores[i]!.total);
+    const limit = highest - TIE_TOLERANCE * Math.max(1, Math.abs(highest));
+    let firstTied = -1;
+    let tiedCount = 0;
+    for (let i = 0; i < tier.length; i++) {
+      if (eligible(i) && scores[i]!.total >= limit) {
+        if (firstTied === -1) firstTied = i;
+        tiedCount++;
+      }
+    }
+    if (tiedCount === 1) return firstTied;
+    const tied = tier.filter((_, i) => eligible(i) && scores[i]!.total >= limit);
+    return tier.indexOf(this.#tieBreaker.pick(tied));
+  }
+
+  /** Weighted rendezvous (highest random weight) of the first block: the same on every replica. */
+  #rendezvous<T extends Candidate>(tier: readonly T[], firstBlock: number): number {
+    const key = blockHash64(firstBlock);
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let i = 0; i < tier.length; i++) {
+      const candidate = tier[i]!;
+      const score = -candidate.weight / Math.log(unitInterval(key, this.#nameHash(candidate.name)));
+      if (score > bestScore || (score === bestScore && candidate.name < tier[best]!.name)) {
+        best = i;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  #overloaded(relative: number, lowestRelative: number, prefix: PrefixRouting): boolean {
+    return relative - lowestRelative > prefix.maxImbalanceRequests && relative > lowestRelative * prefix.maxImbalanceRatio;
+  }
+
+  #nameHash(name: string): Hash64 {
+    let hash = this.#nameHashes.get(name);
+    if (!hash) {
+      // Bounded by the endpoint names seen: a reload that renames everything starts afresh.
+      if (this.#nameHashes.size > 4096) this.#nameHashes.clear();
+      this.#nameHashes.set(name, (hash = hashString(name)));
+    }
+    return hash;
+  }
+}

@@ -1,0 +1,110 @@
+import { lookup } from 'node:dns/promises';
+import type { EndpointConfig } from '../config/index.js';
+import { hostToResolve, type Answers } from './members.js';
+
+/** Resolves a host name to its addresses; injectable so tests control the answers. */
+export type Resolver = (host: string) => Promise<string[]>;
+
+/** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address of the host. */
+export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
+
+export interface DnsWatcherOptions {
+  readonly resolver: Resolver;
+  readonly now: () => number;
+  /** Called after a refresh that changed some endpoint's set of addresses. */
+  readonly onChange: () => void;
+  readonly log: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
+}
+
+interface Target {
+  readonly host: string;
+  readonly intervalMs: number;
+  nextAt: number;
+}
+
+/**
+ * Re-resolves the host of every `discover: dns` endpoint on its interval and keeps the last
+ * answer of each. A failed lookup keeps the previous answer: a DNS outage must not empty the
+ * fleet. Time comes from the injected clock; `refreshDue()` does one round, so tests drive it
+ * without timers, and `start()` only calls it on a short tick.
+ */
+export class DnsWatcher {
+  readonly #opts: DnsWatcherOptions;
+  readonly #targets = new Map<string, Target>();
+  readonly #answers = new Map<string, readonly string[]>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+
+  constructor(opts: DnsWatcherOptions) {
+    this.#opts = opts;
+  }
+
+  /** The endpoints to watch (those with `discover: dns`); answers of the others are forgotten. */
+  setTargets(configs: readonly EndpointConfig[]): void {
+    const wanted = new Map(configs.filter((c) => c.discover === 'dns').map((c) => [c.name, c]));
+    for (const name of [...this.#targets.keys()]) {
+      const config = wanted.get(name);
+      if (!config || hostToResolve(config.url) !== this.#targets.get(name)!.host) {
+        this.#targets.delete(name);
+        this.#answers.delete(name);
+      }
+    }
+    for (const [name, config] of wanted) {
+      const host = hostToResolve(config.url);
+      const existing = this.#targets.get(name);
+      if (existing && existing.intervalMs === config.discover_interval) continue;
+      this.#targets.set(name, { host, intervalMs: config.discover_interval, nextAt: existing ? Math.min(existing.nextAt, this.#opts.now() + config.discover_interval) : this.#opts.now() });
+    }
+  }
+
+  get answers(): Answers {
+    return this.#answers;
+  }
+
+  /** Resolves every target whose time has come; one round at a time. */
+  refreshDue(): Promise<void> {
+    this.#running ??= this.#refresh(false).finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  /** Resolves every target now (at start, before the first requests). */
+  async refreshAll(): Promise<void> {
+    await this.#running;
+    await this.#refresh(true);
+  }
+
+  start(tickMs = 1000): void {
+    this.#timer = setInterval(() => void this.refreshDue(), tickMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async #refresh(all: boolean): Promise<void> {
+    const now = this.#opts.now();
+    const due = [...this.#targets.entries()].filter(([, t]) => all || t.nextAt <= now);
+    const changed = await Promise.all(due.map(([name, target]) => this.#resolve(name, target)));
+    if (changed.some(Boolean)) this.#opts.onChange();
+  }
+
+  /** True when the endpoint's addresses changed. */
+  async #resolve(name: string, target: Target): Promise<boolean> {
+    target.nextAt = this.#opts.now() + target.intervalMs;
+    let addresses: string[];
+    try {
+      addresses = [...new Set(await this.#opts.resolver(target.host))].sort();
+    } catch (err) {
+      this.#opts.log('warn', 'endpoint address lookup failed; keeping the last answer', { endpoint: name, host: target.host, error: (err as Error).message });
+      return false;
+    }
+    // The target may have been dropped while the lookup ran.
+    if (this.#targets.get(name) !== target) return false;
+    const before = this.#answers.get(name);
+    if (before && before.length === addresses.length && before.every((a, i) => a === addresses[i])) return false;
+    this.#answers.set(name, addresses);
+    this.#opts.log('info', 'endpoint addresses changed', { endpoint: name, host: target.host, addresses, previous: before ?? [] });
+    return true;
+  }
+}

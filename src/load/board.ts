@@ -1,0 +1,173 @@
+import type { LoadReport, LoadSourceName } from './report.js';
+
+/** What the scorers read of one endpoint's load. */
+export interface LoadFacts {
+  /**
+   * Requests at the backend as it reported them (running + waiting) plus those Sluice sent
+   * since that report; undefined when there is no fresh report (the caller then falls back to
+   * Sluice's own in-flight count).
+   */
+  readonly requests: number | undefined;
+  /** KV-cache usage 0-1, with the prompt tokens sent since the report when the cache size is known. */
+  readonly kvUsage: number | undefined;
+  /** Estimated prompt tokens of Sluice's requests in flight there. */
+  readonly tokens: number;
+  /** Whether the requested model is loaded there now; undefined when unknown. */
+  readonly resident: boolean | undefined;
+  /** The endpoint has a load source but its data is stale (failed or late scrapes). */
+  readonly stale: boolean;
+}
+
+/** Handed out on dispatch and given back on completion, so the board removes exactly what it added. */
+export interface DispatchTicket {
+  readonly endpoint: string;
+  readonly tokens: number;
+  /** The report this dispatch followed; a newer report already includes the request. */
+  readonly reportSeq: number;
+}
+
+/** One endpoint's load as the board keeps it. */
+export interface EndpointLoad {
+  readonly source: LoadSourceName;
+  readonly report: LoadReport | undefined;
+  /** Clock time of the last successful scrape. */
+  readonly reportedAt: number | undefined;
+  /** Failed scrapes since the last success. */
+  readonly failures: number;
+  readonly lastError: string | undefined;
+  /** Requests and prompt tokens Sluice sent since the last report and still in flight. */
+  readonly sentRequests: number;
+  readonly sentTokens: number;
+  /** All of Sluice's requests and prompt tokens in flight there. */
+  readonly inFlightRequests: number;
+  readonly inFlightTokens: number;
+}
+
+type MutableLoad = { -readonly [K in keyof EndpointLoad]: EndpointLoad[K] };
+
+export interface LoadBoardOptions {
+  /** Clock in milliseconds (Date.now by default). */
+  readonly now?: () => number;
+  /** A report older than this is stale (`load.stale_after`). */
+  readonly staleAfterMs: number;
+}
+
+const DISPATCHED_WITHOUT_BOARD: DispatchTicket = { endpoint: '', tokens: 0, reportSeq: -1 };
+
+/**
+ * The latest load report of every endpoint, with its age, plus what Sluice itself sent since
+ * that report. Between scrapes the local delta keeps a burst from herding onto the endpoint
+ * that looked idle a moment ago; a new report resets it, since the backend now counts those
+ * requests itself. A failed scrape makes the data stale and the scorers fall back to Sluice's
+ * own in-flight counts. Written by the scraper and by dispatch and completion; read by scorers.
+ */
+export class LoadBoard {
+  readonly #now: () => number;
+  readonly #staleAfterMs: number;
+  readonly #loads = new Map<string, MutableLoad & { reportSeq: number }>();
+
+  constructor(options: LoadBoardOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#staleAfterMs = options.staleAfterMs;
+  }
+
+  /** Sets the endpoints tracked and their sources; others are forgotten, kept ones keep their data. */
+  track(endpoints: ReadonlyArray<{ readonly name: string; readonly source: LoadSourceName }>): void {
+    const wanted = new Map(endpoints.map((ep) => [ep.name, ep.source]));
+    for (const name of this.#loads.keys()) if (!wanted.has(name)) this.#loads.delete(name);
+    for (const [name, source] of wanted) {
+      const known = this.#loads.get(name);
+      if (known && known.source === source) continue;
+      this.#loads.set(name, {
+        source,
+        report: undefined,
+        reportedAt: undefined,
+        failures: 0,
+        lastError: undefined,
+        sentRequests: 0,
+        sentTokens: 0,
+        inFlightRequests: known?.inFlightRequests ?? 0,
+        inFlightTokens: known?.inFlightTokens ?? 0,
+        reportSeq: 0,
+      });
+    }
+  }
+
+  /** A successful scrape: the report replaces the previous one and the local delta starts over. */
+  record(endpoint: string, report: LoadReport): void {
+    const load = this.#loads.get(endpoint);
+    if (!load) return;
+    load.report = report;
+    load.reportedAt = this.#now();
+    load.failures = 0;
+    load.lastError = undefined;
+    load.sentRequests = 0;
+    load.sentTokens = 0;
+    load.reportSeq++;
+  }
+
+  /** A failed scrape: the last report stays for display, but no longer counts. */
+  fail(endpoint: string, error: string): void {
+    const load = this.#loads.get(endpoint);
+    if (!load) return;
+    load.failures++;
+    load.lastError = error;
+  }
+
+  dispatched(endpoint: string, tokens: number): DispatchTicket {
+    const load = this.#loads.get(endpoint);
+    if (!load) return DISPATCHED_WITHOUT_BOARD;
+    load.sentRequests++;
+    load.sentTokens += tokens;
+    load.inFlightRequests++;
+    load.inFlightTokens += tokens;
+    return { endpoint, tokens, reportSeq: load.reportSeq };
+  }
+
+  completed(ticket: DispatchTicket): void {
+    const load = this.#loads.get(ticket.endpoint);
+    if (!load) return;
+    load.inFlightRequests = Math.max(0, load.inFlightRequests - 1);
+    load.inFlightTokens = Math.max(0, load.inFlightTokens - ticket.tokens);
+    if (ticket.reportSeq === load.reportSeq) {
+      load.sentRequests = Math.max(0, load.sentRequests - 1);
+      load.sentTokens = Math.max(0, load.sentTokens - ticket.tokens);
+    }
+  }
+
+  get(endpoint: string): EndpointLoad | undefined {
+    return this.#loads.get(endpoint);
+  }
+
+  /** fresh: a report younger than stale_after and no failure since; none: no source configured. */
+  freshness(endpoint: string): 'fresh' | 'stale' | 'none' {
+    const load = this.#loads.get(endpoint);
+    if (!load || load.source === 'none') return 'none';
+    return this.#isFresh(load) ? 'fresh' : 'stale';
+  }
+
+  /** Milliseconds since the last successful scrape, undefined before the first. */
+  ageMs(endpoint: string): number | undefined {
+    const at = this.#loads.get(endpoint)?.reportedAt;
+    return at === undefined ? undefined : Math.max(0, this.#now() - at);
+  }
+
+  /** The scorers' view of an endpoint for a request for `model` (catalog name, if any). */
+  facts(endpoint: string, model: string | undefined): LoadFacts {
+    const load = this.#loads.get(endpoint);
+    if (!load) return { requests: undefined, kvUsage: undefined, tokens: 0, resident: undefined, stale: false };
+    const fresh = this.#isFresh(load);
+    const report = fresh ? load.report : undefined;
+    return {
+      requests: report && (report.running !== undefined || report.waiting !== undefined) ? (report.running ?? 0) + (report.waiting ?? 0) + load.sentRequests : undefined,
+      kvUsage: report?.kvUsage === undefined ? undefined : Math.min(1, report.kvUsage + (report.kvCapacityTokens ? load.sentTokens / report.kvCapacityTokens : 0)),
+      tokens: load.inFlightTokens,
+      resident: model === undefined || report?.residentModels === undefined ? undefined : report.residentModels.has(model),
+      stale: load.source !== 'none' && !fresh,
+    };
+  }
+
+  #isFresh(load: EndpointLoad): boolean {
+    return load.report !== undefined && load.failures === 0 && load.reportedAt !== undefined && this.#now() - load.reportedAt <= this.#staleAfterMs;
+  }
+}

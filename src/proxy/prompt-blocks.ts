@@ -1,0 +1,70 @@
+import { hashBlock, type PromptFacts } from '../balancing/index.js';
+
+/** Characters per token assumed when estimating a prompt's tokens (about right for English). */
+export const CHARS_PER_TOKEN = 4;
+
+export interface PromptBlockOptions {
+  /** Characters per block (`balancing.prefix.block_chars`). */
+  readonly blockChars: number;
+  /** Blocks hashed at most (`balancing.prefix.max_blocks`; 0 when only the token estimate is wanted). */
+  readonly maxBlocks: number;
+}
+
+// Separators that cannot occur in JSON-decoded text by accident often enough to matter.
+const ROLE_END = '\u0000';
+const MESSAGE_END = '\u0001';
+
+/**
+ * The prompt of an OpenAI (`messages` or `prompt`) or Ollama (`/api/chat` `messages`,
+ * `/api/generate` `system` + `prompt`) body as routing sees it: chained hashes of fixed-size
+ * blocks of the prompt text, system prompt and earlier turns included, so that two requests
+ * sharing a prefix share their leading hashes, like the engines' own prefix-cache blocks
+ * (vLLM hashes blocks of 16 tokens the same way, each including its predecessor). The model
+ * name seeds the chain: equal text for another model is another cache. Only whole blocks are
+ * hashed, except that a prompt shorter than a block is one block.
+ * Returns undefined for bodies with no prompt (embeddings, unknown shapes).
+ */
+export function promptBlocks(body: unknown, model: string | undefined, options: PromptBlockOptions): PromptFacts | undefined {
+  const text = promptText(body);
+  if (text === undefined || text.length === 0) return undefined;
+  const blocks: number[] = [];
+  const seed = model === undefined ? 0 : hashBlock(0, model, 0, model.length);
+  const whole = Math.min(Math.floor(text.length / options.blockChars), options.maxBlocks);
+  let previous = seed;
+  for (let index = 0; index < whole; index++) {
+    previous = hashBlock(previous, text, index * options.blockChars, (index + 1) * options.blockChars);
+    blocks.push(previous);
+  }
+  if (blocks.length === 0 && options.maxBlocks > 0) blocks.push(hashBlock(seed, text, 0, text.length));
+  return { blocks, tokens: Math.ceil(text.length / CHARS_PER_TOKEN) };
+}
+
+/** The prompt as one string in conversation order, or undefined when the body has none. */
+export function promptText(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  if (Array.isArray(body.messages)) {
+    let text = '';
+    for (const message of body.messages) {
+      if (!isRecord(message)) continue;
+      text += `${typeof message.role === 'string' ? message.role : ''}${ROLE_END}${contentText(message.content)}${MESSAGE_END}`;
+    }
+    return text;
+  }
+  const system = typeof body.system === 'string' ? `system${ROLE_END}${body.system}${MESSAGE_END}` : '';
+  if (typeof body.prompt === 'string') return system + body.prompt;
+  if (Array.isArray(body.prompt) && typeof body.prompt[0] === 'string') return system + body.prompt[0];
+  return undefined;
+}
+
+/** A message's content: a string, or OpenAI's list of parts, of which the text parts count. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const part of content) if (isRecord(part) && typeof part.text === 'string') text += part.text;
+  return text;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}

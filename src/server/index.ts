@@ -1,0 +1,1 @@
+export { InFlight, type CutRequest } from './in-flight.js';

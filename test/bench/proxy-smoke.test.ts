@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/processes.js';
+
+// The smoke version of `npm run bench`: every section, tiny durations, only the rows whose tools
+// are installed. It checks that the harness works end to end, never how fast anything is.
+
+function installed(tool: string): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+  return dirs.some((d) => d !== '' && existsSync(join(d, tool)));
+}
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Summary { count: number; p99: number | null; curve: unknown[] }
+interface RowResult { row: string; error?: string }
+interface Results {
+  meta: { smoke: boolean; plotRate: number; skippedRows: Array<{ row: string }> };
+  rows: Array<{ id: string; label: string }>;
+  throughput?: Array<RowResult & { rps: number; requests: number }>;
+  telemetry?: { on: RowResult & { rps: number }; off: RowResult & { rps: number }; sink: { exports: number }; accessLogLines: number };
+  latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; latency: Summary }> }>;
+  streaming: { rows: Array<RowResult & { streams: number; complete: number; events: number; expectedEvents: number; delay: Summary }> };
+  concurrent: { rows: Array<RowResult & { streams: number; complete: number; errors: number; peakRssBytes: number | null }> };
+  failover: { rows: Array<RowResult & { sent: number; failed: number }> };
+}
+
+const out = mkdtempSync(join(tmpdir(), 'sluice-bench-smoke-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('npm run bench -- --smoke', () => {
+  it('measures every available row in every section and writes the results, the table and the plot', async () => {
+    const { code, stdout, stderr } = await run(['bench/proxy/run.mjs', '--smoke', '--out', out]);
+    expect(code, stderr.slice(-3000)).toBe(0);
+
+    const files = readdirSync(out);
+    const json = files.find((f) => f.endsWith('-smoke.json'));
+    expect(json, files.join(', ')).toBeDefined();
+    const base = join(out, json!.replace(/\.json$/, ''));
+    const results = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Results;
+    expect(results.meta.smoke).toBe(true);
+
+    const expected = ['direct', 'sluice', 'hpm', 'raw', ...(installed('nginx') ? ['nginx'] : []), ...(installed('haproxy') ? ['haproxy'] : [])];
+    const ids = (list: RowResult[]) => list.filter((r) => r.error === undefined).map((r) => r.row).sort();
+    const errors = (list: RowResult[]) => list.filter((r) => r.error !== undefined).map((r) => `${r.row}: ${r.error}`).join('; ');
+
+    // Latency (open loop) for every row, with a percentile curve to plot.
+    expect(ids(results.latency), errors(results.latency)).toEqual([...expected].sort());
+    for (const r of results.latency) {
+      const plotted = r.byRate[String(results.meta.plotRate)];
+      expect(plotted.measured, r.row).toBeGreaterThan(0);
+      expect(plotted.failed, r.row).toBe(0);
+      expect(plotted.latency.curve.length, r.row).toBeGreaterThan(1);
+    }
+
+    // Streaming: every chunk of every stream arrives, through every proxy.
+    expect(ids(results.streaming.rows), errors(results.streaming.rows)).toEqual([...expected].sort());
+    for (const r of results.streaming.rows) {
+      expect(r.complete, r.row).toBe(r.streams);
+      expect(r.events, r.row).toBe(r.expectedEvents);
+      expect(r.delay.count, r.row).toBe(r.expectedEvents);
+    }
+
+    // Concurrent streams, with the peak memory of each proxy process.
+    expect(ids(results.concurrent.rows), errors(results.concurrent.rows)).toEqual([...expected].sort());
+    for (const r of results.concurrent.rows) {
+      expect(r.complete, r.row).toBe(r.streams);
+      if (r.row !== 'direct') expect(r.peakRssBytes, r.row).toBeGreaterThan(0);
+    }
+
+    // Failover: the proxies with several backends; failures are counted, not judged here.
+    const failoverRows = expected.filter((id) => ['sluice', 'nginx', 'haproxy'].includes(id)).sort();
+    expect(ids(results.failover.rows), errors(results.failover.rows)).toEqual(failoverRows);
+    for (const r of results.failover.rows) {
+      expect(r.sent, r.row).toBeGreaterThan(0);
+      expect(typeof r.failed, r.row).toBe('number');
+    }
+
+    // Throughput and telemetry cost need wrk.
+    if (installed('wrk')) {
+      expect(ids(results.throughput!), errors(results.throughput!)).toEqual([...expected].sort());
+      for (const r of results.throughput!) expect(r.requests, r.row).toBeGreaterThan(0);
+      const t = results.telemetry!;
+      expect(t.off.error ?? t.on.error).toBeUndefined();
+      expect(t.on.rps).toBeGreaterThan(0);
+      expect(t.sink.exports, 'trace exports received').toBeGreaterThan(0);
+      expect(t.accessLogLines, 'access log lines').toBeGreaterThan(0);
+    } else {
+      expect(results.throughput).toBeUndefined();
+    }
+
+    // The Markdown table is printed and written; the plot exists as SVG and PNG.
+    const markdown = readFileSync(`${base}.md`, 'utf8');
+    expect(stdout).toContain(markdown.trim().split('\n')[0]);
+    const labels = results.rows.filter((r) => expected.includes(r.id)).map((r) => r.label);
+    for (const label of labels) expect(markdown).toContain(`| ${label} |`);
+    expect(markdown).toContain('× nginx');
+    expect(markdown).toContain('× direct');
+    const svg = readFileSync(`${base}.svg`, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const label of labels) expect(svg).toContain(label);
+    const png = readFileSync(`${base}.png`);
+    expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+  }, 1_200_000);
+});

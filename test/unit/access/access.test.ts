@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { ApiKeyRing, isProbePath, networkMatcher, presentedKey, RateLimit, rateWindows } from '../../../src/access/index.js';
+import { DEFAULT_ADMIN_ALLOW, parseConfig, renderEffectiveConfig, validateConfig } from '../../../src/config/index.js';
+
+const ENDPOINTS = [{ name: 'a', url: 'http://127.0.0.1:1' }];
+
+describe('admin networks', () => {
+  const defaults = networkMatcher(DEFAULT_ADMIN_ALLOW);
+  it.each([
+    ['127.0.0.1', true],
+    ['127.255.0.9', true],
+    ['::1', true],
+    ['::ffff:127.0.0.1', true], // IPv4 client on a dual-stack socket
+    ['10.42.3.7', true], // Kubernetes pod network
+    ['172.18.0.4', true], // Docker Compose bridge
+    ['172.32.0.1', false], // just past 172.16/12
+    ['192.168.1.20', true],
+    ['fd12:3456::1', true],
+    ['fe80::1', false],
+    ['8.8.8.8', false],
+    ['::ffff:8.8.8.8', false],
+    ['2001:db8::1', false],
+    ['not-an-ip', false],
+    [undefined, false],
+  ])('%s -> %s', (address, allowed) => {
+    expect(defaults(address)).toBe(allowed);
+  });
+
+  it('single addresses and an empty list', () => {
+    expect(networkMatcher(['192.0.2.7'])('192.0.2.7')).toBe(true);
+    expect(networkMatcher(['192.0.2.7'])('192.0.2.8')).toBe(false);
+    expect(networkMatcher([])('127.0.0.1')).toBe(false);
+    expect(networkMatcher(['0.0.0.0/0', '::/0'])('203.0.113.9')).toBe(true);
+  });
+});
+
+describe('API keys', () => {
+  const ring = new ApiKeyRing([
+    { name: 'alpha', key: 'sk-alpha-0123456789' },
+    { name: 'beta', key: 'sk-beta' },
+  ]);
+
+  it('finds the configured name of a key, only for an exact match', () => {
+    expect(ring.nameOf('sk-alpha-0123456789')).toBe('alpha');
+    expect(ring.nameOf('sk-beta')).toBe('beta');
+    for (const wrong of ['sk-alpha', 'sk-alpha-01234567890', 'SK-BETA', '', 'sk-beta ']) expect(ring.nameOf(wrong)).toBeUndefined();
+    expect(ring.names).toEqual(['alpha', 'beta']);
+  });
+
+  it('reads the key from Authorization: Bearer or x-api-key', () => {
+    expect(presentedKey({ authorization: 'Bearer sk-1' })).toBe('sk-1');
+    expect(presentedKey({ authorization: 'bearer   sk-1 ' })).toBe('sk-1');
+    expect(presentedKey({ 'x-api-key': 'sk-2' })).toBe('sk-2');
+    expect(presentedKey({ authorization: 'Basic dTpw', 'x-api-key': 'sk-3' })).toBe('sk-3');
+    expect(presentedKey({ authorization: 'Bearer' })).toBeUndefined();
+    expect(presentedKey({ authorization: 'Bearer a b' })).toBeUndefined();
+    expect(presentedKey({})).toBeUndefined();
+  });
+
+  it('probe paths skip the admin token', () => {
+    expect(isProbePath('/internal/health')).toBe(true);
+    expect(isProbePath('/internal/status')).toBe(false);
+    expect(isProbePath('/metrics')).toBe(false);
+    expect(isProbePath('/internal/healthy')).toBe(false);
+  });
+});
+
+describe('rate windows', () => {
+  it('a steady window of rate per period and a reserve of the rest of the burst', () => {
+    expect(rateWindows({ rate: 10, period: 1000, burst: 10 })).toEqual({ steady: { points: 10, durationSeconds: 1 }, reserve: undefined });
+    expect(rateWindows({ rate: 10, period: 1000, burst: 30 })).toEqual({ steady: { points: 10, durationSeconds: 1 }, reserve: { points: 20, durationSeconds: 2 } });
+    // The reserve comes back after the time the steady rate needs to earn it.
+    expect(rateWindows({ rate: 1, period: 60_000, burst: 4 })).toEqual({ steady: { points: 1, durationSeconds: 60 }, reserve: { points: 3, durationSeconds: 180 } });
+    expect(rateWindows({ rate: 3, period: 1000, burst: 4 }).reserve).toEqual({ points: 1, durationSeconds: 1 });
+  });
+
+  it('in memory: a burst of N is admitted, the N+1th refused, other keys unaffected', async () => {
+    const limit = new RateLimit({ rate: 2, period: 60_000, burst: 5, by: 'key', redis_url: null, redis_timeout: 200 });
+    const verdicts = [];
+    for (let i = 0; i < 6; i++) verdicts.push(await limit.consume('k1'));
+    expect(verdicts.slice(0, 5).map((v) => v.kind)).toEqual(['allowed', 'allowed', 'allowed', 'allowed', 'allowed']);
+    expect(verdicts[0]).toMatchObject({ limit: 2, remaining: 1 });
+    const refused = verdicts[5]!;
+    expect(refused.kind).toBe('limited');
+    if (refused.kind !== 'limited') throw new Error('unreachable');
+    expect(refused.remaining).toBe(0);
+    expect(refused.resetSeconds).toBeGreaterThan(0);
+    expect(refused.resetSeconds).toBeLessThanOrEqual(60);
+    expect((await limit.consume('k2')).kind).toBe('allowed');
+    limit.close();
+  });
+});
+
+describe('configuration', () => {
+  it('defaults: admin open to loopback and private ranges, no keys, no rate limits', () => {
+    const cfg = validateConfig({ endpoints: ENDPOINTS });
+    expect(cfg.admin).toEqual({ allow: [...DEFAULT_ADMIN_ALLOW], bearer_token_env: null });
+    expect(cfg.auth).toEqual({ api_keys: [] });
+    expect(cfg.rate_limits).toBeNull();
+  });
+
+  it('rate limits: burst defaults to rate; period in whole seconds', () => {
+    const cfg = validateConfig({ endpoints: ENDPOINTS, rate_limits: { rate: 5 } });
+    expect(cfg.rate_limits).toEqual({ rate: 5, period: 1000, burst: 5, by: 'key', redis_url: null, redis_timeout: 200 });
+  });
+
+  it.each([
+    [{ rate_limits: { rate: 5, burst: 4 } }, /burst.*at least rate/],
+    [{ rate_limits: { rate: 5, period: '1500ms' } }, /whole seconds/],
+    [{ rate_limits: { rate: 0 } }, /positive integer/],
+    [{ rate_limits: { rate: 5, redis_url: 'http://127.0.0.1:6379' } }, /redis:\/\//],
+    [{ rate_limits: { rate: 5, by: 'ip' } }, /rate_limits\.by/],
+    [{ admin: { allow: ['10.0.0.0/33'] } }, /IP address or CIDR/],
+    [{ admin: { bearer_token_env: 'not a name' } }, /environment variable name/],
+    [{ auth: { api_keys: [{ name: 'a', key_env: 'A', key_file: '/k' }] } }, /exactly one of key_env and key_file/],
+    [{ auth: { api_keys: [{ name: 'a' }] } }, /exactly one of key_env and key_file/],
+    [{ auth: { api_keys: [{ name: 'anonymous', key_env: 'A' }] } }, /reserved/],
+    [{ auth: { api_keys: [{ name: 'a b', key_env: 'A' }] } }, /A-Z a-z 0-9/],
+    [{ auth: { api_keys: [{ name: 'a', key_env: 'A' }, { name: 'a', key_env: 'B' }] } }, /duplicate key name "a"/],
+  ])('rejects %j', (section, message) => {
+    expect(() => validateConfig({ endpoints: ENDPOINTS, ...section })).toThrow(message);
+  });
+
+  it('renders back to the same configuration, Redis credentials hidden', () => {
+    const cfg = validateConfig({
+      endpoints: ENDPOINTS,
+      admin: { allow: ['10.0.0.0/8'], bearer_token_env: 'ADMIN_TOKEN' },
+      auth: { api_keys: [{ name: 'a', key_env: 'A_KEY' }, { name: 'b', key_file: '/run/secrets/b' }] },
+      rate_limits: { rate: 5, period: '1m', burst: 20, by: 'address', redis_url: 'redis://127.0.0.1:6379' },
+    });
+    expect(parseConfig(renderEffectiveConfig(cfg))).toEqual(cfg);
+    const secret = validateConfig({ endpoints: ENDPOINTS, rate_limits: { rate: 1, redis_url: 'redis://user:hunter2@redis:6379/0' } });
+    expect(renderEffectiveConfig(secret)).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { PrefixIndex } from '../../../src/balancing/index.js';
+
+const slots = (...names: string[]) => new Map(names.map((name, index) => [name, index]));
+
+function matchOf(index: PrefixIndex, blocks: number[], names: string[]): { longest: number; matched: number[] } {
+  const matched = new Int32Array(names.length);
+  const longest = index.match(blocks, slots(...names), matched);
+  return { longest, matched: [...matched] };
+}
+
+describe('PrefixIndex', () => {
+  it('finds how many leading blocks each endpoint served', () => {
+    const index = new PrefixIndex({ capacity: 100, ttlMs: 60_000, now: () => 0 });
+    index.record([1, 2, 3, 4], 'a');
+    index.record([1, 2, 9], 'b');
+    expect(matchOf(index, [1, 2, 3, 4, 5], ['a', 'b', 'c'])).toEqual({ longest: 4, matched: [4, 2, 0] });
+    expect(matchOf(index, [1, 2, 9, 10], ['a', 'b'])).toEqual({ longest: 3, matched: [2, 3] });
+    expect(matchOf(index, [7, 2, 3], ['a', 'b'])).toEqual({ longest: 0, matched: [0, 0] });
+    // Only candidates count: an endpoint left out of this pick does not match.
+    expect(matchOf(index, [1, 2, 3], ['b'])).toEqual({ longest: 2, matched: [2] });
+  });
+
+  it('is bounded: the least recently served blocks go first, a prompt’s first blocks last', () => {
+    const index = new PrefixIndex({ capacity: 4, ttlMs: 60_000, now: () => 0 });
+    index.record([1, 2, 3], 'a');
+    index.record([10, 11], 'b');
+    expect(index.size).toBe(4);
+    // Block 3 (a's last, recorded first) was forgotten; a's first blocks remain.
+    expect(matchOf(index, [1, 2, 3], ['a', 'b'])).toEqual({ longest: 2, matched: [2, 0] });
+    expect(matchOf(index, [10, 11], ['a', 'b']).longest).toBe(2);
+    index.record([1], 'a');
+    index.record([20], 'c');
+    // 1 was refreshed, so the oldest remaining (2, then 11) went.
+    expect(matchOf(index, [1, 2], ['a']).matched).toEqual([1]);
+    expect(index.size).toBe(4);
+  });
+
+  it('remembers a few endpoints per block, most recent first, and each claim expires', () => {
+    let now = 0;
+    const index = new PrefixIndex({ capacity: 100, ttlMs: 1_000, now: () => now });
+    for (const name of ['a', 'b', 'c', 'd', 'e']) index.record([1], name);
+    expect(matchOf(index, [1], ['a', 'b', 'c', 'd', 'e']).matched).toEqual([0, 1, 1, 1, 1]);
+    now = 600;
+    index.record([1], 'b');
+    now = 1_200;
+    expect(matchOf(index, [1], ['a', 'b', 'c', 'd', 'e']).matched).toEqual([0, 1, 0, 0, 0]);
+  });
+
+  it('an endpoint must hold every earlier block to match a later one', () => {
+    const index = new PrefixIndex({ capacity: 100, ttlMs: 60_000, now: () => 0 });
+    index.record([1, 2], 'a');
+    index.record([5, 2], 'b'); // impossible with chained hashes, but the index must not count it
+    expect(matchOf(index, [1, 2], ['a', 'b']).matched).toEqual([2, 0]);
+  });
+
+  it('rejects a capacity that is not a positive integer', () => {
+    expect(() => new PrefixIndex({ capacity: 0, ttlMs: 1 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { createSelector, type LoadLookup, type PickContext } from '../../../src/balancing/index.js';
+import type { LoadFacts } from '../../../src/load/index.js';
+import { candidate, weighted } from './support.js';
+
+const facts = (overrides: Partial<LoadFacts>): LoadFacts => ({ requests: undefined, kvUsage: undefined, tokens: 0, resident: undefined, stale: false, ...overrides });
+const lookup = (table: Record<string, Partial<LoadFacts>>): LoadLookup => (name) => facts(table[name] ?? {});
+const prompt = (...blocks: number[]): PickContext => ({ prompt: { blocks, tokens: blocks.length * 64 } });
+
+describe('load-aware', () => {
+  it('prefers the shortest backend queue, whatever Sluice itself has in flight', () => {
+    const pool = [candidate('a', { activeConnections: 0 }), candidate('b', { activeConnections: 5 }), candidate('c')];
+    const selector = createSelector('load-aware', { load: lookup({ a: { requests: 12, kvUsage: 0.3 }, b: { requests: 1, kvUsage: 0.3 }, c: { requests: 6, kvUsage: 0.3 } }) });
+    const decision = selector.decide(pool)!;
+    expect(decision.endpoint.name).toBe('b');
+    expect(decision.reason).toBe('load');
+    expect(decision.scores!.map((s) => s.endpoint)).toEqual(['a', 'b', 'c']);
+    expect(decision.scores![1]!.queue).toBe(1);
+  });
+
+  it('weighs KV-cache usage against queue depth by the configured weights', () => {
+    const pool = weighted(1, 1);
+    const load = lookup({ a: { requests: 2, kvUsage: 0.95 }, b: { requests: 3, kvUsage: 0.1 } });
+    expect(createSelector('load-aware', { load }).select(pool)!.name).toBe('b');
+    expect(createSelector('load-aware', { load, weights: { queue: 1, kvCache: 0, prefix: 0, resident: 0 } }).select(pool)!.name).toBe('a');
+  });
+
+  it('prefers an endpoint where the model is loaded now; a lower weight lets load spill to cold ones', () => {
+    const pool = weighted(1, 1);
+    const ctx: PickContext = { model: 'llama3:latest' };
+    const load = lookup({ a: { requests: 0, resident: false }, b: { requests: 30, resident: true } });
+    // At the default weights the queue score (at most 1 apart) never outweighs residency.
+    expect(createSelector('load-aware', { load }).select(pool, ctx)!.name).toBe('b');
+    const spill = { queue: 1, kvCache: 1, prefix: 1, resident: 0.25 };
+    expect(createSelector('load-aware', { load, weights: spill }).select(pool, ctx)!.name).toBe('a');
+    const near = lookup({ a: { requests: 3, resident: false }, b: { requests: 3, resident: true } });
+    expect(createSelector('load-aware', { load: near, weights: spill }).select(pool, ctx)!.name).toBe('b');
+  });
+
+  it('falls back to Sluice’s own counts for an endpoint whose data is stale, and says so', () => {
+    const pool = [candidate('a', { activeConnections: 9 }), candidate('b', { activeConnections: 0 })];
+    // a's backend last said it was idle, but that report is stale: its 9 requests in flight count.
+    const selector = createSelector('load-aware', { load: lookup({ a: { stale: true }, b: { requests: 2 } }) });
+    const decision = selector.decide(pool)!;
+    expect(decision.endpoint.name).toBe('b');
+    expect(decision.scores!.map((s) => s.staleLoad)).toEqual([true, false]);
+  });
+
+  it('without any load data behaves like least-connections and rotates idle endpoints', () => {
+    const selector = createSelector('load-aware');
+    const pool = weighted(1, 1, 1);
+    expect(Array.from({ length: 6 }, () => selector.select(pool)!.name).join('')).toBe('abcabc');
+    pool[0]!.activeConnections = 3;
+    pool[1]!.activeConnections = 1;
+    expect(selector.select(pool)!.name).toBe('c');
+  });
+});
+
+describe('prefix-aware', () => {
+  const options = { prefix: { indexSize: 1000, ttlMs: 60_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 4 }, now: () => 0 };
+
+  it('sends a prompt to the endpoint that served its longest prefix', () => {
+    const selector = createSelector('prefix-aware', options);
+    const pool = weighted(1, 1, 1, 1);
+    const first = selector.decide(pool, prompt(1, 2, 3))!;
+    expect(first).toMatchObject({ reason: 'prefix_hash', prefixHit: false });
+    for (let turn = 0; turn < 5; turn++) {
+      const next = selector.decide(pool, prompt(1, 2, 3, 4 + turn))!;
+      expect(next.endpoint).toBe(first.endpoint);
+      expect(next.reason).toBe('prefix_match');
+      expect(next.prefixBlocks).toBe(3);
+      expect(next.prefixHit).toBe(true);
+    }
+    expect(selector.prefixIndex!.size).toBe(8);
+  });
+
+  it('spreads unrelated prompts by rendezvous hash of their first block', () => {
+    const selector = createSelector('prefix-aware', options);
+    const pool = weighted(1, 1, 1, 1);
+    const counts = new Map<string, number>();
+    for (let key = 0; key < 400; key++) {
+      const name = selector.select(pool, prompt(key * 7919 + 1))!.name;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    expect([...counts.values()].every((n) => n > 60)).toBe(true);
+  });
+
+  it('two selectors that share nothing make the same choice for the same prompt', () => {
+    const pool = weighted(1, 2, 1, 3, 1);
+    const one = createSelector('prefix-aware', options);
+    const two = createSelector('prefix-aware', options);
+    for (let key = 1; key < 200; key++) {
+      expect(one.select(pool, prompt(key * 104_729, 5))!.name).toBe(two.select(pool, prompt(key * 104_729, 6))!.name);
+    }
+  });
+
+  it('gives the prefix up when its endpoint is busier than the least loaded by both margins', () => {
+    const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 } };
+    const selector = createSelector('prefix-aware', { ...options, load: (name) => facts(table[name] ?? {}) });
+    const pool = weighted(1, 1);
+    const home = selector.select(pool, prompt(42))!.name;
+    const other = home === 'a' ? 'b' : 'a';
+    // 5 more than the least loaded but not 1.5 times as many: stay.
+    table[home] = { requests: 15 };
+    table[other] = { requests: 10 };
+    expect(selector.decide(pool, prompt(42, 43))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match' });
+    // Both margins passed: the scores choose.
+    table[home] = { requests: 16 };
+    table[other] = { requests: 2 };
+    expect(selector.decide(pool, prompt(42, 44))!).toMatchObject({ endpoint: { name: other }, reason: 'prefix_imbalance' });
+    // Within 4 requests of the least loaded nothing moves, even at twice its load.
+    table[home] = { requests: 4 };
+    table[other] = { requests: 0 };
+    expect(selector.decide(pool, prompt(42))!.reason).toBe('prefix_match');
+  });
+
+  it('without a prompt it scores like load-aware; a sticky key wins and teaches the index', () => {
+    const selector = createSelector('prefix-aware', { ...options, sticky: { maxLoadFactor: 1.25 } });
+    const pool = weighted(1, 1, 1);
+    expect(selector.decide(pool)!.reason).toBe('load');
+    const sticky = selector.decide(pool, { stickyKey: 'user-1', ...prompt(77, 78) })!;
+    expect(sticky.reason).toBe('sticky');
+    expect(selector.decide(pool, prompt(77, 78, 79))!).toMatchObject({ endpoint: sticky.endpoint, reason: 'prefix_match' });
+  });
+});

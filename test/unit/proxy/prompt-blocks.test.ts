@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { promptBlocks, promptText } from '../../../src/proxy/prompt-blocks.js';
+
+const options = { blockChars: 32, maxBlocks: 8 };
+const system = 'You are the support assistant of ACME. Answer briefly and cite the manual.';
+
+describe('prompt blocks', () => {
+  it('gives a conversation and its next turn equal leading hashes (system prompt and earlier turns included)', () => {
+    const turn1 = [{ role: 'system', content: system }, { role: 'user', content: 'My printer shows error 41, what now?' }];
+    const turn2 = [...turn1, { role: 'assistant', content: 'Open the tray and remove the jammed sheet.' }, { role: 'user', content: 'Done, still 41.' }];
+    const first = promptBlocks({ messages: turn1 }, 'llama', options)!;
+    const second = promptBlocks({ messages: turn2 }, 'llama', options)!;
+    expect(first.blocks.length).toBeGreaterThan(2);
+    expect(second.blocks.slice(0, first.blocks.length)).toEqual(first.blocks);
+    expect(second.blocks.length).toBeGreaterThan(first.blocks.length);
+  });
+
+  it('shares the system prompt’s blocks across users, and differs after it', () => {
+    const alice = promptBlocks({ messages: [{ role: 'system', content: system }, { role: 'user', content: 'Alice here: how do I reset it?' }] }, 'llama', options)!;
+    const bob = promptBlocks({ messages: [{ role: 'system', content: system }, { role: 'user', content: 'Bob asks: is the warranty two years?' }] }, 'llama', options)!;
+    expect(alice.blocks[0]).toBe(bob.blocks[0]);
+    expect(alice.blocks[alice.blocks.length - 1]).not.toBe(bob.blocks[bob.blocks.length - 1]);
+  });
+
+  it('chains: an equal block after a different one hashes differently, and the model seeds the chain', () => {
+    const a = promptBlocks({ prompt: `${'x'.repeat(32)}${'y'.repeat(32)}` }, 'm', options)!;
+    const b = promptBlocks({ prompt: `${'z'.repeat(32)}${'y'.repeat(32)}` }, 'm', options)!;
+    expect(a.blocks[1]).not.toBe(b.blocks[1]);
+    expect(promptBlocks({ prompt: 'x'.repeat(64) }, 'other', options)!.blocks[0]).not.toBe(a.blocks[0]);
+  });
+
+  it('reads Ollama /api/generate (system + prompt) and /api/chat, and OpenAI completions', () => {
+    expect(promptText({ model: 'm', system: 'S', prompt: 'P' })).toBe('system\u0000S\u0001P');
+    expect(promptText({ model: 'm', prompt: 'P' })).toBe('P');
+    expect(promptText({ prompt: ['first', 'second'] })).toBe('first');
+    expect(promptText({ messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'image_url', image_url: {} }, { type: 'text', text: 'b' }] }] })).toBe('user\u0000ab\u0001');
+    expect(promptText({ input: 'embed me' })).toBeUndefined();
+    expect(promptText('text')).toBeUndefined();
+  });
+
+  it('hashes whole blocks up to max_blocks, a short prompt as one block, and estimates tokens from all of it', () => {
+    const long = promptBlocks({ prompt: 'a'.repeat(1000) }, undefined, options)!;
+    expect(long.blocks).toHaveLength(8);
+    expect(long.tokens).toBe(250);
+    const short = promptBlocks({ prompt: 'hi' }, undefined, options)!;
+    expect(short.blocks).toHaveLength(1);
+    expect(short.tokens).toBe(1);
+    expect(promptBlocks({ prompt: 'b'.repeat(70) }, undefined, options)!.blocks).toHaveLength(2);
+    expect(promptBlocks({ messages: [] }, undefined, options)).toBeUndefined();
+  });
+
+  it('hash values are exact integers below 2^53 and the same every time', () => {
+    const one = promptBlocks({ prompt: 'q'.repeat(200) }, 'm', options)!;
+    const two = promptBlocks({ prompt: 'q'.repeat(200) }, 'm', options)!;
+    expect(one.blocks).toEqual(two.blocks);
+    for (const block of one.blocks) expect(Number.isSafeInteger(block) && block >= 0).toBe(true);
+  });
+});
