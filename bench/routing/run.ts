@@ -4,6 +4,7 @@
  * cache pressure), the engines are restarted cold, the proxy started in front of them, and the
  * seeded workload replayed at stepped Poisson rates with streaming chat completions.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -105,11 +106,19 @@ async function main(): Promise<void> {
     for (const target of targets) rows.push(...(await measure(target.name, regime, plan, target.start)));
   }
 
+  // The decision micro-benchmark (64 endpoints, full prefix index), on the same build.
+  let decisionCost: unknown[] = [];
+  if (!values.smoke) {
+    const micro = spawnSync(process.execPath, [join(ROOT, 'bench/routing/decision-cost.mjs')], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    decisionCost = micro.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as unknown);
+    log(micro.status === 0 ? `decision cost: ${micro.stdout.trim()}` : `decision cost failed: ${micro.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  }
+
   const date = new Date().toISOString().slice(0, 16).replace(':', '');
   const base = join(outDir, `routing-${values.smoke ? 'smoke-' : ''}${date}`);
   mkdirSync(outDir, { recursive: true });
   const workloads = Object.fromEntries(REGIMES.map((regime) => [regime, { ...workloadFor(regime, 0, 0, plan.stepMs), seed: undefined, ratePerSecond: undefined }]));
-  const result = { date: new Date().toISOString(), smoke: values.smoke, machine: { cpus: cpus().length, node: process.version }, engines: ENGINES, engine: ENGINE_ENV, workloads, plan, skipped, rows, durationSeconds: (Date.now() - started) / 1000 };
+  const result = { date: new Date().toISOString(), smoke: values.smoke, machine: { cpus: cpus().length, node: process.version }, engines: ENGINES, engine: ENGINE_ENV, workloads, plan, skipped, rows, decisionCost, durationSeconds: (Date.now() - started) / 1000 };
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const table = markdownTable(rows);
   writeFileSync(`${base}.md`, `# Routing benchmark, ${result.date}\n\n${table}${skipped.length ? `\nSkipped: ${skipped.map((s) => `${s.target} (${s.reason})`).join('; ')}\n` : ''}`);
