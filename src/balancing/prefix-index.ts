@@ -22,6 +22,12 @@ export interface PrefixIndexOptions {
  */
 export class PrefixIndex {
   readonly #blocks = new Map<number, BlockEntry>();
+  /**
+   * A live iterator over the map in insertion (least recently used first) order. Everything before
+   * it has been deleted, so its next key is the oldest entry. Starting a new iterator for every
+   * eviction would skip the deleted slots at the front of V8's table each time: O(n) per eviction.
+   */
+  #evictionCursor: Iterator<number> | undefined;
   readonly #capacity: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
@@ -87,8 +93,17 @@ export class PrefixIndex {
         entry.servedAt.unshift(now);
       } else {
         this.#blocks.set(block, { endpoints: [endpoint], servedAt: [now] });
-        if (this.#blocks.size > this.#capacity) this.#blocks.delete(this.#blocks.keys().next().value!);
+        if (this.#blocks.size > this.#capacity) this.#evictOldest();
       }
     }
+  }
+
+  #evictOldest(): void {
+    let next = this.#evictionCursor?.next();
+    if (!next || next.done) {
+      this.#evictionCursor = this.#blocks.keys();
+      next = this.#evictionCursor.next();
+    }
+    if (!next.done) this.#blocks.delete(next.value);
   }
 }
