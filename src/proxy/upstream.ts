@@ -91,9 +91,10 @@ export class Upstream {
   #inFlight = 0;
   #retired = false;
   #closed = false;
-  /** The server's `close` listeners http-proxy-middleware added for this instance (removed on close). */
+  /** The server's `close` listeners both http-proxy-middleware instances added (removed on close). */
   #serverListeners: { server: Server; listeners: ServerListener[] } | undefined;
-  #listenersSeen = false;
+  /** The middleware instances whose first request has been watched for the listeners they add. */
+  readonly #listenersSeen = new Set<RequestHandler>();
 
   /** `authorization`: read at every attempt, so a reloaded credential applies at once. */
   constructor(target: URL, timeouts: UpstreamTimeouts, authorization: () => string | undefined = () => undefined) {
@@ -174,13 +175,14 @@ export class Upstream {
       // Node has already answered the client's `Expect: 100-continue`; forwarded, the header would
       // make http-proxy skip its proxyReq event, so the buffered body would never be written.
       delete req.headers.expect;
-      const before = this.#listenersSeen ? undefined : serverOf(req);
+      const middleware = request.fresh ? this.#freshMiddleware : this.#middleware;
+      const before = this.#listenersSeen.has(middleware) ? undefined : serverOf(req);
       const closeListeners = before?.listeners('close');
       // The middleware calls next() only when it did not proxy the request: Sluice's failure, not the backend's.
-      void (request.fresh ? this.#freshMiddleware : this.#middleware)(req, res, (err?: unknown) => {
+      void middleware(req, res, (err?: unknown) => {
         this.#settle(req, { kind: 'not_forwarded', error: err instanceof Error ? err : new Error('the proxy engine did not forward the request') });
       }).finally(() => {
-        if (before && closeListeners) this.#claimListeners(before, closeListeners);
+        if (before && closeListeners) this.#claimListeners(middleware, before, closeListeners);
       });
     });
   }
@@ -208,7 +210,10 @@ export class Upstream {
     if (this.#inFlight === 0) this.close();
   }
 
-  /** Closes the agent's sockets and removes what the middleware added to the server. */
+  /**
+   * Closes the agent's sockets and removes what both middleware instances added to the server.
+   * The fresh-connection instance owns no agent: its connections close with their response.
+   */
   close(): void {
     this.#closed = true;
     this.#agent.destroy();
@@ -228,12 +233,13 @@ export class Upstream {
    * request are remembered, so close() can remove them. (They only close http-proxy's own
    * listening server, which Sluice never starts, so removing one is harmless either way.)
    */
-  #claimListeners(server: Server, before: ServerListener[]): void {
-    if (this.#listenersSeen) return;
-    this.#listenersSeen = true;
+  #claimListeners(middleware: RequestHandler, server: Server, before: ServerListener[]): void {
+    if (this.#listenersSeen.has(middleware)) return;
+    this.#listenersSeen.add(middleware);
     const added = server.listeners('close').filter((l) => !before.includes(l) && !claimed.has(l));
     for (const l of added) claimed.add(l);
-    this.#serverListeners = { server, listeners: added };
+    const listeners = this.#serverListeners?.server === server ? [...this.#serverListeners.listeners, ...added] : added;
+    this.#serverListeners = { server, listeners };
     if (this.#closed) this.#removeListeners();
   }
 

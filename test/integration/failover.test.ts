@@ -86,15 +86,17 @@ describe('failover', () => {
     expect(await modelIds(sluice)).toEqual(['shared:1b']);
 
     // Restart with a new model: recovering first, healthy after two passing checks, models re-discovered.
+    // `recovering` lasts one check interval (200 ms), which a status poll can miss on a busy
+    // machine: the transitions are read from Sluice's own log of every state change instead.
+    const victimTransitions = () =>
+      sluice.proc.jsonLines().filter((l) => l.message === 'endpoint state changed' && l.endpoint === 'victim').map((l) => `${String(l.from)}->${String(l.to)}`);
+    const before = victimTransitions().length;
     const reborn = await startModelServer('victim', ['shared:1b', 'victim-only:1b', 'added-while-down:1b'], {}, victim.port);
-    const seen: string[] = [];
-    await waitFor(async () => {
-      const s = (await endpoints(sluice)).get('victim')!.status;
-      if (seen[seen.length - 1] !== s) seen.push(s);
-      return s === 'healthy';
-    }, 10_000, 'victim healthy again');
-    expect(seen).toContain('recovering');
-    expect(seen.indexOf('recovering')).toBeLessThan(seen.indexOf('healthy'));
+    await waitFor(() => victimTransitions().slice(before).includes('recovering->healthy'), 10_000, 'victim healthy again');
+    const seen = victimTransitions().slice(before);
+    expect(seen).toContain('unhealthy->recovering');
+    expect(seen.indexOf('unhealthy->recovering')).toBeLessThan(seen.indexOf('recovering->healthy'));
+    await waitForStatus(sluice, 'victim', 'healthy', 5000);
     await waitFor(async () => (await modelIds(sluice)).includes('added-while-down:1b'), 5000, 'models re-discovered');
     expect(await modelIds(sluice)).toEqual(['added-while-down:1b', 'shared:1b', 'victim-only:1b']);
     await reborn.proc.stop();
