@@ -303,6 +303,9 @@ export function overview() {
   });
 }
 
+// Sluice's own processes only: the model servers export Node's process metrics under the same names.
+const own = (expr) => `${expr} and on (job, instance) ${sel('sluice_build_info')}`;
+
 function sluiceProcess() {
   return [
     row('Sluice process'),
@@ -311,21 +314,21 @@ function sluiceProcess() {
       description: 'p50 and p99 delay of Node.js event-loop turns in each Sluice process: above a few milliseconds, every proxied request and stream chunk waits that long.',
       unit: 's',
       w: 6,
-      targets: [target(sel('nodejs_eventloop_lag_p99_seconds'), 'p99 {{instance}}'), target(sel('nodejs_eventloop_lag_p50_seconds'), 'p50 {{instance}}')],
+      targets: [target(own(sel('nodejs_eventloop_lag_p99_seconds')), 'p99 {{instance}}'), target(own(sel('nodejs_eventloop_lag_p50_seconds')), 'p50 {{instance}}')],
     }),
     timeseries({
       title: 'CPU',
       description: 'CPU time used by each Sluice process per second (1 = one core). Sluice runs on one core per process: near 1 it is the bottleneck.',
       unit: 'percentunit',
       w: 6,
-      targets: [target(`sum by (instance) (${rate('process_cpu_seconds_total')})`, '{{instance}}')],
+      targets: [target(`sum by (instance) (${own(rate('process_cpu_seconds_total'))})`, '{{instance}}')],
     }),
     timeseries({
       title: 'Memory',
       description: 'Resident memory (RSS) and used V8 heap of each Sluice process.',
       unit: 'bytes',
       w: 6,
-      targets: [target(`sum by (instance) (${sel('process_resident_memory_bytes')})`, 'RSS {{instance}}'), target(`sum by (instance) (${sel('nodejs_heap_size_used_bytes')})`, 'heap {{instance}}')],
+      targets: [target(`sum by (instance) (${own(sel('process_resident_memory_bytes'))})`, 'RSS {{instance}}'), target(`sum by (instance) (${own(sel('nodejs_heap_size_used_bytes'))})`, 'heap {{instance}}')],
     }),
     timeseries({
       title: 'Garbage collection',
@@ -333,7 +336,7 @@ function sluiceProcess() {
       unit: 'percentunit',
       w: 6,
       stack: true,
-      targets: [target(`sum by (instance, kind) (${rate('nodejs_gc_duration_seconds_sum')})`, '{{kind}} {{instance}}')],
+      targets: [target(`sum by (instance, kind) (${own(rate('nodejs_gc_duration_seconds_sum'))})`, '{{kind}} {{instance}}')],
     }),
   ];
 }

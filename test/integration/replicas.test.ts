@@ -129,7 +129,7 @@ describe.skipIf(!built)('two Sluice replicas with the same configuration', () =>
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-replicas-'));
     workDir = dir;
-    servers = await Promise.all(composeModelServers().map((s) => startModelServer(s.id, s.models, { TOKEN_DELAY: '5ms' })));
+    servers = await Promise.all(composeModelServers().map((s) => startModelServer(s.id, s.models, { ENGINE: 'sim', TOKEN_DELAY: '5ms' })));
     const urls = Object.fromEntries(servers.map((s) => [s.id, s.url]));
     // One configuration for both; only the listening port differs, as two pods' would not.
     // Sticky decisions agree while both replicas see the same endpoints with the same effective

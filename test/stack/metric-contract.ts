@@ -87,7 +87,7 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_endpoint_backend_kv_cache_usage_ratio', type: 'gauge', labels: ['endpoint'], requires: 'load_source' },
   { name: 'sluice_endpoint_load_age_seconds', type: 'gauge', labels: ['endpoint'], requires: 'load_source' },
   { name: 'sluice_endpoint_load_stale', type: 'gauge', labels: ['endpoint'], requires: 'load_source' },
-  { name: 'sluice_load_scrapes_total', type: 'counter', labels: ['endpoint', 'result'], values: { result: ['success', 'failure', 'timeout'] } },
+  { name: 'sluice_load_scrapes_total', type: 'counter', labels: ['endpoint', 'result'], values: { result: ['success', 'failure', 'timeout'] }, requires: 'load_source' },
   { name: 'sluice_route_decisions_total', type: 'counter', labels: ['endpoint', 'reason'], values: { reason: ROUTE_REASONS } },
   { name: 'sluice_prefix_index_lookups_total', type: 'counter', labels: ['result'], values: { result: ['hit', 'miss'] } },
   { name: 'sluice_prefix_index_blocks', type: 'gauge', labels: [] },
