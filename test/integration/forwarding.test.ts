@@ -113,7 +113,7 @@ describe('what reaches the backend', () => {
     const backend = await recordingBackend();
     const admin = await freePort();
     const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\n  admin_port: ${admin}\nproxy:\n  expose_route_headers: true\nendpoints:\n  - name: rec\n    url: ${backend.url}\n`, {}, false);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/internal/health`)).ok, 5000, 'admin port');
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/internal/health`)).ok, 30_000, 'admin port');
     expect(await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text()).toContain('sluice_build_info');
     // On the proxy port, /metrics is just another path, and not one forwarded by default.
     const proxied = await fetch(`${sluice.url}/metrics`);
