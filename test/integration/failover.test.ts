@@ -107,8 +107,9 @@ describe('failover', () => {
     const good = await startModelServer('good', ['m:1']);
     const hung = await startModelServer('hung', ['m:1']);
     // The hung server's checks go to /admin/fault, which a fault never affects, so only the request path sees it.
+    // The first-byte timeout leaves the good server room on a loaded machine; the hung one never answers.
     const sluice = await startSluice((port) =>
-      testConfig(port, [{ id: 'good', url: good.url }, { id: 'hung', url: hung.url }], 'proxy:\n  first_byte_timeout: 400ms\n  retry_non_idempotent: true').replace(/health_path: \/health/g, 'health_path: /admin/fault'),
+      testConfig(port, [{ id: 'good', url: good.url }, { id: 'hung', url: hung.url }], 'proxy:\n  first_byte_timeout: 2s\n  retry_non_idempotent: true').replace(/health_path: \/health/g, 'health_path: /admin/fault'),
     );
     await waitReady(sluice.url, (await endpoints(sluice)).size, ['m:1']);
     await setFault(hung, 'hang');
