@@ -56,6 +56,11 @@ beforeAll(async () => {
     true,
   );
   await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 2, 5000, 'models');
+  // Both endpoints have had their first check (the closed port's refusal recorded) before the schema is read.
+  await waitFor(async () => {
+    const { endpoints } = (await (await fetch(`${sluice.url}/internal/status/endpoints`)).json()) as { endpoints: Array<{ name: string; status: string }> };
+    return endpoints.some((e) => e.name === 'down' && e.status === 'unhealthy') && endpoints.some((e) => e.name === 'a' && e.status === 'healthy');
+  }, 30_000, 'first checks');
   for (let i = 0; i < 5; i++) await (await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'x' }] }) })).text();
 });
 
