@@ -206,6 +206,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         else logger.debug('health check failed', { endpoint: ep.name, error: result.error, latency_ms: Math.round(result.latencyMs) });
       },
     });
+    loadBoard.staleAfterMs = config.load.stale_after;
     loadBoard.track(endpoints.map((ep) => ({ name: ep.name, source: ep.config.load_source })));
     for (const ep of endpoints) if (ep.config.load_source !== 'none') metrics.initLoadSource(ep.name);
     const scraper = new LoadScraper(
@@ -232,6 +233,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         maxImbalanceRatio: balancing.prefix.max_imbalance_ratio,
         maxImbalanceRequests: balancing.prefix.max_imbalance_requests,
       },
+      previousIndex: runtime?.selector.prefixIndex,
     });
     const forwarder = new Forwarder({
       config,

@@ -30,6 +30,11 @@ export interface SelectorOptions {
   readonly prefix?: PrefixOptions;
   /** Clock of the prefix index (Date.now by default). */
   readonly now?: () => number;
+  /**
+   * The index of the selector this one replaces (a reload): kept when its size and TTL are
+   * unchanged, so that a reload does not forget what the backends' caches hold.
+   */
+  readonly previousIndex?: PrefixIndex;
 }
 
 const EQUAL_WEIGHTS: ScorerWeights = { queue: 1, kvCache: 1, prefix: 1, resident: 1 };
@@ -85,7 +90,8 @@ function createStrategy(strategy: StrategyName, options: SelectorOptions): Strat
       return new ScoredPicker({ weights: options.weights ?? EQUAL_WEIGHTS, load: options.load });
     case 'prefix-aware': {
       const settings = options.prefix ?? DEFAULT_PREFIX;
-      const index = new PrefixIndex({ capacity: settings.indexSize, ttlMs: settings.ttlMs, now: options.now });
+      const wanted = { capacity: settings.indexSize, ttlMs: settings.ttlMs };
+      const index = options.previousIndex?.fits(wanted) ? options.previousIndex : new PrefixIndex({ ...wanted, now: options.now });
       const picker = new ScoredPicker({
         weights: options.weights ?? EQUAL_WEIGHTS,
         load: options.load,

@@ -43,6 +43,11 @@ export class PrefixIndex {
     return this.#blocks.size;
   }
 
+  /** True when this index was built with these settings, so a new selector may keep it. */
+  fits(options: Pick<PrefixIndexOptions, 'capacity' | 'ttlMs'>): boolean {
+    return options.capacity === this.#capacity && options.ttlMs === this.#ttlMs;
+  }
+
   /**
    * Writes into `matched[i]` how many leading blocks candidate `names[i]` is believed to hold,
    * and returns the longest. `slotOf` maps an endpoint name to its index in `matched`.

@@ -63,12 +63,13 @@ const DISPATCHED_WITHOUT_BOARD: DispatchTicket = { endpoint: '', tokens: 0, repo
  */
 export class LoadBoard {
   readonly #now: () => number;
-  readonly #staleAfterMs: number;
+  /** A report older than this is stale (`load.stale_after`); a reload may change it. */
+  staleAfterMs: number;
   readonly #loads = new Map<string, MutableLoad & { reportSeq: number }>();
 
   constructor(options: LoadBoardOptions) {
     this.#now = options.now ?? Date.now;
-    this.#staleAfterMs = options.staleAfterMs;
+    this.staleAfterMs = options.staleAfterMs;
   }
 
   /** Sets the endpoints tracked and their sources; others are forgotten, kept ones keep their data. */
@@ -168,6 +169,6 @@ export class LoadBoard {
   }
 
   #isFresh(load: EndpointLoad): boolean {
-    return load.report !== undefined && load.failures === 0 && load.reportedAt !== undefined && this.#now() - load.reportedAt <= this.#staleAfterMs;
+    return load.report !== undefined && load.failures === 0 && load.reportedAt !== undefined && this.#now() - load.reportedAt <= this.staleAfterMs;
   }
 }

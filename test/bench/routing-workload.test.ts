@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hitRate, percentile } from '../../bench/routing/stats.js';
 import { messagesFor, schedule, tenantsFor, type WorkloadOptions } from '../../bench/routing/workload.js';
 
-const OPTIONS: WorkloadOptions = { seed: 7, tenants: 3, usersPerTenant: 4, systemPromptTokens: 400, questionTokens: 30, outputTokens: 20, ratePerSecond: 5, durationMs: 20_000 };
+const OPTIONS: WorkloadOptions = { seed: 7, textSeed: 11, tenants: 3, usersPerTenant: 4, systemPromptTokens: 400, questionTokens: 30, outputTokens: 20, ratePerSecond: 5, durationMs: 20_000 };
 
 describe('routing benchmark workload', () => {
   it('is seeded: the same options give the same arrivals, another seed others', () => {
@@ -31,8 +31,22 @@ describe('routing benchmark workload', () => {
     expect(third[2]!.content).toBe('answer one');
   });
 
-  it('sizes the tenants so that the prefixes need several times one cache, or a fraction of it', () => {
-    expect(tenantsFor('pressure', 8192, 1024) * 1024).toBeGreaterThanOrEqual(3 * 8192);
+  it('keeps the texts across steps, and conversations go on where the last step left them', () => {
+    const nextStep = { ...OPTIONS, seed: 8 };
+    const arrival = { atMs: 0, tenant: 1, user: 3, round: 0 };
+    expect(messagesFor(nextStep, arrival)).toEqual(messagesFor(OPTIONS, arrival));
+    const rounds = new Map<string, number>();
+    const first = schedule(OPTIONS, rounds);
+    const second = schedule(nextStep, rounds);
+    const asked = (list: typeof first) => list.filter((a) => a.tenant === 0 && a.user === 1).map((a) => a.round);
+    expect([...asked(first), ...asked(second)]).toEqual([...asked(first), ...asked(second)].map((_, i) => i));
+    expect(asked(second).length).toBeGreaterThan(0);
+  });
+
+  it('sizes the tenants so that the prefixes exceed one engine\'s cache, or need a fraction of it', () => {
+    // Under pressure the prompts exceed one engine's cache, but a third of them fits in one.
+    expect(tenantsFor('pressure', 8192, 1024) * 1024).toBeGreaterThan(8192);
+    expect((tenantsFor('pressure', 8192, 1024) * 1024) / 3).toBeLessThan(8192);
     expect(tenantsFor('no-pressure', 8192, 1024) * 1024).toBeLessThan(8192);
   });
 

@@ -8,6 +8,18 @@ describe('createSelector', () => {
     expect(createSelector('random-two', { sticky: { maxLoadFactor: 1.25 } }).name).toBe('random-two');
   });
 
+  it('a prefix-aware selector built on reload keeps the previous index when its size and TTL are unchanged', () => {
+    const prefix = { indexSize: 1_000, ttlMs: 60_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 8 };
+    const first = createSelector('prefix-aware', { prefix, now: () => 0 });
+    first.decide(weighted(1, 1, 1), { prompt: { blocks: [11, 12, 13], tokens: 300 } });
+    expect(first.prefixIndex!.size).toBe(3);
+    const kept = createSelector('prefix-aware', { prefix: { ...prefix, maxImbalanceRatio: 3 }, now: () => 0, previousIndex: first.prefixIndex });
+    expect(kept.prefixIndex).toBe(first.prefixIndex);
+    const resized = createSelector('prefix-aware', { prefix: { ...prefix, indexSize: 2_000 }, now: () => 0, previousIndex: first.prefixIndex });
+    expect(resized.prefixIndex).not.toBe(first.prefixIndex);
+    expect(resized.prefixIndex!.size).toBe(0);
+  });
+
   it('rejects an unknown strategy coming from untyped configuration', () => {
     expect(() => createSelector('fastest' as StrategyName)).toThrow(/unknown balancing strategy: fastest/);
   });

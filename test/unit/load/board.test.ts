@@ -68,6 +68,17 @@ describe('LoadBoard', () => {
     expect(board.freshness('v')).toBe('stale');
   });
 
+  it('applies a new stale_after (a reload) to the data it already has', () => {
+    const { board, advance } = setup();
+    board.record('v', { running: 1, waiting: 0, kvUsage: 0.1, kvCapacityTokens: 10_000 });
+    advance(1_500);
+    expect(board.freshness('v')).toBe('fresh');
+    board.staleAfterMs = 1_000;
+    expect(board.freshness('v')).toBe('stale');
+    board.staleAfterMs = 5_000;
+    expect(board.freshness('v')).toBe('fresh');
+  });
+
   it('knows whether the requested model is resident from a model-state report', () => {
     const { board } = setup();
     board.record('o', { residentModels: new Set(['llama3:latest']) });
