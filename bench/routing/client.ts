@@ -80,16 +80,20 @@ function streamChat(baseUrl: string, body: string, timeoutMs: number): Promise<R
   });
 }
 
-/** Replays the workload's Poisson schedule against `baseUrl`, open loop (arrivals do not wait for answers). */
-export async function replay(baseUrl: string, workload: WorkloadOptions, timeoutMs: number): Promise<StepResult> {
-  const arrivals: Arrival[] = schedule(workload);
+/**
+ * Replays the workload's Poisson schedule, open loop (arrivals do not wait for answers). Arrival
+ * `i` goes to `baseUrls[i % n]`: with several Sluice replicas, a conversation's turns reach them
+ * in turn, as they would behind a Service that spreads connections. `rounds` carries each
+ * user's next round from one step to the next.
+ */
+export async function replay(baseUrls: readonly string[], workload: WorkloadOptions, timeoutMs: number, rounds?: Map<string, number>): Promise<StepResult> {
+  const arrivals: Arrival[] = schedule(workload, rounds);
   const started = performance.now();
-  const pending = arrivals.map(async (arrival) => {
-    // Earlier answers are the workload's placeholders, so that every strategy sees the same prompts.
+  const pending = arrivals.map(async (arrival, i) => {
     const body = JSON.stringify({ model: MODEL, messages: messagesFor(workload, arrival), stream: true, stream_options: { include_usage: true }, max_tokens: workload.outputTokens });
     const wait = arrival.atMs - (performance.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    return streamChat(baseUrl, body, timeoutMs);
+    return streamChat(baseUrls[i % baseUrls.length]!, body, timeoutMs);
   });
   const requests = await Promise.all(pending);
   return { requests, wallMs: performance.now() - started };

@@ -6,7 +6,13 @@
  */
 
 export interface WorkloadOptions {
+  /** Seeds the arrivals (which user asks when). */
   readonly seed: number;
+  /**
+   * Seeds the texts: the tenants' system prompts and the users' questions. Kept the same across
+   * the steps of a run, so that a tenant met in one step brings the same prompt in the next.
+   */
+  readonly textSeed: number;
   readonly tenants: number;
   readonly usersPerTenant: number;
   /** Tokens of each tenant's system prompt (four characters a token, as the simulated engine counts). */
@@ -54,10 +60,13 @@ export function text(seed: number, tokens: number): string {
   return out.slice(0, tokens * 4);
 }
 
-/** Poisson arrivals at `ratePerSecond` over `durationMs`, each on a random user's next round. */
-export function schedule(options: WorkloadOptions): Arrival[] {
+/**
+ * Poisson arrivals at `ratePerSecond` over `durationMs`, each on a random user's next round.
+ * `rounds` holds each user's next round; pass the same map to the steps of one run so that
+ * conversations go on from one step to the next.
+ */
+export function schedule(options: WorkloadOptions, rounds = new Map<string, number>()): Arrival[] {
   const random = seededRandom(options.seed);
-  const rounds = new Map<string, number>();
   const arrivals: Arrival[] = [];
   for (let at = 0; ; ) {
     at += (-Math.log(1 - random()) / options.ratePerSecond) * 1000;
@@ -78,7 +87,7 @@ export function schedule(options: WorkloadOptions): Arrival[] {
  * recorded), then the new question.
  */
 export function messagesFor(options: WorkloadOptions, arrival: Arrival, answers: readonly string[] = []): ChatMessage[] {
-  const { seed, tenants, usersPerTenant } = options;
+  const { textSeed: seed, tenants, usersPerTenant } = options;
   const messages: ChatMessage[] = [{ role: 'system', content: text(seed * 7919 + arrival.tenant, options.systemPromptTokens) }];
   const question = (round: number) => text(seed + 1 + (arrival.tenant * usersPerTenant + arrival.user) * 1009 + round * tenants * usersPerTenant * 1009, options.questionTokens);
   for (let round = 0; round < arrival.round; round++) {
@@ -90,10 +99,16 @@ export function messagesFor(options: WorkloadOptions, arrival: Arrival, answers:
 }
 
 /**
- * Sizes the tenants for a regime: with cache pressure the system prompts in play need `factor`
- * times one engine's KV cache (in tokens); without, a fraction of it.
+ * Sizes the tenants for a regime. With cache pressure the system prompts in play need more than
+ * one engine's KV cache (`PRESSURE_FACTOR` times it, in tokens), so an engine that sees every
+ * tenant evicts and prefills them again, while a fleet that gives each engine its share of the
+ * tenants holds them all (with three engines, half of each engine's cache). Without pressure
+ * they need a fraction of one engine's cache, and every strategy hits.
  */
+export const PRESSURE_FACTOR = 1.5;
+export const NO_PRESSURE_FACTOR = 0.3;
+
 export function tenantsFor(regime: 'pressure' | 'no-pressure', engineKvTokens: number, systemPromptTokens: number): number {
-  const factor = regime === 'pressure' ? 4 : 0.3;
+  const factor = regime === 'pressure' ? PRESSURE_FACTOR : NO_PRESSURE_FACTOR;
   return Math.max(1, Math.round((factor * engineKvTokens) / systemPromptTokens));
 }
