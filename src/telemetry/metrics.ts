@@ -64,6 +64,16 @@ export interface RequestObservation {
   readonly traceId?: string;
 }
 
+interface RequestSeries {
+  readonly endpoint: string;
+  /** By status code. */
+  readonly requests: Map<number, client.Counter.Internal>;
+  readonly duration: client.Histogram.Internal<string>;
+  readonly ttfb: client.Histogram.Internal<string>;
+  readonly ttft: client.Histogram.Internal<string>;
+  readonly overhead: client.Histogram.Internal<string>;
+}
+
 /** Where the gaps between one response's streamed chunks are observed: a child resolved once per request. */
 export interface GapObserver {
   observe(seconds: number): void;
@@ -209,6 +219,8 @@ export class SluiceMetrics {
    * cardinality follows the fleet. Gauges need nothing: they are computed from the live set.
    */
   async removeEndpoint(endpoint: string): Promise<void> {
+    // Resolved series would keep writing into the deleted ones: resolve them again if it returns.
+    for (const [key, series] of this.#seriesCache) if (series.endpoint === endpoint) this.#seriesCache.delete(key);
     // Every event metric with an endpoint label, whoever registered it: no hand-kept list to forget one in.
     // prom-client types the registry's entries loosely; they are the metric objects themselves.
     const metrics = (this.openMetricsRegistry.getMetricsAsArray() as unknown[]).filter((m): m is client.Counter<string> | client.Histogram<string> => m instanceof client.Counter || m instanceof client.Histogram);
@@ -230,13 +242,44 @@ export class SluiceMetrics {
   }
 
   requestCompleted(o: RequestObservation): void {
+    const series = this.#requestSeries(o.endpoint, o.model);
+    let requests = series.requests.get(o.code);
+    if (!requests) series.requests.set(o.code, (requests = this.#requests.labels(o.endpoint, o.model, String(o.code))));
+    requests.inc();
+    if (o.traceId === undefined) {
+      // No exemplar to attach: the series resolved once per endpoint and model, no label hashing.
+      series.duration.observe(o.durationSeconds);
+      if (o.ttfbSeconds !== undefined) series.ttfb.observe(o.ttfbSeconds);
+      if (o.ttftSeconds !== undefined) series.ttft.observe(o.ttftSeconds);
+      if (o.overheadSeconds !== undefined) series.overhead.observe(o.overheadSeconds);
+      return;
+    }
     const labels = { endpoint: o.endpoint, model: o.model };
-    this.#requests.inc({ ...labels, code: String(o.code) });
-    const exemplarLabels = o.traceId ? { trace_id: o.traceId } : undefined;
+    const exemplarLabels = { trace_id: o.traceId };
     this.#requestDuration.observe({ value: o.durationSeconds, labels, exemplarLabels });
     if (o.ttfbSeconds !== undefined) this.#ttfb.observe({ value: o.ttfbSeconds, labels, exemplarLabels });
     if (o.ttftSeconds !== undefined) this.#ttft.observe({ value: o.ttftSeconds, labels, exemplarLabels });
     if (o.overheadSeconds !== undefined) this.#overhead.observe({ value: o.overheadSeconds, labels: { endpoint: o.endpoint }, exemplarLabels });
+  }
+
+  /** The request series of one endpoint and model, resolved once (labels are bounded, so is this map). */
+  readonly #seriesCache = new Map<string, RequestSeries>();
+
+  #requestSeries(endpoint: string, model: string): RequestSeries {
+    const key = `${endpoint}\n${model}`;
+    let series = this.#seriesCache.get(key);
+    if (!series) {
+      series = {
+        endpoint,
+        requests: new Map(),
+        duration: this.#requestDuration.labels(endpoint, model),
+        ttfb: this.#ttfb.labels(endpoint, model),
+        ttft: this.#ttft.labels(endpoint, model),
+        overhead: this.#overhead.labels(endpoint),
+      };
+      this.#seriesCache.set(key, series);
+    }
+    return series;
   }
 
   /** The inter-token latency series of one endpoint and model (labels resolved once, then one observation per gap). */

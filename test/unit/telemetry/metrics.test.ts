@@ -58,4 +58,24 @@ describe('SluiceMetrics rendering', () => {
       expect(body, name).toContain(`# TYPE ${name} ${type}`);
     }
   });
+
+  it('counts untraced requests on resolved series, and resolves them again after the endpoint\'s series were removed', async () => {
+    const m = metrics();
+    const untraced = { endpoint: 'a', model: 'm', code: 200, durationSeconds: 0.1, ttfbSeconds: 0.05, ttftSeconds: 0.08, overheadSeconds: 0.001 };
+    m.requestCompleted(untraced);
+    m.requestCompleted({ ...untraced, code: 502 });
+    let { body } = await m.render(undefined);
+    expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 2');
+    expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="502"} 1');
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 3');
+    expect(body).toContain('sluice_time_to_first_token_seconds_count{endpoint="a",model="m"} 2');
+    expect(body).toContain('sluice_overhead_seconds_count{endpoint="a"} 2');
+    await m.removeEndpoint('a');
+    ({ body } = await m.render(undefined));
+    expect(body).not.toMatch(/sluice_requests_total\{endpoint="a"/);
+    m.requestCompleted(untraced);
+    ({ body } = await m.render(undefined));
+    expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 1');
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 1');
+  });
 });
