@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { BlockList } from 'node:net';
-import { isTrusted, normalise } from './trusted-proxies.js';
+import { isTrustedPeer, normalise } from './trusted-proxies.js';
 
 /** RFC 9110 7.6.1 hop-by-hop headers: they describe one connection and are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -60,7 +60,7 @@ export function forwardedHeaders(req: IncomingMessage, trusted: BlockList): Reco
   const encrypted = 'encrypted' in req.socket && Boolean(req.socket.encrypted);
   const ownProto = encrypted ? 'https' : 'http';
   const ownHost = req.headers.host ?? '';
-  if (!remote || !isTrusted(trusted, remote)) {
+  if (!remote || !isTrustedPeer(trusted, req.socket, remote)) {
     return { 'x-forwarded-for': remote, 'x-forwarded-proto': ownProto, 'x-forwarded-host': ownHost, 'x-real-ip': remote, forwarded: '' };
   }
   const h = req.headers;

@@ -17,24 +17,36 @@ const OLLAMA_OUTPUT = /"eval_count"\s*:\s*(\d+)/g;
 const MODEL = /"model"\s*:\s*"([^"\\]{1,200})"/;
 
 /**
- * Watches a response stream without holding it: keeps only its first and last few KiB and
- * reads usage from them at the end, so a long generation costs a constant amount of memory.
+ * Watches a response stream without holding it: keeps only its first and last few KiB, as the
+ * chunks it was given (no copy or decoding per chunk), and reads usage from them at the end, so
+ * a long generation costs a constant amount of memory and little time per chunk.
  */
 export class UsageTap {
-  #head = '';
-  #tail = '';
+  readonly #head: Buffer[] = [];
+  #headBytes = 0;
+  /** The latest chunks, oldest first, holding at least the last TAIL_BYTES once that many came. */
+  readonly #tail: Buffer[] = [];
+  #tailBytes = 0;
 
   push(chunk: Buffer): void {
-    if (this.#head.length < HEAD_BYTES) this.#head += chunk.toString('utf8', 0, Math.min(chunk.length, HEAD_BYTES - this.#head.length));
-    const text = chunk.length > TAIL_BYTES ? chunk.toString('utf8', chunk.length - TAIL_BYTES) : chunk.toString('utf8');
-    this.#tail = (this.#tail + text).slice(-TAIL_BYTES);
+    if (this.#headBytes < HEAD_BYTES) {
+      const part = chunk.length > HEAD_BYTES - this.#headBytes ? chunk.subarray(0, HEAD_BYTES - this.#headBytes) : chunk;
+      this.#head.push(part);
+      this.#headBytes += part.length;
+    }
+    const kept = chunk.length > TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : chunk;
+    this.#tail.push(kept);
+    this.#tailBytes += kept.length;
+    while (this.#tailBytes - this.#tail[0]!.length >= TAIL_BYTES) this.#tailBytes -= this.#tail.shift()!.length;
   }
 
   result(): Usage {
+    const tail = Buffer.concat(this.#tail, this.#tailBytes);
+    const text = tail.toString('utf8', Math.max(0, tail.length - TAIL_BYTES));
     const usage: Usage = {};
-    usage.inputTokens = lastNumber(OPENAI_INPUT, this.#tail) ?? lastNumber(OLLAMA_INPUT, this.#tail);
-    usage.outputTokens = lastNumber(OPENAI_OUTPUT, this.#tail) ?? lastNumber(OLLAMA_OUTPUT, this.#tail);
-    usage.responseModel = MODEL.exec(this.#head)?.[1];
+    usage.inputTokens = lastNumber(OPENAI_INPUT, text) ?? lastNumber(OLLAMA_INPUT, text);
+    usage.outputTokens = lastNumber(OPENAI_OUTPUT, text) ?? lastNumber(OLLAMA_OUTPUT, text);
+    usage.responseModel = MODEL.exec(Buffer.concat(this.#head, this.#headBytes).toString('utf8'))?.[1];
     return usage;
   }
 }

@@ -30,6 +30,13 @@ describe('UsageTap', () => {
     expect(tap.result()).toMatchObject({ inputTokens: 1, outputTokens: 10000 });
   });
 
+  it('finds the tail after chunks of very different sizes', () => {
+    const tap = new UsageTap();
+    for (let i = 0; i < 1_000; i++) tap.push(Buffer.alloc(i % 2 === 0 ? 10 : 20_000, 0x20));
+    tap.push(Buffer.from('{"usage":{"prompt_tokens":2,"completion_tokens":3}}'));
+    expect(tap.result()).toMatchObject({ inputTokens: 2, outputTokens: 3 });
+  });
+
   it('reports nothing when the response carries no usage', () => {
     expect(tapOf('{"server_id":"s","label":"positive"}')).toEqual({ inputTokens: undefined, outputTokens: undefined, responseModel: undefined });
   });
