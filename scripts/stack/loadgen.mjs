@@ -31,6 +31,17 @@ const PROMPTS = [
   'Describe a quiet morning in the valley.',
 ];
 
+// Every request starts with the same system prompt, as the requests of one application do: its
+// blocks are a shared prefix, which prefix-aware routing sends where it is already cached.
+const SYSTEM_PROMPT = [
+  'You are the guide of a small valley with a river, a mill, a lighthouse on the lake and a weather station.',
+  'Answer in plain language, in at most three sentences, and never invent places that are not in the valley.',
+  'The mill grinds grain on weekdays; the lighthouse keeper logs the boats at night; the weather station',
+  'reports wind, rain and temperature every hour. When a question is about something outside the valley,',
+  'say so briefly and suggest a question about the valley instead. Prefer concrete details to general ones,',
+  'and keep the tone friendly and calm, as a local would when showing a visitor around on a quiet morning.',
+].join(' ');
+
 function numberFromEnv(name, fallback) {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -66,7 +77,10 @@ async function discoverModels() {
 async function sendChat(model, stream) {
   const body = {
     model,
-    messages: [{ role: 'user', content: pick(PROMPTS) }],
+    messages: [
+      { role: 'system', content: SYSTEM_PROMPT },
+      { role: 'user', content: pick(PROMPTS) },
+    ],
     max_tokens: 8 + Math.floor(Math.random() * 24),
     stream,
     ...(stream ? { stream_options: { include_usage: true } } : {}),

@@ -32,10 +32,10 @@ function summary() {
     }),
     stat({
       title: 'Slowest p99 latency (5m)',
-      description: 'Highest per-model p99 request duration over the last 5 minutes (recording rule sluice:request_duration_seconds:p99_5m).',
+      description: 'Highest per-model p99 request duration over the last 5 minutes, of the requests of all selected replicas together: each model\'s quantile comes from the bucket rates summed over the replicas (recording rule sluice:request_duration_seconds_bucket:rate5m), not from the slowest replica. SluiceHighLatencyP99 fires above 30s.',
       unit: 's',
       thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: 10 }, { color: 'red', value: 30 }] },
-      targets: [target(`max(${sel('sluice:request_duration_seconds:p99_5m', 'model=~"$model"')})`, 'p99')],
+      targets: [target(`max(\n  histogram_quantile(0.99, sum by (model, le) (${sel('sluice:request_duration_seconds_bucket:rate5m', 'model=~"$model"')}))\n)`, 'p99')],
     }),
     stat({
       title: 'Routable endpoints',
@@ -208,6 +208,55 @@ function endpoints() {
   ];
 }
 
+// How Sluice chose endpoints: the decisions' reasons, the prefix index of `prefix-aware`, and the
+// freshness of the load the endpoints report (`load_source`), which `load-aware` and
+// `prefix-aware` score on.
+function routing() {
+  return [
+    row('Routing'),
+    timeseries({
+      title: 'Routing decisions by reason',
+      description: 'Endpoints chosen per second, by why: strategy (round-robin, least-connections, random-two), sticky (a session key), load (load-aware scores), prefix_match (the endpoint believed to hold the prompt\'s prefix), prefix_hash (a new prefix, placed by hash) or prefix_imbalance (the prefix\'s endpoint was too busy). Retries are decisions too.',
+      unit: 'ops',
+      stack: true,
+      w: 8,
+      targets: [target(`sum by (reason) (${rate('sluice_route_decisions_total', ...ENDPOINT)})`, '{{reason}}')],
+    }),
+    timeseries({
+      title: 'Prefix-index hit ratio',
+      description: 'Share of prefix-aware lookups that found an endpoint known to hold the prompt\'s first block, over all replicas\' lookups. Only prefix-aware routing looks up the index, and only for prompts of at least one block (balancing.prefix.block_chars): empty otherwise. Compare with the backends\' own prefix-cache hit ratio in Backend load.',
+      unit: 'percentunit',
+      max: 1,
+      w: 8,
+      targets: [target(`sum(${rate('sluice_prefix_index_lookups_total', 'result="hit"')})\n/\nsum(${rate('sluice_prefix_index_lookups_total')})`, 'hit ratio')],
+    }),
+    timeseries({
+      title: 'Prefix-index size',
+      description: 'Prompt block hashes in each replica\'s prefix index (each replica learns its own), up to balancing.prefix.index_size; older ones are forgotten first.',
+      unit: 'short',
+      decimals: 0,
+      w: 8,
+      targets: [target(`sum by (instance) (${sel('sluice_prefix_index_blocks')})`, '{{instance}}')],
+    }),
+    timeseries({
+      title: 'Endpoints with stale load data',
+      description: 'Per endpoint with a load_source, 1 while some replica\'s copy of the load it reports is stale (a failed read, or none within load.stale_after): routing then uses Sluice\'s own counts for it. SluiceFleetSaturated ignores such endpoints.',
+      unit: 'none',
+      max: 1,
+      decimals: 0,
+      links: ENDPOINT_DETAIL_LINK,
+      targets: [target(`max by (endpoint) (${sel('sluice_endpoint_load_stale', ...ENDPOINT)})`, '{{endpoint}}')],
+    }),
+    timeseries({
+      title: 'Load reads failed',
+      description: 'Failed reads of the endpoints\' own load (their /metrics) per second, all replicas together, by endpoint and result (failure, timeout).',
+      unit: 'ops',
+      stack: true,
+      targets: [target(`sum by (endpoint, result) (${rate('sluice_load_scrapes_total', ...ENDPOINT, 'result!="success"')})`, '{{endpoint}} {{result}}')],
+    }),
+  ];
+}
+
 // A backend's own metrics carry its scrape target as `instance`; Sluice's endpoint_info carries its
 // URL. Matching the two names each backend series with its Sluice endpoint (and applies the
 // job, instance and endpoint variables through the Sluice side).
@@ -299,7 +348,7 @@ export function overview() {
         'orange',
       ),
     ],
-    panels: [...summary(), ...traffic(), ...latency(), ...tokens(), ...endpoints(), ...backendLoad(), ...models(), ...sluiceProcess()],
+    panels: [...summary(), ...traffic(), ...latency(), ...tokens(), ...endpoints(), ...routing(), ...backendLoad(), ...models(), ...sluiceProcess()],
   });
 }
 

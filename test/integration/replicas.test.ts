@@ -28,16 +28,20 @@ import { PrometheusApi, type Sample } from '../stack/prometheus-api.js';
 
 const built = existsSync(join(ROOT, 'dist/cli.js')) && existsSync(join(ROOT, 'dist/model-server/main.js'));
 const STICKY_HEADER = 'X-Session-Id';
+// Longer than two prefix blocks (balancing.prefix.block_chars, 256 by default), so that the
+// prefix-aware routing of config/compose.yaml looks its blocks up.
+const SYSTEM_PROMPT = 'You answer questions about rivers, mills and the valleys they run through. '.repeat(8);
 const KEYS_PER_MODEL = 8;
 // Panels that are legitimately empty while all is well.
 const MAY_BE_EMPTY = new Set(['Firing alerts']);
 const GRAFANA_BUILTINS = { __rate_interval: '1m', __interval: '15s', __range: '5m', datasource: 'prometheus', job: '.+', model: '.+' };
 /**
- * Gauges that count a replica's own work: the fleet's value is the sum over replicas. Every
+ * Gauges that count a replica's own work or state (its connections in flight, its own prefix
+ * index): the fleet's value is the sum over replicas. Every
  * other gauge describes an endpoint, a model or the build, a fact each replica reports alike,
  * so summing it over replicas counts the same thing twice.
  */
-const PER_REPLICA_GAUGES = new Set(['sluice_endpoint_active_connections']);
+const PER_REPLICA_GAUGES = new Set(['sluice_endpoint_active_connections', 'sluice_prefix_index_blocks']);
 const SHARED_FACT_GAUGES = new Set(SLUICE_METRICS.filter((m) => m.type === 'gauge' && !PER_REPLICA_GAUGES.has(m.name)).map((m) => m.name));
 
 /** How the value over both replicas must relate to each replica's own value. */
@@ -183,7 +187,7 @@ describe.skipIf(!built)('two Sluice replicas with the same configuration', () =>
     const res = await fetch(`${replica.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(options.key ? { [STICKY_HEADER]: options.key } : {}) },
-      body: JSON.stringify({ model, stream: options.stream ?? false, max_tokens: 6, messages: [{ role: 'user', content: 'tell me about the river' }], ...(options.stream ? { stream_options: { include_usage: true } } : {}) }),
+      body: JSON.stringify({ model, stream: options.stream ?? false, max_tokens: 6, messages: [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: 'tell me about the river' }], ...(options.stream ? { stream_options: { include_usage: true } } : {}) }),
       signal: AbortSignal.timeout(30_000),
     });
     await res.arrayBuffer();
@@ -281,6 +285,8 @@ describe.skipIf(!built)('two Sluice replicas with the same configuration', () =>
         }
         const both = await evaluate(expr, '.+');
         if (both.length === 0 && kind === 'panel' && !MAY_BE_EMPTY.has(owner)) problems.push(`${where}: no series`);
+        // A ratio of nothing (0/0) is a series with no data to show.
+        else if (kind === 'panel' && !MAY_BE_EMPTY.has(owner) && both.every((x) => Number.isNaN(Number(x.value?.[1])))) problems.push(`${where}: only NaN`);
         problems.push(...(await check(expr)).map((p) => `${where} (${relationOf(expr)}): ${p}\n  ${expr}`));
         checked.push(where);
       }

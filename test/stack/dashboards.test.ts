@@ -108,6 +108,14 @@ describe('dashboards/', () => {
       }
     });
 
+    it('takes quantiles of the selected replicas\' requests together, from their summed buckets', () => {
+      for (const { owner, expr } of queries) {
+        const quantiles = [...expr.matchAll(/histogram_quantile\([^,]+,\s*sum by \(([^)]*)\)/g)];
+        expect(quantiles.length, `${owner}: ${expr}`).toBe([...expr.matchAll(/histogram_quantile\(/g)].length);
+        for (const [, by] of quantiles) expect(by!.split(/,\s*/), `${owner}: ${expr}`).not.toContain('instance');
+      }
+    });
+
     it('is read-only (provisioned from files) and says which panels need the recording rules', () => {
       expect(dashboard.editable).toBe(false);
       for (const panel of panels) {
@@ -165,6 +173,18 @@ describe('dashboards/', () => {
       expect(exprs.some((e) => e.includes(metric)), metric).toBe(true);
     }
     for (const expr of exprs) expect(expr).toMatch(/group_left \(endpoint\)[\s\S]*sluice_endpoint_info\{job=~"\$job", instance=~"\$instance", endpoint=~"\$endpoint"\}/);
+  });
+
+  it('the overview has a Routing row: decisions by reason, the prefix index, and the endpoints\' load data', () => {
+    const overview = dashboards.find((d) => d.dashboard.uid === 'sluice-overview')!.dashboard;
+    const all = overview.panels ?? [];
+    const start = all.findIndex((p) => p.type === 'row' && p.title === 'Routing');
+    expect(start).toBeGreaterThan(0);
+    const end = all.findIndex((p, i) => i > start && p.type === 'row');
+    const exprs = all.slice(start + 1, end).flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
+    for (const metric of ['sluice_route_decisions_total{', 'sluice_prefix_index_lookups_total{', 'sluice_prefix_index_blocks{', 'sluice_endpoint_load_stale{', 'sluice_load_scrapes_total{']) {
+      expect(exprs.some((e) => e.includes(metric)), metric).toBe(true);
+    }
   });
 
   it('the endpoint detail is about one endpoint at a time', () => {

@@ -95,8 +95,11 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
 
 export const SLUICE_METRIC_NAMES: ReadonlySet<string> = new Set(SLUICE_METRICS.map((m) => m.name));
 
-/** Labels every scraped series carries besides its own. */
-export const TARGET_LABELS = ['job', 'instance'] as const;
+/**
+ * Labels a scraped series carries besides its own: job and instance always, and pod when
+ * Kubernetes discovers the target (the ServiceMonitor); the alerts aggregate it away with instance.
+ */
+export const TARGET_LABELS = ['job', 'instance', 'pod'] as const;
 
 export function metricContract(name: string): MetricContract | undefined {
   return SLUICE_METRICS.find((m) => m.name === name);

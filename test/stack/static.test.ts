@@ -29,6 +29,7 @@ const REQUIRED_ALERTS = [
   'SluiceModelUnavailable',
   'SluiceHighRetryRate',
   'SluiceConfigReloadFailed',
+  'SluiceFleetSaturated',
 ];
 
 const TEST_FILES = ['alerts.test.yml', 'slo.test.yml'];
@@ -77,6 +78,19 @@ describe('prometheus/', () => {
       expect(rule.annotations?.runbook_url, rule.alert).toBe(`${DEFAULT_RUNBOOK_BASE}#${rule.alert!.toLowerCase()}`);
       expect(new URL(rule.annotations!.runbook_url!).protocol, rule.alert).toBe('https:');
       expect(runbookSections.has(rule.alert!.toLowerCase()), `${rule.alert} runbook section`).toBe(true);
+    }
+  });
+
+  it('fires once for all replicas: every alert but SluiceDown aggregates instance (and pod) away', () => {
+    const rules = loadRuleFile('alerts.yml').groups.flatMap((g) => g.rules.filter((r) => r.alert));
+    expect(rules.find((r) => r.alert === 'SluiceDown')!.expr).not.toMatch(/without \(instance/);
+    for (const rule of rules.filter((r) => r.alert !== 'SluiceDown')) {
+      expect(rule.expr, rule.alert).toMatch(/without \(instance, pod\b/);
+      // Every selector's series is aggregated: no bare comparison keeps a replica's labels.
+      expect(rule.expr, rule.alert).not.toMatch(/\bby \([^)]*\binstance\b/);
+      expect(`${rule.annotations?.description}`, rule.alert).not.toContain('$labels.instance');
+      // Quantiles of all replicas' observations together, never one replica's.
+      for (const q of rule.expr.matchAll(/histogram_quantile\([^,]+,\s*(\w+ (?:by|without) \([^)]*\))/g)) expect(q[1], rule.alert).toBe('sum without (instance, pod)');
     }
   });
 
