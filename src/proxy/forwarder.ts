@@ -9,6 +9,7 @@ import type { SluiceMetrics, ModelStats, Logger } from '../telemetry/index.js';
 import { Attempt } from './attempt.js';
 import { chooseEndpoint, hasCandidate } from './choose.js';
 import { apiFlavour, sendError, SluiceError } from './errors.js';
+import { asksForStream } from './first-token.js';
 import { RequestObserver } from './observe.js';
 import { promptBlocks } from './prompt-blocks.js';
 import { CLIENT_CLOSED, operationName, type ProxiedRequest, type RequestState } from './request-state.js';
@@ -72,6 +73,7 @@ export class Forwarder {
       catalogModel,
       modelLabel: this.#deps.catalog.metricLabel(preq.model),
       operation: operationName(path),
+      streamRequested: asksForStream(path, preq.json),
       tried: new Set(),
       attempts: 0,
       prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),
@@ -96,7 +98,8 @@ export class Forwarder {
       const attempt = new Attempt(this.#deps, state, endpoint);
       this.#observer.routed(state, choice, attempt.span);
       const verdict = await attempt.send(req, res, canRetry);
-      switch (verdict.kind) {
+      const next = verdict.kind === 'response' ? await this.#responder.respond(req, res, state, attempt, verdict, canRetry) : verdict;
+      switch (next.kind) {
         case 'retry':
           continue;
         case 'give_up':
@@ -104,9 +107,9 @@ export class Forwarder {
         case 'client_gone':
           return this.#observer.finish(req, state, { endpoint, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
         case 'internal':
-          return this.#fail(req, res, state, new SluiceError('internal_error', 'internal error', { cause: verdict.error }));
-        case 'response':
-          return this.#responder.respond(req, res, state, attempt, verdict);
+          return this.#fail(req, res, state, new SluiceError('internal_error', 'internal error', { cause: next.error }));
+        case 'answered':
+          return;
       }
     }
     return this.#fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
@@ -115,7 +118,7 @@ export class Forwarder {
   #noEndpointError(state: RequestState, why: 'none' | 'busy', model: string | undefined): SluiceError {
     const last = state.lastFailure;
     if (last) {
-      const code = last.reason === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
+      const code = last.reason === 'first_token_timeout' ? 'first_token_timeout' : last.reason === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
       return new SluiceError(code, `all attempts failed (${state.attempts}); last: ${last.reason}: ${last.error.message}`);
     }
     if (why === 'busy') return new SluiceError('endpoints_busy', 'every endpoint is at its connection limit', { retryAfterSeconds: 1 });
@@ -127,7 +130,7 @@ export class Forwarder {
   reject(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest, err: SluiceError): void {
     const path = req.url ?? '/';
     res.setHeader('x-sluice-request-id', preq.id);
-    const state: RequestState = { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), tried: new Set(), attempts: 0 };
+    const state: RequestState = { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
     this.#fail(req, res, state, err);
   }
 
