@@ -98,7 +98,11 @@ export class Attempt {
       span.setAttribute('error.type', 'internal').setStatus({ code: SpanStatusCode.ERROR, message: result.error.message }).end();
       return { kind: 'internal', error: result.error };
     }
-    if (result.kind === 'failed') return this.#failed(req, result.reason, result.error, result.sent, canRetry);
+    if (result.kind === 'failed') {
+      // The upstream knew only the time left; the deadline's own length says more.
+      const error = result.reason === 'first_token_timeout' ? this.#noFirstToken() : result.error;
+      return this.#failed(req, result.reason, error, result.sent, canRetry);
+    }
 
     const { proxyRes, proxyReq } = result;
     const status = proxyRes.statusCode ?? 502;
@@ -128,7 +132,11 @@ export class Attempt {
 
   /** The held response's first token did not come in time (its upstream request is cancelled): a failure before any byte reached the client. */
   missedFirstToken(req: IncomingMessage, canRetry: () => boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
-    return this.#failed(req, 'first_token_timeout', new Error(`no first token within ${this.#deadline?.limitMs}ms`), true, canRetry);
+    return this.#failed(req, 'first_token_timeout', this.#noFirstToken(), true, canRetry);
+  }
+
+  #noFirstToken(): Error {
+    return new Error(`no first token within ${this.#deadline?.limitMs}ms`);
   }
 
   /** Gives the endpoint's connection slot back (once). */

@@ -150,7 +150,7 @@ export class Upstream {
       const limit = headersLimit(this.#timeouts.firstByteMs, request.firstTokenMs);
       const firstByte = setTimeout(() => {
         const pending = this.#pending.get(req);
-        pending?.proxyReq?.destroy(codeError(limit.code, `${limit.what} within ${limit.ms}ms`));
+        pending?.proxyReq?.destroy(codeError(limit.code, `${limit.what} within ${Math.round(limit.ms)}ms`));
         if (!pending?.proxyReq) this.#settle(req, { kind: 'failed', reason: limit.reason, error: codeError(limit.code, limit.what), sent: false });
       }, limit.ms);
       const onClientClose = () => {
