@@ -55,6 +55,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       first_byte_timeout: formatDuration(cfg.proxy.first_byte_timeout),
       idle_timeout: formatDuration(cfg.proxy.idle_timeout),
       client_stall_timeout: formatDuration(cfg.proxy.client_stall_timeout),
+      first_token_timeout: optionalDuration(cfg.proxy.first_token_timeout),
       allowed_paths: [...cfg.proxy.allowed_paths],
     },
     load: {
@@ -75,6 +76,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       check_interval: formatDuration(endpoint.check_interval),
       check_timeout: formatDuration(endpoint.check_timeout),
       discover_interval: formatDuration(endpoint.discover_interval),
+      first_token_timeout: optionalDuration(endpoint.first_token_timeout),
     })),
   };
 }
@@ -82,4 +84,8 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
 /** The effective configuration as YAML, for `sluice check-config`; valid input for parseConfig again. */
 export function renderEffectiveConfig(cfg: SluiceConfig): string {
   return YAML.stringify(redactedConfig(cfg), { lineWidth: 0 });
+}
+
+function optionalDuration(ms: number | null): string | null {
+  return ms === null ? null : formatDuration(ms);
 }

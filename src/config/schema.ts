@@ -108,6 +108,8 @@ const endpointFields = z.strictObject({
   load_source: z.enum(LOAD_SOURCES).optional(),
   discover: z.enum(DISCOVER_MODES).nullable().default(null),
   discover_interval: duration({ allowZero: false }).prefault('10s'),
+  /** This endpoint's first-token deadline for streamed requests; null: `proxy.first_token_timeout`. */
+  first_token_timeout: duration({ allowZero: false }).nullable().default(null),
 });
 
 export const endpointSchema = endpointFields.transform((endpoint) => {
@@ -134,6 +136,7 @@ export const endpointSchema = endpointFields.transform((endpoint) => {
     load_source: endpoint.load_source ?? typeDefaults.load_source,
     discover: endpoint.discover,
     discover_interval: endpoint.discover_interval,
+    first_token_timeout: endpoint.first_token_timeout,
   };
 });
 
@@ -229,6 +232,12 @@ export const configSchema = z.strictObject({
       idle_timeout: duration({ allowZero: false }).prefault('60s'),
       /** How long a client may leave a response unread (Sluice's buffer full) before its connection is closed. */
       client_stall_timeout: duration({ allowZero: false }).prefault('30s'),
+      /**
+       * A streamed request whose first token has not come this long after an attempt started is
+       * cancelled there and sent to another endpoint (response headers are held back until the
+       * first token). null: no deadline, headers pass through as they come.
+       */
+      first_token_timeout: duration({ allowZero: false }).nullable().default(null),
       /** Retry a request that may have reached a backend even when its method is not idempotent (POST). */
       retry_non_idempotent: z.boolean().default(false),
       /** Paths forwarded to backends: exact, or a prefix with a trailing `*`. Others get a 404. */

@@ -52,7 +52,7 @@ const ROUTABLE: ReadonlySet<HealthState> = new Set<HealthState>(['healthy', 'deg
  * requests:
  *
  *   unknown --pass--> healthy | degraded        unknown --fail--> unhealthy
- *   healthy <--> degraded   (slow check, or request error ratio over the limit)
+ *   healthy <--> degraded   (slow check, slow request in the error window, or request error ratio over the limit)
  *   healthy | degraded --fall failed checks, or a refused/reset connection--> unhealthy
  *   unhealthy --pass--> recovering --rise passes--> healthy | degraded
  *   recovering --failed check or connection failure--> unhealthy
@@ -74,6 +74,8 @@ export class EndpointHealth {
   #lastCheckAt: number | undefined;
   #lastLatencyMs: number | undefined;
   #slowStartFrom: number | undefined;
+  /** The latest latency failure of a real request and when it happened. */
+  #slowRequest: { at: number; detail: string } | undefined;
 
   constructor(policy: HealthPolicy, now: () => number, onTransition?: HealthTransitionListener) {
     this.#policy = normalised(policy);
@@ -158,6 +160,18 @@ export class EndpointHealth {
     if (reason) this.#moveTo('degraded', reason);
   }
 
+  /**
+   * A real request was far too slow (a streamed request whose first token missed its deadline):
+   * a latency failure, as a slow check is. A healthy endpoint is degraded at once, and checks
+   * keep it degraded until errorWindowMs has passed without another one, as an outlier is
+   * ejected for a while rather than until its next probe. Feeds nothing else; the caller also
+   * records the request's outcome.
+   */
+  recordLatencyFailure(detail: string): void {
+    this.#slowRequest = { at: this.#now(), detail };
+    if (this.#state === 'healthy') this.#moveTo('degraded', `slow request: ${detail}`);
+  }
+
   /** A real request could not connect (refused, reset): stop routing at once, without waiting for checks. */
   markConnectionFailure(error: string): void {
     this.#lastError = error;
@@ -234,6 +248,8 @@ export class EndpointHealth {
     if (latencyMs > degradedLatencyMs) {
       return ['degraded', `${prefix(passReason)}check latency ${Math.round(latencyMs)}ms over ${degradedLatencyMs}ms`];
     }
+    const slowReason = this.#slowRequestReason();
+    if (slowReason) return ['degraded', `${prefix(passReason)}${slowReason}`];
     const ratioReason = this.#errorRatioReason();
     if (ratioReason) return ['degraded', `${prefix(passReason)}${ratioReason}`];
     if (this.#state === 'degraded') return ['healthy', `check latency ${Math.round(latencyMs)}ms and error ratio within limits`];
@@ -243,6 +259,14 @@ export class EndpointHealth {
   #passesReason(): string {
     const passes = this.#consecutivePasses;
     return `${passes} consecutive pass${passes === 1 ? '' : 'es'}`;
+  }
+
+  #slowRequestReason(): string | undefined {
+    const slow = this.#slowRequest;
+    if (!slow) return undefined;
+    const ago = this.#now() - slow.at;
+    if (ago >= this.#policy.errorWindowMs) return undefined;
+    return `slow request ${Math.round(ago / 1000)}s ago: ${slow.detail}`;
   }
 
   #errorRatioReason(): string | undefined {

@@ -5,6 +5,7 @@ import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { DispatchTicket, LoadBoard } from '../load/index.js';
 import type { FailureReason, Logger, SluiceMetrics } from '../telemetry/index.js';
+import { FirstTokenDeadline, firstTokenLimit } from './first-token.js';
 import { forwardedHeaders } from './headers.js';
 import type { RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
@@ -59,12 +60,16 @@ export class Attempt {
   readonly #deps: AttemptDeps;
   readonly #state: RequestState;
   readonly #ticket: DispatchTicket | undefined;
+  /** The first-token deadline of a streamed request, when one is configured; it runs from here. */
+  readonly #deadline: FirstTokenDeadline | undefined;
   #released = false;
 
   constructor(deps: AttemptDeps, state: RequestState, endpoint: Endpoint) {
     this.#deps = deps;
     this.#state = state;
     this.endpoint = endpoint;
+    const limitMs = firstTokenLimit(state.streamRequested, deps.config.proxy.first_token_timeout, endpoint.config.first_token_timeout);
+    this.#deadline = limitMs === undefined ? undefined : new FirstTokenDeadline(limitMs, () => performance.now());
     this.span = startAttemptSpan(state, endpoint);
     endpoint.activeConnections++;
     this.#ticket = deps.load?.dispatched(endpoint.name, state.prompt?.tokens ?? 0);
@@ -94,14 +99,9 @@ export class Attempt {
       return { kind: 'internal', error: result.error };
     }
     if (result.kind === 'failed') {
-      this.release();
-      this.#recordFailure(result.reason, result.error.message);
-      state.lastFailure = { reason: result.reason, error: result.error };
-      const retry = canRetry() && this.#maySendAgain(req, result.sent);
-      metrics.attemptFailed(endpoint.name, result.reason, retry);
-      span.setAttribute('error.type', result.reason).setStatus({ code: SpanStatusCode.ERROR, message: result.error.message }).end();
-      this.#deps.logger.debug('attempt failed', { request_id: state.req.id, endpoint: endpoint.name, attempt: state.attempts, reason: result.reason, error: result.error.message, retry });
-      return retry ? { kind: 'retry' } : { kind: 'give_up' };
+      // The upstream knew only the time left; the deadline's own length says more.
+      const error = result.reason === 'first_token_timeout' ? this.#noFirstToken() : result.error;
+      return this.#failed(req, result.reason, error, result.sent, canRetry);
     }
 
     const { proxyRes, proxyReq } = result;
@@ -109,7 +109,7 @@ export class Attempt {
     const ttfbMs = performance.now() - state.req.startedAt;
     if (status === 429) endpoint.coolDown(retryAfterMs(proxyRes.headers['retry-after']));
     const retryable = config.proxy.retry_on_status.includes(status);
-    if (retryable && canRetry() && this.#maySendAgain(req, !REFUSALS.has(status))) {
+    if (retryable && canRetry() && this.#maySendAgain(req, !REFUSALS.has(status), undefined)) {
       proxyRes.resume(); // drain so the keep-alive socket can be reused
       this.release();
       const reason: FailureReason = status === 429 ? 'http_429' : 'http_5xx';
@@ -120,6 +120,23 @@ export class Attempt {
       return { kind: 'retry' };
     }
     return { kind: 'response', proxyRes, proxyReq, status, ttfbMs, writtenAt: result.writtenAt, receivedAt: result.receivedAt };
+  }
+
+  /**
+   * How long the response head may wait for the first token: what is left of the deadline when
+   * the response is a stream; undefined (send at once) otherwise or when there is no deadline.
+   */
+  holdMs(proxyRes: IncomingMessage): number | undefined {
+    return this.#deadline?.holdMs(proxyRes.headers);
+  }
+
+  /** The held response's first token did not come in time (its upstream request is cancelled): a failure before any byte reached the client. */
+  missedFirstToken(req: IncomingMessage, canRetry: () => boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
+    return this.#failed(req, 'first_token_timeout', this.#noFirstToken(), true, canRetry);
+  }
+
+  #noFirstToken(): Error {
+    return new Error(`no first token within ${this.#deadline?.limitMs}ms`);
   }
 
   /** Gives the endpoint's connection slot back (once). */
@@ -162,20 +179,40 @@ export class Attempt {
     const spanContext = trace.setSpan(context.active(), this.span);
     propagation.inject(spanContext, headers);
     try {
-      return await context.with(spanContext, () => this.#deps.upstreamFor(this.endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers, fresh }));
+      const firstTokenMs = this.#deadline?.remainingMs();
+      return await context.with(spanContext, () => this.#deps.upstreamFor(this.endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers, fresh, firstTokenMs }));
     } catch (err) {
       return { kind: 'not_forwarded', error: err instanceof Error ? err : new Error(String(err)) };
     }
   }
 
-  /** A request that may have reached the backend is sent again only if repeating it is harmless or the user allowed it. */
-  #maySendAgain(req: IncomingMessage, mayHaveRun: boolean): boolean {
-    return !mayHaveRun || IDEMPOTENT.has(req.method ?? 'GET') || this.#deps.config.proxy.retry_non_idempotent;
+  /** Records a backend failure before any byte reached the client, and says whether another endpoint may try. */
+  #failed(req: IncomingMessage, reason: FailureReason, error: Error, sent: boolean, canRetry: () => boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
+    const { endpoint, span } = this;
+    const state = this.#state;
+    this.release();
+    this.#recordFailure(reason, error.message);
+    state.lastFailure = { reason, error };
+    const retry = canRetry() && this.#maySendAgain(req, sent, reason);
+    this.#deps.metrics.attemptFailed(endpoint.name, reason, retry);
+    span.setAttribute('error.type', reason).setStatus({ code: SpanStatusCode.ERROR, message: error.message }).end();
+    this.#deps.logger.debug('attempt failed', { request_id: state.req.id, endpoint: endpoint.name, attempt: state.attempts, reason, error: error.message, retry });
+    return retry ? { kind: 'retry' } : { kind: 'give_up' };
+  }
+
+  /**
+   * A request that may have reached the backend is sent again only if repeating it is harmless or
+   * the user allowed it: `retry_non_idempotent`, or for a missed first token `first_token_timeout`
+   * itself (that attempt was cancelled, so its generation stopped).
+   */
+  #maySendAgain(req: IncomingMessage, mayHaveRun: boolean, reason: FailureReason | undefined): boolean {
+    return !mayHaveRun || reason === 'first_token_timeout' || IDEMPOTENT.has(req.method ?? 'GET') || this.#deps.config.proxy.retry_non_idempotent;
   }
 
   /**
    * Feeds a backend failure to the endpoint's breaker and health; a refused or reset connection,
-   * or one that does not speak HTTP, marks it unhealthy at once.
+   * or one that does not speak HTTP, marks it unhealthy at once; a missed first token is a
+   * latency failure, which degrades it.
    */
   #recordFailure(reason: FailureReason, message: string, status?: number, connectionLost = reason === 'connect_error' || reason === 'reset' || reason === 'protocol_error'): void {
     const { endpoint } = this;
@@ -183,6 +220,7 @@ export class Attempt {
     if (countsForBreaker) endpoint.breaker.recordFailure(this.#holdsTrial());
     this.#releaseTrial();
     if (connectionLost) endpoint.health.markConnectionFailure(message);
+    if (reason === 'first_token_timeout') endpoint.health.recordLatencyFailure(message);
     endpoint.health.recordRequest('failure');
   }
 

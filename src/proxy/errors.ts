@@ -13,6 +13,7 @@ export type SluiceErrorCode =
   | 'client_stalled'
   | 'upstream_unreachable'
   | 'upstream_timeout'
+  | 'first_token_timeout'
   | 'upstream_error'
   | 'internal_error'
   | 'invalid_api_key'
@@ -33,6 +34,7 @@ const STATUS: Record<SluiceErrorCode, number> = {
   client_stalled: 499,
   upstream_unreachable: 502,
   upstream_timeout: 504,
+  first_token_timeout: 504,
   upstream_error: 502,
   internal_error: 500,
   invalid_api_key: 401,

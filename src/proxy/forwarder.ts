@@ -6,20 +6,18 @@ import type { ModelCatalog } from '../discovery/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { LoadBoard } from '../load/index.js';
 import type { SluiceMetrics, ModelStats, Logger } from '../telemetry/index.js';
-import { Attempt, type AttemptVerdict } from './attempt.js';
+import { Attempt } from './attempt.js';
 import { chooseEndpoint, hasCandidate } from './choose.js';
 import { apiFlavour, sendError, SluiceError } from './errors.js';
-import { responseHeaders } from './headers.js';
-import { endResponseSpan, RequestObserver } from './observe.js';
+import { asksForStream } from './first-token.js';
+import { RequestObserver } from './observe.js';
 import { promptBlocks } from './prompt-blocks.js';
 import { CLIENT_CLOSED, operationName, type ProxiedRequest, type RequestState } from './request-state.js';
+import { Responder } from './respond.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
-import { streamResponse, type StreamOutcome } from './stream-response.js';
 import { TargetPolicy } from './target.js';
-import { TokenTiming } from './token-timing.js';
 import { trustedList } from './trusted-proxies.js';
 import type { Upstream } from './upstream.js';
-import { UsageTap } from './usage-tap.js';
 
 export type { ProxiedRequest } from './request-state.js';
 
@@ -47,11 +45,13 @@ export interface ForwarderDeps {
 export class Forwarder {
   readonly #deps: ForwarderDeps & { readonly trustedProxies: BlockList };
   readonly #observer: RequestObserver;
+  readonly #responder: Responder;
   readonly #targets: TargetPolicy;
 
   constructor(deps: ForwarderDeps) {
     this.#deps = { ...deps, trustedProxies: trustedList(deps.config.server.trusted_proxies) };
     this.#observer = new RequestObserver(deps);
+    this.#responder = new Responder(deps, this.#observer);
     this.#targets = new TargetPolicy(deps.config.proxy.allowed_paths);
   }
 
@@ -73,6 +73,7 @@ export class Forwarder {
       catalogModel,
       modelLabel: this.#deps.catalog.metricLabel(preq.model),
       operation: operationName(path),
+      streamRequested: asksForStream(path, preq.json),
       tried: new Set(),
       attempts: 0,
       prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),
@@ -97,7 +98,8 @@ export class Forwarder {
       const attempt = new Attempt(this.#deps, state, endpoint);
       this.#observer.routed(state, choice, attempt.span);
       const verdict = await attempt.send(req, res, canRetry);
-      switch (verdict.kind) {
+      const next = verdict.kind === 'response' ? await this.#responder.respond(req, res, state, attempt, verdict, canRetry) : verdict;
+      switch (next.kind) {
         case 'retry':
           continue;
         case 'give_up':
@@ -105,44 +107,18 @@ export class Forwarder {
         case 'client_gone':
           return this.#observer.finish(req, state, { endpoint, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
         case 'internal':
-          return this.#fail(req, res, state, new SluiceError('internal_error', 'internal error', { cause: verdict.error }));
-        case 'response':
-          return this.#respond(req, res, state, attempt, verdict);
+          return this.#fail(req, res, state, new SluiceError('internal_error', 'internal error', { cause: next.error }));
+        case 'answered':
+          return;
       }
     }
     return this.#fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
   }
 
-  /** Commits to the attempt's response: from here on the client has bytes, and a failure can only cut the stream. */
-  async #respond(req: IncomingMessage, res: ServerResponse, state: RequestState, attempt: Attempt, verdict: Extract<AttemptVerdict, { kind: 'response' }>): Promise<void> {
-    const { proxyRes, proxyReq, status, ttfbMs, writtenAt, receivedAt } = verdict;
-    const { startedAt } = state.req;
-    if (this.#deps.config.proxy.expose_route_headers) {
-      res.setHeader('x-sluice-endpoint', attempt.endpoint.name);
-      if (state.decision) res.setHeader('x-sluice-route', state.decision.reason);
-    }
-    res.setHeader('x-sluice-attempts', String(state.attempts));
-    res.writeHead(status, responseHeaders(proxyRes.headers));
-    // Sluice's own time; a retried request's also holds its failed attempts, so only first attempts count.
-    const overheadMs = state.attempts === 1 && writtenAt !== undefined ? writtenAt - startedAt + (performance.now() - receivedAt) : undefined;
-    const tap = new UsageTap();
-    const timing = new TokenTiming(proxyRes.headers, this.#deps.metrics.interTokenLatency(attempt.endpoint.name, state.modelLabel));
-    const { idle_timeout, client_stall_timeout } = this.#deps.config.proxy;
-    const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing);
-    attempt.release();
-    attempt.recordResponse(status, streamed);
-    const usage = tap.result();
-    endResponseSpan(attempt.span, status, streamed.outcome, usage);
-    const [code, error] = endCode(status, streamed);
-    if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, endpoint: attempt.endpoint.name, reason: streamed.timedOut ? 'idle timeout' : 'backend closed the connection', bytes: streamed.bytes });
-    const ttftMs = timing.firstTokenAt === undefined ? undefined : timing.firstTokenAt - startedAt;
-    this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttftMs, overheadMs, bytes: streamed.bytes, usage, error });
-  }
-
   #noEndpointError(state: RequestState, why: 'none' | 'busy', model: string | undefined): SluiceError {
     const last = state.lastFailure;
     if (last) {
-      const code = last.reason === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
+      const code = last.reason === 'first_token_timeout' ? 'first_token_timeout' : last.reason === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
       return new SluiceError(code, `all attempts failed (${state.attempts}); last: ${last.reason}: ${last.error.message}`);
     }
     if (why === 'busy') return new SluiceError('endpoints_busy', 'every endpoint is at its connection limit', { retryAfterSeconds: 1 });
@@ -154,7 +130,7 @@ export class Forwarder {
   reject(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest, err: SluiceError): void {
     const path = req.url ?? '/';
     res.setHeader('x-sluice-request-id', preq.id);
-    const state: RequestState = { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), tried: new Set(), attempts: 0 };
+    const state: RequestState = { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
     this.#fail(req, res, state, err);
   }
 
@@ -162,23 +138,5 @@ export class Forwarder {
     res.setHeader('x-sluice-attempts', String(state.attempts));
     sendError(req, res, err);
     this.#observer.finish(req, state, { endpoint: undefined, code: err.status, bytes: 0, usage: {}, error: err.code });
-  }
-}
-
-/**
- * The status a finished response is counted and logged with: a stream the backend cut is a
- * 502 (504 after the idle timeout), whatever status its headers carried; a client that left or
- * stalled is 499.
- */
-function endCode(status: number, streamed: StreamOutcome): [number, string | undefined] {
-  switch (streamed.outcome) {
-    case 'complete':
-      return [status, undefined];
-    case 'upstream_failed':
-      return [streamed.timedOut ? 504 : 502, 'stream_cut'];
-    case 'client_gone':
-      return [CLIENT_CLOSED, 'client_closed'];
-    case 'client_stalled':
-      return [CLIENT_CLOSED, 'client_stalled'];
   }
 }

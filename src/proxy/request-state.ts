@@ -19,6 +19,8 @@ export interface RequestState {
   readonly catalogModel: string | undefined;
   readonly modelLabel: string;
   readonly operation: string;
+  /** The body asks for a streamed answer (see asksForStream): the first-token deadline may apply. */
+  readonly streamRequested: boolean;
   readonly tried: Set<string>;
   attempts: number;
   lastFailure?: { reason: FailureReason; error: Error };

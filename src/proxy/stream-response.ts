@@ -9,6 +9,17 @@ import type { UsageTap } from './usage-tap.js';
  */
 export type StreamOutcome = { outcome: 'complete' | 'upstream_failed' | 'client_gone' | 'client_stalled'; bytes: number; timedOut: boolean };
 
+/** A held head whose first token did not come in time: the upstream request was cancelled and nothing reached the client. */
+export type NoFirstToken = { outcome: 'no_first_token' };
+
+/** How the response head goes out: at once, or held back until the body carries a first token. */
+export interface ResponseHead {
+  /** Writes the status and headers; called once, before any body byte. */
+  readonly send: () => void;
+  /** Hold the head (and the body before the first token) for at most this long; undefined: send it at once. */
+  readonly holdMs?: number;
+}
+
 export interface StreamTimeouts {
   /** The backend sent nothing for this long while Sluice was ready to read (proxy.idle_timeout). */
   readonly idleMs: number;
@@ -23,20 +34,49 @@ export interface StreamTimeouts {
  * if the client leaves, the upstream request is cancelled so the model stops generating.
  * While the client is not reading, the backend is paused and its idle timer does not run: a
  * slow reader is timed on its own, and cut when it stalls for too long.
+ *
+ * A held head waits for the first token (see TokenTiming): what comes before it is kept back,
+ * then sent with the head. If the body ends or the backend fails first, the head and what was
+ * kept go out then, as they would have without holding. If the hold runs out first, the upstream
+ * request is cancelled and nothing has reached the client (`no_first_token`).
  */
-export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, proxyReq: ClientRequest, timeouts: StreamTimeouts, tap: UsageTap, timing: TokenTiming): Promise<StreamOutcome> {
+export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, proxyReq: ClientRequest, timeouts: StreamTimeouts, tap: UsageTap, timing: TokenTiming, head: ResponseHead): Promise<StreamOutcome | NoFirstToken> {
   return new Promise((resolve) => {
     let bytes = 0;
     let done = false;
     let timedOut = false;
     let waitingForClient = false;
     let stall: NodeJS.Timeout | undefined;
-    const finish = (outcome: StreamOutcome['outcome']) => {
-      if (done) return;
+    let held: Buffer[] | undefined = head.holdMs === undefined ? undefined : [];
+    if (!held) head.send();
+    const stop = () => {
       done = true;
       clearTimeout(idle);
       clearTimeout(stall);
+      clearTimeout(firstToken);
+    };
+    const finish = (outcome: StreamOutcome['outcome']) => {
+      if (done) return;
+      stop();
       resolve({ outcome, bytes, timedOut });
+    };
+    const firstToken = head.holdMs === undefined ? undefined : setTimeout(() => {
+      if (done || !held) return;
+      stop();
+      proxyRes.destroy();
+      proxyReq.destroy();
+      resolve({ outcome: 'no_first_token' });
+    }, head.holdMs);
+    /** Sends the head and the body kept back (once); false when the client's buffer is full. */
+    const release = (): boolean => {
+      if (!held) return true;
+      const chunks = held;
+      held = undefined;
+      clearTimeout(firstToken);
+      head.send();
+      let flowing = true;
+      for (const chunk of chunks) flowing = res.write(chunk);
+      return flowing;
     };
     const idle = setTimeout(() => {
       if (waitingForClient) return; // re-armed when the client drains
@@ -61,7 +101,15 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       bytes += chunk.length;
       tap.push(chunk);
       timing.chunk(chunk, performance.now());
-      if (!res.write(chunk)) {
+      let flowing: boolean;
+      if (held) {
+        held.push(chunk);
+        if (timing.firstTokenAt === undefined) return;
+        flowing = release();
+      } else {
+        flowing = res.write(chunk);
+      }
+      if (!flowing) {
         proxyRes.pause();
         waitingForClient = true;
         stall = setTimeout(onStall, timeouts.stallMs);
@@ -69,6 +117,7 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       }
     });
     proxyRes.on('end', () => {
+      release();
       timing.end(performance.now());
       res.end();
       finish('complete');
@@ -76,6 +125,7 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
     proxyRes.on('error', () => undefined); // handled by 'close' below
     proxyRes.on('close', () => {
       if (done || proxyRes.complete) return;
+      release();
       res.destroy();
       finish(res.writableEnded ? 'complete' : 'upstream_failed');
     });

@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GapObserver } from '../telemetry/index.js';
 
-// JSON keys under which OpenAI (chat `content`, completions `text`, tool call `arguments`) and
-// Ollama (`response`, chat `content`) stream generated text, with and without a space after the colon.
-const CONTENT_KEYS = ['"content":"', '"content": "', '"text":"', '"text": "', '"response":"', '"response": "', '"arguments":"', '"arguments": "'].map((k) => Buffer.from(k));
+// JSON keys under which OpenAI (chat `content`, completions `text`, tool call `arguments`, the
+// Responses API's string `delta`) and Ollama (`response`, chat `content`) stream generated text,
+// with and without a space after the colon. (Chat's `delta` is an object, never a string.)
+const CONTENT_KEYS = ['"content":"', '"content": "', '"text":"', '"text": "', '"response":"', '"response": "', '"arguments":"', '"arguments": "', '"delta":"', '"delta": "'].map((k) => Buffer.from(k));
 const QUOTE = 0x22;
 
 /** Whether a chunk of an SSE or NDJSON stream carries generated content (a non-empty string under a content key). */
@@ -18,7 +19,8 @@ export function carriesContent(chunk: Buffer): boolean {
   return false;
 }
 
-function isStream(headers: IncomingHttpHeaders): boolean {
+/** Whether a response is a token stream: SSE or NDJSON. */
+export function isStreamed(headers: IncomingHttpHeaders): boolean {
   const type = headers['content-type'] ?? '';
   return type.includes('text/event-stream') || type.includes('ndjson');
 }
@@ -37,7 +39,7 @@ export class TokenTiming {
   #lastAt = 0;
 
   constructor(headers: IncomingHttpHeaders, gaps: GapObserver) {
-    this.#streamed = isStream(headers);
+    this.#streamed = isStreamed(headers);
     this.#gaps = gaps;
   }
 

@@ -33,6 +33,8 @@ export interface AttemptRequest {
   readonly headers: Record<string, string>;
   /** Use a new connection rather than an idle keep-alive one (after the keep-alive race). */
   readonly fresh?: boolean;
+  /** Milliseconds left of the attempt's first-token deadline, when it has one: no headers by then is a `first_token_timeout`. */
+  readonly firstTokenMs?: number;
 }
 
 interface PendingAttempt {
@@ -56,6 +58,7 @@ const PER_ATTEMPT_EVENTS = ['aborted', 'error'] as const;
 
 const CONNECT_TIMEOUT = 'ESLUICE_CONNECT_TIMEOUT';
 const FIRST_BYTE_TIMEOUT = 'ESLUICE_FIRST_BYTE_TIMEOUT';
+const FIRST_TOKEN_TIMEOUT = 'ESLUICE_FIRST_TOKEN_TIMEOUT';
 
 /** Classifies a proxy error into the failure reasons Sluice reports and retries on. */
 export function failureReason(err: NodeJS.ErrnoException): FailureReason {
@@ -64,6 +67,8 @@ export function failureReason(err: NodeJS.ErrnoException): FailureReason {
     case FIRST_BYTE_TIMEOUT:
     case 'ETIMEDOUT':
       return 'timeout';
+    case FIRST_TOKEN_TIMEOUT:
+      return 'first_token_timeout';
     case 'ECONNRESET':
     case 'EPIPE':
     case 'ECONNABORTED':
@@ -142,11 +147,12 @@ export class Upstream {
     };
     return new Promise<AttemptResult>((resolve) => {
       let settled = false;
+      const limit = headersLimit(this.#timeouts.firstByteMs, request.firstTokenMs);
       const firstByte = setTimeout(() => {
         const pending = this.#pending.get(req);
-        pending?.proxyReq?.destroy(codeError(FIRST_BYTE_TIMEOUT, `no response within ${this.#timeouts.firstByteMs}ms`));
-        if (!pending?.proxyReq) this.#settle(req, { kind: 'failed', reason: 'timeout', error: codeError(FIRST_BYTE_TIMEOUT, 'no response'), sent: false });
-      }, this.#timeouts.firstByteMs);
+        pending?.proxyReq?.destroy(codeError(limit.code, `${limit.what} within ${Math.round(limit.ms)}ms`));
+        if (!pending?.proxyReq) this.#settle(req, { kind: 'failed', reason: limit.reason, error: codeError(limit.code, limit.what), sent: false });
+      }, limit.ms);
       const onClientClose = () => {
         if (res.writableFinished) return;
         this.#pending.get(req)?.proxyReq?.destroy();
@@ -298,6 +304,12 @@ const claimed = new WeakSet<object>();
 
 function serverOf(req: IncomingMessage): Server | undefined {
   return (req.socket as Socket & { server?: Server }).server;
+}
+
+/** How long the response headers may take: first_byte_timeout, or the first-token deadline when that is sooner. */
+function headersLimit(firstByteMs: number, firstTokenMs: number | undefined): { ms: number; code: string; reason: FailureReason; what: string } {
+  if (firstTokenMs !== undefined && firstTokenMs < firstByteMs) return { ms: firstTokenMs, code: FIRST_TOKEN_TIMEOUT, reason: 'first_token_timeout', what: 'no first token' };
+  return { ms: firstByteMs, code: FIRST_BYTE_TIMEOUT, reason: 'timeout', what: 'no response' };
 }
 
 function codeError(code: string, message: string): NodeJS.ErrnoException {

@@ -3,6 +3,8 @@
  * error type on spans and the reason in logs. One list; the type is derived from it.
  * `protocol_error`: the backend answered something that is not HTTP. `stream_cut`: the response
  * had started and the backend closed it, or went silent past the idle timeout, before its end.
+ * `first_token_timeout`: a streamed request's first token did not come within
+ * `proxy.first_token_timeout`, and the attempt was cancelled before anything reached the client.
  */
-export const FAILURE_REASONS = ['connect_error', 'timeout', 'reset', 'protocol_error', 'http_5xx', 'http_429', 'stream_cut'] as const;
+export const FAILURE_REASONS = ['connect_error', 'timeout', 'reset', 'protocol_error', 'http_5xx', 'http_429', 'stream_cut', 'first_token_timeout'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];

@@ -31,6 +31,7 @@ describe('defaults', () => {
       first_byte_timeout: 300_000,
       idle_timeout: 60_000,
       client_stall_timeout: 30_000,
+      first_token_timeout: null,
       retry_non_idempotent: false,
       allowed_paths: ['/v1/*', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/tags', '/api/show', '/predict'],
       expose_route_headers: false,
@@ -58,6 +59,7 @@ describe('defaults', () => {
       load_source: 'none',
       discover: null,
       discover_interval: 10_000,
+      first_token_timeout: null,
     });
   });
 

@@ -50,18 +50,21 @@ describe('renderEffectiveConfig', () => {
     const config = validateConfig({
       limits: { max_body: 10_485_760 },
       health: { slow_start: '90s' },
-      endpoints: [{ name: 'a', url: 'http://h:1', check_interval: '1500ms' }],
+      proxy: { first_token_timeout: '1500ms' },
+      endpoints: [{ name: 'a', url: 'http://h:1', check_interval: '1500ms' }, { name: 'b', url: 'http://h:2', first_token_timeout: '10s' }],
     });
     const plain = redactedConfig(config) as {
       limits: { max_body: string };
       health: { slow_start: string; degraded_latency: string };
-      proxy: { first_byte_timeout: string };
-      endpoints: Array<{ check_interval: string; check_timeout: string }>;
+      proxy: { first_byte_timeout: string; first_token_timeout: string };
+      endpoints: Array<{ check_interval: string; check_timeout: string; first_token_timeout: string | null }>;
     };
     expect(plain.limits.max_body).toBe('10MiB');
     expect(plain.health.slow_start).toBe('1m30s');
     expect(plain.health.degraded_latency).toBe('1s');
     expect(plain.proxy.first_byte_timeout).toBe('5m');
+    expect(plain.proxy.first_token_timeout).toBe('1.5s');
+    expect(plain.endpoints.map((e) => e.first_token_timeout)).toEqual([null, '10s']);
     expect(plain.endpoints[0].check_interval).toBe('1.5s');
     expect(plain.endpoints[0].check_timeout).toBe('2s');
     expect(renderEffectiveConfig(config)).toMatch(/^ {2}max_body: 10MiB$/m);

@@ -133,3 +133,52 @@ describe('EndpointHealth slow start', () => {
     expect(health.weightFactor()).toBe(1);
   });
 });
+
+describe('EndpointHealth degraded by a slow request', () => {
+  it('degrades a healthy endpoint at once and keeps it degraded on fast checks for the error window', () => {
+    const { health, clock, transitions, pass } = healthyHarness({ errorWindowMs: 60_000, degradedWeightFactor: 0.25 });
+    health.recordLatencyFailure('no first token within 300ms');
+    expect(health.state).toBe('degraded');
+    expect(health.weightFactor()).toBe(0.25);
+    clock.ms += 59_000;
+    pass(50);
+    expect(health.state).toBe('degraded');
+    clock.ms += 1_000; // a full window without another slow request
+    pass(50);
+    expect(health.state).toBe('healthy');
+    expect(transitions).toEqual([
+      ['healthy', 'degraded', 'slow request: no first token within 300ms'],
+      ['degraded', 'healthy', 'check latency 50ms and error ratio within limits'],
+    ]);
+  });
+
+  it('each slow request restarts the window', () => {
+    const { health, clock, pass } = healthyHarness({ errorWindowMs: 60_000 });
+    health.recordLatencyFailure('late');
+    clock.ms += 50_000;
+    health.recordLatencyFailure('late again');
+    clock.ms += 50_000;
+    pass(50);
+    expect(health.state).toBe('degraded');
+    clock.ms += 10_000;
+    pass(50);
+    expect(health.state).toBe('healthy');
+  });
+
+  it('a recovering endpoint with a recent slow request comes back degraded, not healthy', () => {
+    const { health, transitions, pass } = unhealthyHarness({ rise: 2 });
+    pass(50);
+    expect(health.state).toBe('recovering');
+    health.recordLatencyFailure('late');
+    expect(health.state).toBe('recovering'); // only checks move it on
+    pass(50);
+    expect(health.state).toBe('degraded');
+    expect(transitions.at(-1)).toEqual(['recovering', 'degraded', '2 consecutive passes; slow request 0s ago: late']);
+  });
+
+  it('is not an error: the error ratio is left to the caller', () => {
+    const { health } = healthyHarness();
+    health.recordLatencyFailure('late');
+    expect(health.errorRatio()).toBeUndefined();
+  });
+});

@@ -57,3 +57,11 @@ describe('TokenTiming', () => {
     expect(t.firstTokenAt).toBeUndefined();
   });
 });
+
+describe('first token of the Responses API', () => {
+  it('a string delta is content; an object delta (chat) is not', () => {
+    expect(carriesContent(Buffer.from('event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hi"}\n\n'))).toBe(true);
+    expect(carriesContent(Buffer.from('event: response.created\ndata: {"type":"response.created","response":{"text":{"format":{"type":"text"}}}}\n\n'))).toBe(false);
+    expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n'))).toBe(false);
+  });
+});

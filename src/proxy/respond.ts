@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SluiceConfig } from '../config/index.js';
+import type { Logger, SluiceMetrics } from '../telemetry/index.js';
+import type { Attempt, AttemptVerdict } from './attempt.js';
+import { responseHeaders } from './headers.js';
+import { endResponseSpan, type RequestObserver } from './observe.js';
+import { CLIENT_CLOSED, type RequestState } from './request-state.js';
+import { streamResponse, type StreamOutcome } from './stream-response.js';
+import { TokenTiming } from './token-timing.js';
+import { UsageTap } from './usage-tap.js';
+
+export interface ResponderDeps {
+  readonly config: SluiceConfig;
+  readonly metrics: SluiceMetrics;
+  readonly logger: Logger;
+}
+
+export type ResponseVerdict = Extract<AttemptVerdict, { kind: 'response' }>;
+
+/** How sending a response on ended: answered (recorded), or its first token never came and nothing reached the client. */
+export type ResponseEnd = { readonly kind: 'answered' } | Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }>;
+
+/**
+ * Sends an attempt's response on to the client, then feeds the endpoint and records the
+ * request. Once the head is sent the client has bytes, and a failure can only cut the stream;
+ * a head held for the first token (`proxy.first_token_timeout`) that never comes leaves the
+ * client untouched, and the request may go to another endpoint.
+ */
+export class Responder {
+  readonly #deps: ResponderDeps;
+  readonly #observer: RequestObserver;
+
+  constructor(deps: ResponderDeps, observer: RequestObserver) {
+    this.#deps = deps;
+    this.#observer = observer;
+  }
+
+  async respond(req: IncomingMessage, res: ServerResponse, state: RequestState, attempt: Attempt, verdict: ResponseVerdict, canRetry: () => boolean): Promise<ResponseEnd> {
+    const { proxyRes, proxyReq, status, ttfbMs, writtenAt, receivedAt } = verdict;
+    const { startedAt } = state.req;
+    const head = { send: () => this.#writeHead(res, state, attempt, status, proxyRes), holdMs: attempt.holdMs(proxyRes) };
+    // Sluice's own time; a retried request's also holds its failed attempts, so only first attempts count.
+    const overheadMs = state.attempts === 1 && writtenAt !== undefined ? writtenAt - startedAt + (performance.now() - receivedAt) : undefined;
+    const tap = new UsageTap();
+    const timing = new TokenTiming(proxyRes.headers, this.#deps.metrics.interTokenLatency(attempt.endpoint.name, state.modelLabel));
+    const { idle_timeout, client_stall_timeout } = this.#deps.config.proxy;
+    const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing, head);
+    if (streamed.outcome === 'no_first_token') return attempt.missedFirstToken(req, canRetry);
+    attempt.release();
+    attempt.recordResponse(status, streamed);
+    const usage = tap.result();
+    endResponseSpan(attempt.span, status, streamed.outcome, usage);
+    const [code, error] = endCode(status, streamed);
+    if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, endpoint: attempt.endpoint.name, reason: streamed.timedOut ? 'idle timeout' : 'backend closed the connection', bytes: streamed.bytes });
+    const ttftMs = timing.firstTokenAt === undefined ? undefined : timing.firstTokenAt - startedAt;
+    this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttftMs, overheadMs, bytes: streamed.bytes, usage, error });
+    return { kind: 'answered' };
+  }
+
+  #writeHead(res: ServerResponse, state: RequestState, attempt: Attempt, status: number, proxyRes: IncomingMessage): void {
+    if (this.#deps.config.proxy.expose_route_headers) {
+      res.setHeader('x-sluice-endpoint', attempt.endpoint.name);
+      if (state.decision) res.setHeader('x-sluice-route', state.decision.reason);
+    }
+    res.setHeader('x-sluice-attempts', String(state.attempts));
+    res.writeHead(status, responseHeaders(proxyRes.headers));
+  }
+}
+
+/**
+ * The status a finished response is counted and logged with: a stream the backend cut is a
+ * 502 (504 after the idle timeout), whatever status its headers carried; a client that left or
+ * stalled is 499.
+ */
+function endCode(status: number, streamed: StreamOutcome): [number, string | undefined] {
+  switch (streamed.outcome) {
+    case 'complete':
+      return [status, undefined];
+    case 'upstream_failed':
+      return [streamed.timedOut ? 504 : 502, 'stream_cut'];
+    case 'client_gone':
+      return [CLIENT_CLOSED, 'client_closed'];
+    case 'client_stalled':
+      return [CLIENT_CLOSED, 'client_stalled'];
+  }
+}
