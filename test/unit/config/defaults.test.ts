@@ -38,6 +38,11 @@ describe('defaults', () => {
     expect(config.discovery).toEqual({ interval: 300_000, timeout: 5_000 });
   });
 
+  it('takes server.workers as a count or auto', () => {
+    expect(validateConfig({ ...minimal, server: { workers: 4 } }).server.workers).toBe(4);
+    expect(validateConfig({ ...minimal, server: { workers: 'auto' } }).server.workers).toBe('auto');
+  });
+
   it('fills every endpoint field', () => {
     const [endpoint] = validateConfig(minimal).endpoints;
     expect(endpoint).toEqual({
