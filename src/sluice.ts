@@ -429,6 +429,8 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const server = http.createServer(serverOptions(initial), inFlight.track((req, res) => {
     // During shutdown a keep-alive client is told to reconnect elsewhere.
     if (shuttingDown) res.shouldKeepAlive = false;
+    // With route headers on, a cluster worker says which one it is.
+    if (worker && current().config.proxy.expose_route_headers) res.setHeader('x-sluice-worker', String(worker.slot));
     app(req, res);
   }));
   server.maxConnections = initial.server.max_connections;
