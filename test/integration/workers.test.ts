@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allSamples, parseExposition, promtoolCheckMetrics } from '../helpers/exposition.js';
@@ -8,13 +9,15 @@ const CHECK_INTERVAL_MS = 200;
 const MODEL = 'llama3.2:1b';
 
 let servers: ModelServer[];
+
+const config = (port: number, backends: readonly ModelServer[]) =>
+  testConfig(port, backends.map((s) => ({ id: s.id, url: s.url }))).replace(/^server:\n/m, 'server:\n  workers: 2\n  shutdown_grace: 2s\n');
+
 let sluice: SluiceProc;
 
 beforeAll(async () => {
   servers = await Promise.all([startModelServer('server-1', [MODEL]), startModelServer('server-2', [MODEL])]);
-  sluice = await startSluice((port) =>
-    testConfig(port, servers.map((s) => ({ id: s.id, url: s.url }))).replace(/^server:\n/m, 'server:\n  workers: 2\n  shutdown_grace: 2s\n'),
-  );
+  sluice = await startSluice((port) => config(port, servers));
   await waitReady(sluice.url, 2, [MODEL], 30_000);
 }, 90_000);
 
@@ -127,6 +130,21 @@ describe('server.workers: 2', () => {
     expect(await metricSum('sluice_endpoint_up', { endpoint: 'server-2' })).toBe(0);
     const answers = await Promise.all([chat(), chat(), chat(), chat()]);
     expect(answers.map((a) => [a.status, a.headers['x-sluice-endpoint']])).toEqual(answers.map(() => [200, 'server-1']));
+  });
+
+  it('SIGHUP to the primary reloads every worker, counted once', async () => {
+    writeFileSync(sluice.configPath, config(sluice.port, [servers[0]!]));
+    sluice.proc.child.kill('SIGHUP');
+    const reloadedIn = new Set<string>();
+    await waitFor(async () => {
+      const answer = await fresh('GET', '/internal/status/endpoints');
+      const { endpoints } = JSON.parse(answer.body) as { endpoints: Array<{ name: string }> };
+      if (endpoints.map((e) => e.name).join() === 'server-1') reloadedIn.add(String(answer.headers['x-sluice-worker']));
+      return reloadedIn.size === 2;
+    }, 15_000, 'both workers on the reloaded configuration');
+    expect(await metricSum('sluice_config_reloads_total', { result: 'success' })).toBe(1);
+    const reloads = sluice.proc.jsonLines().filter((l) => l.message === 'configuration reloaded');
+    expect(new Set(reloads.map((l) => l.worker))).toEqual(new Set(['primary', 0, 1]));
   });
 
   it('SIGTERM to the primary stops every worker, then the primary', async () => {
