@@ -111,23 +111,24 @@ export class ClusterPrimary implements PrimarySide {
 
   #onExit(slot: number, worker: Worker, code: number | null, signal: string | null): void {
     const entry = this.#slots.get(slot);
-    if (entry?.worker !== worker) return;
+    if (!entry || entry.worker !== worker) return;
     for (const collection of this.#collections.values()) {
       collection.waiting.delete(slot);
       if (collection.waiting.size === 0) collection.done();
     }
+    this.#slots.delete(slot);
     if (this.#stopping) {
-      this.#slots.delete(slot);
       this.#logger.info('worker stopped', { worker: slot, worker_pid: worker.process.pid, code, signal });
       if (this.#slots.size === 0) this.#allExited?.();
       return;
     }
+    // The slot stays empty until the restart: a shutdown meanwhile does not wait for it.
     const delay = this.#backoff.delayAfterDeath(slot, Date.now() - entry.startedAt);
     this.#logger.error('worker died; restarting it', { worker: slot, worker_pid: worker.process.pid, code, signal, restart_in_ms: delay });
-    entry.synced = false;
+    // Not unref'd: while every worker is down, this timer is what keeps the primary running.
     setTimeout(() => {
       if (!this.#stopping) this.#fork(slot);
-    }, delay).unref();
+    }, delay);
   }
 
   #onMessage(slot: number, worker: Worker, message: ToPrimary): void {
@@ -136,7 +137,7 @@ export class ClusterPrimary implements PrimarySide {
     switch (message.type) {
       case 'sluice:hello':
         for (const state of fullState(view, Date.now())) send(worker, state);
-        this.#slots.get(slot)!.synced = true;
+        if (this.#slots.get(slot)?.worker === worker) this.#slots.get(slot)!.synced = true;
         return;
       case 'sluice:serving':
         this.#logger.info('worker serving', { worker: slot, worker_pid: worker.process.pid });
