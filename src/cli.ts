@@ -62,6 +62,14 @@ async function main(argv: string[]): Promise<number> {
   const { startTracing } = await import('./telemetry/tracing.js');
   const tracing = command === 'check-config' ? undefined : await startTracing('sluice');
   const { loadConfig, renderEffectiveConfig, ConfigError } = await import('./config/index.js');
+  const cluster = (await import('node:cluster')).default;
+  if (cluster.isWorker) {
+    // A worker of `server.workers` > 1: the primary has read the configuration and sends it.
+    const { serveWorker } = await import('./serve.js');
+    await serveWorker();
+    await tracing?.shutdown();
+    return 0;
+  }
 
   let config;
   const path = command === 'check-config' ? (rest[0] ?? values.config) : values.config;
@@ -80,20 +88,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const { startSluice } = await import('./sluice.js');
-  const sluice = await startSluice(config);
-  // SIGHUP re-reads the same file and environment, as nginx and HAProxy do.
-  process.on('SIGHUP', () => sluice.reload(() => loadConfig({ path, env: process.env })));
-  // SIGTERM or SIGINT: drain for server.shutdown_grace; a second one cuts what is left at once.
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  const now = () => void sluice.close(0);
-  process.once('SIGINT', now);
-  process.once('SIGTERM', now);
-  await sluice.close();
+  const { serveAlone, servePrimary } = await import('./serve.js');
+  const { workerCount } = await import('./cluster/index.js');
+  const workers = workerCount(config.server.workers);
+  // SIGHUP re-reads the same file and environment.
+  const reloadConfig = () => loadConfig({ path, env: process.env });
+  if (workers > 1) await servePrimary(config, workers, reloadConfig);
+  else await serveAlone(config, reloadConfig);
   await tracing?.shutdown();
   return 0;
 }

@@ -11,8 +11,9 @@ import { HealthChecker, httpProber, type Prober } from './health/index.js';
 import { LoadBoard, LoadScraper } from './load/index.js';
 import { statusRouter, type StatusSource } from './api/index.js';
 import { createAdminApp, createProxyApp, type ProxyRuntime, Forwarder, stickyKeySource, Upstream } from './proxy/index.js';
-import { DnsWatcher, expandEndpoints, planFleet, systemResolver, type Resolver } from './fleet/index.js';
+import { DnsWatcher, expandEndpoints, planFleet, systemResolver, type Answers, type Resolver } from './fleet/index.js';
 import { InFlight } from './server/index.js';
+import type { ClusterSide } from './cluster/index.js';
 import { createLogger, type Logger, SluiceMetrics, ModelStats } from './telemetry/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -22,10 +23,16 @@ export interface SluiceOptions {
   readonly prober?: Prober;
   /** Resolves the hosts of `discover: dns` endpoints (default: the system resolver). */
   readonly resolver?: Resolver;
+  /**
+   * In a cluster (`server.workers` > 1), this process's side of it. A primary runs checks,
+   * discovery, load scrapes and DNS and does not listen; a worker listens and follows the
+   * primary's state. Alone (unset), one process does everything.
+   */
+  readonly cluster?: ClusterSide;
 }
 
 export interface RunningSluice {
-  /** Base URL of the proxy, e.g. http://127.0.0.1:8080 */
+  /** Base URL of the proxy, e.g. http://127.0.0.1:8080 (empty in a cluster primary, which does not listen). */
   readonly url: string;
   /** Base URL of /metrics and /internal/* (same as url unless server.admin_port is set). */
   readonly adminUrl: string;
@@ -61,6 +68,9 @@ const DRAIN_SWEEP_MS = 250;
 /** Composition root: builds every part from the config, starts checks and discovery, and listens. */
 export async function startSluice(initial: SluiceConfig, options: SluiceOptions = {}): Promise<RunningSluice> {
   const logger = options.logger ?? createLogger(initial.logging.level);
+  const { cluster } = options;
+  const primary = cluster?.role === 'primary' ? cluster : undefined;
+  const worker = cluster?.role === 'worker' ? cluster : undefined;
   const startedAt = Date.now();
   const modelStats = new ModelStats();
   const upstreams = new Map<Endpoint, Upstream>();
@@ -71,9 +81,14 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   let drainTimer: NodeJS.Timeout | undefined;
   let shuttingDown = false;
   let runtime: Runtime | undefined;
+  /** Access control and rate limits (none in a cluster primary, which serves no requests). */
+  let access: Access | undefined;
 
   const listener: EndpointListener = {
     stateChanged(ep, from, to, reason) {
+      // A worker's state follows the primary's, which counts and logs the transition once.
+      if (worker) return;
+      primary?.healthChanged(ep);
       metrics.stateTransition(ep.name, from, to);
       logger.warn('endpoint state changed', { endpoint: ep.name, from, to, reason });
       // Models may have changed while it was down: re-discover as soon as it can take traffic.
@@ -82,6 +97,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     circuitChanged(ep, from, to, reason) {
       logger.warn('circuit breaker changed', { endpoint: ep.name, from, to, reason });
     },
+    ...(worker ? { passive: worker.passive } : {}),
   };
 
   const current = (): Runtime => runtime!;
@@ -102,7 +118,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
           priority: ep.config.priority,
           state: ep.state,
           routable: ep.routable,
-          circuit: ep.breaker.state,
+          ...(primary ? {} : { circuit: ep.breaker.state }),
           consecutiveFailures: ep.health.consecutiveFailures,
           activeConnections: ep.activeConnections,
           effectiveWeight: ep.effectiveWeight,
@@ -125,7 +141,11 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
           }),
       prefixIndexSize: () => current().selector.prefixIndex?.size ?? 0,
     },
-    { version: VERSION },
+    {
+      version: VERSION,
+      ...(cluster ? { processLabel: worker ? String(worker.slot) : 'primary' } : {}),
+      ...(worker ? { render: (openMetrics: boolean) => worker.renderMetrics(openMetrics) } : {}),
+    },
   );
 
   const dns = new DnsWatcher({
@@ -134,17 +154,21 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     onChange: () => {
       if (!runtime || shuttingDown) return;
       apply(runtime.config);
+      primary?.fleetChanged(runtime.config, dns.answers, false);
       logger.info('endpoints updated from DNS', { endpoints: runtime.endpoints.map((ep) => ep.name) });
     },
     log: (level, message, fields) => logger.log(level, message, fields),
   });
 
+  /** DNS members the fleet is built from: this process's own lookups, or in a worker the primary's. */
+  let fromPrimary: Answers = worker?.answers ?? new Map();
+  const answers = (): Answers => (worker ? fromPrimary : dns.answers);
   const timeoutsOf = (config: SluiceConfig) => ({ connectMs: config.proxy.connect_timeout, firstByteMs: config.proxy.first_byte_timeout });
 
   /** The endpoints for `config`: kept by name and reconfigured in place, created, or retired to drain. */
   function reconcile(config: SluiceConfig): Endpoint[] {
     const running = runtime?.endpoints ?? [];
-    const plan = planFleet(running, expandEndpoints(config.endpoints, dns.answers));
+    const plan = planFleet(running, expandEndpoints(config.endpoints, answers()));
     const next = new Map<string, Endpoint>();
     for (const { endpoint, config: c } of plan.keep) {
       endpoint.reconfigure(c, config);
@@ -159,7 +183,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     }
     for (const ep of plan.retire) retire(ep);
     // In the configured order, so that status and logs read like the file.
-    return expandEndpoints(config.endpoints, dns.answers).map((c) => next.get(c.name)!);
+    return expandEndpoints(config.endpoints, answers()).map((c) => next.get(c.name)!);
   }
 
   /** Takes an endpoint out of rotation; its own requests and streams finish, then it is forgotten. */
@@ -200,6 +224,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     });
     const checker = new HealthChecker(endpoints, {
       prober: options.prober ?? httpProber,
+      ...(primary ? { onChecked: (ep: Endpoint) => primary.healthChanged(ep) } : {}),
       onResult(ep, result) {
         metrics.healthCheck(ep.name, result.ok ? 'success' : result.timedOut ? 'timeout' : 'failure', result.latencyMs / 1000);
         if (result.ok) discovery.retryIfStale(ep);
@@ -216,6 +241,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         intervalMs: config.load.interval,
         timeoutMs: config.load.timeout,
         onResult(target, result, error) {
+          primary?.loadChanged(target.name, result === 'success' ? undefined : (error ?? result));
           metrics.loadScrape(target.name, result);
           if (error) logger.debug('load scrape failed', { endpoint: target.name, error });
         },
@@ -245,14 +271,20 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       metrics,
       modelStats,
       logger,
-      retryAfterSeconds: () => Math.max(1, Math.ceil(Math.min(...endpoints.map((ep) => checker.nextCheckInMs(ep))) / 1000)),
+      retryAfterSeconds: () => Math.max(1, Math.ceil(Math.min(...endpoints.map((ep) => nextCheckInMs(checker, ep))) / 1000)),
       upstreamFor: (ep) => {
         const upstream = upstreams.get(ep);
         if (!upstream) throw new Error(`endpoint ${ep.name} has left the fleet`);
         return upstream;
       },
     });
+    if (primary) catalog.onChange(() => primary.modelsChanged(endpoints));
     return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body };
+  }
+
+  /** When the endpoint's next active check runs: this process's checker's, or in a worker the primary's. */
+  function nextCheckInMs(checker: HealthChecker, ep: Endpoint): number {
+    return worker ? worker.nextCheckInMs(ep) : checker.nextCheckInMs(ep);
   }
 
   /** Replaces the runtime: endpoints that stay keep their state, checks, scrapes and discovery restart over the new set. */
@@ -266,6 +298,8 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       previous.discovery.stop();
     }
     runtime = next;
+    // A worker's checks, scrapes and discovery are the primary's.
+    if (worker) return;
     next.checker.start();
     next.scraper.start();
     // Endpoints that kept their models are re-discovered too; recovery re-discovers anyway.
@@ -273,10 +307,103 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     next.discovery.start();
   }
 
-  dns.setTargets(initial.endpoints);
-  await dns.refreshAll();
+  /** Applies a reloaded configuration (see RunningSluice.reload); in a worker it comes from the primary. */
+  function reload(next: SluiceConfig): void {
+    if (!isDeepStrictEqual(next.server, current().config.server) && !worker) logger.warn('server.* changes take effect only after a restart', { server: next.server });
+    apply(next);
+    access?.update(next);
+    // New `discover: dns` endpoints get their members without waiting for the next round.
+    if (!worker) void dns.refreshDue();
+    logger.level = next.logging.level;
+    // The primary counts a cluster's reloads, once.
+    if (!worker) metrics.configReload('success');
+    primary?.fleetChanged(next, dns.answers, true);
+    logger.info('configuration reloaded', { endpoints: current().endpoints.map((ep) => ep.name), strategy: next.balancing.strategy });
+  }
+
+  if (!worker) {
+    dns.setTargets(initial.endpoints);
+    await dns.refreshAll();
+  }
   apply(initial);
-  dns.start();
+  if (!worker) dns.start();
+  // The state the primary sent with the configuration applies now, before the first request.
+  if (worker) {
+    worker.attach({
+      endpoint: (name) => runtime?.endpoints.find((ep) => ep.name === name),
+      board: loadBoard,
+      modelsChanged: () => runtime?.catalog.rebuild(),
+      reload: (config, members) => {
+        fromPrimary = members;
+        reload(config);
+      },
+      membersChanged: (members) => {
+        fromPrimary = members;
+        if (!runtime || shuttingDown) return;
+        apply(runtime.config);
+        logger.info('endpoints updated from DNS', { endpoints: runtime.endpoints.map((ep) => ep.name) });
+      },
+      metricsJson: () => metrics.json(),
+    });
+  }
+
+  /** Reads and applies a configuration (see RunningSluice.reload). */
+  function reloadFrom(load: () => SluiceConfig): boolean {
+    let next: SluiceConfig;
+    try {
+      next = load();
+    } catch (err) {
+      metrics.configReload('failure');
+      logger.error('configuration reload failed; keeping the running configuration', { error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+    reload(next);
+    return true;
+  }
+
+  /** Stops checks, scrapes, discovery and DNS, and closes the connections to the endpoints. */
+  function stopControl(): void {
+    dns.stop();
+    const rt = current();
+    rt.checker.stop();
+    rt.discovery.stop();
+    rt.scraper.stop();
+    if (drainTimer) clearInterval(drainTimer);
+    for (const u of upstreams.values()) u.close();
+  }
+
+  if (primary) {
+    primary.attach({
+      get config() {
+        return current().config;
+      },
+      get answers() {
+        return dns.answers;
+      },
+      get endpoints() {
+        return current().endpoints;
+      },
+      board: loadBoard,
+      nextCheckInMs: (ep) => current().checker.nextCheckInMs(ep),
+      metricsJson: () => metrics.json(),
+    });
+    logger.info('sluice primary running checks', { endpoints: current().endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), version: VERSION });
+    let stopped = false;
+    return {
+      url: '',
+      adminUrl: '',
+      get endpoints() {
+        return current().endpoints;
+      },
+      reload: reloadFrom,
+      close() {
+        shuttingDown = true;
+        if (!stopped) stopControl();
+        stopped = true;
+        return Promise.resolve();
+      },
+    };
+  }
 
   const status: StatusSource = {
     version: VERSION,
@@ -292,11 +419,11 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     },
     modelStats,
     metrics,
-    nextCheckInMs: (ep) => current().checker.nextCheckInMs(ep),
+    nextCheckInMs: (ep) => nextCheckInMs(current().checker, ep),
     redactedConfig: () => redactedConfig(current().config),
   };
   const separateAdmin = initial.server.admin_port !== null && initial.server.admin_port !== undefined;
-  const access = new Access(initial, { metrics, logger });
+  access = new Access(initial, { metrics, logger });
   const adminRouter = access.guardAdmin(statusRouter(status));
   const app = createProxyApp({ current, logger, adminRouter: separateAdmin ? undefined : adminRouter, gate: access.gate });
 
@@ -304,6 +431,8 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const server = http.createServer(serverOptions(initial), inFlight.track((req, res) => {
     // During shutdown a keep-alive client is told to reconnect elsewhere.
     if (shuttingDown) res.shouldKeepAlive = false;
+    // With route headers on, a cluster worker says which one it is.
+    if (worker && current().config.proxy.expose_route_headers) res.setHeader('x-sluice-worker', String(worker.slot));
     app(req, res);
   }));
   server.maxConnections = initial.server.max_connections;
@@ -314,35 +443,19 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     adminServer = http.createServer(serverOptions(initial), createAdminApp(adminRouter, logger));
     adminUrl = await listen(adminServer, initial.server.host, initial.server.admin_port!);
   }
+  worker?.serving();
 
   logger.info('sluice listening', { url, admin_url: adminUrl, endpoints: current().endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), strategy: initial.balancing.strategy, version: VERSION });
 
   let closing: Promise<void> | undefined;
+  const guard = access;
   return {
     url,
     adminUrl,
     get endpoints() {
       return current().endpoints;
     },
-    reload(load) {
-      let next: SluiceConfig;
-      try {
-        next = load();
-      } catch (err) {
-        metrics.configReload('failure');
-        logger.error('configuration reload failed; keeping the running configuration', { error: err instanceof Error ? err.message : String(err) });
-        return false;
-      }
-      if (!isDeepStrictEqual(next.server, current().config.server)) logger.warn('server.* changes take effect only after a restart', { server: next.server });
-      apply(next);
-      access.update(next);
-      // New `discover: dns` endpoints get their members without waiting for the next round.
-      void dns.refreshDue();
-      logger.level = next.logging.level;
-      metrics.configReload('success');
-      logger.info('configuration reloaded', { endpoints: current().endpoints.map((ep) => ep.name), strategy: next.balancing.strategy });
-      return true;
-    },
+    reload: reloadFrom,
     close(graceMs) {
       // Asked again with no grace while draining: cut now.
       if (closing && graceMs === 0) inFlight.endGrace();
@@ -360,14 +473,9 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         }
         server.closeAllConnections();
         await closed;
-        const rt = current();
-        rt.checker.stop();
-        rt.discovery.stop();
         if (adminServer) await closeServer(adminServer);
-        if (drainTimer) clearInterval(drainTimer);
-        rt.scraper.stop();
-        for (const u of upstreams.values()) u.close();
-        access.close();
+        stopControl();
+        guard.close();
         logger.info('shut down', { cut: cut.length });
       })();
       return closing;

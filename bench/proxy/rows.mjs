@@ -111,7 +111,7 @@ ${servers}
 `;
 }
 
-export function sluiceConfig(port, upstreams, { accessLog }) {
+export function sluiceConfig(port, upstreams, { accessLog, workers = 1 }) {
   const endpoints = upstreams
     .map(
       (u, i) => `  - name: b${i}
@@ -125,6 +125,7 @@ export function sluiceConfig(port, upstreams, { accessLog }) {
   return `server:
   host: 127.0.0.1
   port: ${port}
+  workers: ${workers}
 logging:
   level: info
   access_log: ${accessLog}
@@ -141,11 +142,11 @@ async function answers(url) {
   return res.ok;
 }
 
-/** Waits for `check`, then hands the proxy over; stops it if it never gets ready. */
-async function ready(proc, url, check, what) {
+/** Waits for `check`, then hands the proxy over (pinned to the proxy core unless `pin` is false); stops it if it never gets ready. */
+async function ready(proc, url, check, what, { pin = true } = {}) {
   try {
     await waitFor(check, READY_TIMEOUT_MS, what, proc);
-    pinTree(proc.pid, CORES.proxy);
+    if (pin) pinTree(proc.pid, CORES.proxy);
   } catch (err) {
     await proc.stop();
     throw err;
@@ -171,11 +172,14 @@ async function startHaproxy({ dir, upstreams }) {
   return ready(proc, url, () => answers(`${url}/health`), 'haproxy');
 }
 
-/** Sluice from dist/, one process; `telemetry` adds access logs and trace export to `otlpUrl`. */
-async function startSluice({ dir, upstreams, telemetry = false, otlpUrl }) {
+/**
+ * Sluice from dist/; `telemetry` adds access logs and trace export to `otlpUrl`. One process
+ * pinned to the proxy core, or with `workers` > 1 a cluster left free to use every core.
+ */
+async function startSluice({ dir, upstreams, telemetry = false, otlpUrl, workers = 1 }) {
   const port = await freePort();
   const conf = join(dir, 'sluice.yaml');
-  writeFileSync(conf, sluiceConfig(port, upstreams, { accessLog: telemetry }));
+  writeFileSync(conf, sluiceConfig(port, upstreams, { accessLog: telemetry, workers }));
   const env = telemetry ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_SERVICE_NAME: 'sluice-bench' } : { OTEL_SDK_DISABLED: 'true' };
   const proc = startPinned({ name: 'sluice', cmd: process.execPath, args: [join(ROOT, 'dist/cli.js'), '--config', conf], env, logFile: join(dir, 'sluice.log'), cwd: ROOT });
   const url = `http://127.0.0.1:${port}`;
@@ -190,6 +194,7 @@ async function startSluice({ dir, upstreams, telemetry = false, otlpUrl }) {
       return models.data.some((m) => m.id === MODEL);
     },
     'sluice ready',
+    { pin: workers === 1 },
   );
 }
 
@@ -211,6 +216,13 @@ export const ROWS = [
   { id: 'nginx', label: 'nginx', means: 'nginx, one worker, keep-alive upstream', needs: ['nginx'], start: startNginx },
   { id: 'haproxy', label: 'HAProxy', means: 'HAProxy, nbthread 1', needs: ['haproxy'], start: startHaproxy },
   { id: 'sluice', label: 'Sluice', means: 'Sluice, one process, access log off, no tracing', needs: [], start: startSluice },
+  {
+    id: 'sluice-2w',
+    label: 'Sluice, 2 workers',
+    means: 'Sluice with server.workers: 2, not pinned: its workers share the cores with the backend and the load generator',
+    needs: [],
+    start: (options) => startSluice({ ...options, workers: 2 }),
+  },
   { id: 'hpm', label: 'http-proxy-middleware', means: 'reference: bare http-proxy-middleware on node:http', needs: [], singleUpstream: true, start: startNodeReference('ref-hpm.mjs') },
   { id: 'raw', label: 'node:http pipe', means: 'reference: raw node:http proxy (request and response piped)', needs: [], singleUpstream: true, start: startNodeReference('ref-raw.mjs') },
 ];

@@ -8,7 +8,7 @@
 // missing are skipped (the full run stops instead). --keep: keep the generated configs and the
 // proxies' logs (the temp directory is printed). --only SECTION,... and --rows ROW,... run a part
 // (sections: throughput, telemetry, latency, streaming, concurrent, failover; rows: direct, nginx,
-// haproxy, sluice, hpm, raw).
+// haproxy, sluice, sluice-2w, hpm, raw).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

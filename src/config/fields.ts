@@ -10,6 +10,7 @@ export const MESSAGES = {
   size: 'expected a size like 512KiB, 10MiB',
   positiveSize: 'expected a size greater than 0',
   positiveInt: 'expected a positive integer',
+  workers: 'expected a positive integer or auto',
   integer: 'expected an integer',
   port: 'expected a port number 1-65535',
   endpointName: 'expected 1-64 characters from A-Z a-z 0-9 . _ -',

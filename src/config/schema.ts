@@ -167,6 +167,11 @@ const serverSchema = z
     request_timeout: duration({ allowZero: false }).prefault('60s'),
     /** Open client connections at most; further connections are closed at once. */
     max_connections: positiveInt().default(10_000),
+    /**
+     * Processes serving requests: 1 is one process doing everything; more (or `auto`, one per
+     * available core) makes a node:cluster primary that runs the checks and forks that many workers.
+     */
+    workers: z.union([z.literal('auto'), integerSchema(MESSAGES.workers).positive({ error: MESSAGES.workers })], { error: MESSAGES.workers }).default(1),
     /** Peers whose X-Forwarded-*, Forwarded and X-Real-IP headers are believed (addresses or CIDR blocks). */
     trusted_proxies: z
       .array(z.string({ error: MESSAGES.ipOrCidr }).refine(isIpOrCidr, { error: MESSAGES.ipOrCidr }))

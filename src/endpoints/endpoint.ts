@@ -5,6 +5,18 @@ import { DEFAULT_HEALTH_POLICY, EndpointHealth, type HealthPolicy, type HealthSt
 export interface EndpointListener {
   stateChanged?(endpoint: Endpoint, from: HealthState, to: HealthState, reason: string): void;
   circuitChanged?(endpoint: Endpoint, from: CircuitState, to: CircuitState, reason: string): void;
+  /**
+   * Set when another process owns the health state machine (a cluster worker): the outcomes of
+   * real requests go there instead of feeding this endpoint's own state machine.
+   */
+  readonly passive?: PassiveSink;
+}
+
+/** Where a cluster worker sends what its requests saw of an endpoint. */
+export interface PassiveSink {
+  connectionFailed(endpoint: Endpoint, error: string): void;
+  latencyFailed(endpoint: Endpoint, error: string): void;
+  requestFinished(endpoint: Endpoint, outcome: 'success' | 'failure'): void;
 }
 
 /** Health policy from the `health` config section. */
@@ -60,12 +72,14 @@ export class Endpoint {
   #cooldownUntil = 0;
   readonly #now: () => number;
   readonly #env: NodeJS.ProcessEnv;
+  readonly #passive: PassiveSink | undefined;
 
   constructor(config: EndpointConfig, cfg: SluiceConfig, now: () => number, listener: EndpointListener = {}, env: NodeJS.ProcessEnv = process.env) {
     this.name = config.name;
     this.#config = config;
     this.#now = now;
     this.#env = env;
+    this.#passive = listener.passive;
     this.baseUrl = endpointBaseUrl(config.url);
     this.displayUrl = this.baseUrl.href.replace(/\/$/, '');
     this.#authorization = outboundAuthorization(config, env);
@@ -159,6 +173,30 @@ export class Endpoint {
   setModels(models: Iterable<string>): void {
     this.#models = new Set(models);
     this.#modelsUpdatedAt = this.#now();
+  }
+
+  /**
+   * A real request could not connect (refused, reset): this process stops routing to it at once;
+   * in a cluster worker the primary is told too, and its verdict follows.
+   */
+  connectionFailed(error: string): void {
+    this.health.markConnectionFailure(error);
+    this.#passive?.connectionFailed(this, error);
+  }
+
+  /**
+   * A real request missed its latency deadline (no first token in time): this process degrades
+   * it at once; in a cluster worker the primary is told too, and its verdict follows.
+   */
+  latencyFailed(error: string): void {
+    this.health.recordLatencyFailure(error);
+    this.#passive?.latencyFailed(this, error);
+  }
+
+  /** Outcome of a real request: feeds the error ratio (the primary's, in a cluster worker). */
+  requestFinished(outcome: 'success' | 'failure'): void {
+    if (this.#passive) this.#passive.requestFinished(this, outcome);
+    else this.health.recordRequest(outcome);
   }
 
   /** Keeps the endpoint out of rotation until the backend's Retry-After has passed (HTTP 429). */

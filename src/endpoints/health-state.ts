@@ -40,6 +40,24 @@ export interface CheckResult {
   error?: string;
 }
 
+/**
+ * Everything the state machine knows of an endpoint's health except the request window: what a
+ * cluster primary sends its workers so that their copies route and report as it decides.
+ */
+export interface HealthSnapshot {
+  readonly state: HealthState;
+  /** Why the endpoint is in its state (the reason of the last transition). */
+  readonly reason: string;
+  readonly consecutiveFailures: number;
+  readonly consecutivePasses: number;
+  readonly lastError: string | undefined;
+  readonly checksTotal: number;
+  readonly checksPassed: number;
+  readonly lastCheckAt: number | undefined;
+  readonly lastLatencyMs: number | undefined;
+  readonly slowStartFrom: number | undefined;
+}
+
 export type HealthTransitionListener = (from: HealthState, to: HealthState, reason: string) => void;
 
 /** Weight share at the very start of slow start, so a recovering endpoint still gets some traffic. */
@@ -66,6 +84,7 @@ export class EndpointHealth {
   readonly #onTransition: HealthTransitionListener | undefined;
   #requests: OutcomeWindow;
   #state: HealthState = 'unknown';
+  #reason = 'not checked yet';
   #consecutiveFailures = 0;
   #consecutivePasses = 0;
   #lastError: string | undefined;
@@ -141,6 +160,38 @@ export class EndpointHealth {
     const total = successes + failures;
     if (total === 0 || total < this.#policy.minRequestsForRatio) return undefined;
     return failures / total;
+  }
+
+  snapshot(): HealthSnapshot {
+    return {
+      state: this.#state,
+      reason: this.#reason,
+      consecutiveFailures: this.#consecutiveFailures,
+      consecutivePasses: this.#consecutivePasses,
+      lastError: this.#lastError,
+      checksTotal: this.#checksTotal,
+      checksPassed: this.#checksPassed,
+      lastCheckAt: this.#lastCheckAt,
+      lastLatencyMs: this.#lastLatencyMs,
+      slowStartFrom: this.#slowStartFrom,
+    };
+  }
+
+  /**
+   * Takes over another state machine's verdict (a cluster worker following its primary): every
+   * field is replaced, and a change of state is announced with the primary's reason.
+   */
+  adopt(snapshot: HealthSnapshot): void {
+    this.#consecutiveFailures = snapshot.consecutiveFailures;
+    this.#consecutivePasses = snapshot.consecutivePasses;
+    this.#lastError = snapshot.lastError;
+    this.#checksTotal = snapshot.checksTotal;
+    this.#checksPassed = snapshot.checksPassed;
+    this.#lastCheckAt = snapshot.lastCheckAt;
+    this.#lastLatencyMs = snapshot.lastLatencyMs;
+    this.#slowStartFrom = snapshot.slowStartFrom;
+    this.#moveTo(snapshot.state, snapshot.reason);
+    this.#reason = snapshot.reason;
   }
 
   recordCheck(result: CheckResult): void {
@@ -280,6 +331,7 @@ export class EndpointHealth {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
+    this.#reason = reason;
     this.#onTransition?.(from, to, reason);
   }
 }

@@ -5,9 +5,10 @@ export {
   HEALTH_STATES,
   type CheckResult,
   type HealthPolicy,
+  type HealthSnapshot,
   type HealthState,
   type HealthTransitionListener,
 } from './health-state.js';
 export { OutcomeWindow, type OutcomeCounts } from './outcome-window.js';
-export { Endpoint, healthPolicyFrom, type EndpointListener } from './endpoint.js';
+export { Endpoint, healthPolicyFrom, type EndpointListener, type PassiveSink } from './endpoint.js';
 export { describeFetchError, joinUrl } from './endpoint-http.js';

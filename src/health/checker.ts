@@ -8,6 +8,8 @@ export interface HealthCheckerOptions {
   readonly random?: () => number;
   /** Called after every check, before the endpoint's state machine is fed (metrics, logs). */
   readonly onResult?: (endpoint: Endpoint, result: ProbeResult) => void;
+  /** Called once a check's result is applied and the endpoint's next check is scheduled. */
+  readonly onChecked?: (endpoint: Endpoint) => void;
 }
 
 /**
@@ -58,6 +60,7 @@ export class HealthChecker {
     const p = this.#run(endpoint).finally(() => {
       this.#inFlight.delete(endpoint.name);
       this.#schedule(endpoint);
+      this.#opts.onChecked?.(endpoint);
     });
     this.#inFlight.set(endpoint.name, p);
     return p;

@@ -158,7 +158,7 @@ export class Attempt {
         else {
           endpoint.breaker.recordSuccess(this.#holdsTrial());
           this.#releaseTrial();
-          endpoint.health.recordRequest('success');
+          endpoint.requestFinished('success');
         }
         if (status >= 500 || status === 429) metrics.attemptFailed(endpoint.name, status === 429 ? 'http_429' : 'http_5xx', false);
         return;
@@ -219,9 +219,9 @@ export class Attempt {
     const countsForBreaker = status === undefined || (status >= 500 ? this.#deps.config.breaker.count_5xx : false);
     if (countsForBreaker) endpoint.breaker.recordFailure(this.#holdsTrial());
     this.#releaseTrial();
-    if (connectionLost) endpoint.health.markConnectionFailure(message);
-    if (reason === 'first_token_timeout') endpoint.health.recordLatencyFailure(message);
-    endpoint.health.recordRequest('failure');
+    if (connectionLost) endpoint.connectionFailed(message);
+    if (reason === 'first_token_timeout') endpoint.latencyFailed(message);
+    endpoint.requestFinished('failure');
   }
 
   #holdsTrial(): boolean {

@@ -1,6 +1,6 @@
 export { createLogger, type Logger, type LogLevel } from './logging.js';
 export { FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
-export { SluiceMetrics, type CheckResult, type MetricsSource, type EndpointLoadSnapshot, type EndpointSnapshot, type GapObserver, type RequestObservation } from './metrics.js';
+export { SluiceMetrics, type Aggregator, type CheckResult, type MetricsBuild, type MetricsSource, type RenderedMetrics, type EndpointLoadSnapshot, type EndpointSnapshot, type GapObserver, type RequestObservation } from './metrics.js';
 export { routeAttributes } from './route-decision.js';
 export { ModelStats, quantile, type ModelStatsView } from './model-stats.js';
 export { startTracing, tracingRequested, type Tracing } from './tracing.js';

@@ -5,12 +5,13 @@ export type Logger = winston.Logger;
 
 /**
  * JSON lines on stdout. Every line carries `time`, `level`, `message` and `service`; callers add
- * structured fields (endpoint, request_id, trace_id ...). Bodies and secrets are never logged.
+ * structured fields (endpoint, request_id, trace_id ...); `fields` go on every line (in a cluster,
+ * the process's `pid` and `worker`). Bodies and secrets are never logged.
  */
-export function createLogger(level: LogLevel, service = 'sluice'): Logger {
+export function createLogger(level: LogLevel, service = 'sluice', fields: Record<string, unknown> = {}): Logger {
   return winston.createLogger({
     level,
-    defaultMeta: { service },
+    defaultMeta: { service, ...fields },
     format: winston.format.combine(
       winston.format.timestamp({ alias: 'time' }),
       winston.format((info) => {

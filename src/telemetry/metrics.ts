@@ -13,7 +13,8 @@ export interface EndpointSnapshot {
   readonly priority: number;
   readonly state: string;
   readonly routable: boolean;
-  readonly circuit: string;
+  /** Absent in a cluster primary, which sends no requests and so has no breaker of its own. */
+  readonly circuit?: string;
   readonly consecutiveFailures: number;
   readonly activeConnections: number;
   readonly effectiveWeight: number;
@@ -74,6 +75,30 @@ interface RequestSeries {
   readonly overhead: client.Histogram.Internal<string>;
 }
 
+/**
+ * How each gauge merges across the processes of a cluster (prom-client's `aggregator`): `first`
+ * for state the primary decides and every worker copies (the primary's value comes first in the
+ * merge), `sum` for what each worker holds on its own, `max` for per-worker state sets.
+ */
+export type Aggregator = 'first' | 'sum' | 'max';
+
+/** Output of a merge across processes, or of one process alone. */
+export interface RenderedMetrics {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export interface MetricsBuild {
+  readonly version: string;
+  /**
+   * In a cluster: which process this is (`primary` or the worker's slot), a `worker` label on
+   * Node's default process_* and nodejs_* metrics so each process keeps its own series.
+   */
+  readonly processLabel?: string;
+  /** In a cluster worker: renders the merge of every process instead of this one's registry. */
+  readonly render?: (openMetrics: boolean) => Promise<RenderedMetrics>;
+}
+
 /** Where the gaps between one response's streamed chunks are observed: a child resolved once per request. */
 export interface GapObserver {
   observe(seconds: number): void;
@@ -108,53 +133,56 @@ export class SluiceMetrics {
   readonly #prefixLookups;
   readonly #shutdownCut;
 
-  constructor(source: MetricsSource, build: { version: string }) {
+  readonly #renderMerged: MetricsBuild['render'];
+
+  constructor(source: MetricsSource, build: MetricsBuild) {
+    this.#renderMerged = build.render;
     this.openMetricsRegistry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
     const registers = [this.openMetricsRegistry];
-    const gauge = (name: string, help: string, labelNames: string[], collect: (g: client.Gauge<string>) => void) =>
-      new client.Gauge({ name, help, labelNames, registers, collect(this: client.Gauge<string>) { this.reset(); collect(this); } });
+    const gauge = (name: string, help: string, labelNames: string[], aggregator: Aggregator, collect: (g: client.Gauge<string>) => void) =>
+      new client.Gauge({ name, help, labelNames, registers, aggregator, collect(this: client.Gauge<string>) { this.reset(); collect(this); } });
 
-    gauge('sluice_endpoint_info', 'Configured endpoint (value 1).', ['endpoint', 'url', 'type', 'priority'], (g) => {
+    gauge('sluice_endpoint_info', 'Configured endpoint (value 1).', ['endpoint', 'url', 'type', 'priority'], 'first', (g) => {
       for (const e of source.endpoints()) g.set({ endpoint: e.name, url: e.url, type: e.type, priority: String(e.priority) }, 1);
     });
-    gauge('sluice_endpoint_state', 'Health state of the endpoint (state set: 1 for the current state).', ['endpoint', 'state'], (g) => {
+    gauge('sluice_endpoint_state', 'Health state of the endpoint (state set: 1 for the current state).', ['endpoint', 'state'], 'first', (g) => {
       for (const e of source.endpoints()) for (const s of HEALTH_STATES) g.set({ endpoint: e.name, state: s }, e.state === s ? 1 : 0);
     });
-    gauge('sluice_endpoint_up', '1 when the endpoint is routable (healthy, degraded or recovering).', ['endpoint'], (g) => {
+    gauge('sluice_endpoint_up', '1 when the endpoint is routable (healthy, degraded or recovering).', ['endpoint'], 'first', (g) => {
       for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.routable ? 1 : 0);
     });
-    gauge('sluice_endpoint_circuit_state', 'Circuit breaker state (state set: 1 for the current state).', ['endpoint', 'state'], (g) => {
-      for (const e of source.endpoints()) for (const s of CIRCUIT_STATES) g.set({ endpoint: e.name, state: s }, e.circuit === s ? 1 : 0);
+    gauge('sluice_endpoint_circuit_state', 'Circuit breaker state (state set: 1 for the current state).', ['endpoint', 'state'], 'max', (g) => {
+      for (const e of source.endpoints()) if (e.circuit !== undefined) for (const s of CIRCUIT_STATES) g.set({ endpoint: e.name, state: s }, e.circuit === s ? 1 : 0);
     });
-    gauge('sluice_endpoint_consecutive_failures', 'Consecutive failed health checks.', ['endpoint'], (g) => {
+    gauge('sluice_endpoint_consecutive_failures', 'Consecutive failed health checks.', ['endpoint'], 'first', (g) => {
       for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.consecutiveFailures);
     });
-    gauge('sluice_endpoint_active_connections', 'Requests in flight to the endpoint.', ['endpoint'], (g) => {
+    gauge('sluice_endpoint_active_connections', 'Requests in flight to the endpoint.', ['endpoint'], 'sum', (g) => {
       for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.activeConnections);
     });
-    gauge('sluice_endpoint_effective_weight', 'Weight used by the balancer after slow start and degradation.', ['endpoint'], (g) => {
+    gauge('sluice_endpoint_effective_weight', 'Weight used by the balancer after slow start and degradation.', ['endpoint'], 'first', (g) => {
       for (const e of source.endpoints()) g.set({ endpoint: e.name }, e.effectiveWeight);
     });
-    gauge('sluice_models_available_endpoints', 'Routable endpoints serving each model.', ['model'], (g) => {
+    gauge('sluice_models_available_endpoints', 'Routable endpoints serving each model.', ['model'], 'first', (g) => {
       for (const [model, n] of source.modelAvailability()) g.set({ model }, n);
     });
-    gauge('sluice_endpoint_backend_requests', 'Requests the backend last reported, by state: running (in its batch) or waiting (queued).', ['endpoint', 'state'], (g) => {
+    gauge('sluice_endpoint_backend_requests', 'Requests the backend last reported, by state: running (in its batch) or waiting (queued).', ['endpoint', 'state'], 'first', (g) => {
       for (const e of source.endpointLoads()) {
         if (e.running !== undefined) g.set({ endpoint: e.name, state: 'running' }, e.running);
         if (e.waiting !== undefined) g.set({ endpoint: e.name, state: 'waiting' }, e.waiting);
       }
     });
-    gauge('sluice_endpoint_backend_kv_cache_usage_ratio', 'KV-cache usage the backend last reported, 0 to 1.', ['endpoint'], (g) => {
+    gauge('sluice_endpoint_backend_kv_cache_usage_ratio', 'KV-cache usage the backend last reported, 0 to 1.', ['endpoint'], 'first', (g) => {
       for (const e of source.endpointLoads()) if (e.kvUsage !== undefined) g.set({ endpoint: e.name }, e.kvUsage);
     });
-    gauge('sluice_endpoint_load_age_seconds', 'Time since the endpoint last reported its load.', ['endpoint'], (g) => {
+    gauge('sluice_endpoint_load_age_seconds', 'Time since the endpoint last reported its load.', ['endpoint'], 'first', (g) => {
       for (const e of source.endpointLoads()) if (e.ageSeconds !== undefined) g.set({ endpoint: e.name }, e.ageSeconds);
     });
-    gauge('sluice_endpoint_load_stale', '1 when the endpoint\'s load data is stale and routing uses Sluice\'s own counts for it.', ['endpoint'], (g) => {
+    gauge('sluice_endpoint_load_stale', '1 when the endpoint\'s load data is stale and routing uses Sluice\'s own counts for it.', ['endpoint'], 'first', (g) => {
       for (const e of source.endpointLoads()) g.set({ endpoint: e.name }, e.stale ? 1 : 0);
     });
-    gauge('sluice_prefix_index_blocks', 'Prompt block hashes in the prefix-aware index.', [], (g) => g.set(source.prefixIndexSize()));
-    const buildInfo = new client.Gauge({ name: 'sluice_build_info', help: 'Sluice build (value 1).', labelNames: ['version', 'node_version'], registers });
+    gauge('sluice_prefix_index_blocks', 'Prompt block hashes in the prefix-aware index.', [], 'sum', (g) => g.set(source.prefixIndexSize()));
+    const buildInfo = new client.Gauge({ name: 'sluice_build_info', help: 'Sluice build (value 1).', labelNames: ['version', 'node_version'], registers, aggregator: 'first' });
     buildInfo.set({ version: build.version, node_version: process.version }, 1);
 
     this.#transitions = new client.Counter({ name: 'sluice_endpoint_state_transitions_total', help: 'Health state transitions.', labelNames: ['endpoint', 'from', 'to'], registers });
@@ -180,7 +208,7 @@ export class SluiceMetrics {
     this.#configReloads.inc({ result: 'success' }, 0);
     this.#configReloads.inc({ result: 'failure' }, 0);
 
-    client.collectDefaultMetrics({ register: this.openMetricsRegistry });
+    client.collectDefaultMetrics({ register: this.openMetricsRegistry, ...(build.processLabel === undefined ? {} : { labels: { worker: build.processLabel } }) });
     // The classic-format registry shares the very same metric objects (exemplars are dropped when rendered).
     for (const { name } of this.openMetricsRegistry.getMetricsAsArray()) this.textRegistry.registerMetric(this.openMetricsRegistry.getSingleMetric(name)!);
   }
@@ -310,9 +338,18 @@ export class SluiceMetrics {
     this.#configReloads.inc({ result });
   }
 
-  /** Renders for a scraper: OpenMetrics (with exemplars) when the Accept header asks for it. */
-  render(accept: string | undefined): Promise<{ contentType: string; body: string }> {
+  /** This process's metrics as prom-client JSON, for a merge across a cluster. */
+  json(): Promise<unknown[]> {
+    return this.openMetricsRegistry.getMetricsAsJSON();
+  }
+
+  /**
+   * Renders for a scraper: OpenMetrics (with exemplars) when the Accept header asks for it. In a
+   * cluster worker, the merge of every process (exemplars do not survive a merge).
+   */
+  render(accept: string | undefined): Promise<RenderedMetrics> {
     const openMetrics = accept?.includes('application/openmetrics-text') ?? false;
+    if (this.#renderMerged) return this.#renderMerged(openMetrics);
     // Renders run one at a time: see #renderNow.
     const result = this.#renderChain.then(() => this.#renderNow(openMetrics));
     this.#renderChain = result.catch(() => undefined);
@@ -321,7 +358,7 @@ export class SluiceMetrics {
 
   #renderChain: Promise<unknown> = Promise.resolve();
 
-  async #renderNow(openMetrics: boolean): Promise<{ contentType: string; body: string }> {
+  async #renderNow(openMetrics: boolean): Promise<RenderedMetrics> {
     if (openMetrics) return { contentType: this.openMetricsRegistry.contentType, body: await this.openMetricsRegistry.metrics() };
     // prom-client's OpenMetrics rendering renames counters in place (drops `_total`, which
     // OpenMetrics adds back per sample). The classic format needs the full name again.

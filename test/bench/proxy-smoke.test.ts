@@ -52,7 +52,7 @@ describe('npm run bench -- --smoke', () => {
     const results = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Results;
     expect(results.meta.smoke).toBe(true);
 
-    const expected = ['direct', 'sluice', 'hpm', 'raw', ...(installed('nginx') ? ['nginx'] : []), ...(installed('haproxy') ? ['haproxy'] : [])];
+    const expected = ['direct', 'sluice', 'sluice-2w', 'hpm', 'raw', ...(installed('nginx') ? ['nginx'] : []), ...(installed('haproxy') ? ['haproxy'] : [])];
     const ids = (list: RowResult[]) => list.filter((r) => r.error === undefined).map((r) => r.row).sort();
     const errors = (list: RowResult[]) => list.filter((r) => r.error !== undefined).map((r) => `${r.row}: ${r.error}`).join('; ');
 

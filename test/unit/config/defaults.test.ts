@@ -6,7 +6,7 @@ const minimal = { endpoints: [{ name: 'a', url: 'http://127.0.0.1:11434' }] };
 describe('defaults', () => {
   it('fills every section when only endpoints are given', () => {
     const config = validateConfig(minimal);
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, admin_port: null, trusted_proxies: [], shutdown_grace: 30_000, headers_timeout: 10_000, request_timeout: 60_000, max_connections: 10_000 });
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, admin_port: null, trusted_proxies: [], shutdown_grace: 30_000, headers_timeout: 10_000, request_timeout: 60_000, max_connections: 10_000, workers: 1 });
     expect(config.logging).toEqual({ level: 'info', access_log: true });
     expect(config.limits).toEqual({ max_body: 10 * 1024 * 1024 });
     expect(config.balancing).toEqual({
@@ -37,6 +37,11 @@ describe('defaults', () => {
       expose_route_headers: false,
     });
     expect(config.discovery).toEqual({ interval: 300_000, timeout: 5_000 });
+  });
+
+  it('takes server.workers as a count or auto', () => {
+    expect(validateConfig({ ...minimal, server: { workers: 4 } }).server.workers).toBe(4);
+    expect(validateConfig({ ...minimal, server: { workers: 'auto' } }).server.workers).toBe('auto');
   });
 
   it('fills every endpoint field', () => {

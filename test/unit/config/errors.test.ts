@@ -26,6 +26,8 @@ describe('validation messages', () => {
       'endpoints[2].weight: expected a positive integer',
     ],
     ['fractional weight', { endpoints: [{ ...endpoint, weight: 1.5 }] }, 'endpoints[0].weight: expected a positive integer'],
+    ['no workers', withPatch({ server: { workers: 0 } }), 'server.workers: expected a positive integer or auto'],
+    ['workers as a word', withPatch({ server: { workers: 'all' } }), 'server.workers: expected a positive integer or auto'],
     ['weight as text', { endpoints: [{ ...endpoint, weight: 'two' }] }, 'endpoints[0].weight: expected a positive integer'],
     ['wrong type', withPatch({ logging: { access_log: 'yes' } }), 'logging.access_log: expected true or false, got the string "yes"'],
     ['section of wrong type', withPatch({ server: 8080 }), 'server: expected a mapping, got the number 8080'],

@@ -1,0 +1,129 @@
+import type { SluiceConfig } from '../config/index.js';
+import type { HealthSnapshot } from '../endpoints/index.js';
+import type { Answers } from '../fleet/index.js';
+import type { LoadReport } from '../load/index.js';
+
+/**
+ * The messages between a cluster primary and its workers (IPC with `serialization: 'advanced'`,
+ * so Maps and Sets travel as they are). The primary owns health checks, discovery, load scrapes
+ * and DNS; it tells the workers each change. Workers tell it what their requests saw and ask it
+ * for the merged metrics.
+ */
+
+/** Primary -> worker: the configuration and DNS answers to build the fleet from (at start and on reload). */
+export interface ConfigMessage {
+  readonly type: 'sluice:config';
+  readonly config: SluiceConfig;
+  readonly answers: Answers;
+  /** True for a reload (counted and logged by the primary), false for a worker's first config. */
+  readonly reload: boolean;
+}
+
+/** Primary -> worker: `discover: dns` members changed. */
+export interface FleetMessage {
+  readonly type: 'sluice:fleet';
+  readonly answers: Answers;
+}
+
+/** Primary -> worker: an endpoint's health after a check or a transition. */
+export interface HealthMessage {
+  readonly type: 'sluice:health';
+  readonly endpoint: string;
+  readonly health: HealthSnapshot;
+  /** Clock time of the endpoint's next active check (Retry-After, status API). */
+  readonly nextCheckAt: number;
+}
+
+/** Primary -> worker: the model lists of the endpoints (after discovery changed the catalog). */
+export interface ModelsMessage {
+  readonly type: 'sluice:models';
+  readonly models: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Primary -> worker: one load scrape's outcome. */
+export interface LoadMessage {
+  readonly type: 'sluice:load';
+  readonly endpoint: string;
+  readonly report?: LoadReport;
+  readonly error?: string;
+}
+
+/** Primary -> worker: send your metrics (as prom-client JSON) for a merge. */
+export interface CollectMetricsMessage {
+  readonly type: 'sluice:collect-metrics';
+  readonly id: number;
+}
+
+/** Primary -> worker: the merged metrics asked for with `id`. */
+export interface MergedMetricsMessage {
+  readonly type: 'sluice:merged-metrics';
+  readonly id: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export type StateMessage = ConfigMessage | FleetMessage | HealthMessage | ModelsMessage | LoadMessage;
+export type ToWorker = StateMessage | CollectMetricsMessage | MergedMetricsMessage;
+
+/** Worker -> primary: started, send me the configuration and the current state. */
+export interface HelloMessage {
+  readonly type: 'sluice:hello';
+}
+
+/** Worker -> primary: serving (the listeners are bound). */
+export interface ServingMessage {
+  readonly type: 'sluice:serving';
+}
+
+/** Worker -> primary: a request could not connect to the endpoint (refused, reset). */
+export interface ConnectionFailedMessage {
+  readonly type: 'sluice:connection-failed';
+  readonly endpoint: string;
+  readonly error: string;
+}
+
+/** Worker -> primary: a request missed its latency deadline on the endpoint (no first token in time). */
+export interface LatencyFailedMessage {
+  readonly type: 'sluice:latency-failed';
+  readonly endpoint: string;
+  readonly error: string;
+}
+
+/** Worker -> primary: request outcomes per endpoint since the last such message (feeds the error ratio). */
+export interface OutcomesMessage {
+  readonly type: 'sluice:outcomes';
+  readonly outcomes: ReadonlyMap<string, { readonly successes: number; readonly failures: number }>;
+}
+
+/** Worker -> primary: a scrape of /metrics; answer with the merge of every process. */
+export interface MetricsRequestMessage {
+  readonly type: 'sluice:metrics-request';
+  readonly id: number;
+  readonly openMetrics: boolean;
+}
+
+/** Worker -> primary: this worker's metrics for the merge `id`. */
+export interface WorkerMetricsMessage {
+  readonly type: 'sluice:worker-metrics';
+  readonly id: number;
+  /** prom-client `Registry.getMetricsAsJSON()`; typed loosely here, read by metrics-merge. */
+  readonly metrics: unknown[];
+}
+
+export type ToPrimary = HelloMessage | ServingMessage | ConnectionFailedMessage | LatencyFailedMessage | OutcomesMessage | MetricsRequestMessage | WorkerMetricsMessage;
+
+const TO_WORKER = new Set<string>(['sluice:config', 'sluice:fleet', 'sluice:health', 'sluice:models', 'sluice:load', 'sluice:collect-metrics', 'sluice:merged-metrics']);
+const TO_PRIMARY = new Set<string>(['sluice:hello', 'sluice:serving', 'sluice:connection-failed', 'sluice:latency-failed', 'sluice:outcomes', 'sluice:metrics-request', 'sluice:worker-metrics']);
+
+function typeOf(message: unknown): string | undefined {
+  return typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string' ? (message as { type: string }).type : undefined;
+}
+
+/** Whether an IPC message is one of Sluice's for a worker (prom-client and Node send others). */
+export function isToWorker(message: unknown): message is ToWorker {
+  return TO_WORKER.has(typeOf(message) ?? '');
+}
+
+export function isToPrimary(message: unknown): message is ToPrimary {
+  return TO_PRIMARY.has(typeOf(message) ?? '');
+}

@@ -1,0 +1,200 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { SluiceConfig } from '../config/index.js';
+import type { Endpoint } from '../endpoints/index.js';
+import type { Answers } from '../fleet/index.js';
+import type { Logger, RenderedMetrics } from '../telemetry/index.js';
+import { isToPrimary, type StateMessage, type ToPrimary, type ToWorker } from './messages.js';
+import { mergeMetrics } from './metrics-merge.js';
+import { applyPassive } from './passive-relay.js';
+import { fullState, healthMessage, loadMessages, modelsMessage } from './primary-state.js';
+import { RestartBackoff } from './restart-backoff.js';
+import type { ControlView, PrimarySide } from './side.js';
+
+/** The environment variable that tells a worker its slot. */
+export const WORKER_SLOT_ENV = 'SLUICE_WORKER_SLOT';
+
+/** How long the primary waits for a worker's metrics before merging without them. */
+const COLLECT_TIMEOUT_MS = 5000;
+
+interface Slot {
+  worker: Worker;
+  startedAt: number;
+  /** Said hello and got the full state: changes are sent to it from then on. */
+  synced: boolean;
+}
+
+interface Collection {
+  readonly parts: unknown[][];
+  waiting: Set<number>;
+  readonly done: () => void;
+}
+
+/**
+ * The primary of a cluster: forks the workers (restarting one that dies, with a backoff), sends
+ * each the configuration and state, then every change of it; applies what the workers' requests
+ * saw to its own state machines; merges everyone's metrics when a worker is scraped.
+ */
+export class ClusterPrimary implements PrimarySide {
+  readonly role = 'primary';
+  readonly #count: number;
+  readonly #logger: Logger;
+  readonly #slots = new Map<number, Slot>();
+  readonly #backoff = new RestartBackoff();
+  readonly #collections = new Map<number, Collection>();
+  #nextCollection = 0;
+  #view: ControlView | undefined;
+  #stopping = false;
+  #allExited: (() => void) | undefined;
+
+  constructor(workers: number, logger: Logger) {
+    this.#count = workers;
+    this.#logger = logger;
+  }
+
+  attach(view: ControlView): void {
+    this.#view = view;
+  }
+
+  healthChanged(endpoint: Endpoint): void {
+    if (this.#view) this.#broadcast(healthMessage(endpoint, this.#view.nextCheckInMs(endpoint), Date.now()));
+  }
+
+  modelsChanged(endpoints: readonly Endpoint[]): void {
+    this.#broadcast(modelsMessage(endpoints));
+  }
+
+  loadChanged(endpoint: string, error: string | undefined): void {
+    if (error !== undefined) this.#broadcast({ type: 'sluice:load', endpoint, error });
+    else if (this.#view) for (const message of loadMessages(this.#view, endpoint)) this.#broadcast(message);
+  }
+
+  fleetChanged(config: SluiceConfig, answers: Answers, reload: boolean): void {
+    this.#broadcast(reload ? { type: 'sluice:config', config, answers, reload: true } : { type: 'sluice:fleet', answers });
+  }
+
+  /** Forks every worker. Call once the control plane runs (attach was called). */
+  start(): void {
+    cluster.setupPrimary({ serialization: 'advanced' });
+    for (let slot = 0; slot < this.#count; slot++) this.#fork(slot);
+  }
+
+  /** Worker process ids now running. */
+  get pids(): number[] {
+    return [...this.#slots.values()].flatMap((s) => (s.worker.process.pid === undefined ? [] : [s.worker.process.pid]));
+  }
+
+  /**
+   * Sends SIGTERM to every worker (each drains for server.shutdown_grace; a second call cuts what
+   * is left) and resolves once all have exited. No worker is restarted from then on.
+   */
+  stopWorkers(): Promise<void> {
+    this.#stopping = true;
+    for (const { worker } of this.#slots.values()) if (!worker.isDead()) worker.process.kill('SIGTERM');
+    if (this.#slots.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const previous = this.#allExited;
+      this.#allExited = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  #fork(slot: number): void {
+    const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) });
+    this.#slots.set(slot, { worker, startedAt: Date.now(), synced: false });
+    worker.on('message', (message: unknown) => {
+      if (isToPrimary(message)) this.#onMessage(slot, worker, message);
+    });
+    worker.on('exit', (code, signal) => this.#onExit(slot, worker, code, signal));
+  }
+
+  #onExit(slot: number, worker: Worker, code: number | null, signal: string | null): void {
+    const entry = this.#slots.get(slot);
+    if (!entry || entry.worker !== worker) return;
+    for (const collection of this.#collections.values()) {
+      collection.waiting.delete(slot);
+      if (collection.waiting.size === 0) collection.done();
+    }
+    this.#slots.delete(slot);
+    if (this.#stopping) {
+      this.#logger.info('worker stopped', { worker: slot, worker_pid: worker.process.pid, code, signal });
+      if (this.#slots.size === 0) this.#allExited?.();
+      return;
+    }
+    // The slot stays empty until the restart: a shutdown meanwhile does not wait for it.
+    const delay = this.#backoff.delayAfterDeath(slot, Date.now() - entry.startedAt);
+    this.#logger.error('worker died; restarting it', { worker: slot, worker_pid: worker.process.pid, code, signal, restart_in_ms: delay });
+    // Not unref'd: while every worker is down, this timer is what keeps the primary running.
+    setTimeout(() => {
+      if (!this.#stopping) this.#fork(slot);
+    }, delay);
+  }
+
+  #onMessage(slot: number, worker: Worker, message: ToPrimary): void {
+    const view = this.#view;
+    if (!view) return;
+    switch (message.type) {
+      case 'sluice:hello':
+        for (const state of fullState(view, Date.now())) send(worker, state);
+        if (this.#slots.get(slot)?.worker === worker) this.#slots.get(slot)!.synced = true;
+        return;
+      case 'sluice:serving':
+        this.#logger.info('worker serving', { worker: slot, worker_pid: worker.process.pid });
+        return;
+      case 'sluice:connection-failed':
+      case 'sluice:latency-failed':
+      case 'sluice:outcomes':
+        applyPassive((name) => view.endpoints.find((ep) => ep.name === name), message);
+        return;
+      case 'sluice:metrics-request':
+        void this.#merged(message.openMetrics).then(
+          (merged) => send(worker, { type: 'sluice:merged-metrics', id: message.id, ...merged }),
+          (err: unknown) => {
+            this.#logger.error('metrics merge failed', { error: err instanceof Error ? err.message : String(err) });
+            send(worker, { type: 'sluice:merged-metrics', id: message.id, contentType: 'text/plain', body: '' });
+          },
+        );
+        return;
+      case 'sluice:worker-metrics': {
+        const collection = this.#collections.get(message.id);
+        if (!collection?.waiting.delete(slot)) return;
+        collection.parts.push(message.metrics);
+        if (collection.waiting.size === 0) collection.done();
+        return;
+      }
+    }
+  }
+
+  /** The primary's metrics and every serving worker's, merged. */
+  async #merged(openMetrics: boolean): Promise<RenderedMetrics> {
+    const own = await this.#view!.metricsJson();
+    const id = this.#nextCollection++;
+    const parts: unknown[][] = [];
+    const targets = [...this.#slots.entries()].filter(([, s]) => s.synced && s.worker.isConnected());
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
+      const collection: Collection = { parts, waiting: new Set(targets.map(([slot]) => slot)), done: finish };
+      function finish(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#collections.set(id, collection);
+      if (targets.length === 0) finish();
+      for (const [, s] of targets) send(s.worker, { type: 'sluice:collect-metrics', id });
+    });
+    this.#collections.delete(id);
+    // The primary's part first: gauges merged with `first` take the primary's value.
+    return mergeMetrics([own, ...parts], openMetrics);
+  }
+
+  #broadcast(message: StateMessage): void {
+    for (const { worker, synced } of this.#slots.values()) if (synced) send(worker, message);
+  }
+}
+
+/** Sends unless the worker is gone (its exit is handled on its own). */
+function send(worker: Worker, message: ToWorker): void {
+  if (!worker.isConnected()) return;
+  worker.send(message, () => undefined);
+}

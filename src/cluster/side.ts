@@ -1,0 +1,69 @@
+import type { SluiceConfig } from '../config/index.js';
+import type { Endpoint, PassiveSink } from '../endpoints/index.js';
+import type { Answers } from '../fleet/index.js';
+import type { LoadBoard } from '../load/index.js';
+import type { RenderedMetrics } from '../telemetry/index.js';
+
+/**
+ * How a Sluice instance takes part in a cluster (`server.workers` > 1). The composition root
+ * builds the same parts in every process; the side says which of them run and where changes go.
+ */
+export type ClusterSide = PrimarySide | WorkerSide;
+
+/** What the cluster code reads of the primary's control plane. */
+export interface ControlView {
+  readonly config: SluiceConfig;
+  readonly answers: Answers;
+  readonly endpoints: readonly Endpoint[];
+  readonly board: LoadBoard;
+  nextCheckInMs(endpoint: Endpoint): number;
+  /** This process's metrics as prom-client JSON. */
+  metricsJson(): Promise<unknown[]>;
+}
+
+/** The primary: runs checks, discovery, load scrapes and DNS, serves no requests, and reports each change. */
+export interface PrimarySide {
+  readonly role: 'primary';
+  /** Called once the control plane runs. */
+  attach(view: ControlView): void;
+  /** After a check or a state change of the endpoint. */
+  healthChanged(endpoint: Endpoint): void;
+  /** After discovery rebuilt the catalog. */
+  modelsChanged(endpoints: readonly Endpoint[]): void;
+  /** After a load scrape of the endpoint (error set when it failed). */
+  loadChanged(endpoint: string, error: string | undefined): void;
+  /** After a reload (`reload` true) or a change of DNS members. */
+  fleetChanged(config: SluiceConfig, answers: Answers, reload: boolean): void;
+}
+
+/** What the cluster code may do to a worker's runtime when the primary reports a change. */
+export interface ReplicaTarget {
+  endpoint(name: string): Endpoint | undefined;
+  readonly board: LoadBoard;
+  /** Model lists were replaced: rebuild the catalog. */
+  modelsChanged(): void;
+  /** A reloaded configuration, with the DNS members to build the fleet from. */
+  reload(config: SluiceConfig, answers: Answers): void;
+  /** New DNS members under the running configuration. */
+  membersChanged(answers: Answers): void;
+  /** This worker's metrics as prom-client JSON, for the primary's merge. */
+  metricsJson(): Promise<unknown[]>;
+}
+
+/** A worker: serves requests over state that the primary decides. */
+export interface WorkerSide {
+  readonly role: 'worker';
+  /** Which worker this is (0 to workers - 1; a restarted worker takes its predecessor's slot). */
+  readonly slot: number;
+  /** The DNS members the primary's fleet is built from at this worker's start. */
+  readonly answers: Answers;
+  /** Where this worker's request outcomes go. */
+  readonly passive: PassiveSink;
+  /** Called once the runtime is built: the primary's changes are applied to it from then on. */
+  attach(target: ReplicaTarget): void;
+  nextCheckInMs(endpoint: Endpoint): number;
+  /** The merge of every process's metrics, asked of the primary. */
+  renderMetrics(openMetrics: boolean): Promise<RenderedMetrics>;
+  /** The listeners are bound. */
+  serving(): void;
+}

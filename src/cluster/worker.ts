@@ -1,0 +1,92 @@
+import type { SluiceConfig } from '../config/index.js';
+import type { Endpoint } from '../endpoints/index.js';
+import type { Answers } from '../fleet/index.js';
+import type { RenderedMetrics } from '../telemetry/index.js';
+import { isToWorker, type ConfigMessage, type ToPrimary } from './messages.js';
+import { PassiveRelay } from './passive-relay.js';
+import { WORKER_SLOT_ENV } from './primary.js';
+import { Replica } from './replica.js';
+import type { ReplicaTarget, WorkerSide } from './side.js';
+
+/** How often a worker sends its request outcomes to the primary. */
+const OUTCOME_FLUSH_MS = 250;
+/** How long a scrape of /metrics waits for the primary's merge. */
+const MERGE_TIMEOUT_MS = 10_000;
+
+/** A worker's link to its primary (over the IPC channel node:cluster set up). */
+export class ClusterWorker implements WorkerSide {
+  readonly role = 'worker';
+  readonly slot: number;
+  readonly answers: Answers;
+  readonly passive: PassiveRelay;
+  readonly #replica = new Replica();
+  readonly #merges = new Map<number, (metrics: RenderedMetrics) => void>();
+  #nextMerge = 0;
+  #target: ReplicaTarget | undefined;
+
+  private constructor(slot: number, first: ConfigMessage) {
+    this.slot = slot;
+    this.answers = first.answers;
+    this.passive = new PassiveRelay(send, OUTCOME_FLUSH_MS);
+    process.on('message', (message: unknown) => {
+      if (!isToWorker(message)) return;
+      switch (message.type) {
+        case 'sluice:collect-metrics':
+          void this.#target?.metricsJson().then((metrics) => send({ type: 'sluice:worker-metrics', id: message.id, metrics }));
+          return;
+        case 'sluice:merged-metrics':
+          this.#merges.get(message.id)?.({ contentType: message.contentType, body: message.body });
+          this.#merges.delete(message.id);
+          return;
+        default:
+          this.#replica.apply(message);
+      }
+    });
+  }
+
+  /** Says hello to the primary and resolves with the link and the configuration to start from. */
+  static join(): Promise<{ worker: ClusterWorker; config: SluiceConfig }> {
+    const slot = Number(process.env[WORKER_SLOT_ENV] ?? 0);
+    return new Promise((resolve) => {
+      const first = (message: unknown): void => {
+        if (!isToWorker(message) || message.type !== 'sluice:config') return;
+        process.off('message', first);
+        resolve({ worker: new ClusterWorker(slot, message), config: message.config });
+      };
+      process.on('message', first);
+      send({ type: 'sluice:hello' });
+    });
+  }
+
+  attach(target: ReplicaTarget): void {
+    this.#target = target;
+    this.#replica.attach(target);
+  }
+
+  nextCheckInMs(endpoint: Endpoint): number {
+    return this.#replica.nextCheckInMs(endpoint);
+  }
+
+  renderMetrics(openMetrics: boolean): Promise<RenderedMetrics> {
+    const id = this.#nextMerge++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#merges.delete(id);
+        reject(new Error('the primary did not answer with the merged metrics'));
+      }, MERGE_TIMEOUT_MS);
+      this.#merges.set(id, (metrics) => {
+        clearTimeout(timer);
+        resolve(metrics);
+      });
+      send({ type: 'sluice:metrics-request', id, openMetrics });
+    });
+  }
+
+  serving(): void {
+    send({ type: 'sluice:serving' });
+  }
+}
+
+function send(message: ToPrimary): void {
+  if (process.connected) process.send!(message, undefined, {}, () => undefined);
+}

@@ -1,0 +1,55 @@
+import type { SluiceConfig } from './config/index.js';
+import { ClusterPrimary, ClusterWorker } from './cluster/index.js';
+import { startSluice } from './sluice.js';
+import { createLogger } from './telemetry/index.js';
+
+/** Resolves at the first SIGTERM or SIGINT; later ones call `again` (cut what is left at once). */
+async function stopSignal(again: () => void, signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<void> {
+  await new Promise<void>((resolve) => {
+    for (const signal of signals) process.once(signal, () => resolve());
+  });
+  for (const signal of signals) process.on(signal, again);
+}
+
+/** One process: listens, checks, reloads on SIGHUP, drains on SIGTERM/SIGINT. */
+export async function serveAlone(config: SluiceConfig, reloadConfig: () => SluiceConfig): Promise<void> {
+  const sluice = await startSluice(config);
+  // SIGHUP re-reads the same file and environment, as nginx and HAProxy do.
+  process.on('SIGHUP', () => sluice.reload(reloadConfig));
+  // SIGTERM or SIGINT: drain for server.shutdown_grace; a second one cuts what is left at once.
+  await stopSignal(() => void sluice.close(0));
+  await sluice.close();
+}
+
+/**
+ * A cluster primary: runs the checks and forks `workers` workers that serve. SIGHUP reloads the
+ * primary and, through it, every worker; SIGTERM/SIGINT drains the workers, then stops.
+ */
+export async function servePrimary(config: SluiceConfig, workers: number, reloadConfig: () => SluiceConfig): Promise<void> {
+  const logger = createLogger(config.logging.level, 'sluice', { pid: process.pid, worker: 'primary' });
+  const primary = new ClusterPrimary(workers, logger);
+  const sluice = await startSluice(config, { logger, cluster: primary });
+  primary.start();
+  logger.info('sluice starting workers', { workers });
+  process.on('SIGHUP', () => sluice.reload(reloadConfig));
+  // A second signal is passed on: each worker cuts what it still has.
+  await stopSignal(() => void primary.stopWorkers());
+  logger.info('stopping workers', { workers: primary.pids.length });
+  await primary.stopWorkers();
+  await sluice.close();
+  logger.info('shut down');
+}
+
+/** A cluster worker: takes its configuration and state from the primary, serves until told to stop. */
+export async function serveWorker(): Promise<void> {
+  const { worker, config } = await ClusterWorker.join();
+  const logger = createLogger(config.logging.level, 'sluice', { pid: process.pid, worker: worker.slot });
+  // Ctrl-C reaches the whole process group; the primary decides, and passes SIGTERM on.
+  process.on('SIGINT', () => undefined);
+  // Reloads come from the primary.
+  process.on('SIGHUP', () => undefined);
+  const sluice = await startSluice(config, { logger, cluster: worker });
+  await stopSignal(() => void sluice.close(0), ['SIGTERM']);
+  await sluice.close();
+  worker.passive.flush();
+}

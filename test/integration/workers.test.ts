@@ -1,0 +1,159 @@
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allSamples, parseExposition, promtoolCheckMetrics } from '../helpers/exposition.js';
+import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+
+/** The configured check interval of every endpoint (testConfig's). */
+const CHECK_INTERVAL_MS = 200;
+const MODEL = 'llama3.2:1b';
+
+let servers: ModelServer[];
+
+const config = (port: number, backends: readonly ModelServer[]) =>
+  testConfig(port, backends.map((s) => ({ id: s.id, url: s.url }))).replace(/^server:\n/m, 'server:\n  workers: 2\n  shutdown_grace: 2s\n');
+
+let sluice: SluiceProc;
+
+beforeAll(async () => {
+  servers = await Promise.all([startModelServer('server-1', [MODEL]), startModelServer('server-2', [MODEL])]);
+  sluice = await startSluice((port) => config(port, servers));
+  await waitReady(sluice.url, 2, [MODEL], 30_000);
+}, 90_000);
+
+afterAll(() => stopAll());
+
+interface Answer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One request on a connection of its own, so the cluster hands each to a worker anew. */
+function fresh(method: string, path: string, body?: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(`${sluice.url}${path}`, { method, agent: false, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const chat = () => fresh('POST', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hello there' }], max_tokens: 3 });
+
+async function metricSum(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const families = parseExposition((await fresh('GET', '/metrics')).body);
+  return allSamples(families)
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+/** Process ids of the workers that logged a served request. */
+function servingPids(): Set<number> {
+  const lines = sluice.proc.jsonLines().filter((l) => l.message === 'request');
+  return new Set(lines.map((l) => l.pid as number));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('server.workers: 2', () => {
+  it('serves from more than one worker process and /metrics counts every worker\'s requests', async () => {
+    const before = await metricSum('sluice_requests_total', { model: MODEL, code: '200' });
+    const sent = 24;
+    const answers: Answer[] = [];
+    for (let i = 0; i < sent / 4; i++) answers.push(...(await Promise.all([chat(), chat(), chat(), chat()])));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    // Two workers served, and neither is the process that was started (the primary).
+    expect(new Set(answers.map((a) => a.headers['x-sluice-worker']))).toEqual(new Set(['0', '1']));
+    await waitFor(() => servingPids().size >= 2, 5000, 'access log lines of both workers');
+    expect(servingPids().has(sluice.proc.child.pid!)).toBe(false);
+    // Merged across workers: exactly what was sent, whichever worker answers the scrape.
+    expect((await metricSum('sluice_requests_total', { model: MODEL, code: '200' })) - before).toBe(sent);
+    const scrapes = await Promise.all([fresh('GET', '/metrics'), fresh('GET', '/metrics')]);
+    // The same lint as a single process's output (prom-client names some of Node's gauges `_total`).
+    for (const scrape of scrapes) expect(promtoolCheckMetrics(scrape.body).problems.filter((p) => !/^nodejs_active_\w+_total non-counter/.test(p))).toEqual([]);
+    // Shared state is not multiplied by the number of processes.
+    expect(await metricSum('sluice_endpoint_up')).toBe(2);
+    expect(await metricSum('sluice_endpoint_state', { state: 'healthy' })).toBe(2);
+    expect(await metricSum('sluice_build_info')).toBe(1);
+  });
+
+  it('runs health checks once, in the primary, not once per worker', async () => {
+    const series = { endpoint: 'server-1' };
+    const t0 = performance.now();
+    const start = await metricSum('sluice_health_checks_total', series);
+    await new Promise((r) => setTimeout(r, 3000));
+    const end = await metricSum('sluice_health_checks_total', series);
+    const spanMs = performance.now() - t0;
+    // One checker waits at least the interval less its 10% jitter between checks; two would check twice as often.
+    const oneChecker = spanMs / (CHECK_INTERVAL_MS * 0.9) + 2;
+    expect(end - start).toBeGreaterThan(0);
+    expect(end - start).toBeLessThanOrEqual(oneChecker);
+  });
+
+  it('restarts a worker that dies', async () => {
+    const servingLines = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
+    const first = servingLines().length;
+    const victim = servingLines()[0]!.worker_pid as number;
+    process.kill(victim, 'SIGKILL');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'worker died; restarting it' && l.worker_pid === victim), 10_000, 'the death logged');
+    await waitFor(() => servingLines().length > first, 30_000, 'a new worker serving');
+    expect(servingLines().at(-1)!.worker_pid).not.toBe(victim);
+    // The restarted worker got the primary's state: readiness and routing work from it.
+    const answers = await Promise.all([chat(), chat(), chat(), chat()]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  it('a backend that dies becomes unhealthy in every worker', async () => {
+    await servers[1]!.proc.stop('SIGKILL');
+    const unhealthyIn = new Set<string>();
+    await waitFor(async () => {
+      const answer = await fresh('GET', '/internal/status/endpoints');
+      const { endpoints } = JSON.parse(answer.body) as { endpoints: Array<{ name: string; status: string; routable: boolean }> };
+      const down = endpoints.find((e) => e.name === 'server-2')!;
+      if (down.status === 'unhealthy' && !down.routable) unhealthyIn.add(String(answer.headers['x-sluice-worker']));
+      return unhealthyIn.size === 2;
+    }, 15_000, 'server-2 unhealthy in both workers');
+    // The metrics say so once, and requests go to the endpoint that is left.
+    expect(await metricSum('sluice_endpoint_up', { endpoint: 'server-2' })).toBe(0);
+    const answers = await Promise.all([chat(), chat(), chat(), chat()]);
+    expect(answers.map((a) => [a.status, a.headers['x-sluice-endpoint']])).toEqual(answers.map(() => [200, 'server-1']));
+  });
+
+  it('SIGHUP to the primary reloads every worker, counted once', async () => {
+    writeFileSync(sluice.configPath, config(sluice.port, [servers[0]!]));
+    sluice.proc.child.kill('SIGHUP');
+    const reloadedIn = new Set<string>();
+    await waitFor(async () => {
+      const answer = await fresh('GET', '/internal/status/endpoints');
+      const { endpoints } = JSON.parse(answer.body) as { endpoints: Array<{ name: string }> };
+      if (endpoints.map((e) => e.name).join() === 'server-1') reloadedIn.add(String(answer.headers['x-sluice-worker']));
+      return reloadedIn.size === 2;
+    }, 15_000, 'both workers on the reloaded configuration');
+    expect(await metricSum('sluice_config_reloads_total', { result: 'success' })).toBe(1);
+    const reloads = sluice.proc.jsonLines().filter((l) => l.message === 'configuration reloaded');
+    expect(new Set(reloads.map((l) => l.worker))).toEqual(new Set(['primary', 0, 1]));
+  });
+
+  it('SIGTERM to the primary stops every worker, then the primary', async () => {
+    const workers = [...new Set(sluice.proc.jsonLines().filter((l) => l.message === 'worker serving').map((l) => l.worker_pid as number))].filter(alive);
+    expect(workers).toHaveLength(2);
+    const exited = new Promise<number | null>((resolve) => sluice.proc.child.once('exit', (code) => resolve(code)));
+    sluice.proc.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const pid of workers) expect(alive(pid), `worker ${pid}`).toBe(false);
+    expect(sluice.proc.jsonLines().filter((l) => l.message === 'worker stopped')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { mergeMetrics } from '../../../src/cluster/metrics-merge.js';
+import { SluiceMetrics, type EndpointSnapshot } from '../../../src/telemetry/metrics.js';
+
+/** One process's metrics over a shared view of endpoint `a` (state decided by the primary). */
+function processMetrics(label: string, own: Partial<EndpointSnapshot>) {
+  const m = new SluiceMetrics(
+    {
+      endpoints: () => [{ name: 'a', url: 'http://h:1', type: 'vllm', priority: 0, state: 'healthy', routable: true, consecutiveFailures: 0, activeConnections: 0, effectiveWeight: 1, ...own }],
+      modelAvailability: () => new Map([['m', 1]]),
+      endpointLoads: () => [{ name: 'a', stale: false, running: 3, waiting: 1 }],
+      prefixIndexSize: () => 0,
+    },
+    { version: '9.9.9', processLabel: label },
+  );
+  m.initEndpoint('a');
+  return m;
+}
+
+const request = { endpoint: 'a', model: 'm', code: 200, durationSeconds: 0.5 };
+
+describe('merging a cluster\'s metrics', () => {
+  it('sums events, keeps shared state once, sums connections and takes the worst breaker state', async () => {
+    const primary = processMetrics('primary', {});
+    const w0 = processMetrics('0', { circuit: 'closed', activeConnections: 2 });
+    const w1 = processMetrics('1', { circuit: 'open', activeConnections: 3 });
+    for (let i = 0; i < 3; i++) w0.requestCompleted(request);
+    for (let i = 0; i < 2; i++) w1.requestCompleted(request);
+    for (let i = 0; i < 4; i++) primary.healthCheck('a', 'success', 0.01);
+    // A scrape of one worker in OpenMetrics before the merge must not change the merged names.
+    await w0.render('application/openmetrics-text');
+    const parts = [await primary.json(), await w0.json(), await w1.json()];
+
+    const { body, contentType } = await mergeMetrics(parts, false);
+    expect(contentType).toMatch(/^text\/plain/);
+    expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 5');
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 5');
+    expect(body).toContain('sluice_health_checks_total{endpoint="a",result="success"} 4');
+    expect(body).toContain('sluice_endpoint_state{endpoint="a",state="healthy"} 1');
+    expect(body).toContain('sluice_endpoint_up{endpoint="a"} 1');
+    expect(body).toContain('sluice_endpoint_info{endpoint="a",url="http://h:1",type="vllm",priority="0"} 1');
+    expect(body).toContain('sluice_endpoint_backend_requests{endpoint="a",state="running"} 3');
+    expect(body).toContain('sluice_models_available_endpoints{model="m"} 1');
+    expect(body).toContain('sluice_endpoint_active_connections{endpoint="a"} 5');
+    expect(body).toContain('sluice_endpoint_circuit_state{endpoint="a",state="open"} 1');
+    expect(body).toContain('sluice_endpoint_circuit_state{endpoint="a",state="closed"} 1');
+    expect(body).toContain('sluice_build_info{version="9.9.9"');
+    expect(body.match(/^sluice_build_info/gm)).toHaveLength(1);
+    // Node's own metrics: one series per process.
+    for (const label of ['primary', '0', '1']) expect(body).toMatch(new RegExp(`^process_cpu_user_seconds_total\\{worker="${label}"\\} `, 'm'));
+    expect(body).not.toContain('_total_total');
+
+    const om = await mergeMetrics(parts, true);
+    expect(om.contentType).toMatch(/^application\/openmetrics-text/);
+    expect(om.body).toContain('# TYPE sluice_requests counter');
+    expect(om.body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 5');
+    expect(om.body).not.toContain('_total_total');
+    expect(om.body.endsWith('# EOF\n')).toBe(true);
+  });
+});

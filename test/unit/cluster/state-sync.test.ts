@@ -1,0 +1,240 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfig, type SluiceConfig } from '../../../src/config/index.js';
+import { ModelCatalog } from '../../../src/discovery/index.js';
+import { Endpoint } from '../../../src/endpoints/index.js';
+import { LoadBoard } from '../../../src/load/index.js';
+import type { Answers } from '../../../src/fleet/index.js';
+import { isToPrimary, isToWorker, type StateMessage, type ToPrimary } from '../../../src/cluster/messages.js';
+import { applyPassive, PassiveRelay } from '../../../src/cluster/passive-relay.js';
+import { fullState, healthMessage, loadMessages, modelsMessage } from '../../../src/cluster/primary-state.js';
+import { Replica } from '../../../src/cluster/replica.js';
+import type { ControlView } from '../../../src/cluster/side.js';
+
+const config = validateConfig({
+  health: { fall: 2, rise: 2, slow_start: '10s' },
+  endpoints: [
+    { name: 'a', url: 'http://127.0.0.1:9001', type: 'vllm' },
+    { name: 'b', url: 'http://127.0.0.1:9002', type: 'vllm' },
+  ],
+});
+
+/** What crosses the IPC channel: a structured clone, as with `serialization: 'advanced'`. */
+const overIpc = <T>(message: T): T => structuredClone(message);
+
+/**
+ * A primary and two workers in one process: the primary's state machines are fed by checks and
+ * by what the workers report; every change goes through the message types to the workers.
+ */
+function cluster() {
+  const clock = { ms: 1_000_000 };
+  const now = () => clock.ms;
+  const board = new LoadBoard({ now, staleAfterMs: 2000 });
+  board.track(config.endpoints.map((c) => ({ name: c.name, source: c.load_source })));
+  const primaryEndpoints: Endpoint[] = [];
+  const toWorkers: StateMessage[] = [];
+  const view: ControlView = {
+    config,
+    answers: new Map(),
+    endpoints: primaryEndpoints,
+    board,
+    nextCheckInMs: () => 500,
+    metricsJson: () => Promise.resolve([]),
+  };
+  for (const c of config.endpoints) {
+    primaryEndpoints.push(new Endpoint(c, config, now, { stateChanged: (ep) => broadcast(healthMessage(ep, 500, clock.ms)) }));
+  }
+  const workers: Array<ReturnType<typeof worker>> = [];
+  function broadcast(message: StateMessage): void {
+    toWorkers.push(message);
+    for (const w of workers) w.replica.apply(overIpc(message));
+  }
+  const fromWorkers: ToPrimary[] = [];
+  function toPrimary(message: ToPrimary): void {
+    fromWorkers.push(message);
+    const m = overIpc(message);
+    if (m.type === 'sluice:connection-failed' || m.type === 'sluice:latency-failed' || m.type === 'sluice:outcomes') applyPassive((name) => primaryEndpoints.find((ep) => ep.name === name), m);
+  }
+  function worker() {
+    const relay = new PassiveRelay(toPrimary, 60_000);
+    const transitions: string[] = [];
+    const endpoints = config.endpoints.map((c) => new Endpoint(c, config, now, { passive: relay, stateChanged: (ep, from, to, reason) => transitions.push(`${ep.name} ${from}->${to}: ${reason}`) }));
+    const catalog = new ModelCatalog(endpoints);
+    const workerBoard = new LoadBoard({ now, staleAfterMs: 2000 });
+    workerBoard.track(config.endpoints.map((c) => ({ name: c.name, source: c.load_source })));
+    const reloads: Array<{ config: SluiceConfig; answers: Answers }> = [];
+    const members: Answers[] = [];
+    const replica = new Replica(now);
+    return {
+      relay,
+      transitions,
+      endpoints,
+      catalog,
+      board: workerBoard,
+      replica,
+      reloads,
+      members,
+      ep: (name: string) => endpoints.find((ep) => ep.name === name)!,
+      attach() {
+        replica.attach({
+          endpoint: (name) => endpoints.find((ep) => ep.name === name),
+          board: workerBoard,
+          modelsChanged: () => catalog.rebuild(),
+          reload: (c, answers) => reloads.push({ config: c, answers }),
+          membersChanged: (answers) => members.push(answers),
+          metricsJson: () => Promise.resolve([]),
+        });
+      },
+    };
+  }
+  const addWorker = () => {
+    const w = worker();
+    w.attach();
+    workers.push(w);
+    return w;
+  };
+  /** A check of the primary's endpoint; the checker reports after every check. */
+  const check = (name: string, ok: boolean, latencyMs = 5) => {
+    const ep = primaryEndpoints.find((e) => e.name === name)!;
+    ep.health.recordCheck({ ok, latencyMs, ...(ok ? {} : { error: 'connect ECONNREFUSED' }) });
+    broadcast(healthMessage(ep, 500, clock.ms));
+  };
+  const primary = (name: string) => primaryEndpoints.find((e) => e.name === name)!;
+  return { clock, view, board, primary, check, broadcast, addWorker, worker, toWorkers, fromWorkers };
+}
+
+describe('cluster state sync', () => {
+  it('every worker takes the state, reason, counters and slow start the primary decides', () => {
+    const c = cluster();
+    const w1 = c.addWorker();
+    const w2 = c.addWorker();
+    c.check('a', true);
+    c.check('b', false);
+    for (const w of [w1, w2]) {
+      expect(w.ep('a').state).toBe('healthy');
+      expect(w.ep('b').state).toBe('unhealthy');
+      expect(w.ep('b').routable).toBe(false);
+      expect(w.ep('b').health.lastError).toBe('connect ECONNREFUSED');
+      expect(w.ep('b').health.snapshot()).toEqual(c.primary('b').health.snapshot());
+      expect(w.transitions).toEqual(['a unknown->healthy: check passed', 'b unknown->unhealthy: check failed: connect ECONNREFUSED']);
+      expect(w.replica.nextCheckInMs(w.ep('b'))).toBe(500);
+    }
+    // Recovery: recovering after one pass, healthy after rise, with the primary's slow start.
+    c.clock.ms += 1000;
+    c.check('b', true);
+    expect(w1.ep('b').state).toBe('recovering');
+    c.check('b', true);
+    c.clock.ms += 5000;
+    expect(w1.ep('b').state).toBe('healthy');
+    expect(w1.ep('b').effectiveWeight).toBeCloseTo(c.primary('b').effectiveWeight);
+    expect(w1.ep('b').effectiveWeight).toBeLessThan(1);
+    expect(w2.ep('b').health.snapshot()).toEqual(c.primary('b').health.snapshot());
+  });
+
+  it('a connection failure one worker sees stops it at once, and the primary makes every worker follow', () => {
+    const c = cluster();
+    const w1 = c.addWorker();
+    const w2 = c.addWorker();
+    c.check('a', true);
+    w1.ep('a').connectionFailed('connect ECONNREFUSED 127.0.0.1:9001');
+    expect(c.fromWorkers).toEqual([{ type: 'sluice:connection-failed', endpoint: 'a', error: 'connect ECONNREFUSED 127.0.0.1:9001' }]);
+    expect(c.primary('a').state).toBe('unhealthy');
+    for (const w of [w1, w2]) {
+      expect(w.ep('a').state).toBe('unhealthy');
+      expect(w.ep('a').routable).toBe(false);
+    }
+    expect(w2.transitions.at(-1)).toBe('a healthy->unhealthy: connection failed: connect ECONNREFUSED 127.0.0.1:9001');
+  });
+
+  it('a missed first token one worker sees degrades the endpoint in the primary and every worker', () => {
+    const c = cluster();
+    const w1 = c.addWorker();
+    const w2 = c.addWorker();
+    c.check('a', true);
+    w1.ep('a').latencyFailed('slow request: no first token within 500ms');
+    expect(c.fromWorkers).toEqual([{ type: 'sluice:latency-failed', endpoint: 'a', error: 'slow request: no first token within 500ms' }]);
+    expect(c.primary('a').state).toBe('degraded');
+    for (const w of [w1, w2]) {
+      expect(w.ep('a').state).toBe('degraded');
+      expect(w.ep('a').routable).toBe(true);
+    }
+    // A passing check does not clear it at once: the primary keeps it degraded, and so do the workers.
+    c.check('a', true);
+    expect(w2.ep('a').state).toBe('degraded');
+  });
+
+  it('request outcomes are counted per worker, sent in one message, and feed the primary\'s error ratio', () => {
+    const c = cluster();
+    const w1 = c.addWorker();
+    const w2 = c.addWorker();
+    c.check('a', true);
+    for (let i = 0; i < 6; i++) w1.ep('a').requestFinished('failure');
+    for (let i = 0; i < 6; i++) w2.ep('a').requestFinished('failure');
+    // Nothing is sent per request, and a worker's own state machine is not the judge.
+    expect(c.fromWorkers).toEqual([]);
+    expect(w1.ep('a').state).toBe('healthy');
+    w1.relay.flush();
+    expect(c.fromWorkers).toHaveLength(1);
+    expect(c.primary('a').state).toBe('healthy'); // 6 requests: too few to judge
+    w2.relay.flush();
+    expect(c.primary('a').health.errorRatio()).toBe(1);
+    expect(c.primary('a').state).toBe('degraded');
+    expect(w1.ep('a').state).toBe('degraded');
+    expect(w2.ep('a').state).toBe('degraded');
+    w2.relay.flush(); // nothing new: nothing sent
+    expect(c.fromWorkers).toHaveLength(2);
+  });
+
+  it('models and load reports reach the workers\' catalog and load board', () => {
+    const c = cluster();
+    const w = c.addWorker();
+    c.check('a', true);
+    c.primary('a').setModels(['llama3:8b']);
+    c.broadcast(modelsMessage(c.view.endpoints));
+    expect(w.catalog.resolve('llama3:8b')).toBe('llama3:8b');
+    expect(w.catalog.endpointsFor('llama3:8b').map((ep) => ep.name)).toEqual(['a']);
+    c.board.record('a', { running: 3, waiting: 4, kvUsage: 0.5, residentModels: new Set(['llama3:8b']) });
+    for (const m of loadMessages(c.view, 'a')) c.broadcast(m);
+    expect(w.board.facts('a', 'llama3:8b')).toMatchObject({ requests: 7, kvUsage: 0.5, resident: true, stale: false });
+    c.broadcast({ type: 'sluice:load', endpoint: 'a', error: 'timeout' });
+    expect(w.board.facts('a', 'llama3:8b').stale).toBe(true);
+  });
+
+  it('a worker that starts late gets the whole state, applied once its runtime exists', () => {
+    const c = cluster();
+    c.check('a', true);
+    c.check('b', false);
+    c.primary('a').setModels(['m']);
+    c.board.record('a', { running: 1 });
+    const late = c.worker();
+    const messages = fullState(c.view, c.clock.ms);
+    expect(messages[0]).toMatchObject({ type: 'sluice:config', reload: false });
+    for (const m of messages) late.replica.apply(overIpc(m));
+    // Nothing applied before the runtime is attached; the first configuration is not a reload.
+    expect(late.ep('a').state).toBe('unknown');
+    late.attach();
+    expect(late.reloads).toEqual([]);
+    expect(late.ep('a').state).toBe('healthy');
+    expect(late.ep('b').state).toBe('unhealthy');
+    expect(late.catalog.resolve('m')).toBe('m');
+    expect(late.board.facts('a', undefined).requests).toBe(1);
+  });
+
+  it('reloads and DNS member changes are passed on as such', () => {
+    const c = cluster();
+    const w = c.addWorker();
+    const next = validateConfig({ endpoints: [{ name: 'a', url: 'http://127.0.0.1:9001', weight: 3 }] });
+    const answers: Answers = new Map([['pool', ['10.0.0.1']]]);
+    c.broadcast({ type: 'sluice:config', config: next, answers, reload: true });
+    c.broadcast({ type: 'sluice:fleet', answers });
+    expect(w.reloads).toEqual([{ config: next, answers }]);
+    expect(w.members).toEqual([answers]);
+  });
+
+  it('tells its own messages from the others on the channel', () => {
+    expect(isToWorker({ type: 'sluice:health' })).toBe(true);
+    expect(isToWorker({ type: 'prom-client:getMetricsReq' })).toBe(false);
+    expect(isToWorker('NODE_CLUSTER')).toBe(false);
+    expect(isToPrimary({ type: 'sluice:hello' })).toBe(true);
+    expect(isToPrimary({ type: 'sluice:health' })).toBe(false);
+  });
+});
