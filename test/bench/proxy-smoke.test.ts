@@ -81,7 +81,7 @@ describe('npm run bench -- --smoke', () => {
     }
 
     // Failover: the proxies with several backends; failures are counted, not judged here.
-    const failoverRows = expected.filter((id) => ['sluice', 'nginx', 'haproxy'].includes(id)).sort();
+    const failoverRows = expected.filter((id) => ['sluice', 'sluice-2w', 'nginx', 'haproxy'].includes(id)).sort();
     expect(ids(results.failover.rows), errors(results.failover.rows)).toEqual(failoverRows);
     for (const r of results.failover.rows) {
       expect(r.sent, r.row).toBeGreaterThan(0);
