@@ -1,3 +1,11 @@
+/**
+ * A block the same endpoint was sent less than this long ago is not moved again: hot prefixes
+ * (a tenant's system prompt) would otherwise be deleted and re-inserted on every request, which
+ * costs map work and, in V8, periodic rebuilds of the whole table. Its place in the LRU order
+ * is then at most this stale, against a TTL of minutes.
+ */
+const REFRESH_MS = 1000;
+
 /** Endpoints remembered per block: the most recent ones; a prefix popular enough to be on more is everywhere anyway. */
 const ENDPOINTS_PER_BLOCK = 4;
 
@@ -84,6 +92,7 @@ export class PrefixIndex {
       const block = blocks[index]!;
       const entry = this.#blocks.get(block);
       if (entry) {
+        if (entry.endpoints[0] === endpoint && now - entry.servedAt[0]! < REFRESH_MS) continue;
         this.#blocks.delete(block);
         this.#blocks.set(block, entry);
         const at = entry.endpoints.indexOf(endpoint);

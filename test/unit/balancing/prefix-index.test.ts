@@ -54,6 +54,26 @@ describe('PrefixIndex', () => {
     expect(matchOf(index, [1, 2], ['a', 'b']).matched).toEqual([2, 0]);
   });
 
+  it('does not move a block the same endpoint was just sent, but does once a second has passed', () => {
+    let now = 0;
+    const index = new PrefixIndex({ capacity: 3, ttlMs: 60_000, now: () => now });
+    index.record([1], 'a');
+    index.record([2, 3], 'b');
+    // Within the second: block 1 keeps its place, the oldest, and goes first.
+    now = 500;
+    index.record([1], 'a');
+    index.record([4], 'c');
+    expect(matchOf(index, [1], ['a'])).toEqual({ longest: 0, matched: [0] });
+    // After it: a repeat moves the block to the most recent end again, and it outlives two newer ones.
+    index.record([1], 'a');
+    index.record([6], 'c');
+    now = 2_000;
+    index.record([1], 'a');
+    index.record([7], 'c');
+    index.record([8], 'c');
+    expect(matchOf(index, [1], ['a'])).toEqual({ longest: 1, matched: [1] });
+  });
+
   it('rejects a capacity that is not a positive integer', () => {
     expect(() => new PrefixIndex({ capacity: 0, ttlMs: 1 })).toThrow(RangeError);
   });
