@@ -2,18 +2,21 @@
 // The base talks to one Service; the example overlay sits next to vLLM pods behind a headless
 // Service. The Deployment's ports, probes and grace period are derived from these files.
 
-export const BASE_CONFIG = `# Sluice on Kubernetes: mounted from the ConfigMap sluice-config at /etc/sluice/sluice.yaml.
-# Overlays replace this whole file (configMapGenerator with behavior: replace); a change
-# gives the ConfigMap a new name, so the Deployment rolls out the new configuration.
-# Every key: examples/sluice.yaml. Check a file with: sluice check-config sluice.yaml
-server:
+/** The part every shipped file shares: listen on the pod's port, JSON logs with access lines. */
+const SERVER_AND_LOGS = `server:
   host: 0.0.0.0
   port: 8080
 
 logging:
   level: info
   access_log: true
+`;
 
+export const BASE_CONFIG = `# Sluice on Kubernetes: mounted from the ConfigMap sluice-config at /etc/sluice/sluice.yaml.
+# Overlays replace this whole file (configMapGenerator with behavior: replace); a change
+# gives the ConfigMap a new name, so the Deployment rolls out the new configuration.
+# Every key: examples/sluice.yaml. Check a file with: sluice check-config sluice.yaml
+${SERVER_AND_LOGS}
 balancing:
   strategy: least-connections
 
@@ -45,21 +48,13 @@ export function exampleConfig({ namespace, service, port, dnsDiscovery }) {
 `;
   return `# Sluice next to vLLM: replaces the base's sluice.yaml (configMapGenerator, behavior: replace).
 # Every key: examples/sluice.yaml. Check a file with: sluice check-config sluice.yaml
-server:
-  host: 0.0.0.0
-  port: 8080
-
-logging:
-  level: info
-  access_log: true
-
+${SERVER_AND_LOGS}
 balancing:
-  strategy: least-connections
-  # Requests carrying the same X-Session-Id go to the same vLLM pod through every Sluice
-  # replica (rendezvous hashing over the same endpoints), so a conversation keeps its
-  # prefix cache; requests without the header are balanced normally.
-  sticky:
-    key: header:X-Session-Id
+  # Each request goes to the pod that already holds the longest part of its prompt (system
+  # prompt and earlier turns) in its prefix cache, unless that pod is much busier than the
+  # least loaded; every Sluice replica makes the same choice. Load comes from each pod's
+  # vLLM /metrics (queue, KV cache), read every load.interval.
+  strategy: prefix-aware
 
 ${endpoint}`;
 }

@@ -108,28 +108,35 @@ export class ScoredPicker {
       }
       reason = 'prefix_imbalance';
     }
-    const best = this.#best(tier, scores, () => true);
+    // Past the balance threshold the load alone chooses, as SGLang's cache-aware policy does: with
+    // the prefix score still counted, the busy endpoint that holds the prefix would win again.
+    const byLoad = reason === 'prefix_imbalance' ? weights.prefix : 0;
+    const best = this.#best(tier, scores, () => true, byLoad);
     const chosen = tier[best]!;
     if (prefix && blocks.length > 0) prefix.index.record(blocks, chosen.name);
     if (!prefix || blocks.length === 0) return { endpoint: chosen, reason, scores };
     return { endpoint: chosen, reason, scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
   }
 
-  /** Index of the highest total among the candidates `eligible` admits; ties rotate by weight. */
-  #best<T extends Candidate>(tier: readonly T[], scores: readonly CandidateScore[], eligible: (index: number) => boolean): number {
+  /**
+   * Index of the highest total among the candidates `eligible` admits, less `prefixWeight` times
+   * each one's prefix score (to choose on load alone); ties rotate by weight.
+   */
+  #best<T extends Candidate>(tier: readonly T[], scores: readonly CandidateScore[], eligible: (index: number) => boolean, prefixWeight = 0): number {
+    const total = (i: number) => scores[i]!.total - prefixWeight * scores[i]!.prefix;
     let highest = -Infinity;
-    for (let i = 0; i < tier.length; i++) if (eligible(i)) highest = Math.max(highest, scores[i]!.total);
+    for (let i = 0; i < tier.length; i++) if (eligible(i)) highest = Math.max(highest, total(i));
     const limit = highest - TIE_TOLERANCE * Math.max(1, Math.abs(highest));
     let firstTied = -1;
     let tiedCount = 0;
     for (let i = 0; i < tier.length; i++) {
-      if (eligible(i) && scores[i]!.total >= limit) {
+      if (eligible(i) && total(i) >= limit) {
         if (firstTied === -1) firstTied = i;
         tiedCount++;
       }
     }
     if (tiedCount === 1) return firstTied;
-    const tied = tier.filter((_, i) => eligible(i) && scores[i]!.total >= limit);
+    const tied = tier.filter((_, i) => eligible(i) && total(i) >= limit);
     return tier.indexOf(this.#tieBreaker.pick(tied));
   }
 

@@ -237,17 +237,18 @@ export class Attempt {
 }
 
 function startAttemptSpan(state: RequestState, endpoint: Endpoint): Span {
+  // Named and described only when it records: without a trace provider (or when sampled out)
+  // nothing is built per request. The standard samplers decide on the trace id and parent alone.
+  const span = tracer.startSpan('attempt', { kind: SpanKind.CLIENT });
+  if (!span.isRecording()) return span;
   const model = state.catalogModel ?? state.req.model;
-  return tracer.startSpan(`${state.operation} ${model ?? 'unknown'}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      'gen_ai.operation.name': state.operation,
-      ...(model ? { 'gen_ai.request.model': model } : {}),
-      'server.address': endpoint.baseUrl.hostname,
-      'server.port': Number(endpoint.baseUrl.port || (endpoint.baseUrl.protocol === 'https:' ? 443 : 80)),
-      'sluice.endpoint': endpoint.name,
-      'sluice.attempt': state.attempts,
-    },
+  return span.updateName(`${state.operation} ${model ?? 'unknown'}`).setAttributes({
+    'gen_ai.operation.name': state.operation,
+    ...(model ? { 'gen_ai.request.model': model } : {}),
+    'server.address': endpoint.baseUrl.hostname,
+    'server.port': Number(endpoint.baseUrl.port || (endpoint.baseUrl.protocol === 'https:' ? 443 : 80)),
+    'sluice.endpoint': endpoint.name,
+    'sluice.attempt': state.attempts,
   });
 }
 

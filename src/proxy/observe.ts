@@ -38,9 +38,12 @@ export class RequestObserver {
   /** Records how an attempt's endpoint was chosen: decision counter, the attempt's span, a debug line. */
   routed(state: RequestState, decision: RouteDecision<Endpoint>, span: Span): void {
     this.#deps.metrics.routeDecision(decision.endpoint.name, decision.reason, decision.prefixHit);
+    const debug = this.#deps.logger.isLevelEnabled('debug');
+    // Formatting the scores costs something per request: only for a span that records, or a debug log.
+    if (!span.isRecording() && !debug) return;
     const attributes = routeAttributes(decision);
     span.setAttributes(attributes);
-    if (this.#deps.logger.isLevelEnabled('debug')) {
+    if (debug) {
       this.#deps.logger.debug('route', { request_id: state.req.id, endpoint: decision.endpoint.name, attempt: state.attempts, ...attributes });
     }
   }

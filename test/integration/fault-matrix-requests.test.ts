@@ -1,43 +1,17 @@
 import http from 'node:http';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
+import { ok, scriptedBackends } from '../helpers/backends.js';
 import { startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
 
 // Fault matrix, request side: what the client sees, and that nothing is lost where a healthy endpoint exists.
 
-const open: Array<http.Server | net.Server> = [];
+const backends = scriptedBackends();
+const backend = backends.backend;
 afterEach(async () => {
   await stopAll();
-  for (const server of open.splice(0)) {
-    if (server instanceof http.Server) server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  }
+  await backends.closeAll();
 });
-
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
-
-async function backend(handle: Handler): Promise<{ url: string; requests: string[]; bodies: string[] }> {
-  const requests: string[] = [];
-  const bodies: string[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      if (req.url === '/health') return res.end('ok');
-      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
-      requests.push(`${req.method} ${req.url}`);
-      bodies.push(body);
-      handle(req, res, body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  open.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, bodies };
-}
-
-const ok: Handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
 
 async function sluiceFor(endpoints: Array<{ name: string; url: string }>, extra = ''): Promise<SluiceProc> {
   const eps = endpoints.map((e) => `  - name: ${e.name}\n    url: ${e.url}\n    check_interval: 1s\n    check_timeout: 5s`).join('\n');
@@ -168,7 +142,7 @@ describe('fault matrix: clients', () => {
         lastClosedAt = Date.now();
       });
     });
-    const server = open.at(-1) as http.Server;
+    const server = b.server;
     const sluice = await sluiceFor([{ name: 'b', url: b.url }]);
     const abortOne = async () => {
       const res = await post(sluice, '/v1/chat/completions', '{"model":"t:1","stream":true}');

@@ -3,40 +3,17 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
+import { ok, scriptedBackends } from '../helpers/backends.js';
 import { startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
 
 // Regression tests for defects of the request path: each failed before its fix.
 
-const open: http.Server[] = [];
+const backends = scriptedBackends();
+const backend = backends.backend;
 afterEach(async () => {
   await stopAll();
-  for (const server of open.splice(0)) {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  }
+  await backends.closeAll();
 });
-
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
-
-/** A backend on loopback that passes health checks and lists model `t:1`; `handle` answers everything else. */
-async function backend(handle: Handler): Promise<{ url: string; requests: string[] }> {
-  const requests: string[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      if (req.url === '/health') return res.end('ok');
-      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
-      requests.push(`${req.method} ${req.url}`);
-      handle(req, res, body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  open.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
-}
-
-const ok: Handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
 
 function config(port: number, endpoints: Array<{ name: string; url: string }>, extra = ''): string {
   const eps = endpoints.map((e) => `  - name: ${e.name}\n    url: ${e.url}\n    check_interval: 1s\n    check_timeout: 5s`).join('\n');
