@@ -19,7 +19,7 @@ const prompt = (tenant, user) => {
 };
 
 function measure(strategy) {
-  const selector = createSelector(strategy, { load: (name) => load.get(name), prefix: { indexSize: INDEX_SIZE, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 1 } });
+  const selector = createSelector(strategy, { load: (name) => load.get(name), prefix: { indexSize: INDEX_SIZE, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2 } });
   // Fill the index: distinct prompts recorded on random endpoints until it holds INDEX_SIZE blocks.
   for (let i = 0; selector.prefixIndex && selector.prefixIndex.size < INDEX_SIZE; i++) selector.prefixIndex.record(prompt(i, i % 7).blocks, candidates[i % ENDPOINTS].name);
   const times = new Float64Array(DECISIONS);

@@ -38,7 +38,7 @@ export interface SelectorOptions {
 }
 
 const EQUAL_WEIGHTS: ScorerWeights = { queue: 1, kvCache: 1, prefix: 1, resident: 1 };
-const DEFAULT_PREFIX: PrefixOptions = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 1 };
+const DEFAULT_PREFIX: PrefixOptions = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2 };
 
 /** A selector with its prefix index, when it has one (for metrics). */
 export interface BuiltSelector extends Selector {

@@ -108,22 +108,16 @@ export class ScoredPicker {
       }
       reason = 'prefix_imbalance';
     }
-    // Past the balance threshold the load alone chooses, as SGLang's cache-aware policy does: with
-    // the prefix score still counted, the busy endpoint that holds the prefix would win again.
-    const byLoad = reason === 'prefix_imbalance' ? weights.prefix : 0;
-    const best = this.#best(tier, scores, () => true, byLoad);
+    const best = this.#best(tier, scores, () => true);
     const chosen = tier[best]!;
     if (prefix && blocks.length > 0) prefix.index.record(blocks, chosen.name);
     if (!prefix || blocks.length === 0) return { endpoint: chosen, reason, scores };
     return { endpoint: chosen, reason, scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
   }
 
-  /**
-   * Index of the highest total among the candidates `eligible` admits, less `prefixWeight` times
-   * each one's prefix score (to choose on load alone); ties rotate by weight.
-   */
-  #best<T extends Candidate>(tier: readonly T[], scores: readonly CandidateScore[], eligible: (index: number) => boolean, prefixWeight = 0): number {
-    const total = (i: number) => scores[i]!.total - prefixWeight * scores[i]!.prefix;
+  /** Index of the highest total among the candidates `eligible` admits; ties rotate by weight. */
+  #best<T extends Candidate>(tier: readonly T[], scores: readonly CandidateScore[], eligible: (index: number) => boolean): number {
+    const total = (i: number) => scores[i]!.total;
     let highest = -Infinity;
     for (let i = 0; i < tier.length; i++) if (eligible(i)) highest = Math.max(highest, total(i));
     const limit = highest - TIE_TOLERANCE * Math.max(1, Math.abs(highest));

@@ -65,7 +65,7 @@ const prefixSchema = z.strictObject({
     .number({ error: unlessMissing(MESSAGES.loadFactor) })
     .gt(1, { error: MESSAGES.loadFactor })
     .default(1.5),
-  max_imbalance_requests: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(1),
+  max_imbalance_requests: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(2),
 });
 
 const stickySchema = z.strictObject({
