@@ -115,20 +115,19 @@ export class ScoredPicker {
 
   /** Index of the highest total among the candidates `eligible` admits; ties rotate by weight. */
   #best<T extends Candidate>(tier: readonly T[], scores: readonly CandidateScore[], eligible: (index: number) => boolean): number {
-    const total = (i: number) => scores[i]!.total;
     let highest = -Infinity;
-    for (let i = 0; i < tier.length; i++) if (eligible(i)) highest = Math.max(highest, total(i));
+    for (let i = 0; i < tier.length; i++) if (eligible(i)) highest = Math.max(highest, scores[i]!.total);
     const limit = highest - TIE_TOLERANCE * Math.max(1, Math.abs(highest));
     let firstTied = -1;
     let tiedCount = 0;
     for (let i = 0; i < tier.length; i++) {
-      if (eligible(i) && total(i) >= limit) {
+      if (eligible(i) && scores[i]!.total >= limit) {
         if (firstTied === -1) firstTied = i;
         tiedCount++;
       }
     }
     if (tiedCount === 1) return firstTied;
-    const tied = tier.filter((_, i) => eligible(i) && total(i) >= limit);
+    const tied = tier.filter((_, i) => eligible(i) && scores[i]!.total >= limit);
     return tier.indexOf(this.#tieBreaker.pick(tied));
   }
 
