@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context, type Context } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ModelCatalog } from '../discovery/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { sendError, SluiceError } from './errors.js';
-import type { Forwarder } from './forwarder.js';
+import type { Forwarder, ProxiedRequest } from './forwarder.js';
 import { requestIdFor } from './headers.js';
 import { bodyFacts, readBody } from './request-body.js';
 
@@ -56,23 +57,22 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   answerInJson(app, opts.logger);
 
   const ownRoute = ownRouteMatcher(opts.adminRouter !== undefined);
-  const refuse = (req: IncomingMessage, res: ServerResponse, id: string, startedAt: number, err: SluiceError) =>
-    opts.current().forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, err);
+  const refuse = (req: IncomingMessage, res: ServerResponse, arrival: Arrival, err: SluiceError) => opts.current().forwarder.reject(req, res, unread(arrival), err);
   return (req, res) => {
     const route = ownRoute(req);
     // The admin router guards itself (networks, token).
     if (route === 'admin') return void app(req, res);
-    const startedAt = performance.now();
-    const id = requestIdFor(req);
-    const serve = () => (route === 'models' ? void app(req, res) : forward(req, res, id, startedAt));
+    // Called inside the server span's context (when traced): kept for everything done later.
+    const arrival: Arrival = { id: requestIdFor(req), startedAt: performance.now(), traceContext: context.active() };
+    const serve = () => (route === 'models' ? void app(req, res) : forward(req, res, arrival));
     const verdict = opts.gate?.admit(req, res);
     if (verdict instanceof Promise) {
-      verdict.then((refusal) => (refusal ? refuse(req, res, id, startedAt, refusal) : serve()), (err: unknown) => answerError(req, res, err, opts.logger));
-    } else if (verdict) refuse(req, res, id, startedAt, verdict);
+      verdict.then((refusal) => (refusal ? refuse(req, res, arrival, refusal) : serve()), (err: unknown) => answerError(req, res, err, opts.logger));
+    } else if (verdict) refuse(req, res, arrival, verdict);
     else serve();
   };
 
-  function forward(req: IncomingMessage, res: ServerResponse, id: string, startedAt: number): void {
+  function forward(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
     const { forwarder, maxBodyBytes } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
@@ -80,24 +80,36 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     if (refused) {
       // Its body, if any, is not read: close rather than drain it.
       if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
-      forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, refused);
+      forwarder.reject(req, res, unread(arrival), refused);
       return;
     }
     readBody(req, maxBodyBytes)
       .then((body) => {
         const { model, json } = bodyFacts(req, body);
-        return forwarder.handle(req, res, { id, startedAt, body, model, json });
+        return forwarder.handle(req, res, { ...arrival, body, model, json });
       })
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);
         // Stop reading an oversized upload: answer and close rather than drain it.
         if (err.code === 'body_too_large') res.setHeader('connection', 'close');
-        forwarder.reject(req, res, { id, startedAt, body: EMPTY, model: undefined, json: undefined }, err);
+        forwarder.reject(req, res, unread(arrival), err);
       });
   }
 }
 
+/** What is known of a request when it arrives, before its body is read. */
+interface Arrival {
+  readonly id: string;
+  readonly startedAt: number;
+  readonly traceContext: Context;
+}
+
 const EMPTY = Buffer.alloc(0);
+
+/** A request answered before (or instead of) reading its body. */
+function unread(arrival: Arrival): ProxiedRequest {
+  return { ...arrival, body: EMPTY, model: undefined, json: undefined };
+}
 
 function ignore(): void {}
 

@@ -1,12 +1,13 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
-import { context, propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { DispatchTicket, LoadBoard } from '../load/index.js';
 import type { FailureReason, Logger, SluiceMetrics } from '../telemetry/index.js';
 import { FirstTokenDeadline, firstTokenLimit } from './first-token.js';
 import { forwardedHeaders } from './headers.js';
+import { traceIds } from './observe.js';
 import type { RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { AttemptResult, Upstream } from './upstream.js';
@@ -176,11 +177,10 @@ export class Attempt {
   async #call(req: IncomingMessage, res: ServerResponse, fresh: boolean): Promise<AttemptResult> {
     const state = this.#state;
     const headers: Record<string, string> = forwardedHeaders(req, this.#deps.trustedProxies);
-    const spanContext = trace.setSpan(context.active(), this.span);
-    propagation.inject(spanContext, headers);
+    propagation.inject(trace.setSpan(state.req.traceContext, this.span), headers);
     try {
       const firstTokenMs = this.#deadline?.remainingMs();
-      return await context.with(spanContext, () => this.#deps.upstreamFor(this.endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers, fresh, firstTokenMs }));
+      return await this.#deps.upstreamFor(this.endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers, fresh, firstTokenMs });
     } catch (err) {
       return { kind: 'not_forwarded', error: err instanceof Error ? err : new Error(String(err)) };
     }
@@ -196,7 +196,7 @@ export class Attempt {
     const retry = canRetry() && this.#maySendAgain(req, sent, reason);
     this.#deps.metrics.attemptFailed(endpoint.name, reason, retry);
     span.setAttribute('error.type', reason).setStatus({ code: SpanStatusCode.ERROR, message: error.message }).end();
-    this.#deps.logger.debug('attempt failed', { request_id: state.req.id, endpoint: endpoint.name, attempt: state.attempts, reason, error: error.message, retry });
+    this.#deps.logger.debug('attempt failed', { request_id: state.req.id, ...traceIds(state), endpoint: endpoint.name, attempt: state.attempts, reason, error: error.message, retry });
     return retry ? { kind: 'retry' } : { kind: 'give_up' };
   }
 
@@ -239,7 +239,7 @@ export class Attempt {
 function startAttemptSpan(state: RequestState, endpoint: Endpoint): Span {
   // Named and described only when it records: without a trace provider (or when sampled out)
   // nothing is built per request. The standard samplers decide on the trace id and parent alone.
-  const span = tracer.startSpan('attempt', { kind: SpanKind.CLIENT });
+  const span = tracer.startSpan('attempt', { kind: SpanKind.CLIENT }, state.req.traceContext);
   if (!span.isRecording()) return span;
   const model = state.catalogModel ?? state.req.model;
   return span.updateName(`${state.operation} ${model ?? 'unknown'}`).setAttributes({

@@ -3,7 +3,7 @@ import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { RouteDecision } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
-import { routeAttributes, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
+import { AccessLog, routeAttributes, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { Usage } from './usage-tap.js';
@@ -30,9 +30,11 @@ export interface RequestEnd {
 /** Records every finished client request once: metrics, model stats and the access log. */
 export class RequestObserver {
   readonly #deps: ObserverDeps;
+  readonly #accessLog: AccessLog;
 
   constructor(deps: ObserverDeps) {
     this.#deps = deps;
+    this.#accessLog = new AccessLog(deps.logger);
   }
 
   /** Records how an attempt's endpoint was chosen: decision counter, the attempt's span, a debug line. */
@@ -44,15 +46,14 @@ export class RequestObserver {
     const attributes = routeAttributes(decision);
     span.setAttributes(attributes);
     if (debug) {
-      this.#deps.logger.debug('route', { request_id: state.req.id, endpoint: decision.endpoint.name, attempt: state.attempts, ...attributes });
+      this.#deps.logger.debug('route', { request_id: state.req.id, ...traceIds(state), endpoint: decision.endpoint.name, attempt: state.attempts, ...attributes });
     }
   }
 
   finish(req: IncomingMessage, state: RequestState, end: RequestEnd): void {
     const { endpoint, code, ttfbMs, ttftMs, overheadMs, bytes, usage, error } = end;
     const durationMs = performance.now() - state.req.startedAt;
-    const spanContext = trace.getActiveSpan()?.spanContext();
-    const traceId = spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+    const { trace_id: traceId, span_id: spanId } = traceIds(state);
     const endpointLabel = endpoint?.name ?? 'none';
     this.#deps.metrics.requestCompleted({
       endpoint: endpointLabel,
@@ -67,10 +68,10 @@ export class RequestObserver {
     if (endpoint) this.#deps.metrics.tokens(endpoint.name, state.modelLabel, usage.inputTokens, usage.outputTokens);
     this.#deps.modelStats.record(state.modelLabel, code < 500 && code !== CLIENT_CLOSED, durationMs);
     if (this.#deps.config.logging.access_log) {
-      this.#deps.logger.info('request', {
+      this.#accessLog.write({
         request_id: state.req.id,
         trace_id: traceId,
-        span_id: traceId ? spanContext!.spanId : undefined,
+        span_id: spanId,
         method: req.method,
         path: req.url,
         model: state.req.model === undefined ? undefined : state.modelLabel,
@@ -81,10 +82,19 @@ export class RequestObserver {
         ttfb_ms: ttfbMs === undefined ? undefined : round(ttfbMs),
         ttft_ms: ttftMs === undefined ? undefined : round(ttftMs),
         bytes,
-        ...(error ? { error } : {}),
+        error,
       });
     }
   }
+}
+
+/**
+ * The ids of the trace a request arrived in (its server span), for log lines about it; empty
+ * when it is not traced. Passed explicitly: the request path keeps no ambient trace context.
+ */
+export function traceIds(state: RequestState): { trace_id?: string; span_id?: string } {
+  const spanContext = trace.getSpan(state.req.traceContext)?.spanContext();
+  return spanContext && trace.isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
 }
 
 /** Puts what the response said (usage, status, how the stream ended) on the attempt's span and ends it. */

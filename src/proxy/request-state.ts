@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { PromptFacts, RouteDecision } from '../balancing/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { FailureReason } from '../telemetry/index.js';
@@ -10,6 +11,11 @@ export interface ProxiedRequest {
   readonly body: Buffer;
   readonly model: string | undefined; // as the client named it
   readonly json: unknown; // the decoded body, when it is JSON
+  /**
+   * The trace context the request arrived in (the server span's, when traced), captured when it
+   * arrived and passed along explicitly: attempt spans are its children.
+   */
+  readonly traceContext: Context;
 }
 
 /** What the request path knows about one client request across its attempts. */
