@@ -29,7 +29,10 @@ export function hopByHopNames(headers: IncomingHttpHeaders): Set<string> {
 export function responseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
   const drop = hopByHopNames(upstream);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(upstream)) if (value !== undefined && !drop.has(name)) out[name] = value;
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value !== undefined && !drop.has(name)) out[name] = value;
+  }
   return out;
 }
 

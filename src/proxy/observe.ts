@@ -3,7 +3,7 @@ import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { RouteDecision } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
-import { AccessLog, routeAttributes, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
+import { AccessLog, logsAt, routeAttributes, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { Usage } from './usage-tap.js';
@@ -40,7 +40,7 @@ export class RequestObserver {
   /** Records how an attempt's endpoint was chosen: decision counter, the attempt's span, a debug line. */
   routed(state: RequestState, decision: RouteDecision<Endpoint>, span: Span): void {
     this.#deps.metrics.routeDecision(decision.endpoint.name, decision.reason, decision.prefixHit);
-    const debug = this.#deps.logger.isLevelEnabled('debug');
+    const debug = logsAt(this.#deps.logger, 'debug');
     // Formatting the scores costs something per request: only for a span that records, or a debug log.
     if (!span.isRecording() && !debug) return;
     const attributes = routeAttributes(decision);

@@ -1,4 +1,4 @@
-import type { Logger } from './logging.js';
+import { logsAt, type Logger } from './logging.js';
 
 /** The fields of one access log line; undefined ones are left out. */
 export type AccessEntry = Readonly<Record<string, string | number | undefined>>;
@@ -29,7 +29,7 @@ export class AccessLog {
   }
 
   write(entry: AccessEntry): void {
-    if (!this.#logger.isLevelEnabled('info')) return;
+    if (!logsAt(this.#logger, 'info')) return;
     // winston types defaultMeta as any; createLogger always sets an object of plain fields.
     const meta = this.#logger.defaultMeta as Record<string, unknown> | undefined;
     this.#write(`${JSON.stringify({ time: this.#now().toISOString(), level: 'info', message: 'request', ...meta, ...entry })}\n`);

@@ -1,4 +1,4 @@
-export { createLogger, type Logger, type LogLevel } from './logging.js';
+export { createLogger, logsAt, type Logger, type LogLevel } from './logging.js';
 export { AccessLog, type AccessEntry, type AccessLogOptions } from './access-log.js';
 export { FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
 export { SluiceMetrics, type Aggregator, type CheckResult, type MetricsBuild, type MetricsSource, type RenderedMetrics, type EndpointLoadSnapshot, type EndpointSnapshot, type GapObserver, type RequestObservation } from './metrics.js';

@@ -24,3 +24,13 @@ export function createLogger(level: LogLevel, service = 'sluice', fields: Record
     transports: [new winston.transports.Console()],
   });
 }
+
+/**
+ * Whether `logger` writes lines of `level` now (a reload may change its level). winston's own
+ * isLevelEnabled also walks the transports, allocating, on a check the request path makes for
+ * every request; Sluice's transports have no level of their own.
+ */
+export function logsAt(logger: Logger, level: LogLevel): boolean {
+  const levels = logger.levels;
+  return (levels[level] ?? Infinity) <= (levels[logger.level] ?? -Infinity);
+}

@@ -73,6 +73,8 @@ interface RequestSeries {
   readonly ttfb: client.Histogram.Internal<string>;
   readonly ttft: client.Histogram.Internal<string>;
   readonly overhead: client.Histogram.Internal<string>;
+  readonly inputTokens: client.Counter.Internal;
+  readonly outputTokens: client.Counter.Internal;
 }
 
 /**
@@ -200,8 +202,10 @@ export class SluiceMetrics {
     this.#loadScrapes = new client.Counter({ name: 'sluice_load_scrapes_total', help: 'Reads of the endpoints\' own load by result.', labelNames: ['endpoint', 'result'], registers });
     this.#routeDecisions = new client.Counter({ name: 'sluice_route_decisions_total', help: 'Routing decisions by chosen endpoint and reason.', labelNames: ['endpoint', 'reason'], registers });
     this.#prefixLookups = new client.Counter({ name: 'sluice_prefix_index_lookups_total', help: 'Prefix-aware lookups by result: hit (an endpoint is known to hold the prompt\'s first block) or miss.', labelNames: ['result'], registers });
-    this.#prefixLookups.inc({ result: 'hit' }, 0);
-    this.#prefixLookups.inc({ result: 'miss' }, 0);
+    this.#prefixHits = this.#prefixLookups.labels('hit');
+    this.#prefixMisses = this.#prefixLookups.labels('miss');
+    this.#prefixHits.inc(0);
+    this.#prefixMisses.inc(0);
     this.#configReloads = new client.Counter({ name: 'sluice_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers });
     this.#shutdownCut = new client.Counter({ name: 'sluice_shutdown_cut_requests_total', help: 'Requests and streams still running when the shutdown grace period ended, and cut.', registers });
     // Series that exist from the start, so that rate() and alerts see a zero rather than nothing.
@@ -238,8 +242,12 @@ export class SluiceMetrics {
   }
 
   routeDecision(endpoint: string, reason: RouteReason, prefixHit: boolean | undefined): void {
-    this.#routeDecisions.inc({ endpoint, reason });
-    if (prefixHit !== undefined) this.#prefixLookups.inc({ result: prefixHit ? 'hit' : 'miss' });
+    let routes = this.#routeSeries.get(endpoint);
+    if (!routes) this.#routeSeries.set(endpoint, (routes = new Map()));
+    let decisions = routes.get(reason);
+    if (!decisions) routes.set(reason, (decisions = this.#routeDecisions.labels(endpoint, reason)));
+    decisions.inc();
+    if (prefixHit !== undefined) (prefixHit ? this.#prefixHits : this.#prefixMisses).inc();
   }
 
   /**
@@ -249,6 +257,7 @@ export class SluiceMetrics {
   async removeEndpoint(endpoint: string): Promise<void> {
     // Resolved series would keep writing into the deleted ones: resolve them again if it returns.
     for (const [key, series] of this.#seriesCache) if (series.endpoint === endpoint) this.#seriesCache.delete(key);
+    this.#routeSeries.delete(endpoint);
     // Every event metric with an endpoint label, whoever registered it: no hand-kept list to forget one in.
     // prom-client types the registry's entries loosely; they are the metric objects themselves.
     const metrics = (this.openMetricsRegistry.getMetricsAsArray() as unknown[]).filter((m): m is client.Counter<string> | client.Histogram<string> => m instanceof client.Counter || m instanceof client.Histogram);
@@ -292,6 +301,10 @@ export class SluiceMetrics {
 
   /** The request series of one endpoint and model, resolved once (labels are bounded, so is this map). */
   readonly #seriesCache = new Map<string, RequestSeries>();
+  /** The route decision series of each endpoint by reason, resolved once (both labels are bounded). */
+  readonly #routeSeries = new Map<string, Map<RouteReason, client.Counter.Internal>>();
+  readonly #prefixHits: client.Counter.Internal;
+  readonly #prefixMisses: client.Counter.Internal;
 
   #requestSeries(endpoint: string, model: string): RequestSeries {
     const key = `${endpoint}\n${model}`;
@@ -304,6 +317,8 @@ export class SluiceMetrics {
         ttfb: this.#ttfb.labels(endpoint, model),
         ttft: this.#ttft.labels(endpoint, model),
         overhead: this.#overhead.labels(endpoint),
+        inputTokens: this.#tokens.labels(endpoint, model, 'input'),
+        outputTokens: this.#tokens.labels(endpoint, model, 'output'),
       };
       this.#seriesCache.set(key, series);
     }
@@ -321,8 +336,10 @@ export class SluiceMetrics {
   }
 
   tokens(endpoint: string, model: string, input: number | undefined, output: number | undefined): void {
-    if (input) this.#tokens.inc({ endpoint, model, type: 'input' }, input);
-    if (output) this.#tokens.inc({ endpoint, model, type: 'output' }, output);
+    if (!input && !output) return;
+    const series = this.#requestSeries(endpoint, model);
+    if (input) series.inputTokens.inc(input);
+    if (output) series.outputTokens.inc(output);
   }
 
   healthCheck(endpoint: string, result: CheckResult, durationSeconds: number): void {

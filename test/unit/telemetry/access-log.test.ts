@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AccessLog, createLogger } from '../../../src/telemetry/index.js';
+import { AccessLog, createLogger, logsAt } from '../../../src/telemetry/index.js';
 
 const AT = new Date('2026-01-02T03:04:05.678Z');
 
@@ -34,5 +34,15 @@ describe('AccessLog', () => {
     log.write({ path: '/v1/x\n{"level":"error"}' });
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!).path).toBe('/v1/x\n{"level":"error"}');
+  });
+});
+
+describe('logsAt', () => {
+  it('agrees with winston on every level pair', () => {
+    const levels = ['error', 'warn', 'info', 'debug'] as const;
+    for (const configured of levels) {
+      const logger = createLogger(configured);
+      for (const asked of levels) expect(logsAt(logger, asked)).toBe(logger.isLevelEnabled(asked));
+    }
   });
 });
