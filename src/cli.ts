@@ -60,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
 
   // Tracing must start before Express and http are loaded, so everything else is imported after it.
   const { startTracing } = await import('./telemetry/tracing.js');
-  const tracing = command === 'check-config' ? undefined : await startTracing('sluice', process.env, { context: 'explicit' });
+  const tracing = command === 'check-config' ? undefined : await startTracing('sluice', process.env, { context: 'explicit', instrumentHttp: false });
   const { loadConfig, renderEffectiveConfig, ConfigError } = await import('./config/index.js');
   const cluster = (await import('node:cluster')).default;
   if (cluster.isWorker) {

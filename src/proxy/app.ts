@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, type Context } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ModelCatalog } from '../discovery/index.js';
-import type { Logger } from '../telemetry/index.js';
+import { startServerSpan, withRequestContext, type Logger } from '../telemetry/index.js';
 import { sendError, SluiceError } from './errors.js';
 import type { Forwarder, ProxiedRequest } from './forwarder.js';
 import { requestIdFor } from './headers.js';
@@ -62,10 +62,10 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     const route = ownRoute(req);
     // The admin router guards itself (networks, token).
     if (route === 'admin') return void app(req, res);
-    // Called inside the server span's context (when traced): kept for everything done later.
-    const arrival: Arrival = { id: requestIdFor(req), startedAt: performance.now(), traceContext: context.active() };
+    const arrival: Arrival = { id: requestIdFor(req), startedAt: performance.now(), traceContext: startServerSpan(req, res) };
     const serve = () => (route === 'models' ? void app(req, res) : forward(req, res, arrival));
-    const verdict = opts.gate?.admit(req, res);
+    const gate = opts.gate;
+    const verdict = gate ? withRequestContext(arrival.traceContext, () => gate.admit(req, res)) : undefined;
     if (verdict instanceof Promise) {
       verdict.then((refusal) => (refusal ? refuse(req, res, arrival, refusal) : serve()), (err: unknown) => answerError(req, res, err, opts.logger));
     } else if (verdict) refuse(req, res, arrival, verdict);

@@ -32,6 +32,11 @@ export interface TracingOptions {
    * awaits and callbacks, for code such as an Express app that relies on that.
    */
   readonly context?: 'explicit' | 'async';
+  /**
+   * Trace incoming HTTP requests with OpenTelemetry's HTTP instrumentation (the default). Off
+   * for Sluice, which starts the server span of each proxied request itself (startServerSpan).
+   */
+  readonly instrumentHttp?: boolean;
 }
 
 /**
@@ -65,6 +70,7 @@ export async function startTracing(defaultServiceName: string, env: NodeJS.Proce
         // Health checks and model discovery use fetch: not traced by default.
         '@opentelemetry/instrumentation-undici': { enabled: false },
         '@opentelemetry/instrumentation-http': {
+          enabled: options.instrumentHttp ?? true,
           ignoreIncomingRequestHook: (req) => UNTRACED.test(req.url ?? ''),
           // Sluice's own attempt span is the client span of a forwarded request, and it injects the
           // trace context itself: a second client span per attempt would only repeat it. Dropping

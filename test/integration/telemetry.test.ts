@@ -161,6 +161,8 @@ describe('traces and logs', () => {
     }, 'spans exported');
     const server = spans.find((s) => s.service === 'sluice' && s.kind === 2 && !s.parentSpanId)!;
     expect(server).toBeDefined();
+    expect(server.name).toBe('POST');
+    expect(server.attributes).toMatchObject({ 'http.request.method': 'POST', 'url.path': '/v1/chat/completions', 'url.scheme': 'http', 'server.address': '127.0.0.1', 'http.response.status_code': 200 });
     const attempts = spans.filter((s) => s.name === 'chat qwen2.5:0.5b');
     expect(attempts).toHaveLength(1);
     const attempt = attempts[0]!;
@@ -170,6 +172,27 @@ describe('traces and logs', () => {
     expect(attempt.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
     const backend = spans.find((s) => s.service === 'model-server-1' && s.kind === 2)!;
     expect(descendsFrom(spans, backend, attempt.spanId)).toBe(true);
+  });
+
+  it("a request that arrives with a traceparent continues the caller's trace", async () => {
+    const callerTrace = '0af7651916cd43dd8448eb211c80319c';
+    const callerSpan = 'b7ad6b7169203331';
+    const res = await fetch(`${sluice.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${callerTrace}-${callerSpan}-01` },
+      body: JSON.stringify({ model: 'qwen2.5:0.5b', messages: [{ role: 'user', content: 'hello' }], max_tokens: 2 }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const spans = await waitForValue(() => {
+      const inTrace = otlp.spans.filter((s) => s.traceId === callerTrace);
+      const sluiceSpans = inTrace.filter((s) => s.service === 'sluice');
+      return inTrace.some((s) => s.service === 'model-server-1' && s.kind === 2) && sluiceSpans.some((s) => s.kind === 2) && sluiceSpans.some((s) => s.kind === 3) ? inTrace : undefined;
+    }, 'spans in the caller trace');
+    const server = spans.find((s) => s.service === 'sluice' && s.kind === 2)!;
+    expect(server.parentSpanId).toBe(callerSpan);
+    const attempt = spans.find((s) => s.service === 'sluice' && s.kind === 3)!;
+    expect(attempt.parentSpanId).toBe(server.spanId);
   });
 
   it('a retried request has two attempt spans, the first marked with error.type', async () => {
