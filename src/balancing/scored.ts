@@ -80,7 +80,7 @@ export class ScoredPicker {
     const matched = new Int32Array(count);
     let longest = 0;
     if (prefix && blocks.length > 0) {
-      longest = prefix.index.match(blocks, this.#slotsOf(tier), matched);
+      longest = prefix.index.match(blocks, tier, matched);
     }
 
     const scores = new Array<CandidateScore>(count);
@@ -130,23 +130,6 @@ export class ScoredPicker {
     const tied = tier.filter((_, i) => eligible(i) && scores[i]!.total >= limit);
     return tier.indexOf(this.#tieBreaker.pick(tied));
   }
-
-  /**
-   * Each candidate's position by name. The tier is the same from one request to the next until
-   * the fleet or its health changes, so the map is kept while the names are the same, in order.
-   */
-  #slotsOf(tier: readonly Candidate[]): ReadonlyMap<string, number> {
-    const names = this.#slotNames;
-    let same = names.length === tier.length;
-    for (let i = 0; same && i < tier.length; i++) same = names[i] === tier[i]!.name;
-    if (same) return this.#slots;
-    this.#slotNames = tier.map((c) => c.name);
-    this.#slots = new Map(this.#slotNames.map((name, i) => [name, i]));
-    return this.#slots;
-  }
-
-  #slotNames: string[] = [];
-  #slots: ReadonlyMap<string, number> = new Map();
 
   /** Weighted rendezvous (highest random weight) of the first block: the same on every replica. */
   #rendezvous<T extends Candidate>(tier: readonly T[], firstBlock: number): number {
