@@ -2,6 +2,14 @@ const NONE = -1;
 const FIRST_ALLOCATION = 1024;
 const TWO_POW_32 = 2 ** 32;
 
+/** Fields of a slot, side by side so that one cache line holds them: its key and its links. */
+const FIELDS = 4;
+const KEY = 0;
+/** Next slot in the same hash bucket. */
+const CHAIN = 1;
+const OLDER = 2;
+const NEWER = 3;
+
 /**
  * A bounded set of block hashes in least-recently-used order. Each block lives in a slot, a
  * number below `capacity` that the owner keys its own per-block data by; slots are handed out
@@ -15,19 +23,16 @@ const TWO_POW_32 = 2 ** 32;
 export class LruBlockTable {
   readonly capacity: number;
   #size = 0;
-  #keys = new Float64Array(0);
-  /** Next slot in the same hash bucket. */
-  #chain = new Int32Array(0);
-  #older = new Int32Array(0);
-  #newer = new Int32Array(0);
+  /** FIELDS numbers per slot (the links are small integers, exact as doubles). */
+  #slots = new Float64Array(0);
   /** First slot of each hash bucket; the bucket count is a power of two. */
   #buckets = new Int32Array(0);
   #oldest = NONE;
   #newest = NONE;
-  /** Called with a slot's new length whenever the slot storage grows. */
+  /** Called with the slots' new count whenever the storage grows. */
   readonly #onGrow: (slots: number) => void;
 
-  /** `onGrow` lets the owner grow its per-slot arrays alongside (to at least the given length). */
+  /** `onGrow` lets the owner grow its per-slot arrays alongside (to at least the given count). */
   constructor(capacity: number, onGrow: (slots: number) => void) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`block table capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
@@ -41,8 +46,10 @@ export class LruBlockTable {
 
   /** The slot holding `key`, or -1. */
   find(key: number): number {
-    let slot = this.#buckets.length === 0 ? NONE : this.#buckets[this.#bucketOf(key)]!;
-    while (slot !== NONE && this.#keys[slot] !== key) slot = this.#chain[slot]!;
+    if (this.#size === 0) return NONE;
+    const slots = this.#slots;
+    let slot = this.#buckets[this.#bucketOf(key)]!;
+    while (slot !== NONE && slots[slot * FIELDS + KEY] !== key) slot = slots[slot * FIELDS + CHAIN]!;
     return slot;
   }
 
@@ -54,16 +61,16 @@ export class LruBlockTable {
   insert(key: number): number {
     let slot: number;
     if (this.#size < this.capacity) {
-      if (this.#size === this.#keys.length) this.#grow();
+      if (this.#size * FIELDS === this.#slots.length) this.#grow();
       slot = this.#size++;
     } else {
       slot = this.#oldest;
       this.#unlinkFromBucket(slot);
       this.#unlinkFromOrder(slot);
     }
-    this.#keys[slot] = key;
     const bucket = this.#bucketOf(key);
-    this.#chain[slot] = this.#buckets[bucket]!;
+    this.#slots[slot * FIELDS + KEY] = key;
+    this.#slots[slot * FIELDS + CHAIN] = this.#buckets[bucket]!;
     this.#buckets[bucket] = slot;
     this.#appendToOrder(slot);
     return slot;
@@ -88,49 +95,50 @@ export class LruBlockTable {
   }
 
   #unlinkFromBucket(slot: number): void {
-    const bucket = this.#bucketOf(this.#keys[slot]!);
+    const slots = this.#slots;
+    const bucket = this.#bucketOf(slots[slot * FIELDS + KEY]!);
+    const next = slots[slot * FIELDS + CHAIN]!;
     let at = this.#buckets[bucket]!;
     if (at === slot) {
-      this.#buckets[bucket] = this.#chain[slot]!;
+      this.#buckets[bucket] = next;
       return;
     }
-    while (this.#chain[at] !== slot) at = this.#chain[at]!;
-    this.#chain[at] = this.#chain[slot]!;
+    while (slots[at * FIELDS + CHAIN] !== slot) at = slots[at * FIELDS + CHAIN]!;
+    slots[at * FIELDS + CHAIN] = next;
   }
 
   #unlinkFromOrder(slot: number): void {
-    const older = this.#older[slot]!;
-    const newer = this.#newer[slot]!;
+    const slots = this.#slots;
+    const older = slots[slot * FIELDS + OLDER]!;
+    const newer = slots[slot * FIELDS + NEWER]!;
     if (older === NONE) this.#oldest = newer;
-    else this.#newer[older] = newer;
+    else slots[older * FIELDS + NEWER] = newer;
     if (newer === NONE) this.#newest = older;
-    else this.#older[newer] = older;
+    else slots[newer * FIELDS + OLDER] = older;
   }
 
   #appendToOrder(slot: number): void {
-    this.#older[slot] = this.#newest;
-    this.#newer[slot] = NONE;
+    const slots = this.#slots;
+    slots[slot * FIELDS + OLDER] = this.#newest;
+    slots[slot * FIELDS + NEWER] = NONE;
     if (this.#newest === NONE) this.#oldest = slot;
-    else this.#newer[this.#newest] = slot;
+    else slots[this.#newest * FIELDS + NEWER] = slot;
     this.#newest = slot;
   }
 
   /** Doubles the slot storage (up to the capacity) and rehashes into twice as many buckets. */
   #grow(): void {
-    const slots = Math.min(this.capacity, Math.max(FIRST_ALLOCATION, this.#keys.length * 2));
-    this.#keys = grown(this.#keys, new Float64Array(slots));
-    this.#chain = new Int32Array(slots);
-    this.#older = grown(this.#older, new Int32Array(slots));
-    this.#newer = grown(this.#newer, new Int32Array(slots));
+    const count = Math.min(this.capacity, Math.max(FIRST_ALLOCATION, (this.#slots.length / FIELDS) * 2));
+    this.#slots = grown(this.#slots, new Float64Array(count * FIELDS));
     let buckets = 1;
-    while (buckets < slots * 2) buckets *= 2;
+    while (buckets < count * 2) buckets *= 2;
     this.#buckets = new Int32Array(buckets).fill(NONE);
     for (let slot = 0; slot < this.#size; slot++) {
-      const bucket = this.#bucketOf(this.#keys[slot]!);
-      this.#chain[slot] = this.#buckets[bucket]!;
+      const bucket = this.#bucketOf(this.#slots[slot * FIELDS + KEY]!);
+      this.#slots[slot * FIELDS + CHAIN] = this.#buckets[bucket]!;
       this.#buckets[bucket] = slot;
     }
-    this.#onGrow(slots);
+    this.#onGrow(count);
   }
 }
 

@@ -14,6 +14,14 @@ const ENDPOINTS_PER_BLOCK = 4;
 
 const NOT_A_CANDIDATE = -1;
 
+/**
+ * A block's row: ENDPOINTS_PER_BLOCK endpoint ids (most recent first, NO_ENDPOINT past the last)
+ * then the time each was sent the block, side by side so that one cache line holds them.
+ */
+const ROW = 2 * ENDPOINTS_PER_BLOCK;
+const SERVED_AT = ENDPOINTS_PER_BLOCK;
+const NO_ENDPOINT = -1;
+
 /** What the index needs of a candidate endpoint. */
 export interface Named {
   readonly name: string;
@@ -37,10 +45,8 @@ export interface PrefixIndexOptions {
 export class PrefixIndex {
   readonly #blocks: LruBlockTable;
   readonly #ids = new EndpointIds((inUse) => this.#markIdsInUse(inUse));
-  /** Per slot: how many endpoints it holds, then ENDPOINTS_PER_BLOCK ids and send times, most recent first. */
-  #claims = new Uint8Array(0);
-  #endpoints = new Int32Array(0);
-  #servedAt = new Float64Array(0);
+  /** A row per block slot (ids are small integers, exact as doubles). */
+  #rows = new Float64Array(0);
   readonly #ttlMs: number;
   readonly #now: () => number;
   /** Candidate position by endpoint id, for the names (and id version) last matched. */
@@ -77,10 +83,12 @@ export class PrefixIndex {
       const slot = this.#blocks.find(blocks[index]!);
       if (slot === -1) break;
       let advanced = false;
-      const row = slot * ENDPOINTS_PER_BLOCK;
-      for (let at = row, end = row + this.#claims[slot]!; at < end; at++) {
-        if (this.#servedAt[at]! < oldest) continue;
-        const candidate = positions[this.#endpoints[at]!] ?? NOT_A_CANDIDATE;
+      const row = slot * ROW;
+      for (let at = row, end = row + ENDPOINTS_PER_BLOCK; at < end; at++) {
+        const id = this.#rows[at]!;
+        if (id === NO_ENDPOINT) break;
+        if (this.#rows[at + SERVED_AT]! < oldest) continue;
+        const candidate = positions[id] ?? NOT_A_CANDIDATE;
         // Chained hashes: holding block i means holding every block before it, but the
         // endpoint must also have been seen on block i-1 here, or its claim has been evicted.
         if (candidate === NOT_A_CANDIDATE || matched[candidate] !== index) continue;
@@ -104,10 +112,10 @@ export class PrefixIndex {
       let slot = this.#blocks.find(block);
       if (slot === -1) {
         slot = this.#blocks.insert(block);
-        this.#claims[slot] = 0;
+        for (let at = slot * ROW, end = at + ENDPOINTS_PER_BLOCK; at < end; at++) this.#rows[at] = NO_ENDPOINT;
       } else {
-        const row = slot * ENDPOINTS_PER_BLOCK;
-        if (this.#endpoints[row] === id && now - this.#servedAt[row]! < REFRESH_MS) continue;
+        const row = slot * ROW;
+        if (this.#rows[row] === id && now - this.#rows[row + SERVED_AT]! < REFRESH_MS) continue;
         this.#blocks.touch(slot);
       }
       this.#claim(slot, id, now);
@@ -116,20 +124,17 @@ export class PrefixIndex {
 
   /** Puts `id` first on the block in `slot`, dropping its older claim there or else the oldest when full. */
   #claim(slot: number, id: number, now: number): void {
-    const row = slot * ENDPOINTS_PER_BLOCK;
-    const claims = this.#claims[slot]!;
+    const rows = this.#rows;
+    const row = slot * ROW;
+    // Its own claim, else the first free place, else the oldest claim (the last place) goes.
     let from = 0;
-    while (from < claims && this.#endpoints[row + from] !== id) from++;
-    if (from === claims) {
-      from = claims < ENDPOINTS_PER_BLOCK ? claims : claims - 1;
-      this.#claims[slot] = from + 1;
-    }
+    while (from < ENDPOINTS_PER_BLOCK - 1 && rows[row + from] !== id && rows[row + from] !== NO_ENDPOINT) from++;
     for (let at = row + from; at > row; at--) {
-      this.#endpoints[at] = this.#endpoints[at - 1]!;
-      this.#servedAt[at] = this.#servedAt[at - 1]!;
+      rows[at] = rows[at - 1]!;
+      rows[at + SERVED_AT] = rows[at - 1 + SERVED_AT]!;
     }
-    this.#endpoints[row] = id;
-    this.#servedAt[row] = now;
+    rows[row] = id;
+    rows[row + SERVED_AT] = now;
   }
 
   /**
@@ -155,14 +160,12 @@ export class PrefixIndex {
 
   #markIdsInUse(inUse: Uint8Array): void {
     for (let slot = 0; slot < this.#blocks.size; slot++) {
-      const row = slot * ENDPOINTS_PER_BLOCK;
-      for (let at = row, end = row + this.#claims[slot]!; at < end; at++) inUse[this.#endpoints[at]!] = 1;
+      const row = slot * ROW;
+      for (let at = row, end = row + ENDPOINTS_PER_BLOCK; at < end && this.#rows[at] !== NO_ENDPOINT; at++) inUse[this.#rows[at]!] = 1;
     }
   }
 
   #growRows(slots: number): void {
-    this.#claims = grown(this.#claims, new Uint8Array(slots));
-    this.#endpoints = grown(this.#endpoints, new Int32Array(slots * ENDPOINTS_PER_BLOCK));
-    this.#servedAt = grown(this.#servedAt, new Float64Array(slots * ENDPOINTS_PER_BLOCK));
+    this.#rows = grown(this.#rows, new Float64Array(slots * ROW));
   }
 }
