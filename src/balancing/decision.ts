@@ -42,8 +42,11 @@ export interface CandidateScore {
 export interface RouteDecision<T> {
   readonly endpoint: T;
   readonly reason: RouteReason;
-  /** Present for the scoring strategies. */
-  readonly scores?: readonly CandidateScore[];
+  /**
+   * Present for the scoring strategies: every candidate's scores, in candidate order. Worked out
+   * when called, since they are read only for a recording span or a debug log.
+   */
+  readonly scores?: () => readonly CandidateScore[];
   /** Prompt blocks the chosen endpoint is believed to hold (prefix-aware). */
   readonly prefixBlocks?: number;
   /** Prefix-aware with a prompt: whether the index knew an endpoint holding its first block. */

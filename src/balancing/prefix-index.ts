@@ -1,18 +1,30 @@
+import { grown, LruBlockTable } from './block-table.js';
+import { EndpointIds } from './endpoint-ids.js';
+
 /**
- * A block the same endpoint was sent less than this long ago is not moved again: hot prefixes
- * (a tenant's system prompt) would otherwise be deleted and re-inserted on every request, which
- * costs map work and, in V8, periodic rebuilds of the whole table. Its place in the LRU order
- * is then at most this stale, against a TTL of minutes.
+ * A block the same endpoint was sent less than this long ago is not moved again: a hot prefix
+ * (a tenant's system prompt) then keeps its place for a while instead of being moved to the
+ * most recent end on every request. Its place in the LRU order is at most this stale, against
+ * a TTL of minutes.
  */
 const REFRESH_MS = 1000;
 
 /** Endpoints remembered per block: the most recent ones; a prefix popular enough to be on more is everywhere anyway. */
 const ENDPOINTS_PER_BLOCK = 4;
 
-interface BlockEntry {
-  /** Most recent first. */
-  readonly endpoints: string[];
-  readonly servedAt: number[];
+const NOT_A_CANDIDATE = -1;
+
+/**
+ * A block's row: ENDPOINTS_PER_BLOCK endpoint ids (most recent first, NO_ENDPOINT past the last)
+ * then the time each was sent the block, side by side so that one cache line holds them.
+ */
+const ROW = 2 * ENDPOINTS_PER_BLOCK;
+const SERVED_AT = ENDPOINTS_PER_BLOCK;
+const NO_ENDPOINT = -1;
+
+/** What the index needs of a candidate endpoint. */
+export interface Named {
+  readonly name: string;
 }
 
 export interface PrefixIndexOptions {
@@ -25,24 +37,26 @@ export interface PrefixIndexOptions {
 
 /**
  * An approximate map of the backends' prefix caches, learnt from Sluice's own routing: which
- * endpoints recently served which prompt blocks. Bounded (an LRU over block hashes, using the
- * Map's insertion order), with no per-lookup allocation that grows with its size.
+ * endpoints recently served which prompt blocks. Bounded (an LRU over block hashes). Each block
+ * keeps its few endpoints, most recent first, as small integer ids with the time each was sent
+ * there, in fixed-size typed-array rows indexed by the block's slot: recording and matching
+ * allocate nothing.
  */
 export class PrefixIndex {
-  readonly #blocks = new Map<number, BlockEntry>();
-  /**
-   * A live iterator over the map in insertion (least recently used first) order. Everything before
-   * it has been deleted, so its next key is the oldest entry. Starting a new iterator for every
-   * eviction would skip the deleted slots at the front of V8's table each time: O(n) per eviction.
-   */
-  #evictionCursor: Iterator<number> | undefined;
-  readonly #capacity: number;
+  readonly #blocks: LruBlockTable;
+  readonly #ids = new EndpointIds((inUse) => this.#markIdsInUse(inUse));
+  /** A row per block slot (ids are small integers, exact as doubles). */
+  #rows = new Float64Array(0);
   readonly #ttlMs: number;
   readonly #now: () => number;
+  /** Candidate position by endpoint id, for the names (and id version) last matched. */
+  #positions = new Int32Array(0);
+  #positionNames: readonly string[] = [];
+  #positionsVersion = -1;
 
   constructor(options: PrefixIndexOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) throw new RangeError(`prefix index capacity must be a positive integer, got ${options.capacity}`);
-    this.#capacity = options.capacity;
+    this.#blocks = new LruBlockTable(options.capacity, (slots) => this.#growRows(slots));
     this.#ttlMs = options.ttlMs;
     this.#now = options.now ?? Date.now;
   }
@@ -53,27 +67,31 @@ export class PrefixIndex {
 
   /** True when this index was built with these settings, so a new selector may keep it. */
   fits(options: Pick<PrefixIndexOptions, 'capacity' | 'ttlMs'>): boolean {
-    return options.capacity === this.#capacity && options.ttlMs === this.#ttlMs;
+    return options.capacity === this.#blocks.capacity && options.ttlMs === this.#ttlMs;
   }
 
   /**
-   * Writes into `matched[i]` how many leading blocks candidate `names[i]` is believed to hold,
-   * and returns the longest. `slotOf` maps an endpoint name to its index in `matched`.
+   * Writes into `matched[i]` how many leading blocks `endpoints[i]` is believed to hold, and
+   * returns the longest.
    */
-  match(blocks: readonly number[], slotOf: ReadonlyMap<string, number>, matched: Int32Array): number {
+  match(blocks: readonly number[], endpoints: readonly Named[], matched: Int32Array): number {
     matched.fill(0);
+    const positions = this.#positionsOf(endpoints);
     const oldest = this.#now() - this.#ttlMs;
     let longest = 0;
     for (let index = 0; index < blocks.length; index++) {
-      const entry = this.#blocks.get(blocks[index]!);
-      if (!entry) break;
+      const slot = this.#blocks.find(blocks[index]!);
+      if (slot === -1) break;
       let advanced = false;
-      for (let slot = 0; slot < entry.endpoints.length; slot++) {
-        if (entry.servedAt[slot]! < oldest) continue;
-        const candidate = slotOf.get(entry.endpoints[slot]!);
+      const row = slot * ROW;
+      for (let at = row, end = row + ENDPOINTS_PER_BLOCK; at < end; at++) {
+        const id = this.#rows[at]!;
+        if (id === NO_ENDPOINT) break;
+        if (this.#rows[at + SERVED_AT]! < oldest) continue;
+        const candidate = positions[id] ?? NOT_A_CANDIDATE;
         // Chained hashes: holding block i means holding every block before it, but the
         // endpoint must also have been seen on block i-1 here, or its claim has been evicted.
-        if (candidate === undefined || matched[candidate] !== index) continue;
+        if (candidate === NOT_A_CANDIDATE || matched[candidate] !== index) continue;
         matched[candidate] = index + 1;
         advanced = true;
       }
@@ -86,38 +104,68 @@ export class PrefixIndex {
   /** Remembers that `endpoint` was sent these blocks now. */
   record(blocks: readonly number[], endpoint: string): void {
     const now = this.#now();
+    const id = this.#ids.assign(endpoint);
     // Last block first, so that a prompt's first blocks (shared by the most requests) are the
     // most recently used and are forgotten last.
     for (let index = blocks.length - 1; index >= 0; index--) {
       const block = blocks[index]!;
-      const entry = this.#blocks.get(block);
-      if (entry) {
-        if (entry.endpoints[0] === endpoint && now - entry.servedAt[0]! < REFRESH_MS) continue;
-        this.#blocks.delete(block);
-        this.#blocks.set(block, entry);
-        const at = entry.endpoints.indexOf(endpoint);
-        if (at !== -1) {
-          entry.endpoints.splice(at, 1);
-          entry.servedAt.splice(at, 1);
-        } else if (entry.endpoints.length === ENDPOINTS_PER_BLOCK) {
-          entry.endpoints.pop();
-          entry.servedAt.pop();
-        }
-        entry.endpoints.unshift(endpoint);
-        entry.servedAt.unshift(now);
+      let slot = this.#blocks.find(block);
+      if (slot === -1) {
+        slot = this.#blocks.insert(block);
+        for (let at = slot * ROW, end = at + ENDPOINTS_PER_BLOCK; at < end; at++) this.#rows[at] = NO_ENDPOINT;
       } else {
-        this.#blocks.set(block, { endpoints: [endpoint], servedAt: [now] });
-        if (this.#blocks.size > this.#capacity) this.#evictOldest();
+        const row = slot * ROW;
+        if (this.#rows[row] === id && now - this.#rows[row + SERVED_AT]! < REFRESH_MS) continue;
+        this.#blocks.touch(slot);
       }
+      this.#claim(slot, id, now);
     }
   }
 
-  #evictOldest(): void {
-    let next = this.#evictionCursor?.next();
-    if (!next || next.done) {
-      this.#evictionCursor = this.#blocks.keys();
-      next = this.#evictionCursor.next();
+  /** Puts `id` first on the block in `slot`, dropping its older claim there or else the oldest when full. */
+  #claim(slot: number, id: number, now: number): void {
+    const rows = this.#rows;
+    const row = slot * ROW;
+    // Its own claim, else the first free place, else the oldest claim (the last place) goes.
+    let from = 0;
+    while (from < ENDPOINTS_PER_BLOCK - 1 && rows[row + from] !== id && rows[row + from] !== NO_ENDPOINT) from++;
+    for (let at = row + from; at > row; at--) {
+      rows[at] = rows[at - 1]!;
+      rows[at + SERVED_AT] = rows[at - 1 + SERVED_AT]!;
     }
-    if (!next.done) this.#blocks.delete(next.value);
+    rows[row] = id;
+    rows[row + SERVED_AT] = now;
+  }
+
+  /**
+   * Candidate position by endpoint id. The candidates are the same from one request to the next
+   * until the fleet or its health changes, so the table is rebuilt only when their names (in
+   * order) or the ids have changed.
+   */
+  #positionsOf(endpoints: readonly Named[]): Int32Array {
+    let same = this.#positionsVersion === this.#ids.version && this.#positionNames.length === endpoints.length;
+    for (let i = 0; same && i < endpoints.length; i++) same = this.#positionNames[i] === endpoints[i]!.name;
+    if (same) return this.#positions;
+    const names = endpoints.map((endpoint) => endpoint.name);
+    this.#positionNames = names;
+    this.#positionsVersion = this.#ids.version;
+    if (this.#positions.length < this.#ids.limit) this.#positions = new Int32Array(this.#ids.limit);
+    this.#positions.fill(NOT_A_CANDIDATE);
+    for (let i = 0; i < names.length; i++) {
+      const id = this.#ids.idOf(names[i]!);
+      if (id !== undefined) this.#positions[id] = i;
+    }
+    return this.#positions;
+  }
+
+  #markIdsInUse(inUse: Uint8Array): void {
+    for (let slot = 0; slot < this.#blocks.size; slot++) {
+      const row = slot * ROW;
+      for (let at = row, end = row + ENDPOINTS_PER_BLOCK; at < end && this.#rows[at] !== NO_ENDPOINT; at++) inUse[this.#rows[at]!] = 1;
+    }
+  }
+
+  #growRows(slots: number): void {
+    this.#rows = grown(this.#rows, new Float64Array(slots * ROW));
   }
 }

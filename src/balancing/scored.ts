@@ -1,8 +1,9 @@
 import type { LoadFacts } from '../load/index.js';
 import { blockHash64, hashString, unitInterval, type Hash64 } from './hash.js';
-import type { CandidateScore, RouteDecision, RouteReason } from './decision.js';
+import type { RouteDecision, RouteReason } from './decision.js';
 import type { PrefixIndex } from './prefix-index.js';
 import { SmoothWeightedRoundRobin } from './round-robin.js';
+import { ScoreSheet } from './score-sheet.js';
 import { kvCacheScore, prefixScore, queueCost, queueScore, residentScore } from './scorers/index.js';
 import type { Candidate, PickContext } from './selector.js';
 
@@ -59,8 +60,10 @@ export class ScoredPicker {
   decide<T extends Candidate>(tier: readonly T[], ctx: PickContext | undefined): RouteDecision<T> {
     const count = tier.length;
     const { weights, load, prefix } = this.#opts;
-    const facts = new Array<LoadFacts>(count);
-    const requests = new Float64Array(count);
+    this.#reserve(count);
+    const facts = this.#facts;
+    const requests = this.#requests;
+    const matched = this.#matched;
     let lowestCost = Infinity;
     let lowestRelative = Infinity;
     let lowestTokens = Infinity;
@@ -77,13 +80,11 @@ export class ScoredPicker {
     }
 
     const blocks = prefix ? (ctx?.prompt?.blocks ?? []) : [];
-    const matched = new Int32Array(count);
     let longest = 0;
-    if (prefix && blocks.length > 0) {
-      longest = prefix.index.match(blocks, this.#slotsOf(tier), matched);
-    }
+    if (prefix && blocks.length > 0) longest = prefix.index.match(blocks, tier, matched);
+    else matched.fill(0, 0, count);
 
-    const scores = new Array<CandidateScore>(count);
+    const sheet = new ScoreSheet(this.#namesOf(tier));
     for (let i = 0; i < count; i++) {
       const candidate = tier[i]!;
       const fact = facts[i]!;
@@ -92,12 +93,13 @@ export class ScoredPicker {
       const prefixPart = prefixScore(matched[i]!, blocks.length);
       const resident = residentScore(fact.resident);
       const total = weights.queue * queue + weights.kvCache * kvCache + weights.prefix * prefixPart + weights.resident * resident;
-      scores[i] = { endpoint: candidate.name, total, queue, kvCache, prefix: prefixPart, resident, staleLoad: fact.stale };
+      sheet.set(i, queue, kvCache, prefixPart, resident, total, fact.stale);
     }
+    const scores = () => sheet.list();
 
     let reason: RouteReason = 'load';
     if (prefix && blocks.length > 0) {
-      const preferred = longest > 0 ? this.#best(tier, scores, (i) => matched[i] === longest) : this.#rendezvous(tier, blocks[0]!);
+      const preferred = longest > 0 ? this.#best(tier, sheet, longest) : this.#rendezvous(tier, blocks[0]!);
       const overloaded = this.#overloaded(requests[preferred]! / tier[preferred]!.weight, lowestRelative, prefix);
       if (!overloaded) {
         const chosen = tier[preferred]!;
@@ -106,47 +108,61 @@ export class ScoredPicker {
       }
       reason = 'prefix_imbalance';
     }
-    const best = this.#best(tier, scores, () => true);
+    const best = this.#best(tier, sheet, 0);
     const chosen = tier[best]!;
     if (prefix && blocks.length > 0) prefix.index.record(blocks, chosen.name);
     if (!prefix || blocks.length === 0) return { endpoint: chosen, reason, scores };
     return { endpoint: chosen, reason, scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
   }
 
-  /** Index of the highest total among the candidates `eligible` admits; ties rotate by weight. */
-  #best<T extends Candidate>(tier: readonly T[], scores: readonly CandidateScore[], eligible: (index: number) => boolean): number {
+  /**
+   * Index of the highest total among the candidates matching at least `minMatched` prompt blocks
+   * (0 admits all; the longest match admits only the candidates holding it); ties rotate by weight.
+   */
+  #best<T extends Candidate>(tier: readonly T[], sheet: ScoreSheet, minMatched: number): number {
+    const matched = this.#matched;
     let highest = -Infinity;
-    for (let i = 0; i < tier.length; i++) if (eligible(i)) highest = Math.max(highest, scores[i]!.total);
+    for (let i = 0; i < tier.length; i++) if (matched[i]! >= minMatched) highest = Math.max(highest, sheet.total(i));
     const limit = highest - TIE_TOLERANCE * Math.max(1, Math.abs(highest));
     let firstTied = -1;
     let tiedCount = 0;
     for (let i = 0; i < tier.length; i++) {
-      if (eligible(i) && scores[i]!.total >= limit) {
+      if (matched[i]! >= minMatched && sheet.total(i) >= limit) {
         if (firstTied === -1) firstTied = i;
         tiedCount++;
       }
     }
     if (tiedCount === 1) return firstTied;
-    const tied = tier.filter((_, i) => eligible(i) && scores[i]!.total >= limit);
+    const tied = tier.filter((_, i) => matched[i]! >= minMatched && sheet.total(i) >= limit);
     return tier.indexOf(this.#tieBreaker.pick(tied));
   }
 
-  /**
-   * Each candidate's position by name. The tier is the same from one request to the next until
-   * the fleet or its health changes, so the map is kept while the names are the same, in order.
-   */
-  #slotsOf(tier: readonly Candidate[]): ReadonlyMap<string, number> {
-    const names = this.#slotNames;
-    let same = names.length === tier.length;
-    for (let i = 0; same && i < tier.length; i++) same = names[i] === tier[i]!.name;
-    if (same) return this.#slots;
-    this.#slotNames = tier.map((c) => c.name);
-    this.#slots = new Map(this.#slotNames.map((name, i) => [name, i]));
-    return this.#slots;
+  /** Grows the per-decision working arrays to hold `count` candidates; they are reused from one decision to the next. */
+  #reserve(count: number): void {
+    if (this.#requests.length >= count) return;
+    this.#requests = new Float64Array(count);
+    this.#matched = new Int32Array(count);
+    this.#facts = new Array<LoadFacts>(count);
   }
 
-  #slotNames: string[] = [];
-  #slots: ReadonlyMap<string, number> = new Map();
+  #requests = new Float64Array(0);
+  #matched = new Int32Array(0);
+  #facts: LoadFacts[] = [];
+
+  /**
+   * The candidates' names, for the score sheets. The tier is the same from one request to the
+   * next until the fleet or its health changes, so one array serves while the names are the
+   * same, in order (sheets keep it, so it is replaced rather than changed).
+   */
+  #namesOf(tier: readonly Candidate[]): readonly string[] {
+    const names = this.#names;
+    let same = names.length === tier.length;
+    for (let i = 0; same && i < tier.length; i++) same = names[i] === tier[i]!.name;
+    if (!same) this.#names = tier.map((candidate) => candidate.name);
+    return this.#names;
+  }
+
+  #names: readonly string[] = [];
 
   /** Weighted rendezvous (highest random weight) of the first block: the same on every replica. */
   #rendezvous<T extends Candidate>(tier: readonly T[], firstBlock: number): number {

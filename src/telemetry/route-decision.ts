@@ -11,7 +11,7 @@ const SCORES_SHOWN = 8;
  */
 export function routeAttributes(decision: RouteDecision<{ readonly name: string }>): Attributes {
   const attributes: Attributes = { 'sluice.route.reason': decision.reason };
-  const scores = decision.scores;
+  const scores = decision.scores?.();
   if (scores) {
     const chosen = scores.find((s) => s.endpoint === decision.endpoint.name);
     if (chosen) {

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PrefixIndex } from '../../../src/balancing/index.js';
 
-const slots = (...names: string[]) => new Map(names.map((name, index) => [name, index]));
-
 function matchOf(index: PrefixIndex, blocks: number[], names: string[]): { longest: number; matched: number[] } {
   const matched = new Int32Array(names.length);
-  const longest = index.match(blocks, slots(...names), matched);
+  const longest = index.match(blocks, names.map((name) => ({ name })), matched);
   return { longest, matched: [...matched] };
 }
 
@@ -72,6 +70,39 @@ describe('PrefixIndex', () => {
     index.record([7], 'c');
     index.record([8], 'c');
     expect(matchOf(index, [1], ['a'])).toEqual({ longest: 1, matched: [1] });
+  });
+
+  it('an endpoint sent a block again moves to its front without a second claim; a fifth pushes out the oldest', () => {
+    let now = 0;
+    const index = new PrefixIndex({ capacity: 100, ttlMs: 1_000, now: () => now });
+    for (const name of ['a', 'b', 'c', 'd']) index.record([1], name);
+    now = 500;
+    index.record([1], 'a'); // a again: still four claims, a's refreshed
+    index.record([1], 'e'); // b, the oldest claim, goes
+    expect(matchOf(index, [1], ['a', 'b', 'c', 'd', 'e']).matched).toEqual([1, 0, 1, 1, 1]);
+    now = 1_200; // c and d (sent at 0) expired; a and e (sent at 500) not
+    expect(matchOf(index, [1], ['a', 'b', 'c', 'd', 'e']).matched).toEqual([1, 0, 0, 0, 1]);
+  });
+
+  it('stays within its capacity however many blocks it is sent', () => {
+    const index = new PrefixIndex({ capacity: 1_500, ttlMs: 60_000, now: () => 0 });
+    for (let prompt = 0; prompt < 500; prompt++) index.record([prompt * 10, prompt * 10 + 1, prompt * 10 + 2, prompt * 10 + 3], `e${prompt % 7}`);
+    expect(index.size).toBe(1_500);
+    // The last 375 prompts remain, the earlier ones are forgotten.
+    expect(matchOf(index, [4990, 4991, 4992, 4993], ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6']).longest).toBe(4);
+    expect(matchOf(index, [1240, 1241], ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6']).longest).toBe(0);
+  });
+
+  it('matches by name when the candidates change, and names the index no longer holds give their ids to new ones', () => {
+    const index = new PrefixIndex({ capacity: 1, ttlMs: 60_000, now: () => 0 });
+    index.record([1], 'a');
+    expect(matchOf(index, [1], ['a', 'b']).matched).toEqual([1, 0]);
+    expect(matchOf(index, [1], ['b', 'a']).matched).toEqual([0, 1]);
+    // 1,100 endpoints come and go (a reload renaming everything): only the last holds block 1.
+    for (let i = 0; i < 1_100; i++) index.record([1], `renamed-${i}`);
+    expect(matchOf(index, [1], ['a', 'renamed-1099', 'renamed-0']).matched).toEqual([0, 1, 0]);
+    index.record([2], 'a');
+    expect(matchOf(index, [2], ['renamed-1099', 'a']).matched).toEqual([0, 1]);
   });
 
   it('rejects a capacity that is not a positive integer', () => {

@@ -14,8 +14,8 @@ describe('load-aware', () => {
     const decision = selector.decide(pool)!;
     expect(decision.endpoint.name).toBe('b');
     expect(decision.reason).toBe('load');
-    expect(decision.scores!.map((s) => s.endpoint)).toEqual(['a', 'b', 'c']);
-    expect(decision.scores![1]!.queue).toBe(1);
+    expect(decision.scores!().map((s) => s.endpoint)).toEqual(['a', 'b', 'c']);
+    expect(decision.scores!()[1]!.queue).toBe(1);
   });
 
   it('weighs KV-cache usage against queue depth by the configured weights', () => {
@@ -43,7 +43,7 @@ describe('load-aware', () => {
     const selector = createSelector('load-aware', { load: lookup({ a: { stale: true }, b: { requests: 2 } }) });
     const decision = selector.decide(pool)!;
     expect(decision.endpoint.name).toBe('b');
-    expect(decision.scores!.map((s) => s.staleLoad)).toEqual([true, false]);
+    expect(decision.scores!().map((s) => s.staleLoad)).toEqual([true, false]);
   });
 
   it('without any load data behaves like least-connections and rotates idle endpoints', () => {
