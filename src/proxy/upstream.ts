@@ -180,7 +180,8 @@ export class Upstream {
       });
       // Node has already answered the client's `Expect: 100-continue`; forwarded, the header would
       // make http-proxy skip its proxyReq event, so the buffered body would never be written.
-      delete req.headers.expect;
+      // (Deleted only when present: a delete turns the headers object into a slower dictionary.)
+      if (req.headers.expect !== undefined) delete req.headers.expect;
       const middleware = request.fresh ? this.#freshMiddleware : this.#middleware;
       const before = this.#listenersSeen.has(middleware) ? undefined : serverOf(req);
       const closeListeners = before?.listeners('close');
