@@ -23,6 +23,7 @@ const HERE = join(ROOT, 'bench/proxy');
 
 const FULL = {
   throughput: { warmupS: 2, durationS: 10, connections: 64 },
+  telemetry: { warmupS: 2, durationS: 6, connections: 64, rounds: 2 },
   latency: { rates: [200, 1000, 3000], warmupMs: 1000, durationMs: 8000, connections: 64 },
   streaming: { streams: 64, chunks: 300, intervalMs: 10 },
   concurrent: { streams: 2000, chunks: 20, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
@@ -30,6 +31,7 @@ const FULL = {
 };
 const SMOKE = {
   throughput: { warmupS: 0, durationS: 1, connections: 8 },
+  telemetry: { warmupS: 0, durationS: 1, connections: 8, rounds: 1 },
   latency: { rates: [100], warmupMs: 0, durationMs: 1000, connections: 8 },
   streaming: { streams: 4, chunks: 10, intervalMs: 10 },
   concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
@@ -180,34 +182,67 @@ async function throughput(backend) {
   });
 }
 
+/**
+ * Telemetry cost: Sluice with the access log and tracing to a local OTLP receiver, against both
+ * off. Off and on alternate (`rounds` pairs) so that a slow spell of a busy machine falls on both;
+ * each run reports its throughput and the CPU Sluice spent per request (from /proc), and the
+ * medians are compared. CPU per request does not move when the load generator is slowed down.
+ */
 async function telemetry(backend) {
-  const { warmupS, durationS, connections } = P.throughput;
+  const { warmupS, durationS, connections, rounds } = P.telemetry;
   const sluice = rows.find((r) => r.id === 'sluice');
   const sinkPort = await freePort();
   const sink = startPinned({ name: 'otlp-sink', cmd: process.execPath, args: [join(HERE, 'otlp-sink.mjs')], core: CORES.load, env: { PORT: String(sinkPort) }, logFile: join(work, 'otlp-sink.log') });
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
   await waitFor(async () => (await fetch(`${sinkUrl}/stats`)).ok, 60_000, 'otlp sink', sink);
-  const out = {};
+  const runs = { off: [], on: [] };
+  let accessLogLines = 0;
   try {
-    for (const on of [false, true]) {
-      const dir = rowDir('telemetry', on ? 'on' : 'off');
-      const [r] = await perRow(`telemetry ${on ? 'on' : 'off'}`, [sluice], [backend.url], async (h) => {
-        if (warmupS > 0) await wrk(h.url, connections, warmupS);
-        const result = await wrk(h.url, connections, durationS);
-        await sleep(on ? 500 : 0);
-        return result;
-      }, { telemetry: on, otlpUrl: sinkUrl, dir });
-      out[on ? 'on' : 'off'] = r;
+    for (let round = 1; round <= rounds; round++) {
+      for (const on of [false, true]) {
+        const mode = on ? 'on' : 'off';
+        const dir = rowDir('telemetry', `${mode}-${round}`);
+        const [r] = await perRow(`telemetry ${mode} (${round}/${rounds})`, [sluice], [backend.url], async (h) => {
+          if (warmupS > 0) await wrk(h.url, connections, warmupS);
+          const before = cpuSeconds(h.pid);
+          const result = await wrk(h.url, connections, durationS);
+          const cpu = cpuSeconds(h.pid) - before;
+          await sleep(on ? 500 : 0);
+          return { ...result, cpuUsPerRequest: result.requests > 0 ? (cpu * 1e6) / result.requests : null };
+        }, { telemetry: on, otlpUrl: sinkUrl, dir });
+        runs[mode].push(r);
+        if (on) accessLogLines += readFileSync(join(dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length;
+      }
     }
     await sleep(args.smoke ? 200 : 1000);
-    out.sink = await (await fetch(`${sinkUrl}/stats`)).json();
-    const accessLog = readFileSync(join(work, 'telemetry-on', 'sluice.log'), 'utf8');
-    out.accessLogLines = accessLog.split('\n').filter((l) => l.includes('"request_id"')).length;
-    out.ratio = out.on?.rps && out.off?.rps ? out.on.rps / out.off.rps : null;
+    const out = { rounds, runs, accessLogLines, sink: await (await fetch(`${sinkUrl}/stats`)).json() };
+    for (const mode of ['off', 'on']) {
+      const ok = runs[mode].filter((r) => !r.error);
+      out[mode] = ok.length ? { rps: median(ok.map((r) => r.rps)), cpuUsPerRequest: median(ok.map((r) => r.cpuUsPerRequest).filter((v) => v !== null)) } : { error: runs[mode].find((r) => r.error)?.error };
+    }
+    out.ratio = out.on.rps && out.off.rps ? out.on.rps / out.off.rps : null;
+    out.cpuRatio = out.on.cpuUsPerRequest && out.off.cpuUsPerRequest ? out.off.cpuUsPerRequest / out.on.cpuUsPerRequest : null;
+    return out;
   } finally {
     await sink.stop();
   }
-  return out;
+}
+
+/** CPU time (user + system) a process has used, in seconds. */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5) (utime, stime), counted from the state field (3).
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function latency(backend) {
