@@ -1,4 +1,5 @@
 import type { LoadFacts } from '../load/index.js';
+import { loadFirst, type CacheRegime } from './cache-regime.js';
 import { blockHash64, hashString, unitInterval, type Hash64 } from './hash.js';
 import type { CandidateScore, RouteDecision, RouteReason } from './decision.js';
 import type { PrefixIndex } from './prefix-index.js';
@@ -26,6 +27,11 @@ export interface PrefixRouting {
    */
   readonly maxImbalanceRatio: number;
   readonly maxImbalanceRequests: number;
+  /**
+   * When set and the recent working set fits every candidate's KV cache, the load chooses and
+   * the prefix only breaks ties (there is nothing for affinity to save); otherwise as above.
+   */
+  readonly regime?: CacheRegime;
 }
 
 export interface ScoredOptions {
@@ -97,6 +103,14 @@ export class ScoredPicker {
 
     let reason: RouteReason = 'load';
     if (prefix && blocks.length > 0) {
+      if (prefix.regime) {
+        prefix.regime.observe(blocks);
+        if (prefix.regime.classify(facts) === 'fits') {
+          const best = this.#best(tier, scores, loadFirst(scores, weights.prefix, matched, TIE_TOLERANCE));
+          prefix.index.record(blocks, tier[best]!.name);
+          return { endpoint: tier[best]!, reason: 'prefix_fits', scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
+        }
+      }
       const preferred = longest > 0 ? this.#best(tier, scores, (i) => matched[i] === longest) : this.#rendezvous(tier, blocks[0]!);
       const overloaded = this.#overloaded(requests[preferred]! / tier[preferred]!.weight, lowestRelative, prefix);
       if (!overloaded) {

@@ -16,6 +16,11 @@ export interface LoadFacts {
   readonly resident: boolean | undefined;
   /** The endpoint has a load source but its data is stale (failed or late scrapes). */
   readonly stale: boolean;
+  /**
+   * KV-cache size in tokens from the last report that gave it, stale or not (a server's cache
+   * size does not change while it runs); undefined when never reported.
+   */
+  readonly kvCapacityTokens?: number;
 }
 
 /** Handed out on dispatch and given back on completion, so the board removes exactly what it added. */
@@ -165,6 +170,7 @@ export class LoadBoard {
       tokens: load.inFlightTokens,
       resident: model === undefined || report?.residentModels === undefined ? undefined : report.residentModels.has(model),
       stale: load.source !== 'none' && !fresh,
+      kvCapacityTokens: load.report?.kvCapacityTokens,
     };
   }
 

@@ -122,4 +122,61 @@ describe('prefix-aware', () => {
     expect(sticky.reason).toBe('sticky');
     expect(selector.decide(pool, prompt(77, 78, 79))!).toMatchObject({ endpoint: sticky.endpoint, reason: 'prefix_match' });
   });
+
+  describe('by cache regime', () => {
+    const KV = 32_768;
+    // 64 tokens a block: 256 blocks are half of a 32,768-token cache.
+    const regimeOptions = (table: Record<string, Partial<LoadFacts>>, now: () => number) => ({
+      prefix: { indexSize: 10_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2, fitFraction: 0.5, blockTokens: 64 },
+      load: (name: string) => facts({ kvCapacityTokens: KV, ...table[name] }),
+      now,
+    });
+    const system = Array.from({ length: 32 }, (_, i) => 1 + i);
+
+    it('while the recent prompts fit every cache, balances on load and lets the prefix break ties', () => {
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1, 1);
+      const first = selector.decide(pool, prompt(...system))!;
+      expect(first.reason).toBe('prefix_fits');
+      const home = first.endpoint.name;
+      // Equal load: the endpoint holding the prompt wins the tie.
+      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_fits', prefixHit: true, prefixBlocks: 32 });
+      // One request more there (within max_imbalance_requests): the least loaded is chosen anyway.
+      table[home] = { requests: 1 };
+      const moved = selector.decide(pool, prompt(...system, 501))!;
+      expect(moved.reason).toBe('prefix_fits');
+      expect(moved.endpoint.name).not.toBe(home);
+      expect(moved.prefixHit).toBe(true);
+    });
+
+    it('under cache pressure follows the prefix as before', () => {
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1, 1);
+      // 300 distinct blocks of other tenants: 19,200 tokens, over half of each cache.
+      for (let tenant = 0; tenant < 10; tenant++) selector.decide(pool, prompt(...Array.from({ length: 30 }, (_, i) => 10_000 * (tenant + 1) + i)));
+      const first = selector.decide(pool, prompt(...system))!;
+      expect(first.reason).toBe('prefix_hash');
+      table[first.endpoint.name] = { requests: 1 };
+      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
+    });
+
+    it('returns to load balancing once the old prompts leave the working-set window', () => {
+      let now = 0;
+      const table: Record<string, Partial<LoadFacts>> = {};
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => now));
+      const pool = weighted(1, 1);
+      selector.decide(pool, prompt(...Array.from({ length: 300 }, (_, i) => 50_000 + i)));
+      expect(selector.decide(pool, prompt(...system))!.reason).toBe('prefix_hash');
+      now += 61_000;
+      expect(selector.decide(pool, prompt(...system))!.reason).toBe('prefix_fits');
+    });
+
+    it('keeps affinity when some candidate does not report its KV-cache size', () => {
+      const table: Record<string, Partial<LoadFacts>> = { b: { kvCapacityTokens: undefined } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      expect(selector.decide(weighted(1, 1), prompt(...system))!.reason).toBe('prefix_hash');
+    });
+  });
 });

@@ -41,6 +41,16 @@ describe('LoadBoard', () => {
     expect(board.get('v')).toMatchObject({ inFlightRequests: 1, inFlightTokens: 500, sentRequests: 0 });
   });
 
+  it('keeps the KV-cache size of the last report when the data goes stale, and has none before', () => {
+    const { board } = setup();
+    expect(board.facts('v', undefined).kvCapacityTokens).toBeUndefined();
+    board.record('v', { running: 1, waiting: 0, kvUsage: 0.2, kvCapacityTokens: 32_768 });
+    expect(board.facts('v', undefined).kvCapacityTokens).toBe(32_768);
+    board.fail('v', 'timeout');
+    expect(board.facts('v', undefined)).toMatchObject({ requests: undefined, kvUsage: undefined, stale: true, kvCapacityTokens: 32_768 });
+    expect(board.facts('o', undefined).kvCapacityTokens).toBeUndefined();
+  });
+
   it('a request dispatched before a report and completed after it does not lower the new report', () => {
     const { board } = setup();
     board.record('v', { running: 0, waiting: 0 });
