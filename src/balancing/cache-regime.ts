@@ -8,15 +8,17 @@ import type { CandidateScore } from './decision.js';
  * somewhere. If the distinct prompt blocks sent recently (the working set, Denning's W(t, τ))
  * fit in the smallest candidate's KV cache with room to spare, every endpoint can hold all of
  * them: an endpoint that misses a prefix prefills it once and keeps it, so following the prefix
- * gains little and costs queueing behind the endpoints that hold popular prefixes. Then the
- * load decides and the prefix only breaks ties. When the working set does not fit (cache
- * pressure), or any candidate's cache size is unknown (no load source, Ollama), affinity stays.
+ * saves only that first prefill, and must not cost queueing behind the endpoints that hold
+ * popular prefixes. Then the prefix is followed only while its endpoint is among the least
+ * loaded (by requests per weight); otherwise the load decides and the prefix only breaks ties.
+ * When the working set does not fit (cache pressure), or any candidate's cache size is unknown
+ * (no load source, Ollama), affinity stays within the usual imbalance thresholds.
  *
  * The working set is counted over all of Sluice's prefix-aware requests whatever their route,
  * so the signal does not depend on the routing it steers. Pure bookkeeping with an injected clock.
  */
 
-/** What the regime allows: `fits` balances on load; `pressure` and `unknown` keep affinity. */
+/** What the regime allows: `fits` follows the prefix only at no queueing cost; `pressure` and `unknown` keep affinity. */
 export type CacheRegimeName = 'fits' | 'pressure' | 'unknown';
 
 export interface CacheRegimeOptions {

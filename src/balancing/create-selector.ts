@@ -17,8 +17,9 @@ export interface PrefixOptions {
   readonly maxImbalanceRatio: number;
   readonly maxImbalanceRequests: number;
   /**
-   * Balance on load (the prefix breaking ties) while the recent prompts' distinct blocks need at
-   * most this fraction of the smallest candidate's reported KV cache; 0 or absent never does.
+   * While the recent prompts' distinct blocks need at most this fraction of the smallest
+   * candidate's reported KV cache, follow the prefix only when its endpoint is among the least
+   * loaded, else balance on load (the prefix breaking ties); 0 or absent never does.
    */
   readonly fitFraction?: number;
   /** Estimated tokens per prompt block (`block_chars` / 4). */

@@ -28,8 +28,10 @@ export interface PrefixRouting {
   readonly maxImbalanceRatio: number;
   readonly maxImbalanceRequests: number;
   /**
-   * When set and the recent working set fits every candidate's KV cache, the load chooses and
-   * the prefix only breaks ties (there is nothing for affinity to save); otherwise as above.
+   * When set and the recent working set fits every candidate's KV cache, the prefix is followed
+   * only while its endpoint has no more requests per unit of weight than the least loaded (an
+   * allowance of 0 requests: affinity must cost no queueing); otherwise the load chooses and the
+   * prefix only breaks ties. Under pressure, or with no regime, as above.
    */
   readonly regime?: CacheRegime;
 }
@@ -51,6 +53,7 @@ const TIE_TOLERANCE = 1e-9;
  * its longest prefix, or, when no endpoint is known for it, to the rendezvous choice of its
  * first block (so independent replicas agree); unless that endpoint is much busier than the
  * least loaded one, in which case the scores choose (the prefix score still counts there).
+ * While the recent prompts fit every candidate's KV cache, "much busier" is any busier at all.
  * Equal totals rotate by smooth weighted round-robin, so idle endpoints share by weight.
  */
 export class ScoredPicker {
@@ -103,20 +106,24 @@ export class ScoredPicker {
 
     let reason: RouteReason = 'load';
     if (prefix && blocks.length > 0) {
+      let fits = false;
       if (prefix.regime) {
         prefix.regime.observe(blocks);
-        if (prefix.regime.classify(facts) === 'fits') {
-          const best = this.#best(tier, scores, loadFirst(scores, weights.prefix, matched, TIE_TOLERANCE));
-          prefix.index.record(blocks, tier[best]!.name);
-          return { endpoint: tier[best]!, reason: 'prefix_fits', scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
-        }
+        fits = prefix.regime.classify(facts) === 'fits';
       }
       const preferred = longest > 0 ? this.#best(tier, scores, (i) => matched[i] === longest) : this.#rendezvous(tier, blocks[0]!);
-      const overloaded = this.#overloaded(requests[preferred]! / tier[preferred]!.weight, lowestRelative, prefix);
-      if (!overloaded) {
+      const relative = requests[preferred]! / tier[preferred]!.weight;
+      // While the recent prompts fit every cache, the prefix is followed only where it costs no queueing.
+      const leave = fits ? relative > lowestRelative : this.#overloaded(relative, lowestRelative, prefix);
+      if (!leave) {
         const chosen = tier[preferred]!;
         prefix.index.record(blocks, chosen.name);
         return { endpoint: chosen, reason: longest > 0 ? 'prefix_match' : 'prefix_hash', scores, prefixBlocks: matched[preferred]!, prefixHit: longest > 0 };
+      }
+      if (fits) {
+        const best = this.#best(tier, scores, loadFirst(scores, weights.prefix, matched, TIE_TOLERANCE));
+        prefix.index.record(blocks, tier[best]!.name);
+        return { endpoint: tier[best]!, reason: 'prefix_fits', scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
       }
       reason = 'prefix_imbalance';
     }

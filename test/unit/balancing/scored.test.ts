@@ -133,21 +133,59 @@ describe('prefix-aware', () => {
     });
     const system = Array.from({ length: 32 }, (_, i) => 1 + i);
 
-    it('while the recent prompts fit every cache, balances on load and lets the prefix break ties', () => {
+    it('while the recent prompts fit every cache, follows the prefix on an idle fleet', () => {
       const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
       const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
       const pool = weighted(1, 1, 1);
       const first = selector.decide(pool, prompt(...system))!;
-      expect(first.reason).toBe('prefix_fits');
+      expect(first).toMatchObject({ reason: 'prefix_hash', prefixHit: false });
       const home = first.endpoint.name;
-      // Equal load: the endpoint holding the prompt wins the tie.
-      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_fits', prefixHit: true, prefixBlocks: 32 });
-      // One request more there (within max_imbalance_requests): the least loaded is chosen anyway.
+      for (let turn = 0; turn < 3; turn++) {
+        expect(selector.decide(pool, prompt(...system, 500 + turn))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixHit: true, prefixBlocks: 32 });
+      }
+    });
+
+    it('while the recent prompts fit, follows the prefix at equal requests even when the KV scores prefer another endpoint', () => {
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1, 1);
+      const home = selector.decide(pool, prompt(...system))!.endpoint.name;
+      for (const name of ['a', 'b', 'c']) table[name] = { requests: 2, kvUsage: name === home ? 0.6 : 0.1 };
+      const next = selector.decide(pool, prompt(...system, 500))!;
+      expect(next).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match' });
+      // Without the prefix part, the load scores would have chosen elsewhere.
+      const loadTotal = (s: { total: number; prefix: number }) => s.total - s.prefix;
+      const scores = next.scores!;
+      const homeScore = scores.find((s) => s.endpoint === home)!;
+      expect(scores.some((s) => s.endpoint !== home && loadTotal(s) > loadTotal(homeScore))).toBe(true);
+    });
+
+    it('while the recent prompts fit, a queue on the prefix endpoint moves the request to the least loaded', () => {
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1, 1);
+      const home = selector.decide(pool, prompt(...system))!.endpoint.name;
+      const [idle, busy] = ['a', 'b', 'c'].filter((name) => name !== home);
+      // One request more than the least loaded (within max_imbalance_requests, so pressure would stay).
       table[home] = { requests: 1 };
-      const moved = selector.decide(pool, prompt(...system, 501))!;
-      expect(moved.reason).toBe('prefix_fits');
-      expect(moved.endpoint.name).not.toBe(home);
-      expect(moved.prefixHit).toBe(true);
+      table[idle!] = { requests: 0 };
+      table[busy!] = { requests: 2 };
+      expect(selector.decide(pool, prompt(...system, 501))!).toMatchObject({ endpoint: { name: idle }, reason: 'prefix_fits', prefixHit: true, prefixBlocks: 0 });
+      // Back to level: the prefix is followed again (the index now knows both endpoints).
+      table[home] = { requests: 0 };
+      expect(selector.decide(pool, prompt(...system, 502))!).toMatchObject({ reason: 'prefix_match', prefixBlocks: 32 });
+    });
+
+    it('while the recent prompts fit, a new prompt goes to its rendezvous choice unless that one has a queue', () => {
+      const pool = weighted(1, 1, 1);
+      const fresh = prompt(...Array.from({ length: 8 }, (_, i) => 9_000 + i));
+      const idle = createSelector('prefix-aware', regimeOptions({}, () => 0)).decide(pool, fresh)!;
+      expect(idle.reason).toBe('prefix_hash');
+      const target = idle.endpoint.name;
+      const selector = createSelector('prefix-aware', regimeOptions({ [target]: { requests: 1 } }, () => 0));
+      const moved = selector.decide(pool, fresh)!;
+      expect(moved).toMatchObject({ reason: 'prefix_fits', prefixHit: false });
+      expect(moved.endpoint.name).not.toBe(target);
     });
 
     it('under cache pressure follows the prefix as before', () => {
@@ -158,25 +196,38 @@ describe('prefix-aware', () => {
       for (let tenant = 0; tenant < 10; tenant++) selector.decide(pool, prompt(...Array.from({ length: 30 }, (_, i) => 10_000 * (tenant + 1) + i)));
       const first = selector.decide(pool, prompt(...system))!;
       expect(first.reason).toBe('prefix_hash');
-      table[first.endpoint.name] = { requests: 1 };
+      // Within max_imbalance_requests (2) of the least loaded: the prefix is kept.
+      table[first.endpoint.name] = { requests: 2 };
       expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
+      // Past it (and past the ratio): the scores choose, the prefix score among them.
+      table[first.endpoint.name] = { requests: 3 };
+      expect(selector.decide(pool, prompt(...system, 501))!.reason).toBe('prefix_imbalance');
     });
 
-    it('returns to load balancing once the old prompts leave the working-set window', () => {
+    it('returns to the fits rule once the old prompts leave the working-set window', () => {
       let now = 0;
       const table: Record<string, Partial<LoadFacts>> = {};
       const selector = createSelector('prefix-aware', regimeOptions(table, () => now));
       const pool = weighted(1, 1);
       selector.decide(pool, prompt(...Array.from({ length: 300 }, (_, i) => 50_000 + i)));
-      expect(selector.decide(pool, prompt(...system))!.reason).toBe('prefix_hash');
+      const first = selector.decide(pool, prompt(...system))!;
+      expect(first.reason).toBe('prefix_hash');
+      table[first.endpoint.name] = { requests: 1 };
+      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
       now += 61_000;
-      expect(selector.decide(pool, prompt(...system))!.reason).toBe('prefix_fits');
+      const moved = selector.decide(pool, prompt(...system, 501))!;
+      expect(moved.reason).toBe('prefix_fits');
+      expect(moved.endpoint.name).not.toBe(first.endpoint.name);
     });
 
     it('keeps affinity when some candidate does not report its KV-cache size', () => {
       const table: Record<string, Partial<LoadFacts>> = { b: { kvCapacityTokens: undefined } };
       const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
-      expect(selector.decide(weighted(1, 1), prompt(...system))!.reason).toBe('prefix_hash');
+      const pool = weighted(1, 1);
+      const first = selector.decide(pool, prompt(...system))!;
+      expect(first.reason).toBe('prefix_hash');
+      table[first.endpoint.name] = { ...table[first.endpoint.name], requests: 1 };
+      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
     });
   });
 });
