@@ -11,6 +11,7 @@ import { HealthChecker, httpProber, type Prober } from './health/index.js';
 import { LoadBoard, LoadScraper } from './load/index.js';
 import { statusRouter, type StatusSource } from './api/index.js';
 import { createAdminApp, createProxyApp, type ProxyRuntime, Forwarder, stickyKeySource, Upstream } from './proxy/index.js';
+import { CHARS_PER_TOKEN } from './proxy/prompt-blocks.js';
 import { DnsWatcher, expandEndpoints, planFleet, systemResolver, type Answers, type Resolver } from './fleet/index.js';
 import { InFlight } from './server/index.js';
 import type { ClusterSide } from './cluster/index.js';
@@ -258,6 +259,8 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         ttlMs: balancing.prefix.ttl,
         maxImbalanceRatio: balancing.prefix.max_imbalance_ratio,
         maxImbalanceRequests: balancing.prefix.max_imbalance_requests,
+        fitFraction: balancing.prefix.fit_fraction,
+        blockTokens: balancing.prefix.block_chars / CHARS_PER_TOKEN,
       },
       previousIndex: runtime?.selector.prefixIndex,
     });

@@ -11,7 +11,7 @@ const DECISIONS = 20_000;
 let seed = 42;
 const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
 const candidates = Array.from({ length: ENDPOINTS }, (_, i) => ({ name: `endpoint-${i}`, weight: 1, activeConnections: Math.floor(random() * 16), priority: 0, backup: false }));
-const load = new Map(candidates.map((c) => [c.name, { requests: Math.floor(random() * 32), kvUsage: random(), tokens: Math.floor(random() * 8000), resident: true, stale: false }]));
+const load = new Map(candidates.map((c) => [c.name, { requests: Math.floor(random() * 32), kvUsage: random(), tokens: Math.floor(random() * 8000), resident: true, stale: false, kvCapacityTokens: 32_768 }]));
 const prompt = (tenant, user) => {
   const blocks = [];
   for (let b = 0; b < BLOCKS_PER_PROMPT; b++) blocks.push(b < 24 ? tenant * 1_000_003 + b : (tenant * 7919 + user) * 1_000_003 + b);
@@ -19,7 +19,7 @@ const prompt = (tenant, user) => {
 };
 
 function measure(strategy) {
-  const selector = createSelector(strategy, { load: (name) => load.get(name), prefix: { indexSize: INDEX_SIZE, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2 } });
+  const selector = createSelector(strategy, { load: (name) => load.get(name), prefix: { indexSize: INDEX_SIZE, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2, fitFraction: 0.75, blockTokens: 64 } });
   // Fill the index: distinct prompts recorded on random endpoints until it holds INDEX_SIZE blocks.
   for (let i = 0; selector.prefixIndex && selector.prefixIndex.size < INDEX_SIZE; i++) selector.prefixIndex.record(prompt(i, i % 7).blocks, candidates[i % ENDPOINTS].name);
   const times = new Float64Array(DECISIONS);

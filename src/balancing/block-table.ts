@@ -9,12 +9,14 @@ const KEY = 0;
 const CHAIN = 1;
 const OLDER = 2;
 const NEWER = 3;
+/** The OLDER field of a removed slot, which waits in the free list (linked through CHAIN). */
+const FREE = -2;
 
 /**
  * A bounded set of block hashes in least-recently-used order. Each block lives in a slot, a
  * number below `capacity` that the owner keys its own per-block data by; slots are handed out
- * from 0 upwards and, once the table is full, the least recently used block's slot is reused
- * for the new one. Typed arrays throughout (chained hashing with per-slot links, and an
+ * from 0 upwards (a removed block's slot first) and, once the table is full, the least recently
+ * used block's slot is reused for the new one. Typed arrays throughout (chained hashing with per-slot links, and an
  * intrusive doubly linked list for the order): inserting, finding, touching and evicting
  * allocate nothing and never rebuild the table, unlike a Map whose deletes and inserts of
  * non-Smi keys churn the heap. Storage grows by doubling up to `capacity`, so a large
@@ -23,6 +25,9 @@ const NEWER = 3;
 export class LruBlockTable {
   readonly capacity: number;
   #size = 0;
+  /** Slots handed out so far (live or free). */
+  #allocated = 0;
+  #free = NONE;
   /** FIELDS numbers per slot (the links are small integers, exact as doubles). */
   #slots = new Float64Array(0);
   /** First slot of each hash bucket; the bucket count is a power of two. */
@@ -39,7 +44,7 @@ export class LruBlockTable {
     this.#onGrow = onGrow;
   }
 
-  /** Blocks held; they occupy slots 0 to size - 1. */
+  /** Blocks held. */
   get size(): number {
     return this.#size;
   }
@@ -60,9 +65,14 @@ export class LruBlockTable {
    */
   insert(key: number): number {
     let slot: number;
-    if (this.#size < this.capacity) {
-      if (this.#size * FIELDS === this.#slots.length) this.#grow();
-      slot = this.#size++;
+    if (this.#free !== NONE) {
+      slot = this.#free;
+      this.#free = this.#slots[slot * FIELDS + CHAIN]!;
+      this.#size++;
+    } else if (this.#allocated < this.capacity) {
+      if (this.#allocated * FIELDS === this.#slots.length) this.#grow();
+      slot = this.#allocated++;
+      this.#size++;
     } else {
       slot = this.#oldest;
       this.#unlinkFromBucket(slot);
@@ -74,6 +84,21 @@ export class LruBlockTable {
     this.#buckets[bucket] = slot;
     this.#appendToOrder(slot);
     return slot;
+  }
+
+  /** The slot of the least recently used block, or -1 when the table is empty. */
+  oldest(): number {
+    return this.#oldest;
+  }
+
+  /** Forgets the block in `slot`; its slot is handed out again by a later insert. */
+  remove(slot: number): void {
+    this.#unlinkFromBucket(slot);
+    this.#unlinkFromOrder(slot);
+    this.#slots[slot * FIELDS + OLDER] = FREE;
+    this.#slots[slot * FIELDS + CHAIN] = this.#free;
+    this.#free = slot;
+    this.#size--;
   }
 
   /** Makes the block in `slot` the most recently used. */
@@ -133,7 +158,8 @@ export class LruBlockTable {
     let buckets = 1;
     while (buckets < count * 2) buckets *= 2;
     this.#buckets = new Int32Array(buckets).fill(NONE);
-    for (let slot = 0; slot < this.#size; slot++) {
+    for (let slot = 0; slot < this.#allocated; slot++) {
+      if (this.#slots[slot * FIELDS + OLDER] === FREE) continue;
       const bucket = this.#bucketOf(this.#slots[slot * FIELDS + KEY]!);
       this.#slots[slot * FIELDS + CHAIN] = this.#buckets[bucket]!;
       this.#buckets[bucket] = slot;

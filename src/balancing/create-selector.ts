@@ -1,3 +1,4 @@
+import { CacheRegime, WORKING_SET_WINDOW_MS } from './cache-regime.js';
 import type { RouteDecision } from './decision.js';
 import { createLeastConnections } from './least-connections.js';
 import { PrefixIndex } from './prefix-index.js';
@@ -15,6 +16,14 @@ export interface PrefixOptions {
   readonly ttlMs: number;
   readonly maxImbalanceRatio: number;
   readonly maxImbalanceRequests: number;
+  /**
+   * While the recent prompts' distinct blocks need at most this fraction of the smallest
+   * candidate's reported KV cache, follow the prefix only when its endpoint is among the least
+   * loaded, else balance on load (the prefix breaking ties); 0 or absent never does.
+   */
+  readonly fitFraction?: number;
+  /** Estimated tokens per prompt block (`block_chars` / 4). */
+  readonly blockTokens?: number;
 }
 
 export interface SelectorOptions {
@@ -38,7 +47,7 @@ export interface SelectorOptions {
 }
 
 const EQUAL_WEIGHTS: ScorerWeights = { queue: 1, kvCache: 1, prefix: 1, resident: 1 };
-const DEFAULT_PREFIX: PrefixOptions = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2 };
+const DEFAULT_PREFIX: PrefixOptions = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2, fitFraction: 0.75, blockTokens: 64 };
 
 /** A selector with its prefix index, when it has one (for metrics). */
 export interface BuiltSelector extends Selector {
@@ -92,10 +101,13 @@ function createStrategy(strategy: StrategyName, options: SelectorOptions): Strat
       const settings = options.prefix ?? DEFAULT_PREFIX;
       const wanted = { capacity: settings.indexSize, ttlMs: settings.ttlMs };
       const index = options.previousIndex?.fits(wanted) ? options.previousIndex : new PrefixIndex({ ...wanted, now: options.now });
+      const fitFraction = settings.fitFraction ?? 0;
+      // The working set is measured over as many blocks as the index remembers; past that it reads as pressure.
+      const regime = fitFraction > 0 ? new CacheRegime({ fitFraction, blockTokens: settings.blockTokens ?? 64, windowMs: WORKING_SET_WINDOW_MS, maxBlocks: settings.indexSize, now: options.now ?? Date.now }) : undefined;
       const picker = new ScoredPicker({
         weights: options.weights ?? EQUAL_WEIGHTS,
         load: options.load,
-        prefix: { index, maxImbalanceRatio: settings.maxImbalanceRatio, maxImbalanceRequests: settings.maxImbalanceRequests },
+        prefix: { index, maxImbalanceRatio: settings.maxImbalanceRatio, maxImbalanceRequests: settings.maxImbalanceRequests, regime },
       });
       return { prefixIndex: index, decide: (tier, ctx) => picker.decide(tier, ctx) };
     }

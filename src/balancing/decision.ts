@@ -5,9 +5,12 @@
  * - `load`: the best weighted score (load-aware, or prefix-aware without a prompt);
  * - `prefix_match`: the endpoint that served the longest part of this prompt;
  * - `prefix_hash`: no endpoint known for the prompt, rendezvous hash of its first block;
- * - `prefix_imbalance`: the prefix choice was too busy next to the least loaded, scores chose.
+ * - `prefix_imbalance`: the prefix choice was too busy next to the least loaded, scores chose;
+ * - `prefix_fits`: the recent prompts fit every candidate's KV cache and the prefix choice had
+ *   more requests (per weight) than the least loaded, so the load chose and the prefix only broke
+ *   ties (see cache-regime.ts). Otherwise, in that regime too, `prefix_match` or `prefix_hash`.
  */
-export const ROUTE_REASONS = ['strategy', 'sticky', 'load', 'prefix_match', 'prefix_hash', 'prefix_imbalance'] as const;
+export const ROUTE_REASONS = ['strategy', 'sticky', 'load', 'prefix_match', 'prefix_hash', 'prefix_imbalance', 'prefix_fits'] as const;
 export type RouteReason = (typeof ROUTE_REASONS)[number];
 
 /** Why an endpoint was not a candidate for an attempt. */

@@ -1,4 +1,5 @@
 import type { LoadFacts } from '../load/index.js';
+import { loadFirst, type CacheRegime } from './cache-regime.js';
 import { blockHash64, hashString, unitInterval, type Hash64 } from './hash.js';
 import type { RouteDecision, RouteReason } from './decision.js';
 import type { PrefixIndex } from './prefix-index.js';
@@ -27,6 +28,13 @@ export interface PrefixRouting {
    */
   readonly maxImbalanceRatio: number;
   readonly maxImbalanceRequests: number;
+  /**
+   * When set and the recent working set fits every candidate's KV cache, the prefix is followed
+   * only while its endpoint has no more requests per unit of weight than the least loaded (an
+   * allowance of 0 requests: affinity must cost no queueing); otherwise the load chooses and the
+   * prefix only breaks ties. Under pressure, or with no regime, as above.
+   */
+  readonly regime?: CacheRegime;
 }
 
 export interface ScoredOptions {
@@ -46,6 +54,7 @@ const TIE_TOLERANCE = 1e-9;
  * its longest prefix, or, when no endpoint is known for it, to the rendezvous choice of its
  * first block (so independent replicas agree); unless that endpoint is much busier than the
  * least loaded one, in which case the scores choose (the prefix score still counts there).
+ * While the recent prompts fit every candidate's KV cache, "much busier" is any busier at all.
  * Equal totals rotate by smooth weighted round-robin, so idle endpoints share by weight.
  */
 export class ScoredPicker {
@@ -99,12 +108,24 @@ export class ScoredPicker {
 
     let reason: RouteReason = 'load';
     if (prefix && blocks.length > 0) {
+      let fits = false;
+      if (prefix.regime) {
+        prefix.regime.observe(blocks);
+        fits = prefix.regime.classify(facts, count) === 'fits';
+      }
       const preferred = longest > 0 ? this.#best(tier, sheet, longest) : this.#rendezvous(tier, blocks[0]!);
-      const overloaded = this.#overloaded(requests[preferred]! / tier[preferred]!.weight, lowestRelative, prefix);
-      if (!overloaded) {
+      const relative = requests[preferred]! / tier[preferred]!.weight;
+      // While the recent prompts fit every cache, the prefix is followed only where it costs no queueing.
+      const leave = fits ? relative > lowestRelative : this.#overloaded(relative, lowestRelative, prefix);
+      if (!leave) {
         const chosen = tier[preferred]!;
         prefix.index.record(blocks, chosen.name);
         return { endpoint: chosen, reason: longest > 0 ? 'prefix_match' : 'prefix_hash', scores, prefixBlocks: matched[preferred]!, prefixHit: longest > 0 };
+      }
+      if (fits) {
+        const best = this.#best(tier, sheet, 0, loadFirst(sheet.list(), weights.prefix, matched, TIE_TOLERANCE));
+        prefix.index.record(blocks, tier[best]!.name);
+        return { endpoint: tier[best]!, reason: 'prefix_fits', scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
       }
       reason = 'prefix_imbalance';
     }
@@ -119,21 +140,22 @@ export class ScoredPicker {
    * Index of the highest total among the candidates matching at least `minMatched` prompt blocks
    * (0 admits all; the longest match admits only the candidates holding it); ties rotate by weight.
    */
-  #best<T extends Candidate>(tier: readonly T[], sheet: ScoreSheet, minMatched: number): number {
+  #best<T extends Candidate>(tier: readonly T[], sheet: ScoreSheet, minMatched: number, eligible?: (index: number) => boolean): number {
     const matched = this.#matched;
+    const admits = (i: number) => matched[i]! >= minMatched && (eligible === undefined || eligible(i));
     let highest = -Infinity;
-    for (let i = 0; i < tier.length; i++) if (matched[i]! >= minMatched) highest = Math.max(highest, sheet.total(i));
+    for (let i = 0; i < tier.length; i++) if (admits(i)) highest = Math.max(highest, sheet.total(i));
     const limit = highest - TIE_TOLERANCE * Math.max(1, Math.abs(highest));
     let firstTied = -1;
     let tiedCount = 0;
     for (let i = 0; i < tier.length; i++) {
-      if (matched[i]! >= minMatched && sheet.total(i) >= limit) {
+      if (admits(i) && sheet.total(i) >= limit) {
         if (firstTied === -1) firstTied = i;
         tiedCount++;
       }
     }
     if (tiedCount === 1) return firstTied;
-    const tied = tier.filter((_, i) => matched[i]! >= minMatched && sheet.total(i) >= limit);
+    const tied = tier.filter((_, i) => admits(i) && sheet.total(i) >= limit);
     return tier.indexOf(this.#tieBreaker.pick(tied));
   }
 

@@ -66,6 +66,15 @@ const prefixSchema = z.strictObject({
     .gt(1, { error: MESSAGES.loadFactor })
     .default(1.5),
   max_imbalance_requests: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(2),
+  /**
+   * While the distinct prompt blocks of the last minute need at most this fraction of the
+   * smallest endpoint's reported KV cache, the load chooses and the prefix only breaks ties; 0 disables.
+   */
+  fit_fraction: z
+    .number({ error: unlessMissing(MESSAGES.ratio) })
+    .min(0, { error: MESSAGES.ratio })
+    .max(1, { error: MESSAGES.ratio })
+    .default(0.75),
 });
 
 const stickySchema = z.strictObject({

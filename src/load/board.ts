@@ -3,12 +3,16 @@ import type { LoadReport, LoadSourceName } from './report.js';
 /** What the scorers read of one endpoint's load. */
 export interface LoadFacts {
   /**
-   * Requests at the backend as it reported them (running + waiting) plus those Sluice sent
-   * since that report; undefined when there is no fresh report (the caller then falls back to
-   * Sluice's own in-flight count).
+   * Requests at the backend as it reported them (running + waiting), less those of Sluice's
+   * requests it counted that completed since, plus those Sluice sent since that report;
+   * undefined when there is no fresh report (the caller then falls back to Sluice's own
+   * in-flight count).
    */
   readonly requests: number | undefined;
-  /** KV-cache usage 0-1, with the prompt tokens sent since the report when the cache size is known. */
+  /**
+   * KV-cache usage 0-1; when the cache size is known, with the prompt tokens sent since the
+   * report added and those of the requests it counted that completed since taken off.
+   */
   readonly kvUsage: number | undefined;
   /** Estimated prompt tokens of Sluice's requests in flight there. */
   readonly tokens: number;
@@ -16,13 +20,18 @@ export interface LoadFacts {
   readonly resident: boolean | undefined;
   /** The endpoint has a load source but its data is stale (failed or late scrapes). */
   readonly stale: boolean;
+  /**
+   * KV-cache size in tokens from the last report that gave it, stale or not (a server's cache
+   * size does not change while it runs); undefined when never reported.
+   */
+  readonly kvCapacityTokens?: number;
 }
 
 /** Handed out on dispatch and given back on completion, so the board removes exactly what it added. */
 export interface DispatchTicket {
   readonly endpoint: string;
   readonly tokens: number;
-  /** The report this dispatch followed; a newer report already includes the request. */
+  /** The report this dispatch followed; a newer report includes the request until it completes. */
   readonly reportSeq: number;
 }
 
@@ -38,6 +47,9 @@ export interface EndpointLoad {
   /** Requests and prompt tokens Sluice sent since the last report and still in flight. */
   readonly sentRequests: number;
   readonly sentTokens: number;
+  /** Requests and prompt tokens Sluice sent before the last report (so it counted them) that completed since. */
+  readonly completedRequests: number;
+  readonly completedTokens: number;
   /** All of Sluice's requests and prompt tokens in flight there. */
   readonly inFlightRequests: number;
   readonly inFlightTokens: number;
@@ -55,17 +67,25 @@ export interface LoadBoardOptions {
 const DISPATCHED_WITHOUT_BOARD: DispatchTicket = { endpoint: '', tokens: 0, reportSeq: -1 };
 
 /**
- * The latest load report of every endpoint, with its age, plus what Sluice itself sent since
- * that report. Between scrapes the local delta keeps a burst from herding onto the endpoint
- * that looked idle a moment ago; a new report resets it, since the backend now counts those
- * requests itself. A failed scrape makes the data stale and the scorers fall back to Sluice's
- * own in-flight counts. Written by the scraper and by dispatch and completion; read by scorers.
+ * The latest load report of every endpoint, with its age, corrected by what Sluice itself did
+ * since that report: requests sent since are added, and requests sent before it (which the
+ * report counted) that completed since are taken off. Between scrapes the added part keeps a
+ * burst from herding onto the endpoint that looked idle a moment ago, and the part taken off
+ * keeps an endpoint that just finished work from looking busy until the next scrape; a new
+ * report resets both, since the backend now counts for itself. Sluice only knows its own
+ * requests: with several replicas, the others' dispatches and completions show at the next
+ * report. The part taken off never goes below what Sluice still has in flight there from before
+ * the report (those the report counted and that are still at the backend). A failed scrape
+ * makes the data stale and the scorers fall back to Sluice's own in-flight counts. Written by
+ * the scraper and by dispatch and completion; read by scorers.
  */
 export class LoadBoard {
   readonly #now: () => number;
   /** A report older than this is stale (`load.stale_after`); a reload may change it. */
   staleAfterMs: number;
   readonly #loads = new Map<string, MutableLoad & { reportSeq: number }>();
+  /** Numbers the reports of all endpoints, so a ticket never matches a report it did not follow. */
+  #reportSeq = 0;
 
   constructor(options: LoadBoardOptions) {
     this.#now = options.now ?? Date.now;
@@ -87,14 +107,16 @@ export class LoadBoard {
         lastError: undefined,
         sentRequests: 0,
         sentTokens: 0,
+        completedRequests: 0,
+        completedTokens: 0,
         inFlightRequests: known?.inFlightRequests ?? 0,
         inFlightTokens: known?.inFlightTokens ?? 0,
-        reportSeq: 0,
+        reportSeq: ++this.#reportSeq,
       });
     }
   }
 
-  /** A successful scrape: the report replaces the previous one and the local delta starts over. */
+  /** A successful scrape: the report replaces the previous one and the local corrections start over. */
   record(endpoint: string, report: LoadReport): void {
     const load = this.#loads.get(endpoint);
     if (!load) return;
@@ -104,7 +126,9 @@ export class LoadBoard {
     load.lastError = undefined;
     load.sentRequests = 0;
     load.sentTokens = 0;
-    load.reportSeq++;
+    load.completedRequests = 0;
+    load.completedTokens = 0;
+    load.reportSeq = ++this.#reportSeq;
   }
 
   /** A failed scrape: the last report stays for display, but no longer counts. */
@@ -133,6 +157,10 @@ export class LoadBoard {
     if (ticket.reportSeq === load.reportSeq) {
       load.sentRequests = Math.max(0, load.sentRequests - 1);
       load.sentTokens = Math.max(0, load.sentTokens - ticket.tokens);
+    } else {
+      // Sent before the last report: the report counted it, and it is no longer at the backend.
+      load.completedRequests++;
+      load.completedTokens += ticket.tokens;
     }
   }
 
@@ -159,12 +187,32 @@ export class LoadBoard {
     if (!load) return { requests: undefined, kvUsage: undefined, tokens: 0, resident: undefined, stale: false };
     const fresh = this.#isFresh(load);
     const report = fresh ? load.report : undefined;
+    // Sluice's requests from before the report still in flight: the report counted them, and they are still there.
+    const heldRequests = Math.max(0, load.inFlightRequests - load.sentRequests);
+    const heldTokens = Math.max(0, load.inFlightTokens - load.sentTokens);
+    let requests: number | undefined;
+    if (report && (report.running !== undefined || report.waiting !== undefined)) {
+      const reported = (report.running ?? 0) + (report.waiting ?? 0);
+      requests = Math.max(reported - load.completedRequests, Math.min(reported, heldRequests)) + load.sentRequests;
+    }
+    let kvUsage: number | undefined;
+    if (report?.kvUsage !== undefined) {
+      const capacity = report.kvCapacityTokens;
+      if (!capacity) kvUsage = report.kvUsage;
+      else {
+        const reported = report.kvUsage * capacity;
+        // Prompt tokens are an estimate (requests share cached prefixes), so never below the report's share of what Sluice still holds.
+        const left = Math.max(reported - load.completedTokens, Math.min(reported, heldTokens));
+        kvUsage = Math.min(1, (left + load.sentTokens) / capacity);
+      }
+    }
     return {
-      requests: report && (report.running !== undefined || report.waiting !== undefined) ? (report.running ?? 0) + (report.waiting ?? 0) + load.sentRequests : undefined,
-      kvUsage: report?.kvUsage === undefined ? undefined : Math.min(1, report.kvUsage + (report.kvCapacityTokens ? load.sentTokens / report.kvCapacityTokens : 0)),
+      requests,
+      kvUsage,
       tokens: load.inFlightTokens,
       resident: model === undefined || report?.residentModels === undefined ? undefined : report.residentModels.has(model),
       stale: load.source !== 'none' && !fresh,
+      kvCapacityTokens: load.report?.kvCapacityTokens,
     };
   }
 

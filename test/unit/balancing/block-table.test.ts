@@ -26,6 +26,40 @@ describe('LruBlockTable', () => {
     expect(table.size).toBe(3);
   });
 
+  it('removes blocks from the oldest end, and hands their slots out again before new ones', () => {
+    const table = new LruBlockTable(4, () => {});
+    for (const key of [10, 11, 12]) table.insert(key);
+    table.touch(table.find(10));
+    expect(table.oldest()).toBe(table.find(11));
+    table.remove(table.oldest());
+    table.remove(table.oldest());
+    expect(held(table, [10, 11, 12])).toEqual([10]);
+    expect(table.size).toBe(1);
+    expect(table.oldest()).toBe(table.find(10));
+    // The freed slots (12's, then 11's) come back before the never-used slot 3.
+    expect([table.insert(13), table.insert(14), table.insert(15)]).toEqual([2, 1, 3]);
+    expect(table.size).toBe(4);
+    // Full again: the least recently used block (10) goes first.
+    expect(table.insert(16)).toBe(0);
+    expect(held(table, [10, 13, 14, 15, 16])).toEqual([13, 14, 15, 16]);
+    table.remove(table.find(16));
+    table.remove(table.find(14));
+    expect(held(table, [13, 14, 15, 16])).toEqual([13, 15]);
+    table.remove(table.oldest());
+    table.remove(table.oldest());
+    expect(table.size).toBe(0);
+    expect(table.oldest()).toBe(-1);
+  });
+
+  it('keeps what it holds when its storage grows after removals', () => {
+    const table = new LruBlockTable(5000, () => {});
+    for (let key = 0; key < 1024; key++) table.insert(key * 7919);
+    for (let i = 0; i < 100; i++) table.remove(table.oldest());
+    for (let key = 1024; key < 2100; key++) table.insert(key * 7919);
+    expect(table.size).toBe(2100 - 100);
+    for (let key = 0; key < 2100; key++) expect(table.find(key * 7919) !== -1).toBe(key >= 100);
+  });
+
   it('touching the most recent block, or every block in turn, keeps the order consistent', () => {
     const table = new LruBlockTable(2, () => {});
     table.insert(1);

@@ -122,4 +122,112 @@ describe('prefix-aware', () => {
     expect(sticky.reason).toBe('sticky');
     expect(selector.decide(pool, prompt(77, 78, 79))!).toMatchObject({ endpoint: sticky.endpoint, reason: 'prefix_match' });
   });
+
+  describe('by cache regime', () => {
+    const KV = 32_768;
+    // 64 tokens a block: 256 blocks are half of a 32,768-token cache.
+    const regimeOptions = (table: Record<string, Partial<LoadFacts>>, now: () => number) => ({
+      prefix: { indexSize: 10_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2, fitFraction: 0.5, blockTokens: 64 },
+      load: (name: string) => facts({ kvCapacityTokens: KV, ...table[name] }),
+      now,
+    });
+    const system = Array.from({ length: 32 }, (_, i) => 1 + i);
+
+    it('while the recent prompts fit every cache, follows the prefix on an idle fleet', () => {
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1, 1);
+      const first = selector.decide(pool, prompt(...system))!;
+      expect(first).toMatchObject({ reason: 'prefix_hash', prefixHit: false });
+      const home = first.endpoint.name;
+      for (let turn = 0; turn < 3; turn++) {
+        expect(selector.decide(pool, prompt(...system, 500 + turn))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixHit: true, prefixBlocks: 32 });
+      }
+    });
+
+    it('while the recent prompts fit, follows the prefix at equal requests even when the KV scores prefer another endpoint', () => {
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1, 1);
+      const home = selector.decide(pool, prompt(...system))!.endpoint.name;
+      for (const name of ['a', 'b', 'c']) table[name] = { requests: 2, kvUsage: name === home ? 0.6 : 0.1 };
+      const next = selector.decide(pool, prompt(...system, 500))!;
+      expect(next).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match' });
+      // Without the prefix part, the load scores would have chosen elsewhere.
+      const loadTotal = (s: { total: number; prefix: number }) => s.total - s.prefix;
+      const scores = next.scores!();
+      const homeScore = scores.find((s) => s.endpoint === home)!;
+      expect(scores.some((s) => s.endpoint !== home && loadTotal(s) > loadTotal(homeScore))).toBe(true);
+    });
+
+    it('while the recent prompts fit, a queue on the prefix endpoint moves the request to the least loaded', () => {
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1, 1);
+      const home = selector.decide(pool, prompt(...system))!.endpoint.name;
+      const [idle, busy] = ['a', 'b', 'c'].filter((name) => name !== home);
+      // One request more than the least loaded (within max_imbalance_requests, so pressure would stay).
+      table[home] = { requests: 1 };
+      table[idle!] = { requests: 0 };
+      table[busy!] = { requests: 2 };
+      expect(selector.decide(pool, prompt(...system, 501))!).toMatchObject({ endpoint: { name: idle }, reason: 'prefix_fits', prefixHit: true, prefixBlocks: 0 });
+      // Back to level: the prefix is followed again (the index now knows both endpoints).
+      table[home] = { requests: 0 };
+      expect(selector.decide(pool, prompt(...system, 502))!).toMatchObject({ reason: 'prefix_match', prefixBlocks: 32 });
+    });
+
+    it('while the recent prompts fit, a new prompt goes to its rendezvous choice unless that one has a queue', () => {
+      const pool = weighted(1, 1, 1);
+      const fresh = prompt(...Array.from({ length: 8 }, (_, i) => 9_000 + i));
+      const idle = createSelector('prefix-aware', regimeOptions({}, () => 0)).decide(pool, fresh)!;
+      expect(idle.reason).toBe('prefix_hash');
+      const target = idle.endpoint.name;
+      const selector = createSelector('prefix-aware', regimeOptions({ [target]: { requests: 1 } }, () => 0));
+      const moved = selector.decide(pool, fresh)!;
+      expect(moved).toMatchObject({ reason: 'prefix_fits', prefixHit: false });
+      expect(moved.endpoint.name).not.toBe(target);
+    });
+
+    it('under cache pressure follows the prefix as before', () => {
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1, 1);
+      // 300 distinct blocks of other tenants: 19,200 tokens, over half of each cache.
+      for (let tenant = 0; tenant < 10; tenant++) selector.decide(pool, prompt(...Array.from({ length: 30 }, (_, i) => 10_000 * (tenant + 1) + i)));
+      const first = selector.decide(pool, prompt(...system))!;
+      expect(first.reason).toBe('prefix_hash');
+      // Within max_imbalance_requests (2) of the least loaded: the prefix is kept.
+      table[first.endpoint.name] = { requests: 2 };
+      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
+      // Past it (and past the ratio): the scores choose, the prefix score among them.
+      table[first.endpoint.name] = { requests: 3 };
+      expect(selector.decide(pool, prompt(...system, 501))!.reason).toBe('prefix_imbalance');
+    });
+
+    it('returns to the fits rule once the old prompts leave the working-set window', () => {
+      let now = 0;
+      const table: Record<string, Partial<LoadFacts>> = {};
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => now));
+      const pool = weighted(1, 1);
+      selector.decide(pool, prompt(...Array.from({ length: 300 }, (_, i) => 50_000 + i)));
+      const first = selector.decide(pool, prompt(...system))!;
+      expect(first.reason).toBe('prefix_hash');
+      table[first.endpoint.name] = { requests: 1 };
+      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
+      now += 61_000;
+      const moved = selector.decide(pool, prompt(...system, 501))!;
+      expect(moved.reason).toBe('prefix_fits');
+      expect(moved.endpoint.name).not.toBe(first.endpoint.name);
+    });
+
+    it('keeps affinity when some candidate does not report its KV-cache size', () => {
+      const table: Record<string, Partial<LoadFacts>> = { b: { kvCapacityTokens: undefined } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
+      const pool = weighted(1, 1);
+      const first = selector.decide(pool, prompt(...system))!;
+      expect(first.reason).toBe('prefix_hash');
+      table[first.endpoint.name] = { ...table[first.endpoint.name], requests: 1 };
+      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
+    });
+  });
 });

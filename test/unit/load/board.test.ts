@@ -41,14 +41,74 @@ describe('LoadBoard', () => {
     expect(board.get('v')).toMatchObject({ inFlightRequests: 1, inFlightTokens: 500, sentRequests: 0 });
   });
 
-  it('a request dispatched before a report and completed after it does not lower the new report', () => {
+  it('keeps the KV-cache size of the last report when the data goes stale, and has none before', () => {
+    const { board } = setup();
+    expect(board.facts('v', undefined).kvCapacityTokens).toBeUndefined();
+    board.record('v', { running: 1, waiting: 0, kvUsage: 0.2, kvCapacityTokens: 32_768 });
+    expect(board.facts('v', undefined).kvCapacityTokens).toBe(32_768);
+    board.fail('v', 'timeout');
+    expect(board.facts('v', undefined)).toMatchObject({ requests: undefined, kvUsage: undefined, stale: true, kvCapacityTokens: 32_768 });
+    expect(board.facts('o', undefined).kvCapacityTokens).toBeUndefined();
+  });
+
+  it('a request the report counted and that completed since no longer counts', () => {
+    const { board, advance } = setup();
+    board.record('v', { running: 0, waiting: 0 });
+    const early = board.dispatched('v', 10);
+    board.dispatched('v', 10);
+    // Both are running at the backend when it reports; another Sluice replica has one more there.
+    advance(250);
+    board.record('v', { running: 3, waiting: 0 });
+    board.dispatched('v', 10);
+    expect(board.facts('v', undefined).requests).toBe(4);
+    board.completed(early);
+    // Backend: the other replica's request, Sluice's second one and the one sent since the report.
+    expect(board.facts('v', undefined).requests).toBe(3);
+    expect(board.get('v')).toMatchObject({ completedRequests: 1, sentRequests: 1, inFlightRequests: 2 });
+    // The next report counts the completion itself.
+    advance(250);
+    board.record('v', { running: 3, waiting: 0 });
+    expect(board.facts('v', undefined).requests).toBe(3);
+    expect(board.get('v')).toMatchObject({ completedRequests: 0, sentRequests: 0 });
+  });
+
+  it('never counts fewer requests than Sluice has in flight there', () => {
     const { board } = setup();
     board.record('v', { running: 0, waiting: 0 });
-    const ticket = board.dispatched('v', 10);
+    const counted = board.dispatched('v', 10);
+    const racing = board.dispatched('v', 10);
+    // The report raced the second request and counted only the first.
     board.record('v', { running: 1, waiting: 0 });
+    board.completed(counted);
+    expect(board.facts('v', undefined).requests).toBe(1);
+    board.completed(racing);
+    expect(board.facts('v', undefined).requests).toBe(0);
     board.dispatched('v', 10);
-    board.completed(ticket);
-    expect(board.facts('v', undefined).requests).toBe(2);
+    expect(board.facts('v', undefined).requests).toBe(1);
+  });
+
+  it('frees the estimated KV of a request the report counted when it completes', () => {
+    const { board } = setup();
+    board.record('v', { running: 0, waiting: 0, kvUsage: 0, kvCapacityTokens: 10_000 });
+    const early = board.dispatched('v', 2_000);
+    board.dispatched('v', 1_000);
+    board.record('v', { running: 2, waiting: 0, kvUsage: 0.3, kvCapacityTokens: 10_000 });
+    board.dispatched('v', 500);
+    expect(board.facts('v', undefined).kvUsage).toBeCloseTo(0.35);
+    board.completed(early);
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 2, tokens: 1_500 });
+    expect(board.facts('v', undefined).kvUsage).toBeCloseTo(0.15);
+  });
+
+  it('lowers the estimated KV no further than what Sluice still has in flight from before the report', () => {
+    const { board } = setup();
+    board.record('v', { running: 0, waiting: 0 });
+    const a = board.dispatched('v', 2_000);
+    board.dispatched('v', 2_000);
+    // Both share a cached prefix: the engine holds fewer tokens than the two prompts.
+    board.record('v', { running: 2, waiting: 0, kvUsage: 0.25, kvCapacityTokens: 10_000 });
+    board.completed(a);
+    expect(board.facts('v', undefined).kvUsage).toBeCloseTo(0.2);
   });
 
   it('goes stale on a failed scrape or when the report gets old, and fresh again on the next report', () => {
