@@ -47,7 +47,7 @@ export interface SelectorOptions {
 }
 
 const EQUAL_WEIGHTS: ScorerWeights = { queue: 1, kvCache: 1, prefix: 1, resident: 1 };
-const DEFAULT_PREFIX: PrefixOptions = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2, fitFraction: 0.75, blockTokens: 64 };
+const DEFAULT_PREFIX: PrefixOptions = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2, fitFraction: 0, blockTokens: 64 };
 
 /** A selector with its prefix index, when it has one (for metrics). */
 export interface BuiltSelector extends Selector {

@@ -68,13 +68,15 @@ const prefixSchema = z.strictObject({
   max_imbalance_requests: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(2),
   /**
    * While the distinct prompt blocks of the last minute need at most this fraction of the
-   * smallest endpoint's reported KV cache, the load chooses and the prefix only breaks ties; 0 disables.
+   * smallest endpoint's reported KV cache, the prefix is followed only at no queueing cost; 0
+   * (the default) disables it: each replica counts only its own traffic, so replicas that split
+   * the traffic under pressure took it for room and spread the prefixes (README, routing).
    */
   fit_fraction: z
     .number({ error: unlessMissing(MESSAGES.ratio) })
     .min(0, { error: MESSAGES.ratio })
     .max(1, { error: MESSAGES.ratio })
-    .default(0.75),
+    .default(0),
 });
 
 const stickySchema = z.strictObject({

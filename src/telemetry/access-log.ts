@@ -14,7 +14,7 @@ export interface AccessLogOptions {
  * `message`, `service` and the logger's own fields, such as a worker's `pid`), at `info`: the
  * logger's level applies, and a reload that changes it applies at once. The line is formatted
  * here and written straight to stdout. Winston's stream pipeline (a Transform piped to the
- * console transport, and a stable stringify) cost about five times as much per line, on the
+ * console transport, and a stable stringify) cost about three times as much per line, on the
  * one line every request writes (README, Performance).
  */
 export class AccessLog {
