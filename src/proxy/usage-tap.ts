@@ -16,17 +16,25 @@ const OLLAMA_INPUT = /"prompt_eval_count"\s*:\s*(\d+)/g;
 const OLLAMA_OUTPUT = /"eval_count"\s*:\s*(\d+)/g;
 const MODEL = /"model"\s*:\s*"([^"\\]{1,200})"/;
 
+/** Chunks kept as they came before the tail moves to a ring: a response that is not streamed never needs one. */
+const CHUNKS_BEFORE_RING = 4;
+
 /**
- * Watches a response stream without holding it: keeps only its first and last few KiB, as the
- * chunks it was given (no copy or decoding per chunk), and reads usage from them at the end, so
- * a long generation costs a constant amount of memory and little time per chunk.
+ * Watches a response stream without holding it: keeps only its first and last few KiB, and reads
+ * usage from them at the end, so a long generation costs a constant amount of memory and little
+ * time per chunk. The first chunks are kept as they came (no copy); from the fifth on, the tail
+ * is copied into one ring buffer per response, rather than holding the last 8 KiB as the chunks
+ * themselves (dozens of small buffers per stream, each surviving several young-generation
+ * collections before it was dropped).
  */
 export class UsageTap {
   readonly #head: Buffer[] = [];
   #headBytes = 0;
-  /** The latest chunks, oldest first, holding at least the last TAIL_BYTES once that many came. */
-  readonly #tail: Buffer[] = [];
-  #tailBytes = 0;
+  /** The first chunks, until the ring takes over. */
+  readonly #chunks: Buffer[] = [];
+  #ring: Buffer | undefined;
+  /** Bytes written into the ring so far (its write position is this modulo its size). */
+  #ringWritten = 0;
 
   push(chunk: Buffer): void {
     if (this.#headBytes < HEAD_BYTES) {
@@ -34,15 +42,42 @@ export class UsageTap {
       this.#head.push(part);
       this.#headBytes += part.length;
     }
-    const kept = chunk.length > TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : chunk;
-    this.#tail.push(kept);
-    this.#tailBytes += kept.length;
-    while (this.#tailBytes - this.#tail[0]!.length >= TAIL_BYTES) this.#tailBytes -= this.#tail.shift()!.length;
+    if (!this.#ring) {
+      if (this.#chunks.length < CHUNKS_BEFORE_RING) {
+        this.#chunks.push(chunk);
+        return;
+      }
+      this.#ring = Buffer.allocUnsafe(TAIL_BYTES);
+      for (const kept of this.#chunks.splice(0)) this.#write(kept);
+    }
+    this.#write(chunk);
+  }
+
+  /** Copies the last TAIL_BYTES of `data` into the ring. */
+  #write(data: Buffer): void {
+    const ring = this.#ring!;
+    const part = data.length > TAIL_BYTES ? data.subarray(data.length - TAIL_BYTES) : data;
+    const at = this.#ringWritten % TAIL_BYTES;
+    const first = Math.min(part.length, TAIL_BYTES - at);
+    part.copy(ring, at, 0, first);
+    if (first < part.length) part.copy(ring, 0, first);
+    this.#ringWritten += part.length;
+  }
+
+  /** The last bytes of the response (at most TAIL_BYTES), in order. */
+  #tail(): Buffer {
+    const ring = this.#ring;
+    if (!ring) {
+      const all = Buffer.concat(this.#chunks);
+      return all.length > TAIL_BYTES ? all.subarray(all.length - TAIL_BYTES) : all;
+    }
+    if (this.#ringWritten < TAIL_BYTES) return ring.subarray(0, this.#ringWritten);
+    const at = this.#ringWritten % TAIL_BYTES;
+    return Buffer.concat([ring.subarray(at), ring.subarray(0, at)]);
   }
 
   result(): Usage {
-    const tail = Buffer.concat(this.#tail, this.#tailBytes);
-    const text = tail.toString('utf8', Math.max(0, tail.length - TAIL_BYTES));
+    const text = this.#tail().toString('utf8');
     const usage: Usage = {};
     usage.inputTokens = lastNumber(OPENAI_INPUT, text) ?? lastNumber(OLLAMA_INPUT, text);
     usage.outputTokens = lastNumber(OPENAI_OUTPUT, text) ?? lastNumber(OLLAMA_OUTPUT, text);

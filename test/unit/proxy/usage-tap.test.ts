@@ -37,6 +37,26 @@ describe('UsageTap', () => {
     expect(tap.result()).toMatchObject({ inputTokens: 2, outputTokens: 3 });
   });
 
+  it('reads usage split across every place the tail ring wraps', () => {
+    const usage = 'data: {"choices":[],"usage":{"prompt_tokens":321,"completion_tokens":654}}\n\n';
+    // Shift where the ring wraps by one byte at a time, so that some run wraps inside the usage text.
+    for (let shift = 0; shift < 120; shift += 7) {
+      const tap = new UsageTap();
+      tap.push(Buffer.from('data: {"model":"m","choices":[{"delta":{"content":"x"}}]}\n\n'));
+      for (let i = 0; i < 200; i++) tap.push(Buffer.alloc(50 + (i === 0 ? shift : 0), 0x20));
+      for (let at = 0; at < usage.length; at += 9) tap.push(Buffer.from(usage.slice(at, at + 9)));
+      expect(tap.result()).toEqual({ inputTokens: 321, outputTokens: 654, responseModel: 'm' });
+    }
+  });
+
+  it('reads only the last 8 KiB: a count that scrolled out is not reported', () => {
+    const tap = new UsageTap();
+    for (let i = 0; i < 4; i++) tap.push(Buffer.from(' '));
+    tap.push(Buffer.from('{"usage":{"prompt_tokens":5,"completion_tokens":6}}'));
+    tap.push(Buffer.alloc(9000, 0x20));
+    expect(tap.result()).toMatchObject({ inputTokens: undefined, outputTokens: undefined });
+  });
+
   it('reports nothing when the response carries no usage', () => {
     expect(tapOf('{"server_id":"s","label":"positive"}')).toEqual({ inputTokens: undefined, outputTokens: undefined, responseModel: undefined });
   });
