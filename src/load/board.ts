@@ -32,7 +32,7 @@ export interface DispatchTicket {
   readonly endpoint: string;
   readonly tokens: number;
   /** The report this dispatch followed; a newer report includes the request until it completes. */
-  readonly reportSeq: number;
+  readonly epoch: number;
 }
 
 /** One endpoint's load as the board keeps it. */
@@ -64,7 +64,24 @@ export interface LoadBoardOptions {
   readonly staleAfterMs: number;
 }
 
-const DISPATCHED_WITHOUT_BOARD: DispatchTicket = { endpoint: '', tokens: 0, reportSeq: -1 };
+const DISPATCHED_WITHOUT_BOARD: DispatchTicket = { endpoint: '', tokens: 0, epoch: -1 };
+
+/**
+ * What the board keeps per endpoint beyond what it shows. Dispatches are numbered by epoch: a
+ * scrape starting opens a new one. A report counts what the backend had when it answered, so it
+ * covers the dispatches of the epochs before its scrape started (`reportEpoch`), and perhaps not
+ * those sent while it was on its way: these stay counted (`current*`) until the next report,
+ * rather than vanishing for a scrape interval.
+ */
+interface BoardLoad extends MutableLoad {
+  epoch: number;
+  reportEpoch: number;
+  /** Sluice's requests and prompt tokens still in flight, dispatched in the current epoch. */
+  currentRequests: number;
+  currentTokens: number;
+  /** A scrape started and has not answered yet. */
+  scraping: boolean;
+}
 
 /**
  * The latest load report of every endpoint, with its age, corrected by what Sluice itself did
@@ -83,9 +100,9 @@ export class LoadBoard {
   readonly #now: () => number;
   /** A report older than this is stale (`load.stale_after`); a reload may change it. */
   staleAfterMs: number;
-  readonly #loads = new Map<string, MutableLoad & { reportSeq: number }>();
-  /** Numbers the reports of all endpoints, so a ticket never matches a report it did not follow. */
-  #reportSeq = 0;
+  readonly #loads = new Map<string, BoardLoad>();
+  /** Numbers the epochs of all endpoints, so a ticket never matches an epoch it was not sent in. */
+  #epochs = 0;
 
   constructor(options: LoadBoardOptions) {
     this.#now = options.now ?? Date.now;
@@ -111,24 +128,44 @@ export class LoadBoard {
         completedTokens: 0,
         inFlightRequests: known?.inFlightRequests ?? 0,
         inFlightTokens: known?.inFlightTokens ?? 0,
-        reportSeq: ++this.#reportSeq,
+        epoch: ++this.#epochs,
+        reportEpoch: this.#epochs,
+        currentRequests: 0,
+        currentTokens: 0,
+        scraping: false,
       });
     }
   }
 
-  /** A successful scrape: the report replaces the previous one and the local corrections start over. */
+  /** A scrape of `endpoint` starts now: what is dispatched from here on may be missing from its report. */
+  scrapeStarted(endpoint: string): void {
+    const load = this.#loads.get(endpoint);
+    if (!load) return;
+    load.epoch = ++this.#epochs;
+    load.currentRequests = 0;
+    load.currentTokens = 0;
+    load.scraping = true;
+  }
+
+  /**
+   * A successful scrape: the report replaces the previous one and the local corrections start
+   * over, but for the requests sent since the scrape started (a report that comes without
+   * scrapeStarted, as one relayed to a cluster worker, is taken as started now).
+   */
   record(endpoint: string, report: LoadReport): void {
     const load = this.#loads.get(endpoint);
     if (!load) return;
+    if (!load.scraping) this.scrapeStarted(endpoint);
     load.report = report;
     load.reportedAt = this.#now();
     load.failures = 0;
     load.lastError = undefined;
-    load.sentRequests = 0;
-    load.sentTokens = 0;
+    load.sentRequests = load.currentRequests;
+    load.sentTokens = load.currentTokens;
     load.completedRequests = 0;
     load.completedTokens = 0;
-    load.reportSeq = ++this.#reportSeq;
+    load.reportEpoch = load.epoch;
+    load.scraping = false;
   }
 
   /** A failed scrape: the last report stays for display, but no longer counts. */
@@ -137,6 +174,7 @@ export class LoadBoard {
     if (!load) return;
     load.failures++;
     load.lastError = error;
+    load.scraping = false;
   }
 
   dispatched(endpoint: string, tokens: number): DispatchTicket {
@@ -144,9 +182,11 @@ export class LoadBoard {
     if (!load) return DISPATCHED_WITHOUT_BOARD;
     load.sentRequests++;
     load.sentTokens += tokens;
+    load.currentRequests++;
+    load.currentTokens += tokens;
     load.inFlightRequests++;
     load.inFlightTokens += tokens;
-    return { endpoint, tokens, reportSeq: load.reportSeq };
+    return { endpoint, tokens, epoch: load.epoch };
   }
 
   completed(ticket: DispatchTicket): void {
@@ -154,11 +194,15 @@ export class LoadBoard {
     if (!load) return;
     load.inFlightRequests = Math.max(0, load.inFlightRequests - 1);
     load.inFlightTokens = Math.max(0, load.inFlightTokens - ticket.tokens);
-    if (ticket.reportSeq === load.reportSeq) {
+    if (ticket.epoch >= load.reportEpoch) {
       load.sentRequests = Math.max(0, load.sentRequests - 1);
       load.sentTokens = Math.max(0, load.sentTokens - ticket.tokens);
+      if (ticket.epoch === load.epoch) {
+        load.currentRequests = Math.max(0, load.currentRequests - 1);
+        load.currentTokens = Math.max(0, load.currentTokens - ticket.tokens);
+      }
     } else {
-      // Sent before the last report: the report counted it, and it is no longer at the backend.
+      // Sent before the last report's scrape started: the report counted it, and it is no longer at the backend.
       load.completedRequests++;
       load.completedTokens += ticket.tokens;
     }

@@ -72,6 +72,7 @@ export class LoadScraper {
     let result: ScrapeResult = 'success';
     let error: string | undefined;
     try {
+      this.#opts.board.scrapeStarted(target.name);
       const answer = await this.#fetch(url, headers, AbortSignal.timeout(this.#opts.timeoutMs));
       if (answer.status < 200 || answer.status > 299) throw new Error(`HTTP ${answer.status}`);
       if (answer.body.length > MAX_BODY_CHARS) throw new Error('answer too large');

@@ -72,6 +72,53 @@ describe('LoadBoard', () => {
     expect(board.get('v')).toMatchObject({ completedRequests: 0, sentRequests: 0 });
   });
 
+  it('a request sent while a scrape was on its way still counts after its report, until the next one', () => {
+    const { board } = setup();
+    board.record('v', { running: 0, waiting: 0 });
+    board.scrapeStarted('v');
+    // Sent after the scrape asked: the backend may answer before it sees this request.
+    const late = board.dispatched('v', 100);
+    board.record('v', { running: 0, waiting: 0 });
+    expect(board.facts('v', 'm').requests).toBe(1);
+    // The next scrape started after it was sent: its report covers it.
+    board.scrapeStarted('v');
+    board.record('v', { running: 1, waiting: 0 });
+    expect(board.facts('v', 'm').requests).toBe(1);
+    board.completed(late);
+    expect(board.facts('v', 'm').requests).toBe(0);
+  });
+
+  it('a request sent before a scrape started and completed while it was on its way counts neither in the report nor locally', () => {
+    const { board } = setup();
+    board.record('v', { running: 0, waiting: 0 });
+    const early = board.dispatched('v', 100);
+    board.scrapeStarted('v');
+    const during = board.dispatched('v', 100);
+    expect(board.facts('v', 'm').requests).toBe(2);
+    board.completed(early);
+    expect(board.facts('v', 'm').requests).toBe(1);
+    // The backend answered with the one still running.
+    board.record('v', { running: 1, waiting: 0 });
+    // `during` may or may not be in that report: it is counted once more until the next report.
+    expect(board.facts('v', 'm').requests).toBe(2);
+    board.completed(during);
+    expect(board.facts('v', 'm').requests).toBe(1);
+    board.scrapeStarted('v');
+    board.record('v', { running: 0, waiting: 0 });
+    expect(board.facts('v', 'm').requests).toBe(0);
+  });
+
+  it('a failed scrape leaves the requests sent meanwhile counted', () => {
+    const { board } = setup();
+    board.record('v', { running: 0, waiting: 0 });
+    board.scrapeStarted('v');
+    board.dispatched('v', 100);
+    board.fail('v', 'timeout');
+    board.scrapeStarted('v');
+    board.record('v', { running: 1, waiting: 0 });
+    expect(board.facts('v', 'm').requests).toBe(1);
+  });
+
   it('never counts fewer requests than Sluice has in flight there', () => {
     const { board } = setup();
     board.record('v', { running: 0, waiting: 0 });
