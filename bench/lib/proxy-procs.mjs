@@ -1,6 +1,6 @@
 // Process plumbing for the proxy benchmark: free ports, pinned children with raised file limits,
 // readiness waits, peak memory from /proc, and cleanup of everything started.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -135,6 +135,18 @@ export function pinTree(pid, core) {
   if (!taskset || core === undefined) return;
   for (const p of processTree(pid)) execFileSync(taskset, ['-a', '-p', '-c', core, String(p)], { stdio: 'ignore' });
 }
+
+/** CPU time (user + system) a process has used, in seconds. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5) (utime, stime), counted from the state field (3).
+  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`), read on first use. */
+let clockTicks;
 
 /** Peak resident set (VmHWM) of a process and its descendants, in bytes; undefined off Linux. */
 export function peakRss(pid) {

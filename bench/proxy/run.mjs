@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
-import { CORES, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, waitFor } from '../lib/proxy-procs.mjs';
+import { CORES, cpuSeconds, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, waitFor } from '../lib/proxy-procs.mjs';
 import { renderMarkdown, renderPlot } from './report.mjs';
 import { nginxBackendConfig, ROOT, ROWS } from './rows.mjs';
 
@@ -227,16 +227,6 @@ async function telemetry(backend) {
     await sink.stop();
   }
 }
-
-/** CPU time (user + system) a process has used, in seconds. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of proc(5) (utime, stime), counted from the state field (3).
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);

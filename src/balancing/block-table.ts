@@ -44,6 +44,14 @@ export class LruBlockTable {
     this.#onGrow = onGrow;
   }
 
+  /**
+   * Slots handed out so far: every held block's slot is below this (a removed block's slot too,
+   * until it is handed out again).
+   */
+  get allocated(): number {
+    return this.#allocated;
+  }
+
   /** Blocks held. */
   get size(): number {
     return this.#size;

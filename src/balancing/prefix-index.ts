@@ -22,11 +22,6 @@ const ROW = 2 * ENDPOINTS_PER_BLOCK;
 const SERVED_AT = ENDPOINTS_PER_BLOCK;
 const NO_ENDPOINT = -1;
 
-/** What the index needs of a candidate endpoint. */
-export interface Named {
-  readonly name: string;
-}
-
 export interface PrefixIndexOptions {
   /** Most block hashes remembered; the least recently served are forgotten first. */
   readonly capacity: number;
@@ -49,7 +44,7 @@ export class PrefixIndex {
   #rows = new Float64Array(0);
   readonly #ttlMs: number;
   readonly #now: () => number;
-  /** Candidate position by endpoint id, for the names (and id version) last matched. */
+  /** Candidate position by endpoint id, for the names array (and id version) last matched. */
   #positions = new Int32Array(0);
   #positionNames: readonly string[] = [];
   #positionsVersion = -1;
@@ -71,12 +66,13 @@ export class PrefixIndex {
   }
 
   /**
-   * Writes into `matched[i]` how many leading blocks `endpoints[i]` is believed to hold, and
-   * returns the longest.
+   * Writes into `matched[i]` how many leading blocks endpoint `names[i]` is believed to hold, and
+   * returns the longest. `names` must not be changed afterwards: while the same array comes
+   * back (the scored picker keeps one per tier), the index keeps its position table.
    */
-  match(blocks: readonly number[], endpoints: readonly Named[], matched: Int32Array): number {
+  match(blocks: readonly number[], names: readonly string[], matched: Int32Array): number {
     matched.fill(0);
-    const positions = this.#positionsOf(endpoints);
+    const positions = this.#positionsOf(names);
     const oldest = this.#now() - this.#ttlMs;
     let longest = 0;
     for (let index = 0; index < blocks.length; index++) {
@@ -137,16 +133,9 @@ export class PrefixIndex {
     rows[row + SERVED_AT] = now;
   }
 
-  /**
-   * Candidate position by endpoint id. The candidates are the same from one request to the next
-   * until the fleet or its health changes, so the table is rebuilt only when their names (in
-   * order) or the ids have changed.
-   */
-  #positionsOf(endpoints: readonly Named[]): Int32Array {
-    let same = this.#positionsVersion === this.#ids.version && this.#positionNames.length === endpoints.length;
-    for (let i = 0; same && i < endpoints.length; i++) same = this.#positionNames[i] === endpoints[i]!.name;
-    if (same) return this.#positions;
-    const names = endpoints.map((endpoint) => endpoint.name);
+  /** Candidate position by endpoint id, rebuilt when the names array or the ids have changed. */
+  #positionsOf(names: readonly string[]): Int32Array {
+    if (names === this.#positionNames && this.#positionsVersion === this.#ids.version) return this.#positions;
     this.#positionNames = names;
     this.#positionsVersion = this.#ids.version;
     if (this.#positions.length < this.#ids.limit) this.#positions = new Int32Array(this.#ids.limit);
@@ -159,7 +148,7 @@ export class PrefixIndex {
   }
 
   #markIdsInUse(inUse: Uint8Array): void {
-    for (let slot = 0; slot < this.#blocks.size; slot++) {
+    for (let slot = 0; slot < this.#blocks.allocated; slot++) {
       const row = slot * ROW;
       for (let at = row, end = row + ENDPOINTS_PER_BLOCK; at < end && this.#rows[at] !== NO_ENDPOINT; at++) inUse[this.#rows[at]!] = 1;
     }

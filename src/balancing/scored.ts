@@ -90,10 +90,11 @@ export class ScoredPicker {
 
     const blocks = prefix ? (ctx?.prompt?.blocks ?? []) : [];
     let longest = 0;
-    if (prefix && blocks.length > 0) longest = prefix.index.match(blocks, tier, matched);
+    const names = this.#namesOf(tier);
+    if (prefix && blocks.length > 0) longest = prefix.index.match(blocks, names, matched);
     else matched.fill(0, 0, count);
 
-    const sheet = new ScoreSheet(this.#namesOf(tier));
+    const sheet = new ScoreSheet(names);
     for (let i = 0; i < count; i++) {
       const candidate = tier[i]!;
       const fact = facts[i]!;
@@ -172,9 +173,9 @@ export class ScoredPicker {
   #facts: LoadFacts[] = [];
 
   /**
-   * The candidates' names, for the score sheets. The tier is the same from one request to the
-   * next until the fleet or its health changes, so one array serves while the names are the
-   * same, in order (sheets keep it, so it is replaced rather than changed).
+   * The candidates' names, for the score sheets and the prefix index. The tier is the same from
+   * one request to the next until the fleet or its health changes, so one array serves while the
+   * names are the same, in order (sheets and the index keep it, so it is replaced, never changed).
    */
   #namesOf(tier: readonly Candidate[]): readonly string[] {
     const names = this.#names;

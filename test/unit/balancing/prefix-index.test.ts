@@ -3,7 +3,7 @@ import { PrefixIndex } from '../../../src/balancing/index.js';
 
 function matchOf(index: PrefixIndex, blocks: number[], names: string[]): { longest: number; matched: number[] } {
   const matched = new Int32Array(names.length);
-  const longest = index.match(blocks, names.map((name) => ({ name })), matched);
+  const longest = index.match(blocks, names, matched);
   return { longest, matched: [...matched] };
 }
 
