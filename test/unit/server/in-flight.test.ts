@@ -59,4 +59,24 @@ describe('InFlight', () => {
     expect(cut).toHaveLength(1);
     expect(cut[0]).toMatchObject({ method: 'GET', path: '/', request_id: 'r0' });
   });
+
+  it('forgets a finished request wherever it sits, and lists the rest oldest first', async () => {
+    const inFlight = new InFlight();
+    const { pending, url } = await serve(inFlight);
+    const done = [request(url), request(url), request(url), request(url)];
+    while (pending.length < 4) await new Promise((r) => setTimeout(r, 10));
+    expect(inFlight.size).toBe(4);
+    // The newest, one in the middle, and the oldest end: the list is unlinked at each position.
+    pending[3]!.end();
+    pending[1]!.end();
+    pending[0]!.end();
+    await Promise.all([done[3], done[1], done[0]]);
+    while (inFlight.size > 1) await new Promise((r) => setTimeout(r, 10));
+    const drained = inFlight.drain(server!, 60_000);
+    inFlight.endGrace();
+    expect((await drained).map((c) => c.request_id)).toEqual(['r2']);
+    pending[2]!.end();
+    await done[2];
+    expect(inFlight.size).toBe(0);
+  });
 });
