@@ -2,7 +2,10 @@
  * `npm run bench:routing [-- --smoke] [-- --out DIR]`: the routing benchmark. Three simulated
  * engines; for each Sluice strategy (and real nginx `least_conn`) and each regime (with and without
  * cache pressure), the engines are restarted cold, the proxy started in front of them, and the
- * seeded workload replayed at stepped Poisson rates with streaming chat completions.
+ * seeded workload replayed at stepped Poisson rates with streaming chat completions. A step lasts
+ * 8 s with cache pressure and 16 s without: there the strategies differ by a few slow requests, and
+ * at 4 req/s an 8 s step (about 33 requests) left TTFT p90 resting on three of them. `--step` sets
+ * both.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -29,14 +32,15 @@ interface Plan {
   readonly strategies: readonly string[];
   readonly regimes: readonly Regime[];
   readonly rates: readonly number[];
-  readonly stepMs: number;
+  /** How long each rate lasts, per regime. */
+  readonly stepMs: Readonly<Record<Regime, number>>;
   readonly timeoutMs: number;
   /** Also run `prefix-aware` through two Sluice replicas (with cache pressure). */
   readonly replicas: boolean;
 }
 
-const FULL: Plan = { strategies: STRATEGIES, regimes: REGIMES, rates: [4, 8, 12], stepMs: 8_000, timeoutMs: 30_000, replicas: true };
-const SMOKE: Plan = { strategies: ['round-robin', 'least-connections'], regimes: REGIMES, rates: [2], stepMs: 2_000, timeoutMs: 15_000, replicas: false };
+const FULL: Plan = { strategies: STRATEGIES, regimes: REGIMES, rates: [4, 8, 12], stepMs: { pressure: 8_000, 'no-pressure': 16_000 }, timeoutMs: 30_000, replicas: true };
+const SMOKE: Plan = { strategies: ['round-robin', 'least-connections'], regimes: REGIMES, rates: [2], stepMs: { pressure: 2_000, 'no-pressure': 2_000 }, timeoutMs: 15_000, replicas: false };
 /** The texts are the same in every step and every target of a run. */
 const TEXT_SEED = 42;
 
@@ -63,7 +67,7 @@ async function measure(target: Target, regime: Regime, plan: Plan): Promise<Row[
     const rounds = new Map<string, number>();
     try {
       for (const [step, rate] of plan.rates.entries()) {
-        const workload = workloadFor(regime, rate, step, plan.stepMs);
+        const workload = workloadFor(regime, rate, step, plan.stepMs[regime]);
         const before = await cacheCounters(engines.map((e) => e.url));
         const result = await replay(proxies.map((p) => p.url), workload, plan.timeoutMs, rounds);
         const after = await cacheCounters(engines.map((e) => e.url));
@@ -96,15 +100,16 @@ async function measure(target: Target, regime: Regime, plan: Plan): Promise<Row[
 
 const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter((v) => v !== '');
 
-/** The plan, narrowed by --strategies, --regimes, --rates, --step and --no-replicas (to explore one part). */
+/** The plan, narrowed by --strategies, --regimes, --rates, --step (seconds, both regimes) and --no-replicas (to explore one part). */
 function planFrom(values: { smoke?: boolean; strategies?: string; regimes?: string; rates?: string; step?: string; 'no-replicas'?: boolean }): Plan {
   const base = values.smoke ? SMOKE : FULL;
   const regimes = list(values.regimes) ?? base.regimes;
   for (const r of regimes) if (!(REGIMES as readonly string[]).includes(r)) throw new Error(`unknown regime ${r}; known: ${REGIMES.join(', ')}`);
   const rates = list(values.rates)?.map(Number) ?? base.rates;
   if (rates.some((r) => !(r > 0))) throw new Error('--rates takes positive numbers, e.g. 4,8,12');
-  const stepMs = values.step === undefined ? base.stepMs : Number(values.step) * 1000;
-  if (!(stepMs > 0)) throw new Error('--step takes seconds, e.g. 8');
+  const stepSeconds = Number(values.step);
+  if (values.step !== undefined && !(stepSeconds > 0)) throw new Error('--step takes seconds, e.g. 8');
+  const stepMs = values.step === undefined ? base.stepMs : { pressure: stepSeconds * 1000, 'no-pressure': stepSeconds * 1000 };
   return { ...base, strategies: list(values.strategies) ?? base.strategies, regimes: regimes as Regime[], rates, stepMs, replicas: base.replicas && !values['no-replicas'] };
 }
 
@@ -164,7 +169,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 16).replace(':', '');
   const base = join(outDir, `routing-${values.smoke ? 'smoke-' : ''}${date}`);
   mkdirSync(outDir, { recursive: true });
-  const workloads = Object.fromEntries(plan.regimes.map((regime) => [regime, { ...workloadFor(regime, 0, 0, plan.stepMs), seed: undefined, ratePerSecond: undefined }]));
+  const workloads = Object.fromEntries(plan.regimes.map((regime) => [regime, { ...workloadFor(regime, 0, 0, plan.stepMs[regime]), seed: undefined, ratePerSecond: undefined }]));
   const result = { date: new Date().toISOString(), smoke: values.smoke, machine: { cpus: cpus().length, node: process.version }, engines: ENGINES, engine: ENGINE_ENV, workloads, plan, skipped, rows, targets: targetChecks, decisionCost, durationSeconds: (Date.now() - started) / 1000 };
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const table = markdownTable(rows);

@@ -76,6 +76,7 @@ export class ScoredPicker {
     let lowestCost = Infinity;
     let lowestRelative = Infinity;
     let lowestTokens = Infinity;
+    let lowestUsage = Infinity;
     let allReportUsage = true;
     for (let i = 0; i < count; i++) {
       const candidate = tier[i]!;
@@ -86,7 +87,9 @@ export class ScoredPicker {
       lowestRelative = Math.min(lowestRelative, requests[i]! / candidate.weight);
       lowestTokens = Math.min(lowestTokens, fact.tokens / candidate.weight);
       if (fact.kvUsage === undefined) allReportUsage = false;
+      else lowestUsage = Math.min(lowestUsage, fact.kvUsage);
     }
+    const promptTokens = ctx?.prompt?.tokens ?? 0;
 
     const blocks = prefix ? (ctx?.prompt?.blocks ?? []) : [];
     let longest = 0;
@@ -99,7 +102,8 @@ export class ScoredPicker {
       const candidate = tier[i]!;
       const fact = facts[i]!;
       const queue = queueScore(requests[i]!, candidate.weight, lowestCost);
-      const kvCache = kvCacheScore(fact.kvUsage, fact.tokens, candidate.weight, allReportUsage, lowestTokens);
+      const slack = fact.kvCapacityTokens ? promptTokens / fact.kvCapacityTokens : 0;
+      const kvCache = kvCacheScore(fact.kvUsage, fact.tokens, candidate.weight, allReportUsage, lowestTokens, lowestUsage, slack);
       const prefixPart = prefixScore(matched[i]!, blocks.length);
       const resident = residentScore(fact.resident);
       const total = weights.queue * queue + weights.kvCache * kvCache + weights.prefix * prefixPart + weights.resident * resident;

@@ -11,7 +11,8 @@ export interface LoadFacts {
   readonly requests: number | undefined;
   /**
    * KV-cache usage 0-1; when the cache size is known, with the prompt tokens sent since the
-   * report added and those of the requests it counted that completed since taken off.
+   * report added, those of Sluice's requests the report counted as waiting (queued, holding no
+   * blocks yet) added, and those of the requests it counted that completed since taken off.
    */
   readonly kvUsage: number | undefined;
   /** Estimated prompt tokens of Sluice's requests in flight there. */
@@ -245,9 +246,14 @@ export class LoadBoard {
       if (!capacity) kvUsage = report.kvUsage;
       else {
         const reported = report.kvUsage * capacity;
+        // A queued request holds no KV yet (vLLM allocates at admission) but takes its blocks as soon as it runs: Sluice's
+        // requests the report counted as waiting add their estimated prompt tokens, so that a request does not drop out of
+        // the usage when a report lands that counts it as queued (a backend with a backlog looked emptier than a busy one).
+        const queued = Math.min(report.waiting ?? 0, heldRequests);
+        const queuedTokens = queued > 0 ? (heldTokens * queued) / heldRequests : 0;
         // Prompt tokens are an estimate (requests share cached prefixes), so never below the report's share of what Sluice still holds.
-        const left = Math.max(reported - load.completedTokens, Math.min(reported, heldTokens));
-        kvUsage = Math.min(1, (left + load.sentTokens) / capacity);
+        const left = Math.max(reported - load.completedTokens, Math.min(reported, heldTokens - queuedTokens));
+        kvUsage = Math.min(1, (left + queuedTokens + load.sentTokens) / capacity);
       }
     }
     return {

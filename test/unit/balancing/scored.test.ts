@@ -46,6 +46,36 @@ describe('load-aware', () => {
     expect(decision.scores!().map((s) => s.staleLoad)).toEqual([true, false]);
   });
 
+  it('does not let KV usage closer than one prompt decide between equal queues: such endpoints rotate', () => {
+    // Two requests each. a's and b's are decoding and hold their prompts and some output; c's
+    // were sent last, are still being prefilled and hold their prompts only, so c looks
+    // emptiest. Ranked strictly, c (where a new prompt waits longest) took every new prompt.
+    const pool = weighted(1, 1, 1);
+    const capacity = 32_768;
+    const load = lookup({
+      a: { requests: 2, kvUsage: 4_420 / capacity, kvCapacityTokens: capacity },
+      b: { requests: 2, kvUsage: 4_400 / capacity, kvCapacityTokens: capacity },
+      c: { requests: 2, kvUsage: 4_350 / capacity, kvCapacityTokens: capacity },
+    });
+    const ctx: PickContext = { prompt: { blocks: [], tokens: 2_200 } };
+    const selector = createSelector('load-aware', { load });
+    const first = selector.decide(pool, ctx)!;
+    expect(new Set(first.scores!().map((s) => s.kvCache)).size).toBe(1);
+    expect(Array.from({ length: 6 }, () => selector.select(pool, ctx)!.name).sort().join('')).toBe('aabbcc');
+  });
+
+  it('still prefers the endpoint with more KV room when the difference exceeds the prompt', () => {
+    const pool = weighted(1, 1);
+    const capacity = 32_768;
+    const load = lookup({ a: { requests: 2, kvUsage: 0.5, kvCapacityTokens: capacity }, b: { requests: 2, kvUsage: 0.2, kvCapacityTokens: capacity } });
+    const selector = createSelector('load-aware', { load });
+    const ctx: PickContext = { prompt: { blocks: [], tokens: 2_048 } };
+    expect(Array.from({ length: 4 }, () => selector.select(pool, ctx)!.name).join('')).toBe('bbbb');
+    const decision = selector.decide(pool, ctx)!;
+    expect(decision.scores!()[0]!.kvCache).toBeCloseTo(1 - (0.5 - 2_048 / capacity), 10);
+    expect(decision.scores!()[1]!.kvCache).toBeCloseTo(0.8, 10);
+  });
+
   it('without any load data behaves like least-connections and rotates idle endpoints', () => {
     const selector = createSelector('load-aware');
     const pool = weighted(1, 1, 1);

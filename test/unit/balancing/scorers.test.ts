@@ -29,6 +29,17 @@ describe('KV-cache scorer', () => {
     expect(kvCacheScore(0, 0, 1, true, 0)).toBe(1);
   });
 
+  it('scores usage within one prompt’s worth of the lowest as the lowest, and larger differences less that slack', () => {
+    // Lowest usage 0.10, the routed prompt is 0.06 of this endpoint's cache.
+    expect(kvCacheScore(0.1, 0, 1, true, 0, 0.1, 0.06)).toBeCloseTo(0.9, 10);
+    expect(kvCacheScore(0.15, 0, 1, true, 0, 0.1, 0.06)).toBeCloseTo(0.9, 10);
+    expect(kvCacheScore(0.4, 0, 1, true, 0, 0.1, 0.06)).toBeCloseTo(0.66, 10);
+    expect(kvCacheScore(1, 0, 1, true, 0, 0.1, 0.06)).toBeCloseTo(0.06, 10);
+    // Without a slack (prompt size or cache size unknown), usage counts as reported.
+    expect(kvCacheScore(0.15, 0, 1, true, 0, 0.1, 0)).toBeCloseTo(0.85, 10);
+    expect(kvCacheScore(0.15, 0, 1, true, 0, 0.1)).toBeCloseTo(0.85, 10);
+  });
+
   it('falls back to Sluice’s prompt tokens in flight, relative to the lightest, when any candidate does not report', () => {
     expect(kvCacheScore(0.9, 0, 1, false, 0)).toBe(1);
     expect(kvCacheScore(undefined, TOKENS_SMOOTHING, 1, false, 0)).toBe(0.5);

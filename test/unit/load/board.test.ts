@@ -147,6 +147,26 @@ describe('LoadBoard', () => {
     expect(board.facts('v', undefined).kvUsage).toBeCloseTo(0.15);
   });
 
+  it('keeps counting the KV of a request when a report counts it as queued, where it holds no blocks yet', () => {
+    const { board, advance } = setup();
+    board.record('v', { running: 0, waiting: 0, kvUsage: 0, kvCapacityTokens: 10_000 });
+    const running = board.dispatched('v', 2_000);
+    board.dispatched('v', 2_000);
+    expect(board.facts('v', undefined).kvUsage).toBeCloseTo(0.4);
+    // The backend admitted the first (its blocks are in the usage) and queued the second.
+    advance(250);
+    board.record('v', { running: 1, waiting: 1, kvUsage: 0.2, kvCapacityTokens: 10_000 });
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 2, tokens: 4_000 });
+    expect(board.facts('v', undefined).kvUsage).toBeCloseTo(0.4);
+    // The running one completes: the queued one is still counted, by its share of what Sluice holds there.
+    board.completed(running);
+    expect(board.facts('v', undefined).kvUsage).toBeCloseTo(0.2);
+    // Requests queued that are not Sluice's (another replica's) add nothing: their size is unknown.
+    advance(250);
+    board.record('v', { running: 1, waiting: 3, kvUsage: 0.2, kvCapacityTokens: 10_000 });
+    expect(board.facts('v', undefined).kvUsage).toBeCloseTo(0.4);
+  });
+
   it('lowers the estimated KV no further than what Sluice still has in flight from before the report', () => {
     const { board } = setup();
     board.record('v', { running: 0, waiting: 0 });
