@@ -13,16 +13,20 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
  */
 const NEVER_HOP_BY_HOP = new Set(['host', 'content-type', 'content-length', 'content-encoding', 'x-request-id', 'authorization', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'forwarded', 'traceparent', 'tracestate']);
 
-/** Header names that must not cross the proxy: the fixed hop-by-hop set plus any listed in `Connection`. */
-export function hopByHopNames(headers: IncomingHttpHeaders): Set<string> {
+/**
+ * Header names that must not cross the proxy: the fixed hop-by-hop set plus any listed in
+ * `Connection`. The fixed set itself (no copy) when `Connection` names nothing more, as with
+ * the usual `keep-alive` and `close`.
+ */
+export function hopByHopNames(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const connection = headers.connection;
-  if (!connection) return HOP_BY_HOP;
-  const names = new Set(HOP_BY_HOP);
+  if (!connection || connection === 'keep-alive' || connection === 'close') return HOP_BY_HOP;
+  let names: Set<string> | undefined;
   for (const n of connection.split(',')) {
     const name = n.trim().toLowerCase();
-    if (name && !NEVER_HOP_BY_HOP.has(name)) names.add(name);
+    if (name && !HOP_BY_HOP.has(name) && !NEVER_HOP_BY_HOP.has(name)) (names ??= new Set(HOP_BY_HOP)).add(name);
   }
-  return names;
+  return names ?? HOP_BY_HOP;
 }
 
 /** Response headers to send the client: the backend's minus hop-by-hop ones. */
@@ -52,6 +56,9 @@ export function requestIdFor(req: IncomingMessage): string {
 
 /** Client-address headers a client could forge: believed only from a trusted proxy. */
 export const CLIENT_ADDRESS_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'forwarded'] as const;
+
+/** The same names, to look up. */
+export const CLIENT_ADDRESS_NAMES: ReadonlySet<string> = new Set(CLIENT_ADDRESS_HEADERS);
 
 /**
  * The client-address headers for the upstream request. From a trusted proxy (`server.trusted_proxies`),

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { FailureReason } from '../telemetry/index.js';
-import { CLIENT_ADDRESS_HEADERS, hopByHopNames } from './headers.js';
+import { CLIENT_ADDRESS_NAMES, hopByHopNames } from './headers.js';
 
 export interface UpstreamTimeouts {
   readonly connectMs: number;
@@ -272,12 +272,13 @@ export class Upstream {
     proxyReq.once('finish', () => (pending.writtenAt = performance.now()));
     const { body, requestId, headers } = pending.request;
     // Hop-by-hop headers describe the client's connection; the agent sets its own `Connection`.
-    for (const name of hopByHopNames(req.headers)) proxyReq.removeHeader(name);
-    for (const name of CLIENT_ADDRESS_HEADERS) proxyReq.removeHeader(name);
+    // Only the names the upstream request carries are looked at (a few), not every name that might be dropped.
+    const hopByHop = hopByHopNames(req.headers);
+    for (const name of proxyReq.getHeaderNames()) if (hopByHop.has(name) || CLIENT_ADDRESS_NAMES.has(name)) proxyReq.removeHeader(name);
     proxyReq.setHeader('x-request-id', requestId);
     const authorization = this.#authorization();
     if (authorization) proxyReq.setHeader('authorization', authorization);
-    for (const [k, v] of Object.entries(headers)) if (v) proxyReq.setHeader(k, v);
+    for (const name in headers) if (headers[name]) proxyReq.setHeader(name, headers[name]);
     const socket = proxyReq.socket as Socket | null;
     if (socket?.connecting) {
       const timer = setTimeout(() => proxyReq.destroy(codeError(CONNECT_TIMEOUT, `connect timeout after ${this.#timeouts.connectMs}ms`)), this.#timeouts.connectMs);

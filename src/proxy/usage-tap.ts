@@ -79,14 +79,16 @@ export class UsageTap {
   result(): Usage {
     const text = this.#tail().toString('utf8');
     const usage: Usage = {};
-    usage.inputTokens = lastNumber(OPENAI_INPUT, text) ?? lastNumber(OLLAMA_INPUT, text);
-    usage.outputTokens = lastNumber(OPENAI_OUTPUT, text) ?? lastNumber(OLLAMA_OUTPUT, text);
+    usage.inputTokens = lastNumber(OPENAI_INPUT, text, '"prompt_tokens"') ?? lastNumber(OLLAMA_INPUT, text, '"prompt_eval_count"');
+    usage.outputTokens = lastNumber(OPENAI_OUTPUT, text, '"completion_tokens"') ?? lastNumber(OLLAMA_OUTPUT, text, '"eval_count"');
     usage.responseModel = MODEL.exec(Buffer.concat(this.#head, this.#headBytes).toString('utf8'))?.[1];
     return usage;
   }
 }
 
-function lastNumber(re: RegExp, text: string): number | undefined {
+/** The last number `re` captures in `text`; `key` (the field's quoted name) is looked for first, which is cheaper than a scan that finds nothing. */
+function lastNumber(re: RegExp, text: string, key: string): number | undefined {
+  if (!text.includes(key)) return undefined;
   let last: string | undefined;
   re.lastIndex = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) last = m[1];
