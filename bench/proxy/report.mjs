@@ -38,6 +38,7 @@ function telemetryTable(results) {
     [
       ['access log off, no tracing', num(t.off?.rps), '1.00×', us(t.off?.cpuUsPerRequest), '1.00×', ratio(t.off?.rps, nginx)],
       ['access log on, tracing to a local OTLP receiver', num(t.on?.rps), ratio(t.on?.rps, t.off?.rps), us(t.on?.cpuUsPerRequest), t.cpuRatio ? `${t.cpuRatio.toFixed(2)}×` : '–', ratio(t.on?.rps, nginx)],
+      ...(t.sampled ? [[`access log on, ${Math.round((t.sampledRatio ?? 0) * 100)}% of traces sampled`, num(t.sampled?.rps), ratio(t.sampled?.rps, t.off?.rps), us(t.sampled?.cpuUsPerRequest), t.sampledCpuRatio ? `${t.sampledCpuRatio.toFixed(2)}×` : '–', ratio(t.sampled?.rps, nginx)]] : []),
     ],
   ) + `\n\nMedians of ${num(t.rounds)} alternating runs of each. The receiver got ${num(t.sink?.exports)} exports (${mb(t.sink?.bytes)} MB); the access logs have ${num(t.accessLogLines)} lines.`;
 }
@@ -125,6 +126,7 @@ export function targets(results, rate) {
   if (fo && typeof fo.failed === 'number') out.push(['failover: no failed requests', `${num(fo.failed)} failed`, fo.failed === 0]);
   const t = results.telemetry;
   if (t?.ratio) out.push(['tracing and access logs cost < 15% of throughput', `${((1 - t.ratio) * 100).toFixed(1)}% (CPU per request: +${t.cpuRatio ? ((1 / t.cpuRatio - 1) * 100).toFixed(1) : '–'}%)`, t.ratio > 0.85]);
+  if (t?.sampledRatioRps) out.push([`the same with ${Math.round((t.sampledRatio ?? 0) * 100)}% of traces sampled`, `${((1 - t.sampledRatioRps) * 100).toFixed(1)}% (CPU per request: +${t.sampledCpuRatio ? ((1 / t.sampledCpuRatio - 1) * 100).toFixed(1) : '–'}%)`, t.sampledRatioRps > 0.85]);
   return out;
 }
 

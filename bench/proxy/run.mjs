@@ -182,9 +182,13 @@ async function throughput(backend) {
   });
 }
 
+/** The share of traces kept in the telemetry section's sampled row. */
+const SAMPLED_RATIO = 0.1;
+
 /**
- * Telemetry cost: Sluice with the access log and tracing to a local OTLP receiver, against both
- * off. Off and on alternate (`rounds` pairs) so that a slow spell of a busy machine falls on both;
+ * Telemetry cost: Sluice with the access log and tracing to a local OTLP receiver (every trace,
+ * and `SAMPLED_RATIO` of them), against both off. The three alternate (`rounds` times) so that a
+ * slow spell of a busy machine falls on all;
  * each run reports its throughput and the CPU Sluice spent per request (from /proc), and the
  * medians are compared. CPU per request does not move when the load generator is slowed down.
  */
@@ -195,12 +199,12 @@ async function telemetry(backend) {
   const sink = startPinned({ name: 'otlp-sink', cmd: process.execPath, args: [join(HERE, 'otlp-sink.mjs')], core: CORES.load, env: { PORT: String(sinkPort) }, logFile: join(work, 'otlp-sink.log') });
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
   await waitFor(async () => (await fetch(`${sinkUrl}/stats`)).ok, 60_000, 'otlp sink', sink);
-  const runs = { off: [], on: [] };
+  const runs = { off: [], on: [], sampled: [] };
   let accessLogLines = 0;
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const on of [false, true]) {
-        const mode = on ? 'on' : 'off';
+      for (const mode of ['off', 'on', 'sampled']) {
+        const on = mode !== 'off';
         const dir = rowDir('telemetry', `${mode}-${round}`);
         const [r] = await perRow(`telemetry ${mode} (${round}/${rounds})`, [sluice], [backend.url], async (h) => {
           if (warmupS > 0) await wrk(h.url, connections, warmupS);
@@ -209,19 +213,21 @@ async function telemetry(backend) {
           const cpu = cpuSeconds(h.pid) - before;
           await sleep(on ? 500 : 0);
           return { ...result, cpuUsPerRequest: result.requests > 0 ? (cpu * 1e6) / result.requests : null };
-        }, { telemetry: on, otlpUrl: sinkUrl, dir });
+        }, { telemetry: on, otlpUrl: sinkUrl, sampleRatio: mode === 'sampled' ? SAMPLED_RATIO : undefined, dir });
         runs[mode].push(r);
-        if (on) accessLogLines += readFileSync(join(dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length;
+        if (mode === 'on') accessLogLines += readFileSync(join(dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length;
       }
     }
     await sleep(args.smoke ? 200 : 1000);
-    const out = { rounds, runs, accessLogLines, sink: await (await fetch(`${sinkUrl}/stats`)).json() };
-    for (const mode of ['off', 'on']) {
+    const out = { rounds, runs, accessLogLines, sampledRatio: SAMPLED_RATIO, sink: await (await fetch(`${sinkUrl}/stats`)).json() };
+    for (const mode of ['off', 'on', 'sampled']) {
       const ok = runs[mode].filter((r) => !r.error);
       out[mode] = ok.length ? { rps: median(ok.map((r) => r.rps)), cpuUsPerRequest: median(ok.map((r) => r.cpuUsPerRequest).filter((v) => v !== null)) } : { error: runs[mode].find((r) => r.error)?.error };
     }
     out.ratio = out.on.rps && out.off.rps ? out.on.rps / out.off.rps : null;
     out.cpuRatio = out.on.cpuUsPerRequest && out.off.cpuUsPerRequest ? out.off.cpuUsPerRequest / out.on.cpuUsPerRequest : null;
+    out.sampledRatioRps = out.sampled.rps && out.off.rps ? out.sampled.rps / out.off.rps : null;
+    out.sampledCpuRatio = out.sampled.cpuUsPerRequest && out.off.cpuUsPerRequest ? out.off.cpuUsPerRequest / out.sampled.cpuUsPerRequest : null;
     return out;
   } finally {
     await sink.stop();
