@@ -149,7 +149,7 @@ export function renderMarkdown(results, plotRate) {
     parts.push(`## Latency at ${num(rate)} req/s (open loop, ms, from the intended send time; + is added to direct)`, '', latencyTable(results, rate), '');
   }
   const s = results.streaming;
-  if (s) parts.push(`## Streaming: ${s.streams} streams × ${s.chunks} SSE chunks every ${s.intervalMs} ms (${num(s.offeredChunksPerSecond)} chunks/s offered)`, '', 'Chunk delay: arrival at the client minus the backend\'s send stamp, ms. Reads per chunk below 1 means chunks were coalesced on the way.', '', streamingTable(results), '');
+  if (s) parts.push(`## Streaming: ${s.streams} streams × ${s.chunks} SSE chunks every ${s.intervalMs} ms (${num(s.offeredChunksPerSecond)} chunks/s offered)`, '', `Chunk delay: arrival at the client minus the backend's send stamp, ms. Reads per chunk below 1 means chunks were coalesced on the way.${s.rampPerBatch && s.rampPerBatch < s.streams ? ` Streams start ${s.rampPerBatch} every ${s.rampEveryMs} ms, after a ${s.warmupChunks}-chunk warm-up round.` : ''}`, '', streamingTable(results), '');
   const c = results.concurrent;
   if (c) parts.push(`## ${num(c.streams)} concurrent streams held ${(c.holdMs / 1000).toFixed(1)} s`, '', concurrentTable(results), '');
   const f = results.failover;
