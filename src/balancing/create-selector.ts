@@ -46,8 +46,11 @@ export interface SelectorOptions {
   readonly previousIndex?: PrefixIndex;
 }
 
-const EQUAL_WEIGHTS: ScorerWeights = { queue: 1, kvCache: 1, prefix: 1, resident: 1 };
-const DEFAULT_PREFIX: PrefixOptions = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2, fitFraction: 0, blockTokens: 64 };
+/** Scorer weights when none are given; the configuration's defaults (`balancing.scorers`) are these. */
+export const DEFAULT_SCORER_WEIGHTS: ScorerWeights = { queue: 1, kvCache: 1, prefix: 1, resident: 1 };
+
+/** Prefix-aware settings when none are given; the configuration's defaults (`balancing.prefix`) are these. */
+export const DEFAULT_PREFIX_OPTIONS = { indexSize: 100_000, ttlMs: 600_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 2, fitFraction: 0, blockTokens: 64 } as const satisfies PrefixOptions;
 
 /** A selector with its prefix index, when it has one (for metrics). */
 export interface BuiltSelector extends Selector {
@@ -96,16 +99,16 @@ function createStrategy(strategy: StrategyName, options: SelectorOptions): Strat
     case 'random-two':
       return plain(createRandomTwo(options.random));
     case 'load-aware':
-      return new ScoredPicker({ weights: options.weights ?? EQUAL_WEIGHTS, load: options.load });
+      return new ScoredPicker({ weights: options.weights ?? DEFAULT_SCORER_WEIGHTS, load: options.load });
     case 'prefix-aware': {
-      const settings = options.prefix ?? DEFAULT_PREFIX;
+      const settings = options.prefix ?? DEFAULT_PREFIX_OPTIONS;
       const wanted = { capacity: settings.indexSize, ttlMs: settings.ttlMs };
       const index = options.previousIndex?.fits(wanted) ? options.previousIndex : new PrefixIndex({ ...wanted, now: options.now });
       const fitFraction = settings.fitFraction ?? 0;
       // The working set is measured over as many blocks as the index remembers; past that it reads as pressure.
       const regime = fitFraction > 0 ? new CacheRegime({ fitFraction, blockTokens: settings.blockTokens ?? 64, windowMs: WORKING_SET_WINDOW_MS, maxBlocks: settings.indexSize, now: options.now ?? Date.now }) : undefined;
       const picker = new ScoredPicker({
-        weights: options.weights ?? EQUAL_WEIGHTS,
+        weights: options.weights ?? DEFAULT_SCORER_WEIGHTS,
         load: options.load,
         prefix: { index, maxImbalanceRatio: settings.maxImbalanceRatio, maxImbalanceRequests: settings.maxImbalanceRequests, regime },
       });

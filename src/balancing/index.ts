@@ -9,7 +9,7 @@ export {
   type RouteDecision,
   type RouteReason,
 } from './decision.js';
-export { createSelector, type BuiltSelector, type PrefixOptions, type SelectorOptions } from './create-selector.js';
+export { createSelector, DEFAULT_PREFIX_OPTIONS, DEFAULT_SCORER_WEIGHTS, type BuiltSelector, type PrefixOptions, type SelectorOptions } from './create-selector.js';
 export { hashBlock } from './hash.js';
 export { PrefixIndex, type PrefixIndexOptions } from './prefix-index.js';
 export type { LoadLookup, ScorerWeights } from './scored.js';

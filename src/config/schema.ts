@@ -13,7 +13,7 @@ import {
   urlPath,
 } from './fields.js';
 import { adminSchema, authSchema, rateLimitsSchema } from './access-schema.js';
-import { STRATEGY_NAMES } from '../balancing/index.js';
+import { DEFAULT_PREFIX_OPTIONS, DEFAULT_SCORER_WEIGHTS, STRATEGY_NAMES } from '../balancing/index.js';
 import { LOAD_SOURCES, type LoadSourceName } from '../load/index.js';
 
 export const ENDPOINT_TYPES = ['ollama', 'vllm', 'lmstudio', 'llamacpp', 'openai', 'generic'] as const;
@@ -49,23 +49,23 @@ const scorerWeight = () =>
 /** Weights of the load-aware and prefix-aware scorers (as the llm-d router configures its scorers). */
 const scorersSchema = z
   .strictObject({
-    queue: scorerWeight().default(1),
-    kv_cache: scorerWeight().default(1),
-    prefix: scorerWeight().default(1),
-    resident: scorerWeight().default(1),
+    queue: scorerWeight().default(DEFAULT_SCORER_WEIGHTS.queue),
+    kv_cache: scorerWeight().default(DEFAULT_SCORER_WEIGHTS.kvCache),
+    prefix: scorerWeight().default(DEFAULT_SCORER_WEIGHTS.prefix),
+    resident: scorerWeight().default(DEFAULT_SCORER_WEIGHTS.resident),
   })
   .refine((w) => w.queue + w.kv_cache + w.prefix + w.resident > 0, { error: 'at least one scorer weight must be greater than 0' });
 
 const prefixSchema = z.strictObject({
   block_chars: positiveInt().default(256),
   max_blocks: positiveInt().default(128),
-  index_size: positiveInt().default(100_000),
-  ttl: duration({ allowZero: false }).prefault('10m'),
+  index_size: positiveInt().default(DEFAULT_PREFIX_OPTIONS.indexSize),
+  ttl: duration({ allowZero: false }).default(DEFAULT_PREFIX_OPTIONS.ttlMs),
   max_imbalance_ratio: z
     .number({ error: unlessMissing(MESSAGES.loadFactor) })
     .gt(1, { error: MESSAGES.loadFactor })
-    .default(1.5),
-  max_imbalance_requests: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(2),
+    .default(DEFAULT_PREFIX_OPTIONS.maxImbalanceRatio),
+  max_imbalance_requests: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(DEFAULT_PREFIX_OPTIONS.maxImbalanceRequests),
   /**
    * While the distinct prompt blocks of the last minute need at most this fraction of the
    * smallest endpoint's reported KV cache, the prefix is followed only at no queueing cost; 0
@@ -76,7 +76,7 @@ const prefixSchema = z.strictObject({
     .number({ error: unlessMissing(MESSAGES.ratio) })
     .min(0, { error: MESSAGES.ratio })
     .max(1, { error: MESSAGES.ratio })
-    .default(0),
+    .default(DEFAULT_PREFIX_OPTIONS.fitFraction),
 });
 
 const stickySchema = z.strictObject({
