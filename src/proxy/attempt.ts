@@ -4,10 +4,9 @@ import { propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opente
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { DispatchTicket, LoadBoard } from '../load/index.js';
-import type { FailureReason, Logger, SluiceMetrics } from '../telemetry/index.js';
+import { traceIds, type FailureReason, type Logger, type SluiceMetrics } from '../telemetry/index.js';
 import { FirstTokenDeadline, firstTokenLimit } from './first-token.js';
 import { forwardedHeaders } from './headers.js';
-import { traceIds } from './observe.js';
 import type { RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { AttemptResult, Upstream } from './upstream.js';
@@ -196,7 +195,7 @@ export class Attempt {
     const retry = canRetry() && this.#maySendAgain(req, sent, reason);
     this.#deps.metrics.attemptFailed(endpoint.name, reason, retry);
     span.setAttribute('error.type', reason).setStatus({ code: SpanStatusCode.ERROR, message: error.message }).end();
-    this.#deps.logger.debug('attempt failed', { request_id: state.req.id, ...traceIds(state), endpoint: endpoint.name, attempt: state.attempts, reason, error: error.message, retry });
+    this.#deps.logger.debug('attempt failed', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: endpoint.name, attempt: state.attempts, reason, error: error.message, retry });
     return retry ? { kind: 'retry' } : { kind: 'give_up' };
   }
 

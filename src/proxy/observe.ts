@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { RouteDecision } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
-import { AccessLog, logsAt, routeAttributes, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
+import { AccessLog, logsAt, routeAttributes, traceIds, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { Usage } from './usage-tap.js';
@@ -46,14 +46,14 @@ export class RequestObserver {
     const attributes = routeAttributes(decision);
     span.setAttributes(attributes);
     if (debug) {
-      this.#deps.logger.debug('route', { request_id: state.req.id, ...traceIds(state), endpoint: decision.endpoint.name, attempt: state.attempts, ...attributes });
+      this.#deps.logger.debug('route', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: decision.endpoint.name, attempt: state.attempts, ...attributes });
     }
   }
 
   finish(req: IncomingMessage, state: RequestState, end: RequestEnd): void {
     const { endpoint, code, ttfbMs, ttftMs, overheadMs, bytes, usage, error } = end;
     const durationMs = performance.now() - state.req.startedAt;
-    const { trace_id: traceId, span_id: spanId } = traceIds(state);
+    const { trace_id: traceId, span_id: spanId } = traceIds(state.req.traceContext);
     const endpointLabel = endpoint?.name ?? 'none';
     this.#deps.metrics.requestCompleted({
       endpoint: endpointLabel,
@@ -86,15 +86,6 @@ export class RequestObserver {
       });
     }
   }
-}
-
-/**
- * The ids of the trace a request arrived in (its server span), for log lines about it; empty
- * when it is not traced. Passed explicitly: the request path keeps no ambient trace context.
- */
-export function traceIds(state: RequestState): { trace_id?: string; span_id?: string } {
-  const spanContext = trace.getSpan(state.req.traceContext)?.spanContext();
-  return spanContext && trace.isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
 }
 
 /** Puts what the response said (usage, status, how the stream ended) on the attempt's span and ends it. */

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SluiceConfig } from '../config/index.js';
-import type { Logger, SluiceMetrics } from '../telemetry/index.js';
+import { traceIds, type Logger, type SluiceMetrics } from '../telemetry/index.js';
 import type { Attempt, AttemptVerdict } from './attempt.js';
 import { responseHeaders } from './headers.js';
-import { endResponseSpan, traceIds, type RequestObserver } from './observe.js';
+import { endResponseSpan, type RequestObserver } from './observe.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import { streamResponse, type StreamOutcome } from './stream-response.js';
 import { TokenTiming } from './token-timing.js';
@@ -51,7 +51,7 @@ export class Responder {
     const usage = tap.result();
     endResponseSpan(attempt.span, status, streamed.outcome, usage);
     const [code, error] = endCode(status, streamed);
-    if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state), endpoint: attempt.endpoint.name, reason: streamed.timedOut ? 'idle timeout' : 'backend closed the connection', bytes: streamed.bytes });
+    if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: streamed.timedOut ? 'idle timeout' : 'backend closed the connection', bytes: streamed.bytes });
     const ttftMs = timing.firstTokenAt === undefined ? undefined : timing.firstTokenAt - startedAt;
     this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttftMs, overheadMs, bytes: streamed.bytes, usage, error });
     return { kind: 'answered' };

@@ -47,3 +47,13 @@ export function startServerSpan(req: IncomingMessage, res: ServerResponse): Cont
 export function withRequestContext<T>(requestContext: Context, fn: () => T): T {
   return context.with(requestContext, fn);
 }
+
+/**
+ * The ids of the trace a request's context belongs to (its server span), for log lines about
+ * it; empty when it is not traced. The request path keeps no ambient trace context, so the
+ * context is passed in.
+ */
+export function traceIds(requestContext: Context): { trace_id?: string; span_id?: string } {
+  const spanContext = trace.getSpan(requestContext)?.spanContext();
+  return spanContext && trace.isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
+}
