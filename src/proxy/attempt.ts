@@ -176,7 +176,8 @@ export class Attempt {
   async #call(req: IncomingMessage, res: ServerResponse, fresh: boolean): Promise<AttemptResult> {
     const state = this.#state;
     const headers: Record<string, string> = forwardedHeaders(req, this.#deps.trustedProxies);
-    propagation.inject(trace.setSpan(state.req.traceContext, this.span), headers);
+    // A span without valid ids (no trace provider) has no context to pass on.
+    if (trace.isSpanContextValid(this.span.spanContext())) propagation.inject(trace.setSpan(state.req.traceContext, this.span), headers);
     try {
       const firstTokenMs = this.#deadline?.remainingMs();
       return await this.#deps.upstreamFor(this.endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers, fresh, firstTokenMs });

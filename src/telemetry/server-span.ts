@@ -17,6 +17,8 @@ export function startServerSpan(req: IncomingMessage, res: ServerResponse): Cont
   const parent = propagation.extract(ROOT_CONTEXT, req.headers);
   const method = req.method ?? 'GET';
   const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+  // Without a trace provider the span has no valid ids: nothing to carry (and no context to allocate).
+  if (!span.isRecording() && !trace.isSpanContextValid(span.spanContext())) return parent;
   const spanContext = trace.setSpan(parent, span);
   if (!span.isRecording()) return spanContext;
   const url = req.url ?? '/';
