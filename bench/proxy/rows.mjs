@@ -111,7 +111,7 @@ ${servers}
 `;
 }
 
-export function sluiceConfig(port, upstreams, { accessLog, workers = 1 }) {
+export function sluiceConfig(port, upstreams, { accessLog, workers = 1, retryNonIdempotent = false }) {
   const endpoints = upstreams
     .map(
       (u, i) => `  - name: b${i}
@@ -131,7 +131,7 @@ logging:
   access_log: ${accessLog}
 health:
   slow_start: 0s
-endpoints:
+${retryNonIdempotent ? 'proxy:\n  retry_non_idempotent: true\n' : ''}endpoints:
 ${endpoints}
 `;
 }
@@ -177,10 +177,10 @@ async function startHaproxy({ dir, upstreams }) {
  * `sampleRatio` of them). One process
  * pinned to the proxy core, or with `workers` > 1 a cluster left free to use every core.
  */
-async function startSluice({ dir, upstreams, telemetry = false, otlpUrl, sampleRatio, workers = 1 }) {
+async function startSluice({ dir, upstreams, telemetry = false, otlpUrl, sampleRatio, workers = 1, retryNonIdempotent = false }) {
   const port = await freePort();
   const conf = join(dir, 'sluice.yaml');
-  writeFileSync(conf, sluiceConfig(port, upstreams, { accessLog: telemetry, workers }));
+  writeFileSync(conf, sluiceConfig(port, upstreams, { accessLog: telemetry, workers, retryNonIdempotent }));
   // `sampleRatio`: keep that share of traces (the standard ratio sampler, as an operator would set it).
   const sampling = sampleRatio === undefined ? {} : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(sampleRatio) };
   const env = telemetry ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_SERVICE_NAME: 'sluice-bench', ...sampling } : { OTEL_SDK_DISABLED: 'true' };

@@ -290,6 +290,8 @@ async function failover() {
   for (const row of rows.filter((r) => !r.singleUpstream && r.id !== 'direct')) {
     const backends = await startNodeBackends(3, backendDelayMs, `failover-${row.id}`);
     try {
+      // The requests are POSTs that a killed backend may have read: nginx is configured to send
+      // them again (`non_idempotent`), and Sluice is given the same opt-in (proxy.retry_non_idempotent).
       const [r] = await perRow('failover', [row], backends.map((b) => b.url), async (h) => {
         let killer;
         const result = await loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate, durationMs, connections, body: REQUEST_BODY, timeoutMs: 10_000 }, () => {
@@ -298,7 +300,7 @@ async function failover() {
         clearTimeout(killer);
         if (backends[0].proc.alive()) throw new Error('the run ended before the backend was killed');
         return { sent: result.sent, failed: result.failed, errors: result.errors, statuses: result.statuses, failures: result.failures, latency: result.latency };
-      });
+      }, { retryNonIdempotent: true });
       out.push(r);
     } finally {
       await Promise.all(backends.map((b) => b.proc.stop()));

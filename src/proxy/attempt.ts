@@ -81,11 +81,22 @@ export class Attempt {
     const { endpoint, span } = this;
     const state = this.#state;
     let result = await this.#call(req, res, false);
-    // The keep-alive race: the backend closed an idle connection as Sluice reused it. Once, on a new connection.
+    // A reused connection reset before any response byte: most often the keep-alive race (the
+    // backend closed it as idle while Sluice reused it), which is not the backend failing. But the
+    // request was written on it, and a backend that died holding it looks the same, so it goes
+    // again (once, on a new connection, not held against the endpoint) only if it may be sent
+    // twice. Otherwise (a POST without `proxy.retry_non_idempotent`) it is answered with the
+    // failure, a reset that does not by itself mark the endpoint down: its next connection will.
+    let staleReset = false;
     if (result.kind === 'stale_socket') {
-      this.#deps.logger.debug('reused connection was closed by the backend; retrying on a new one', { request_id: state.req.id, endpoint: endpoint.name, error: result.error.message });
-      result = await this.#call(req, res, true);
-      if (result.kind === 'stale_socket') result = { kind: 'failed', reason: 'reset', error: result.error, sent: true };
+      if (this.#maySendAgain(req, true, undefined)) {
+        this.#deps.logger.debug('reused connection was closed by the backend; retrying on a new one', { request_id: state.req.id, endpoint: endpoint.name, error: result.error.message });
+        result = await this.#call(req, res, true);
+      }
+      if (result.kind === 'stale_socket') {
+        staleReset = true;
+        result = { kind: 'failed', reason: 'reset', error: result.error, sent: true };
+      }
     }
 
     if (result.kind === 'client_gone' || result.kind === 'not_forwarded') {
@@ -101,7 +112,8 @@ export class Attempt {
     if (result.kind === 'failed') {
       // The upstream knew only the time left; the deadline's own length says more.
       const error = result.reason === 'first_token_timeout' ? this.#noFirstToken() : result.error;
-      return this.#failed(req, result.reason, error, result.sent, canRetry);
+      // A reset on a reused connection does not mark the endpoint down by itself (see above): its next connection will tell.
+      return this.#failed(req, result.reason, error, result.sent, canRetry, staleReset ? false : undefined);
     }
 
     const { proxyRes, proxyReq } = result;
@@ -187,11 +199,11 @@ export class Attempt {
   }
 
   /** Records a backend failure before any byte reached the client, and says whether another endpoint may try. */
-  #failed(req: IncomingMessage, reason: FailureReason, error: Error, sent: boolean, canRetry: () => boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
+  #failed(req: IncomingMessage, reason: FailureReason, error: Error, sent: boolean, canRetry: () => boolean, connectionLost?: boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
     const { endpoint, span } = this;
     const state = this.#state;
     this.release();
-    this.#recordFailure(reason, error.message);
+    this.#recordFailure(reason, error.message, undefined, connectionLost);
     state.lastFailure = { reason, error };
     const retry = canRetry() && this.#maySendAgain(req, sent, reason);
     this.#deps.metrics.attemptFailed(endpoint.name, reason, retry);

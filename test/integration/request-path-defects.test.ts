@@ -120,9 +120,14 @@ describe('retries never run a generation twice', () => {
     for (let i = 0; i < 2; i++) expect((await post(sluice, '/v1/chat/completions', '{"model":"t:1"}')).status).toBe(200);
   });
 
-  it('the keep-alive race: a reused connection reset before any response byte is retried once on a new one, not held against the endpoint', async () => {
-    // Answers the first request of each connection and resets the connection on the second.
-    let served = 0;
+  /**
+   * A backend that answers the first request of each connection and resets the connection on the
+   * second, after reading it: what Sluice sees in the keep-alive race, and also what a backend
+   * that died holding the request looks like.
+   */
+  async function racingBackend() {
+    const served: string[] = [];
+    const received: string[] = [];
     const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => {
       sockets.add(socket);
@@ -138,11 +143,13 @@ describe('retries never run a generation twice', () => {
           requests++;
           const health = head.startsWith('GET /health');
           const models = head.startsWith('GET /v1/models');
+          const line = head.slice(0, head.indexOf(' HTTP/'));
+          if (!health && !models) received.push(line);
           if (!health && !models && requests > 1) {
             socket.resetAndDestroy();
             return;
           }
-          if (!health && !models) served++;
+          if (!health && !models) served.push(line);
           const body = models ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
           socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nkeep-alive: timeout=60\r\n\r\n${body}`);
         }
@@ -150,16 +157,49 @@ describe('retries never run a generation twice', () => {
       socket.on('error', () => undefined);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      served,
+      received,
+      async close() {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((r) => server.close(() => r()));
+      },
+    };
+  }
+
+  it('the keep-alive race: a reused connection reset before any response byte is retried once on a new one when the request may be sent again, and not held against the endpoint', async () => {
+    const race = await racingBackend();
     try {
-      const sluice = await sluiceFor([{ name: 'race', url }], 'proxy:\n  retries: 0');
-      for (let i = 0; i < 3; i++) expect((await post(sluice, '/v1/chat/completions', '{"model":"t:1"}')).status).toBe(200);
-      expect(served).toBe(3);
+      const sluice = await sluiceFor([{ name: 'race', url: race.url }], 'proxy:\n  retries: 0');
+      // GET is idempotent: every reset on a reused connection is retried on a new one.
+      for (let i = 0; i < 3; i++) expect((await fetch(`${sluice.url}/v1/anything`)).status).toBe(200);
+      expect(race.served).toHaveLength(3);
       expect(await failures(sluice, 'race')).toBe(0);
       expect((await endpointStatus(sluice))[0]!.status).not.toBe('unhealthy');
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      await race.close();
+    }
+  });
+
+  it('the keep-alive race with a POST: not sent twice unless proxy.retry_non_idempotent, and the reset alone does not mark the endpoint down', async () => {
+    const race = await racingBackend();
+    try {
+      const strict = await sluiceFor([{ name: 'race', url: race.url }], 'proxy:\n  retries: 0');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await post(strict, '/v1/chat/completions', '{"model":"t:1"}')).status);
+      // The second POST went out on the reused connection, was read and reset: answered 502, never sent again.
+      expect(statuses).toEqual([200, 502, 200]);
+      expect(race.received.filter((l) => l.startsWith('POST'))).toHaveLength(3);
+      expect((await endpointStatus(strict))[0]!.status).not.toBe('unhealthy');
+
+      const allowed = await sluiceFor([{ name: 'race', url: race.url }], 'proxy:\n  retries: 0\n  retry_non_idempotent: true');
+      const before = race.served.length;
+      for (let i = 0; i < 3; i++) expect((await post(allowed, '/v1/chat/completions', '{"model":"t:1"}')).status).toBe(200);
+      expect(race.served.length - before).toBe(3);
+      expect(await failures(allowed, 'race')).toBe(0);
+    } finally {
+      await race.close();
     }
   });
 });
