@@ -3,7 +3,7 @@ import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { RouteDecision } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
-import { AccessLog, logsAt, routeAttributes, traceIds, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
+import { AccessLog, logsAt, routeAttributes, sampledTraceId, traceIds, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { Usage } from './usage-tap.js';
@@ -63,7 +63,8 @@ export class RequestObserver {
       ttfbSeconds: ttfbMs === undefined ? undefined : ttfbMs / 1000,
       ttftSeconds: ttftMs === undefined ? undefined : ttftMs / 1000,
       overheadSeconds: overheadMs === undefined ? undefined : overheadMs / 1000,
-      traceId,
+      // An exemplar points at a trace that can be looked up: only a sampled one (the log line keeps any trace id).
+      traceId: sampledTraceId(state.req.traceContext),
     });
     if (endpoint) this.#deps.metrics.tokens(endpoint.name, state.modelLabel, usage.inputTokens, usage.outputTokens);
     this.#deps.modelStats.record(state.modelLabel, code < 500 && code !== CLIENT_CLOSED, durationMs);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('sluice');
 
@@ -58,4 +58,10 @@ export function withRequestContext<T>(requestContext: Context, fn: () => T): T {
 export function traceIds(requestContext: Context): { trace_id?: string; span_id?: string } {
   const spanContext = trace.getSpan(requestContext)?.spanContext();
   return spanContext && trace.isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
+}
+
+/** The trace id of a request's context when that trace is sampled (recorded and exported): what an exemplar may point at. */
+export function sampledTraceId(requestContext: Context): string | undefined {
+  const spanContext = trace.getSpan(requestContext)?.spanContext();
+  return spanContext && trace.isSpanContextValid(spanContext) && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 ? spanContext.traceId : undefined;
 }
