@@ -24,7 +24,8 @@ export interface PrefixRouting {
   /**
    * The prefix choice is given up for the scores when its requests per unit of weight exceed
    * the least loaded candidate's both by this factor and by `maxImbalanceRequests` (SGLang's
-   * cache-aware balance thresholds, relative and absolute).
+   * cache-aware balance thresholds, relative and absolute), and its backend, if it reports its
+   * queue, has requests waiting.
    */
   readonly maxImbalanceRatio: number;
   readonly maxImbalanceRequests: number;
@@ -53,8 +54,8 @@ const TIE_TOLERANCE = 1e-9;
  * model-resident scores. `prefix-aware` first follows the prompt: to the endpoint that served
  * its longest prefix, or, when no endpoint is known for it, to the rendezvous choice of its
  * first block (so independent replicas agree); unless that endpoint is much busier than the
- * least loaded one, in which case the scores choose (the prefix score still counts there).
- * While the recent prompts fit every candidate's KV cache, "much busier" is any busier at all.
+ * least loaded one and queueing requests, in which case the scores choose (the prefix score still
+ * counts there). While the recent prompts fit every candidate's KV cache, "much busier" is any busier at all.
  * Equal totals rotate by smooth weighted round-robin, so idle endpoints share by weight.
  */
 export class ScoredPicker {
@@ -121,7 +122,7 @@ export class ScoredPicker {
       const preferred = longest > 0 ? this.#best(tier, sheet, longest) : this.#rendezvous(tier, blocks[0]!);
       const relative = requests[preferred]! / tier[preferred]!.weight;
       // While the recent prompts fit every cache, the prefix is followed only where it costs no queueing.
-      const leave = fits ? relative > lowestRelative : this.#overloaded(relative, lowestRelative, prefix);
+      const leave = fits ? relative > lowestRelative : this.#overloaded(relative, lowestRelative, facts[preferred]!.waiting, prefix);
       if (!leave) {
         const chosen = tier[preferred]!;
         prefix.index.record(blocks, chosen.name);
@@ -207,7 +208,16 @@ export class ScoredPicker {
     return best;
   }
 
-  #overloaded(relative: number, lowestRelative: number, prefix: PrefixRouting): boolean {
+  /**
+   * Whether the prefix's endpoint is too busy to follow: more requests per weight than the least
+   * loaded by both thresholds, and, when its backend reports its queue, requests waiting there.
+   * A continuous-batching engine with none waiting schedules a new request at its next step: the
+   * extra requests it runs lengthen each step a little, while leaving costs the prefill of the
+   * prompt's cached part elsewhere (a whole conversation, a system prompt: hundreds of ms for the
+   * request and for those queued behind it there).
+   */
+  #overloaded(relative: number, lowestRelative: number, waiting: number | undefined, prefix: PrefixRouting): boolean {
+    if (waiting !== undefined && waiting <= 0) return false;
     return relative - lowestRelative > prefix.maxImbalanceRequests && relative > lowestRelative * prefix.maxImbalanceRatio;
   }
 

@@ -10,6 +10,13 @@ export interface LoadFacts {
    */
   readonly requests: number | undefined;
   /**
+   * Requests queued at the backend, not yet scheduled, as its fresh report gave them (vLLM's
+   * num_requests_waiting, SGLang's queue); undefined when there is no fresh report or it does
+   * not say. Not corrected by Sluice's own dispatches: Sluice cannot tell whether a request it
+   * sent since was scheduled at once.
+   */
+  readonly waiting?: number;
+  /**
    * KV-cache usage 0-1; when the cache size is known, with the prompt tokens sent since the
    * report added, those of Sluice's requests the report counted as waiting (queued, holding no
    * blocks yet) added, and those of the requests it counted that completed since taken off.
@@ -258,6 +265,7 @@ export class LoadBoard {
     }
     return {
       requests,
+      waiting: report?.waiting,
       kvUsage,
       tokens: load.inFlightTokens,
       resident: model === undefined || report?.residentModels === undefined ? undefined : report.residentModels.has(model),

@@ -144,6 +144,26 @@ describe('prefix-aware', () => {
     expect(selector.decide(pool, prompt(42))!.reason).toBe('prefix_match');
   });
 
+  it('keeps the prefix past both margins while its backend reports nothing waiting', () => {
+    const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0, waiting: 0 }, b: { requests: 0, waiting: 0 } };
+    const selector = createSelector('prefix-aware', { ...options, load: (name) => facts(table[name] ?? {}) });
+    const pool = weighted(1, 1);
+    const home = selector.select(pool, prompt(42, 43, 44))!.name;
+    const other = home === 'a' ? 'b' : 'a';
+    // Sixteen requests against two, all scheduled: a new one starts at the next step where its
+    // prompt is cached, rather than being prefilled in full on the idle endpoint.
+    table[home] = { requests: 16, waiting: 0 };
+    table[other] = { requests: 2, waiting: 0 };
+    expect(selector.decide(pool, prompt(42, 43, 44, 45))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixBlocks: 3 });
+    // Requests queue there: the scores choose.
+    table[home] = { requests: 16, waiting: 1 };
+    expect(selector.decide(pool, prompt(42, 43, 44, 46))!).toMatchObject({ endpoint: { name: other }, reason: 'prefix_imbalance' });
+    // A queue within the margins does not move it either (45 is known on the prefix endpoint only).
+    table[home] = { requests: 5, waiting: 3 };
+    table[other] = { requests: 4, waiting: 0 };
+    expect(selector.decide(pool, prompt(42, 43, 44, 45, 47))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixBlocks: 4 });
+  });
+
   it('without a prompt it scores like load-aware; a sticky key wins and teaches the index', () => {
     const selector = createSelector('prefix-aware', { ...options, sticky: { maxLoadFactor: 1.25 } });
     const pool = weighted(1, 1, 1);

@@ -51,6 +51,20 @@ describe('LoadBoard', () => {
     expect(board.facts('o', undefined).kvCapacityTokens).toBeUndefined();
   });
 
+  it('passes on the queue a fresh report gave, uncorrected, and none without a fresh report', () => {
+    const { board, advance } = setup();
+    expect(board.facts('v', 'm').waiting).toBeUndefined();
+    board.record('v', { running: 2, waiting: 3, kvUsage: 0.5 });
+    board.dispatched('v', 100);
+    expect(board.facts('v', 'm')).toMatchObject({ requests: 6, waiting: 3 });
+    board.record('v', { running: 4, waiting: 0 });
+    expect(board.facts('v', 'm').waiting).toBe(0);
+    board.record('o', { residentModels: new Set(['m']) });
+    expect(board.facts('o', 'm').waiting).toBeUndefined();
+    advance(2_001);
+    expect(board.facts('v', 'm').waiting).toBeUndefined();
+  });
+
   it('a request the report counted and that completed since no longer counts', () => {
     const { board, advance } = setup();
     board.record('v', { running: 0, waiting: 0 });
