@@ -4,7 +4,7 @@ import { propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opente
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { DispatchTicket, LoadBoard } from '../load/index.js';
-import { traceIds, type FailureReason, type Logger, type SluiceMetrics } from '../telemetry/index.js';
+import { hasIds, traceIds, type FailureReason, type Logger, type SluiceMetrics } from '../telemetry/index.js';
 import { FirstTokenDeadline, firstTokenLimit } from './first-token.js';
 import { forwardedHeaders } from './headers.js';
 import type { RequestState } from './request-state.js';
@@ -189,7 +189,7 @@ export class Attempt {
     const state = this.#state;
     const headers: Record<string, string> = forwardedHeaders(req, this.#deps.trustedProxies);
     // A span without valid ids (no trace provider) has no context to pass on.
-    if (trace.isSpanContextValid(this.span.spanContext())) propagation.inject(trace.setSpan(state.req.traceContext, this.span), headers);
+    if (hasIds(this.span.spanContext())) propagation.inject(trace.setSpan(state.req.traceContext, this.span), headers);
     try {
       const firstTokenMs = this.#deadline?.remainingMs();
       return await this.#deps.upstreamFor(this.endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers, fresh, firstTokenMs });

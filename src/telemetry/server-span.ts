@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context } from '@opentelemetry/api';
+import { context, INVALID_SPANID, INVALID_TRACEID, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type SpanContext } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('sluice');
 
@@ -18,7 +18,7 @@ export function startServerSpan(req: IncomingMessage, res: ServerResponse): Cont
   const method = req.method ?? 'GET';
   const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
   // Without a trace provider the span has no valid ids: nothing to carry (and no context to allocate).
-  if (!span.isRecording() && !trace.isSpanContextValid(span.spanContext())) return parent;
+  if (!span.isRecording() && !hasIds(span.spanContext())) return parent;
   const spanContext = trace.setSpan(parent, span);
   if (!span.isRecording()) return spanContext;
   const url = req.url ?? '/';
@@ -57,11 +57,21 @@ export function withRequestContext<T>(requestContext: Context, fn: () => T): T {
  */
 export function traceIds(requestContext: Context): { trace_id?: string; span_id?: string } {
   const spanContext = trace.getSpan(requestContext)?.spanContext();
-  return spanContext && trace.isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
+  return spanContext && hasIds(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
 }
 
 /** The trace id of a request's context when that trace is sampled (recorded and exported): what an exemplar may point at. */
 export function sampledTraceId(requestContext: Context): string | undefined {
   const spanContext = trace.getSpan(requestContext)?.spanContext();
-  return spanContext && trace.isSpanContextValid(spanContext) && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 ? spanContext.traceId : undefined;
+  return spanContext && hasIds(spanContext) && (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 ? spanContext.traceId : undefined;
+}
+
+/**
+ * Whether a span of Sluice's request path carries trace ids: every span the SDK starts does, and
+ * a caller's context arrives validated by the propagator; only a span made without a trace
+ * provider has the invalid ones. Two comparisons, where the API's full check runs two patterns
+ * (it ran several times per request).
+ */
+export function hasIds(spanContext: SpanContext): boolean {
+  return spanContext.traceId !== INVALID_TRACEID && spanContext.spanId !== INVALID_SPANID;
 }
