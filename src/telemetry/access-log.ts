@@ -1,11 +1,10 @@
-import { stdoutLines } from './line-batcher.js';
 import { logsAt, type Logger } from './logging.js';
 
 /** The fields of one access log line; undefined ones are left out. */
 export type AccessEntry = Readonly<Record<string, string | number | undefined>>;
 
 export interface AccessLogOptions {
-  /** Where a line goes (stdout, like every other log line, gathered per turn of the event loop, by default). */
+  /** Where a line goes (stdout, like every other log line, by default). */
   readonly write?: (line: string) => void;
   readonly now?: () => Date;
 }
@@ -14,11 +13,9 @@ export interface AccessLogOptions {
  * The access log: one JSON line per request, in the shape of every other line (`time`, `level`,
  * `message`, `service` and the logger's own fields, such as a worker's `pid`), at `info`: the
  * logger's level applies, and a reload that changes it applies at once. The line is formatted
- * here and written to stdout with the other access lines of the same turn of the event loop
- * (one write for them all, see LineBatcher). Winston's stream pipeline (a Transform piped to the
- * console transport, and a stable stringify) cost about three times as much per line, and one
- * write per line cost about as much again, on the one line every request writes (README,
- * Performance).
+ * here and written straight to stdout. Winston's stream pipeline (a Transform piped to the
+ * console transport, and a stable stringify) cost about three times as much per line, on the
+ * one line every request writes (README, Performance).
  */
 export class AccessLog {
   readonly #logger: Logger;
@@ -27,11 +24,7 @@ export class AccessLog {
 
   constructor(logger: Logger, options: AccessLogOptions = {}) {
     this.#logger = logger;
-    if (options.write) this.#write = options.write;
-    else {
-      const lines = stdoutLines();
-      this.#write = (line) => lines.push(line);
-    }
+    this.#write = options.write ?? ((line) => void process.stdout.write(line));
     this.#now = options.now ?? (() => new Date());
   }
 
