@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, validateConfig } from '../../../src/config/index.js';
+import { rejectionIssues } from '../../helpers/config-errors.js';
 
 const endpoint = { name: 'a', url: 'http://127.0.0.1:1' };
 
@@ -9,13 +10,7 @@ function withPatch(patch: Record<string, unknown>): Record<string, unknown> {
 }
 
 function issuesOf(raw: unknown): string[] {
-  try {
-    validateConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected the configuration to be rejected');
+  return rejectionIssues(() => validateConfig(raw));
 }
 
 describe('validation messages', () => {
@@ -147,13 +142,7 @@ describe('source lines', () => {
   const yaml = ['server:', '  port: 8080', 'endpoints:', '  - name: a', '    url: http://h:1', '  - name: b', '    url: http://h:2', '    wieght: 2', '    weight: 0', '  - name: c', ''].join('\n');
 
   it('name the YAML line of each offending key, or of the item that lacks a required one', () => {
-    let caught: unknown;
-    try {
-      parseConfig(yaml, 'f.yaml');
-    } catch (error) {
-      caught = error;
-    }
-    expect((caught as ConfigError).issues).toEqual([
+    expect(rejectionIssues(() => parseConfig(yaml, 'f.yaml'))).toEqual([
       'endpoints[1].weight: expected a positive integer (line 9)',
       'endpoints[1]: unknown key "wieght" (line 8)',
       'endpoints[2].url: required (line 10)',

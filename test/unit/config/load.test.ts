@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/index.js';
+import { loadConfig } from '../../../src/config/index.js';
+import { rejectionIssues } from '../../helpers/config-errors.js';
 
 let directory: string;
 let filePath: string;
@@ -29,19 +30,9 @@ afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-function issuesOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
-
 describe('loadConfig', () => {
   it('refuses to start with neither a file nor endpoints in the environment', () => {
-    expect(issuesOf(() => loadConfig({ env: {} }))).toEqual([
+    expect(rejectionIssues(() => loadConfig({ env: {} }))).toEqual([
       'no configuration: pass --config FILE or set SLUICE_CONFIG or SLUICE_ENDPOINTS',
     ]);
   });
@@ -139,19 +130,19 @@ describe('loadConfig', () => {
     ],
     ['only separators', { SLUICE_ENDPOINTS: ',,' }, ['SLUICE_ENDPOINTS: expected at least one endpoint']],
   ])('names the variable on error: %s', (_label, env, expected) => {
-    expect(issuesOf(() => loadConfig({ env: { SLUICE_ENDPOINTS: 'http://h:1', ...env } }))).toEqual(expected);
+    expect(rejectionIssues(() => loadConfig({ env: { SLUICE_ENDPOINTS: 'http://h:1', ...env } }))).toEqual(expected);
   });
 
   it('reports every bad variable at once', () => {
-    expect(issuesOf(() => loadConfig({ env: { SLUICE_ENDPOINTS: 'http://h:1', SLUICE_PORT: 'x', SLUICE_LOG_LEVEL: 'y' } })))
+    expect(rejectionIssues(() => loadConfig({ env: { SLUICE_ENDPOINTS: 'http://h:1', SLUICE_PORT: 'x', SLUICE_LOG_LEVEL: 'y' } })))
       .toEqual(['SLUICE_PORT: expected a port number 1-65535', 'SLUICE_LOG_LEVEL: expected one of error, warn, info, debug']);
   });
 
   it('requires every bearer_token_env variable to be set', () => {
-    expect(issuesOf(() => loadConfig({ path: filePath, env: {} }))).toEqual([
+    expect(rejectionIssues(() => loadConfig({ path: filePath, env: {} }))).toEqual([
       'endpoints[0].bearer_token_env: environment variable FILE_TOKEN is not set',
     ]);
-    expect(issuesOf(() => loadConfig({ path: filePath, env: { FILE_TOKEN: '' } }))).toEqual([
+    expect(rejectionIssues(() => loadConfig({ path: filePath, env: { FILE_TOKEN: '' } }))).toEqual([
       'endpoints[0].bearer_token_env: environment variable FILE_TOKEN is not set',
     ]);
     expect(loadConfig({ path: filePath, env: { FILE_TOKEN: 'value' } }).endpoints[0].bearer_token_env).toBe('FILE_TOKEN');
@@ -171,7 +162,7 @@ endpoints:
   - name: e
     url: http://127.0.0.1:1
 `);
-    expect(issuesOf(() => loadConfig({ path, env: { KEY_A: ' ' } }))).toEqual([
+    expect(rejectionIssues(() => loadConfig({ path, env: { KEY_A: ' ' } }))).toEqual([
       'admin.bearer_token_env: environment variable ADMIN_TOKEN is not set',
       'auth.api_keys[0].key_env: environment variable KEY_A is not set',
       `auth.api_keys[1].key_file: cannot read ${join(directory, 'missing.key')}`,
