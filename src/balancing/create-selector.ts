@@ -104,9 +104,9 @@ function createStrategy(strategy: StrategyName, options: SelectorOptions): Strat
       const settings = options.prefix ?? DEFAULT_PREFIX_OPTIONS;
       const wanted = { capacity: settings.indexSize, ttlMs: settings.ttlMs };
       const index = options.previousIndex?.fits(wanted) ? options.previousIndex : new PrefixIndex({ ...wanted, now: options.now });
-      const fitFraction = settings.fitFraction ?? 0;
+      const fitFraction = settings.fitFraction ?? DEFAULT_PREFIX_OPTIONS.fitFraction;
       // The working set is measured over as many blocks as the index remembers; past that it reads as pressure.
-      const regime = fitFraction > 0 ? new CacheRegime({ fitFraction, blockTokens: settings.blockTokens ?? 64, windowMs: WORKING_SET_WINDOW_MS, maxBlocks: settings.indexSize, now: options.now ?? Date.now }) : undefined;
+      const regime = fitFraction > 0 ? new CacheRegime({ fitFraction, blockTokens: settings.blockTokens ?? DEFAULT_PREFIX_OPTIONS.blockTokens, windowMs: WORKING_SET_WINDOW_MS, maxBlocks: settings.indexSize, now: options.now ?? Date.now }) : undefined;
       const picker = new ScoredPicker({
         weights: options.weights ?? DEFAULT_SCORER_WEIGHTS,
         load: options.load,

@@ -113,7 +113,7 @@ export class Attempt {
       // The upstream knew only the time left; the deadline's own length says more.
       const error = result.reason === 'first_token_timeout' ? this.#noFirstToken() : result.error;
       // A reset on a reused connection does not mark the endpoint down by itself (see above): its next connection will tell.
-      return this.#failed(req, result.reason, error, result.sent, canRetry, staleReset ? false : undefined);
+      return this.#failed(req, result.reason, error, result.sent, canRetry, !staleReset && losesConnection(result.reason));
     }
 
     const { proxyRes, proxyReq } = result;
@@ -199,7 +199,7 @@ export class Attempt {
   }
 
   /** Records a backend failure before any byte reached the client, and says whether another endpoint may try. */
-  #failed(req: IncomingMessage, reason: FailureReason, error: Error, sent: boolean, canRetry: () => boolean, connectionLost?: boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
+  #failed(req: IncomingMessage, reason: FailureReason, error: Error, sent: boolean, canRetry: () => boolean, connectionLost = losesConnection(reason)): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
     const { endpoint, span } = this;
     const state = this.#state;
     this.release();
@@ -226,7 +226,7 @@ export class Attempt {
    * or one that does not speak HTTP, marks it unhealthy at once; a missed first token is a
    * latency failure, which degrades it.
    */
-  #recordFailure(reason: FailureReason, message: string, status?: number, connectionLost = reason === 'connect_error' || reason === 'reset' || reason === 'protocol_error'): void {
+  #recordFailure(reason: FailureReason, message: string, status?: number, connectionLost = losesConnection(reason)): void {
     const { endpoint } = this;
     const countsForBreaker = status === undefined || (status >= 500 ? this.#deps.config.breaker.count_5xx : false);
     if (countsForBreaker) endpoint.breaker.recordFailure(this.#holdsTrial());
@@ -262,6 +262,11 @@ function startAttemptSpan(state: RequestState, endpoint: Endpoint): Span {
     'sluice.endpoint': endpoint.name,
     'sluice.attempt': state.attempts,
   });
+}
+
+/** A refused or reset connection, or one that does not speak HTTP: the endpoint is marked unhealthy at once. */
+function losesConnection(reason: FailureReason): boolean {
+  return reason === 'connect_error' || reason === 'reset' || reason === 'protocol_error';
 }
 
 /** Retry-After in seconds or as an HTTP date; 1 s when absent or unreadable, capped at 5 minutes. */

@@ -64,7 +64,7 @@ export class RequestObserver {
       ttftSeconds: ttftMs === undefined ? undefined : ttftMs / 1000,
       overheadSeconds: overheadMs === undefined ? undefined : overheadMs / 1000,
       // An exemplar points at a trace that can be looked up: only a sampled one (the log line keeps any trace id).
-      traceId: sampledTraceId(state.req.traceContext),
+      traceId: traceId === undefined ? undefined : sampledTraceId(state.req.traceContext),
     });
     if (endpoint) this.#deps.metrics.tokens(endpoint.name, state.modelLabel, usage.inputTokens, usage.outputTokens);
     this.#deps.modelStats.record(state.modelLabel, code < 500 && code !== CLIENT_CLOSED, durationMs);
