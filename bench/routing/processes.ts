@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The repository. This file runs compiled, from dist-bench/bench/routing/ (see tsconfig.bench.json). */
+export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const MODEL = 'bench-model';
 
 const running = new Set<ChildProcess>();

@@ -4,6 +4,7 @@
  * users each, multi-turn conversations whose history grows, Poisson arrivals. Pure and seeded: the
  * same options give the same schedule and the same texts.
  */
+import { createRandom } from '../../src/model-server/prng.js';
 
 export interface WorkloadOptions {
   /** Seeds the arrivals (which user asks when). */
@@ -38,23 +39,11 @@ export interface ChatMessage {
   readonly content: string;
 }
 
-/** Mulberry32, seeded. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WORDS = ['ledger', 'invoice', 'quarter', 'audit', 'policy', 'region', 'forecast', 'vendor', 'budget', 'review', 'report', 'margin', 'account', 'claim', 'ticket', 'refund'];
 
 /** Deterministic text of about `tokens` tokens (4 characters each). */
 export function text(seed: number, tokens: number): string {
-  const random = seededRandom(seed);
+  const random = createRandom(seed);
   let out = '';
   while (out.length < tokens * 4) out += `${WORDS[Math.floor(random() * WORDS.length)]} `;
   return out.slice(0, tokens * 4);
@@ -66,7 +55,7 @@ export function text(seed: number, tokens: number): string {
  * conversations go on from one step to the next.
  */
 export function schedule(options: WorkloadOptions, rounds = new Map<string, number>()): Arrival[] {
-  const random = seededRandom(options.seed);
+  const random = createRandom(options.seed);
   const arrivals: Arrival[] = [];
   for (let at = 0; ; ) {
     at += (-Math.log(1 - random()) / options.ratePerSecond) * 1000;

@@ -13,7 +13,7 @@ describe('routing benchmark smoke run', () => {
 
   it('writes a JSON result, a Markdown table and a PNG chart', () => {
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.bench.json'], { cwd: ROOT });
-    const run = spawnSync(process.execPath, [join(ROOT, 'dist-bench/routing/run.js'), '--smoke', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 420_000 });
+    const run = spawnSync(process.execPath, [join(ROOT, 'dist-bench/bench/routing/run.js'), '--smoke', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 420_000 });
     expect(run.status, run.stdout + run.stderr).toBe(0);
     const nginxInstalled = !spawnSync('nginx', ['-v']).error;
     if (!nginxInstalled) expect(run.stdout).toMatch(/skipping nginx least_conn: nginx not installed/);
