@@ -3,22 +3,21 @@
  * loopback port. Every process started here is registered and stopped by `stopAll`, also when the
  * benchmark process exits on an error.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, killAll, startChild, waitFor } from '../lib/child-processes.js';
 
 /** The repository. This file runs compiled, from dist-bench/bench/routing/ (see tsconfig.bench.json). */
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const MODEL = 'bench-model';
 
-const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  void killAll();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 // Interrupted: exit, so that the handler above stops the children.
@@ -30,17 +29,6 @@ export function tempDir(): string {
   return dir;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export interface Running {
   readonly url: string;
   readonly output: () => string;
@@ -48,50 +36,13 @@ export interface Running {
 }
 
 function launch(command: string, args: string[], env: Record<string, string>, url: string): Running {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let out = '';
-  const keep = (c: Buffer) => (out = (out + c.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  return {
-    url,
-    output: () => out,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        running.delete(child);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+  const child = startChild(command, args, { cwd: ROOT, env, keepChars: 20_000 });
+  return { url, output: child.output, stop: () => child.stop() };
 }
 
-export async function stopAll(): Promise<void> {
-  // Copy first: stop() removes from the set.
-  await Promise.all([...running].map((child) => new Promise<void>((resolve) => {
-    running.delete(child);
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  })));
-}
-
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not ready yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Kills every process started here and not stopped yet (SIGKILL), and waits for them to exit. */
+export function stopAll(): Promise<void> {
+  return killAll();
 }
 
 /** Simulated engines with the sample server's defaults (see the README), one model each. */

@@ -1,44 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startChild, waitFor, type Child } from '../../bench/lib/child-processes.js';
+
+export { freePort, stopAll, waitFor } from '../../bench/lib/child-processes.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** A free loopback port (bound and released; good enough for tests run one file at a time). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export interface Proc {
-  readonly child: ChildProcess;
-  readonly output: () => string;
+export interface Proc extends Child {
   /** Output lines parsed as JSON (non-JSON lines skipped). */
   readonly jsonLines: () => Array<Record<string, unknown>>;
-  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const running = new Set<Proc>();
-
+/** `node ROOT/script args`, its whole output kept; `stopAll` (in afterAll) stops it if the test did not. */
 export function startNode(script: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const proc: Proc = {
-    child,
-    output: () => out,
+  const child = startChild(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env });
+  return {
+    ...child,
     jsonLines: () =>
-      out.split('\n').flatMap((line) => {
+      child.output().split('\n').flatMap((line) => {
         try {
           const v: unknown = JSON.parse(line);
           return typeof v === 'object' && v !== null ? [v as Record<string, unknown>] : [];
@@ -46,38 +27,7 @@ export function startNode(script: string, args: string[], env: Record<string, st
           return [];
         }
       }),
-    stop: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        running.delete(proc);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill(signal);
-      }),
   };
-  running.add(proc);
-  return proc;
-}
-
-/** Stops every process started through this module (call in afterAll). */
-export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map((p) => p.stop()));
-}
-
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not ready yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export interface ModelServer {

@@ -1,0 +1,99 @@
+/**
+ * Child processes on loopback, for the routing benchmark (bench/routing/processes.ts) and the tests
+ * (test/helpers/processes.ts): a free port to start one on, starting it with its output kept,
+ * waiting until it is ready, and stopping it or every one still running. Nothing here listens for
+ * this process's own exit or signals: each caller decides what to clean up then.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A free loopback port (bound and released; good enough for processes started one run or test file at a time). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Child {
+  readonly child: ChildProcess;
+  /** Its stdout and stderr as they came. */
+  readonly output: () => string;
+  /** Sends `signal` (SIGTERM by default), SIGKILL after 3 s, and resolves once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ChildOptions {
+  readonly cwd: string;
+  /** Added to this process's environment. */
+  readonly env?: Record<string, string>;
+  /** Keep only the last this many characters of output (by default all of it). */
+  readonly keepChars?: number;
+}
+
+/** Started and not stopped yet. */
+const running = new Set<Child>();
+
+export function startChild(command: string, args: readonly string[], options: ChildOptions): Child {
+  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keepChars = options.keepChars ?? Infinity;
+  let out = '';
+  const keep = (c: Buffer) => {
+    out += c.toString();
+    if (out.length > keepChars) out = out.slice(-keepChars);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const started: Child = {
+    child,
+    output: () => out,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        running.delete(started);
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
+        child.kill(signal);
+      }),
+  };
+  running.add(started);
+  return started;
+}
+
+/**
+ * Stops every process started here and not stopped yet, as `stop()` does, and resolves once they
+ * have all exited. It takes no arguments, so it can be handed to afterAll or afterEach as it is.
+ */
+export async function stopAll(): Promise<void> {
+  // Copy first: stop() removes from the set.
+  await Promise.all([...running].map((c) => c.stop()));
+}
+
+/**
+ * SIGKILL to every process started here and not stopped yet; resolves once they have all exited.
+ * The signals are sent before it returns, so a process 'exit' handler (where nothing asynchronous
+ * runs) can call it without waiting.
+ */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((c) => c.stop('SIGKILL')));
+}
+
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not ready yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
