@@ -216,7 +216,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   /** Builds a runtime for the configuration over the current endpoints. */
   function build(config: SluiceConfig): Runtime {
     const endpoints = reconcile(config);
-    const catalog = new ModelCatalog(endpoints, runtime?.catalog);
+    const catalog = new ModelCatalog(endpoints, { previous: runtime?.catalog, primeWithinMs: config.discovery.timeout });
     catalog.rebuild();
     const discovery = new ModelDiscovery(endpoints, catalog, {
       intervalMs: config.discovery.interval,
@@ -281,7 +281,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         return upstream;
       },
     });
-    if (primary) catalog.onChange(() => primary.modelsChanged(endpoints));
+    if (primary) catalog.onChange(() => primary.modelsChanged(endpoints, catalog.primed));
     return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body };
   }
 
@@ -335,7 +335,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     worker.attach({
       endpoint: (name) => runtime?.endpoints.find((ep) => ep.name === name),
       board: loadBoard,
-      modelsChanged: () => runtime?.catalog.rebuild(),
+      modelsChanged: (primed) => runtime?.catalog.follow(primed),
       reload: (config, members) => {
         fromPrimary = members;
         reload(config);
@@ -385,6 +385,9 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       },
       get endpoints() {
         return current().endpoints;
+      },
+      get primed() {
+        return current().catalog.primed;
       },
       board: loadBoard,
       nextCheckInMs: (ep) => current().checker.nextCheckInMs(ep),

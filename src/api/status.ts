@@ -18,11 +18,18 @@ export interface StatusSource {
 }
 
 
+/** Summary statuses in which Sluice is not ready for traffic (readiness answers 503). */
+const NOT_READY: ReadonlySet<string> = new Set(['shutting_down', 'starting', 'unhealthy']);
+
+/**
+ * `starting` until the model catalog is primed (the first discovery round has settled): before
+ * that, a request for a model the fleet serves could not be routed yet.
+ */
 export function healthSummary(src: StatusSource) {
   const counts: Record<HealthState, number> & { total: number } = { healthy: 0, degraded: 0, recovering: 0, unhealthy: 0, unknown: 0, total: src.endpoints.length };
   for (const ep of src.endpoints) counts[ep.state]++;
   const routable = src.endpoints.some((ep) => ep.routable);
-  const status = src.shuttingDown ? 'shutting_down' : !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';
+  const status = src.shuttingDown ? 'shutting_down' : !src.catalog.primed ? 'starting' : !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';
   return {
     status,
     endpoints: counts,
@@ -82,7 +89,7 @@ export function statusRouter(src: StatusSource): Router {
   });
   router.get('/internal/health', (_req, res) => {
     const summary = healthSummary(src);
-    res.status(summary.status === 'unhealthy' || summary.status === 'shutting_down' ? 503 : 200).json(summary);
+    res.status(NOT_READY.has(summary.status) ? 503 : 200).json(summary);
   });
   router.get('/internal/status/endpoints', (_req, res) => {
     res.json({ endpoints: src.endpoints.map((ep) => endpointStatus(src, ep)) });

@@ -38,6 +38,8 @@ export interface HealthMessage {
 export interface ModelsMessage {
   readonly type: 'sluice:models';
   readonly models: ReadonlyMap<string, readonly string[]>;
+  /** Whether the primary's catalog is primed (its first discovery round has settled): the workers' follow it. */
+  readonly primed: boolean;
 }
 
 /** Primary -> worker: one load scrape's outcome. */

@@ -6,8 +6,8 @@ export function healthMessage(endpoint: Endpoint, nextCheckInMs: number, now: nu
   return { type: 'sluice:health', endpoint: endpoint.name, health: endpoint.health.snapshot(), nextCheckAt: now + nextCheckInMs };
 }
 
-export function modelsMessage(endpoints: readonly Endpoint[]): ModelsMessage {
-  return { type: 'sluice:models', models: new Map(endpoints.map((ep) => [ep.name, [...ep.models]])) };
+export function modelsMessage(endpoints: readonly Endpoint[], primed: boolean): ModelsMessage {
+  return { type: 'sluice:models', models: new Map(endpoints.map((ep) => [ep.name, [...ep.models]])), primed };
 }
 
 /** The board's latest report of the endpoint and, when scrapes fail since, the failure. */
@@ -25,7 +25,7 @@ export function fullState(view: ControlView, now: number): StateMessage[] {
   return [
     { type: 'sluice:config', config: view.config, answers: view.answers, reload: false },
     ...view.endpoints.map((ep) => healthMessage(ep, view.nextCheckInMs(ep), now)),
-    modelsMessage(view.endpoints),
+    modelsMessage(view.endpoints, view.primed),
     ...view.endpoints.flatMap((ep) => loadMessages(view, ep.name)),
   ];
 }

@@ -59,8 +59,8 @@ export class ClusterPrimary implements PrimarySide {
     if (this.#view) this.#broadcast(healthMessage(endpoint, this.#view.nextCheckInMs(endpoint), Date.now()));
   }
 
-  modelsChanged(endpoints: readonly Endpoint[]): void {
-    this.#broadcast(modelsMessage(endpoints));
+  modelsChanged(endpoints: readonly Endpoint[], primed: boolean): void {
+    this.#broadcast(modelsMessage(endpoints, primed));
   }
 
   loadChanged(endpoint: string, error: string | undefined): void {

@@ -51,7 +51,7 @@ export class Replica {
       }
       case 'sluice:models': {
         for (const [name, models] of message.models) target.endpoint(name)?.setModels(models);
-        target.modelsChanged();
+        target.modelsChanged(message.primed);
         return;
       }
       case 'sluice:load':

@@ -15,6 +15,8 @@ export interface ControlView {
   readonly config: SluiceConfig;
   readonly answers: Answers;
   readonly endpoints: readonly Endpoint[];
+  /** Whether the model catalog is primed (its first discovery round has settled). */
+  readonly primed: boolean;
   readonly board: LoadBoard;
   nextCheckInMs(endpoint: Endpoint): number;
   /** This process's metrics as prom-client JSON. */
@@ -28,8 +30,8 @@ export interface PrimarySide {
   attach(view: ControlView): void;
   /** After a check or a state change of the endpoint. */
   healthChanged(endpoint: Endpoint): void;
-  /** After discovery rebuilt the catalog. */
-  modelsChanged(endpoints: readonly Endpoint[]): void;
+  /** After discovery rebuilt the catalog, and when the catalog became primed. */
+  modelsChanged(endpoints: readonly Endpoint[], primed: boolean): void;
   /** After a load scrape of the endpoint (error set when it failed). */
   loadChanged(endpoint: string, error: string | undefined): void;
   /** After a reload (`reload` true) or a change of DNS members. */
@@ -40,8 +42,8 @@ export interface PrimarySide {
 export interface ReplicaTarget {
   endpoint(name: string): Endpoint | undefined;
   readonly board: LoadBoard;
-  /** Model lists were replaced: rebuild the catalog. */
-  modelsChanged(): void;
+  /** Model lists were replaced: rebuild the catalog; `primed`: the primary's catalog is primed, so is the worker's. */
+  modelsChanged(primed: boolean): void;
   /** A reloaded configuration, with the DNS members to build the fleet from. */
   reload(config: SluiceConfig, answers: Answers): void;
   /** New DNS members under the running configuration. */

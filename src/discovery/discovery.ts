@@ -27,7 +27,9 @@ export class ModelDiscovery {
     this.#opts = opts;
   }
 
+  /** Refreshes every `discovery.interval` from now on (the first round is `discoverAll`'s). */
   start(): void {
+    if (!this.#catalog.primed) void this.#catalog.whenPrimed().then(() => this.#logPrimed());
     this.#timer = setInterval(() => void this.discoverAll(), this.#opts.intervalMs);
     this.#timer.unref();
   }
@@ -73,5 +75,14 @@ export class ModelDiscovery {
       // its models come back with it.
       this.#opts.log('debug', 'model discovery failed', { endpoint: endpoint.name, error: (err as Error).message });
     }
+    // Answered or not, the catalog has heard from it: requests need not wait for it any longer.
+    this.#catalog.listed(endpoint);
+  }
+
+  #logPrimed(): void {
+    const unlisted = this.#catalog.unlisted;
+    const fields = { models: this.#catalog.entries().length, endpoints: this.#endpoints.length };
+    if (unlisted.length === 0) this.#opts.log('info', 'model catalog primed', fields);
+    else this.#opts.log('warn', 'model catalog primed', { ...fields, unlisted, reason: `model lists still pending after discovery.timeout (${this.#opts.timeoutMs} ms)` });
   }
 }

@@ -3,7 +3,7 @@ import { sendJson } from './http-io.js';
 import { handleOllamaChat, handleOllamaGenerate } from './ollama-generation.js';
 import { ollamaModelInfo } from './ollama-models.js';
 import { badRequest, embeddingInputs, requireModel } from './request-model.js';
-import type { RequestContext, Route } from './routes.js';
+import { modelListDelay, type RequestContext, type Route } from './routes.js';
 import { countTokens } from './tokenize.js';
 
 /** Reported by /api/version. */
@@ -11,7 +11,9 @@ const SAMPLE_VERSION = '0.1.0';
 /** Loaded models never unload, so /api/ps reports an expiry far away. */
 const NEVER_EXPIRES = '2099-01-01T00:00:00.000Z';
 
-function listTags({ res, app }: RequestContext): void {
+async function listTags(ctx: RequestContext): Promise<void> {
+  const { res, app } = ctx;
+  if (!(await modelListDelay(ctx))) return;
   const modifiedAt = new Date(app.startedAt).toISOString();
   sendJson(res, 200, { models: app.models.map((name) => ({ ...ollamaModelInfo(name), modified_at: modifiedAt })), server_id: app.serverId });
 }

@@ -2,13 +2,15 @@ import { EMBEDDING_DIMENSIONS, embedText, toBase64Float32 } from './embeddings.j
 import { sendJson } from './http-io.js';
 import { handleChatCompletions, handleCompletions } from './openai-generation.js';
 import { badRequest, embeddingInputs, requireModel } from './request-model.js';
-import type { RequestContext, Route } from './routes.js';
+import { modelListDelay, type RequestContext, type Route } from './routes.js';
 import { countTokens } from './tokenize.js';
 
 /** Largest `dimensions` an embeddings request may ask for. */
 const MAX_EMBEDDING_DIMENSIONS = 1024;
 
-function listModels({ res, app }: RequestContext): void {
+async function listModels(ctx: RequestContext): Promise<void> {
+  const { res, app } = ctx;
+  if (!(await modelListDelay(ctx))) return;
   const created = Math.floor(app.startedAt / 1000);
   sendJson(res, 200, {
     object: 'list',

@@ -20,6 +20,8 @@ export interface ModelServerOptions {
   readonly loadTimeMs?: number;
   /** Pause before each generated token (streamed or not), unless `engine` is set. */
   readonly tokenDelayMs?: number;
+  /** Extra wait before answering the model lists (/v1/models, /api/tags), as a busy server might. */
+  readonly modelListDelayMs?: number;
   /** Simulates an inference engine: tokens come as its batched steps complete. */
   readonly engine?: SimEngineOptions;
   /** Fault active from start; unspecified parameters take DEFAULT_FAULT's. */
@@ -39,6 +41,7 @@ export const MODEL_SERVER_DEFAULTS = {
   models: ['llama3.2:1b', 'qwen2.5:0.5b'],
   loadTimeMs: 2000,
   tokenDelayMs: 20,
+  modelListDelayMs: 0,
 } as const;
 
 /** Output length when a request does not set one, and the most a request may ask for. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiFamily } from './api-errors.js';
 import type { FaultController } from './fault.js';
+import { sleep } from './http-io.js';
 import type { SimulatedFleet } from './engine/index.js';
 import type { LoadedModels, ModelLoader } from './model-loader.js';
 import type { TokenSource } from './token-source.js';
@@ -11,6 +12,8 @@ export interface AppState {
   readonly models: readonly string[];
   /** Produces generated tokens in time (paced, or the simulated engine). */
   readonly tokens: TokenSource;
+  /** Extra wait before the model lists answer (MODEL_LIST_DELAY); 0 normally. */
+  readonly modelListDelayMs: number;
   /** The simulated engines when ENGINE=sim: their metrics and resident models. */
   readonly fleet: SimulatedFleet | undefined;
   /** Epoch milliseconds when the server started, for model timestamps. */
@@ -55,4 +58,9 @@ export type Route = RouteBase &
 /** Current time as the Unix seconds OpenAI uses in `created` fields. */
 export function unixSeconds(app: AppState): number {
   return Math.floor(app.now() / 1000);
+}
+
+/** Waits MODEL_LIST_DELAY before a model list answers; false when the client left meanwhile. */
+export function modelListDelay(ctx: RequestContext): boolean | Promise<boolean> {
+  return ctx.app.modelListDelayMs === 0 || sleep(ctx.app.modelListDelayMs, ctx.signal);
 }

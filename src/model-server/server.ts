@@ -42,6 +42,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     serverId: options.serverId ?? MODEL_SERVER_DEFAULTS.serverId,
     models,
     tokens: fleet ?? pacedTokenSource(options.tokenDelayMs ?? MODEL_SERVER_DEFAULTS.tokenDelayMs),
+    modelListDelayMs: options.modelListDelayMs ?? MODEL_SERVER_DEFAULTS.modelListDelayMs,
     fleet,
     startedAt: now(),
     faults: new FaultController({ ...DEFAULT_FAULT, ...options.fault }, now),

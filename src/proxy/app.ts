@@ -46,11 +46,17 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   const app = jsonApp();
   if (opts.adminRouter) app.use(opts.adminRouter);
 
-  app.get('/v1/models', (_req, res) => {
+  // The unified lists answer once the catalog is primed: an empty list at start-up is not the fleet's.
+  const afterPriming: express.RequestHandler = (_req, _res, next) => {
+    const { catalog } = opts.current();
+    if (catalog.primed) next();
+    else void catalog.whenPrimed().then(() => next());
+  };
+  app.get('/v1/models', afterPriming, (_req, res) => {
     const data = opts.current().catalog.routableModels().map((e) => ({ id: e.model, object: 'model', created: 0, owned_by: 'sluice', endpoints: e.endpoints.filter((ep) => ep.routable).map((ep) => ep.name) }));
     res.json({ object: 'list', data });
   });
-  app.get('/api/tags', (_req, res) => {
+  app.get('/api/tags', afterPriming, (_req, res) => {
     const models = opts.current().catalog.routableModels().map((e) => ({ name: e.model, model: e.model, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
     res.json({ models });
   });
@@ -73,7 +79,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   };
 
   function forward(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
-    const { forwarder, maxBodyBytes } = opts.current();
+    const { forwarder, maxBodyBytes, catalog } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
     const refused = forwarder.refusal(req);
@@ -86,7 +92,11 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     readBody(req, maxBodyBytes)
       .then((body) => {
         const { model, json } = bodyFacts(req, body);
-        return forwarder.handle(req, res, { ...arrival, body, model, json });
+        const preq: ProxiedRequest = { ...arrival, body, model, json };
+        // Before the first discovery round has settled, a model the fleet serves may not be known
+        // yet: wait for it (at most discovery.timeout), then route on the runtime of that moment.
+        if (!catalog.primed) return catalog.whenPrimed().then(() => opts.current().forwarder.handle(req, res, preq));
+        return forwarder.handle(req, res, preq);
       })
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);

@@ -6,7 +6,7 @@ import { freePort, startModelServer, startSluice, stopAll, testConfig, waitFor, 
 // added, removed or retyped key.
 const HealthState = z.enum(['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy']);
 const Health = z.strictObject({
-  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  status: z.enum(['starting', 'healthy', 'degraded', 'unhealthy']),
   endpoints: z.strictObject({ healthy: z.number().int(), degraded: z.number().int(), recovering: z.number().int(), unhealthy: z.number().int(), unknown: z.number().int(), total: z.number().int() }),
   uptime_seconds: z.number().int().nonnegative(),
   version: z.string(),

@@ -32,10 +32,15 @@ function cluster() {
   board.track(config.endpoints.map((c) => ({ name: c.name, source: c.load_source })));
   const primaryEndpoints: Endpoint[] = [];
   const toWorkers: StateMessage[] = [];
+  /** Whether the primary's catalog is primed (its discovery is not run here). */
+  const catalogState = { primed: false };
   const view: ControlView = {
     config,
     answers: new Map(),
     endpoints: primaryEndpoints,
+    get primed() {
+      return catalogState.primed;
+    },
     board,
     nextCheckInMs: () => 500,
     metricsJson: () => Promise.resolve([]),
@@ -78,7 +83,7 @@ function cluster() {
         replica.attach({
           endpoint: (name) => endpoints.find((ep) => ep.name === name),
           board: workerBoard,
-          modelsChanged: () => catalog.rebuild(),
+          modelsChanged: (primed) => catalog.follow(primed),
           reload: (c, answers) => reloads.push({ config: c, answers }),
           membersChanged: (answers) => members.push(answers),
           metricsJson: () => Promise.resolve([]),
@@ -99,7 +104,7 @@ function cluster() {
     broadcast(healthMessage(ep, 500, clock.ms));
   };
   const primary = (name: string) => primaryEndpoints.find((e) => e.name === name)!;
-  return { clock, view, board, primary, check, broadcast, addWorker, worker, toWorkers, fromWorkers };
+  return { clock, view, catalogState, board, primary, check, broadcast, addWorker, worker, toWorkers, fromWorkers };
 }
 
 describe('cluster state sync', () => {
@@ -189,7 +194,7 @@ describe('cluster state sync', () => {
     const w = c.addWorker();
     c.check('a', true);
     c.primary('a').setModels(['llama3:8b']);
-    c.broadcast(modelsMessage(c.view.endpoints));
+    c.broadcast(modelsMessage(c.view.endpoints, false));
     expect(w.catalog.resolve('llama3:8b')).toBe('llama3:8b');
     expect(w.catalog.endpointsFor('llama3:8b').map((ep) => ep.name)).toEqual(['a']);
     c.board.record('a', { running: 3, waiting: 4, kvUsage: 0.5, residentModels: new Set(['llama3:8b']) });
@@ -199,8 +204,28 @@ describe('cluster state sync', () => {
     expect(w.board.facts('a', 'llama3:8b').stale).toBe(true);
   });
 
+  it('a worker\'s catalog is primed when the primary says its own is, and stays so', async () => {
+    const c = cluster();
+    const w = c.addWorker();
+    c.primary('a').setModels(['m']);
+    // Models known, but the primary's first discovery round has not settled (b has not answered).
+    c.broadcast(modelsMessage(c.view.endpoints, false));
+    expect(w.catalog.resolve('m')).toBe('m');
+    expect(w.catalog.primed).toBe(false);
+    let resumed = false;
+    void w.catalog.whenPrimed().then(() => (resumed = true));
+    c.broadcast(modelsMessage(c.view.endpoints, true));
+    expect(w.catalog.primed).toBe(true);
+    await Promise.resolve();
+    expect(resumed).toBe(true);
+    // A later message never takes it back.
+    c.broadcast(modelsMessage(c.view.endpoints, false));
+    expect(w.catalog.primed).toBe(true);
+  });
+
   it('a worker that starts late gets the whole state, applied once its runtime exists', () => {
     const c = cluster();
+    c.catalogState.primed = true;
     c.check('a', true);
     c.check('b', false);
     c.primary('a').setModels(['m']);
@@ -216,6 +241,7 @@ describe('cluster state sync', () => {
     expect(late.ep('a').state).toBe('healthy');
     expect(late.ep('b').state).toBe('unhealthy');
     expect(late.catalog.resolve('m')).toBe('m');
+    expect(late.catalog.primed).toBe(true);
     expect(late.board.facts('a', undefined).requests).toBe(1);
   });
 

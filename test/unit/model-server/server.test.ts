@@ -109,4 +109,20 @@ describe('startModelServer', () => {
     expect(health).toBeGreaterThanOrEqual(190);
     expect(admin).toBeLessThan(health);
   });
+
+  it('a model list delay holds back /v1/models and /api/tags only', async () => {
+    const url = await start({ modelListDelayMs: 200, models: ['m:1'] });
+    const timed = async (path: string) => {
+      const started = performance.now();
+      const res = await fetch(`${url}${path}`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown>, ms: performance.now() - started };
+    };
+    const models = await timed('/v1/models');
+    expect(models).toMatchObject({ status: 200, body: { data: [{ id: 'm:1' }] } });
+    expect(models.ms).toBeGreaterThanOrEqual(190);
+    const tags = await timed('/api/tags');
+    expect(tags).toMatchObject({ status: 200, body: { models: [{ name: 'm:1' }] } });
+    expect(tags.ms).toBeGreaterThanOrEqual(190);
+    expect((await timed('/health')).ms).toBeLessThan(190);
+  });
 });

@@ -1,0 +1,101 @@
+import http from 'node:http';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+
+// Sluice learns which endpoint serves which model from their model lists. Here those lists answer
+// late (MODEL_LIST_DELAY) while the endpoints' health checks pass at once, so Sluice is listening,
+// and its endpoints routable, well before it knows any model: the window a client that starts
+// together with Sluice (a compose stack, a rollout) falls into.
+
+const MODEL = 'm:1';
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly ms: number;
+}
+
+/** One request on a connection of its own (in a cluster, each may reach another worker). */
+function send(url: string, method = 'GET', body?: unknown): Promise<Answer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(url, { method, agent: false, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, ms: performance.now() - started }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const chat = (sluice: SluiceProc) => send(`${sluice.url}/v1/chat/completions`, 'POST', { model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 2 });
+const json = (answer: Answer): unknown => JSON.parse(answer.body);
+
+/** A sample server that is up and healthy but answers its model list `delay` late. */
+const slowLister = (id: string, delay: string): Promise<ModelServer> => startModelServer(id, [MODEL], { MODEL_LIST_DELAY: delay });
+
+/** Starts Sluice and returns as soon as it listens (liveness), not once it is ready. */
+async function startListening(yaml: (port: number) => string): Promise<SluiceProc> {
+  const sluice = await startSluice(yaml, {}, false);
+  await waitFor(async () => (await fetch(`${sluice.url}/internal/live`)).ok, 30_000, 'sluice listening');
+  return sluice;
+}
+
+afterEach(stopAll);
+afterAll(stopAll);
+
+describe('start-up warm-up', () => {
+  it('a request that arrives before the first model lists waits for them and is routed; readiness waits too', async () => {
+    const server = await slowLister('slow-list', '2s');
+    const sluice = await startListening((port) => testConfig(port, [{ id: server.id, url: server.url }]));
+    // All at once, as clients starting with Sluice would.
+    const [health, completion, models, tags] = await Promise.all([
+      send(`${sluice.url}/internal/health`),
+      chat(sluice),
+      send(`${sluice.url}/v1/models`),
+      send(`${sluice.url}/api/tags`),
+    ]);
+    expect(completion.status, completion.body).toBe(200);
+    expect(completion.body).toContain('slow-list');
+    expect(health.status).toBe(503);
+    expect(json(health)).toMatchObject({ status: 'starting' });
+    // The lists' first answers already name the model.
+    expect(json(models)).toMatchObject({ object: 'list', data: [{ id: MODEL, endpoints: ['slow-list'] }] });
+    expect(json(tags)).toMatchObject({ models: [{ name: MODEL }] });
+    const after = await send(`${sluice.url}/internal/health`);
+    expect(after.status, after.body).toBe(200);
+    expect(json(after)).toMatchObject({ status: 'healthy' });
+    expect(sluice.proc.jsonLines().some((l) => l.message === 'model catalog primed')).toBe(true);
+  });
+
+  it('the wait is bounded by discovery.timeout: then the request is routed with what is known', async () => {
+    const server = await slowLister('too-slow', '20s');
+    const sluice = await startListening((port) => testConfig(port, [{ id: server.id, url: server.url }], 'discovery:\n  timeout: 1s\n'));
+    const [health, completion] = await Promise.all([send(`${sluice.url}/internal/health`), chat(sluice)]);
+    expect(health.status).toBe(503);
+    // Still unknown once the wait is over: the usual 404, not a hang.
+    expect(completion.status, completion.body).toBe(404);
+    expect(json(completion)).toMatchObject({ error: { code: 'model_not_found' } });
+    // It waited (Sluice was listening well within the second), but not for the 20 s list.
+    expect(completion.ms).toBeGreaterThan(200);
+    expect(completion.ms).toBeLessThan(5000);
+    // Primed by the bound, with a routable endpoint: ready (requests without a model can be served).
+    await waitFor(async () => (await send(`${sluice.url}/internal/health`)).status === 200, 5000, 'ready after the bound');
+  });
+
+  it('server.workers: 2: the workers wait for the primary\'s first discovery round', async () => {
+    const server = await slowLister('slow-list', '4s');
+    const yaml = (port: number) => testConfig(port, [{ id: server.id, url: server.url }], 'discovery:\n  timeout: 10s\n').replace(/^server:\n/m, 'server:\n  workers: 2\n  shutdown_grace: 1s\n');
+    const sluice = await startListening(yaml);
+    const [health, ...completions] = await Promise.all([send(`${sluice.url}/internal/health`), chat(sluice), chat(sluice), chat(sluice), chat(sluice)]);
+    expect(completions.map((c) => c.status), completions.map((c) => c.body).join('\n')).toEqual([200, 200, 200, 200]);
+    expect(health.status).toBe(503);
+    expect(json(health)).toMatchObject({ status: 'starting' });
+    // Every worker hears that the catalog is primed (each would otherwise wait out its own 10 s
+    // bound): readiness on fresh connections, whichever worker takes them, turns 200 at once.
+    await waitFor(async () => (await Promise.all([1, 2, 3, 4, 5, 6].map(() => send(`${sluice.url}/internal/health`)))).every((a) => a.status === 200), 2000, 'every worker ready');
+  });
+});
