@@ -23,7 +23,7 @@ export interface Child {
   readonly child: ChildProcess;
   /** Its stdout and stderr as they came. */
   readonly output: () => string;
-  /** Sends `signal` (SIGTERM by default), SIGKILL after 3 s, and resolves once the process has exited. */
+  /** Sends `signal` (SIGTERM by default), SIGKILL after 3 s, and resolves once the process has exited and `afterStop` has run. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -33,6 +33,12 @@ export interface ChildOptions {
   readonly env?: Record<string, string>;
   /** Keep only the last this many characters of output (by default all of it). */
   readonly keepChars?: number;
+  /**
+   * Removes what was made for the process (its temporary directory, say). Runs in each `stop()`,
+   * and so in `stopAll` and `killAll`, once the process has exited, also when it had exited on its
+   * own; not when the caller does not wait (a process 'exit' handler). Should be safe to repeat.
+   */
+  readonly afterStop?: () => void;
 }
 
 /** Started and not stopped yet. */
@@ -51,20 +57,30 @@ export function startChild(command: string, args: readonly string[], options: Ch
   const started: Child = {
     child,
     output: () => out,
-    stop: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        running.delete(started);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill(signal);
-      }),
+    stop: async (signal = 'SIGTERM') => {
+      running.delete(started);
+      await signalAndWait(child, signal);
+      options.afterStop?.();
+    },
   };
   running.add(started);
   return started;
+}
+
+/**
+ * Sends `signal` unless the process has exited already, SIGKILL after 3 s, and resolves once it
+ * has exited. The signal is sent before it returns.
+ */
+function signalAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill(signal);
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +13,12 @@ export interface Proc extends Child {
   readonly jsonLines: () => Array<Record<string, unknown>>;
 }
 
-/** `node ROOT/script args`, its whole output kept; `stopAll` (in afterAll) stops it if the test did not. */
-export function startNode(script: string, args: string[], env: Record<string, string>): Proc {
-  const child = startChild(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env });
+/**
+ * `node ROOT/script args`, its whole output kept; `stopAll` (in afterAll) stops it if the test did
+ * not. `afterStop` runs once it has been stopped (see ChildOptions).
+ */
+export function startNode(script: string, args: string[], env: Record<string, string>, afterStop?: () => void): Proc {
+  const child = startChild(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env, afterStop });
   return {
     ...child,
     jsonLines: () =>
@@ -62,16 +65,21 @@ export interface SluiceProc {
   readonly url: string;
   readonly port: number;
   readonly proc: Proc;
+  /** In a temporary directory that stopping `proc` removes. */
   readonly configPath: string;
 }
 
-/** Writes a YAML config to a temp dir and starts `node dist/cli.js --config` on it. */
+/**
+ * Writes a YAML config to a temp dir and starts `node dist/cli.js --config` on it. Stopping the
+ * process (its `stop()`, or `stopAll`) removes the directory.
+ */
 export async function startSluice(yamlText: (port: number) => string, env: Record<string, string> = {}, waitHealthy = true): Promise<SluiceProc> {
   const port = await freePort();
+  const yaml = yamlText(port);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const configPath = join(dir, 'sluice.yaml');
-  writeFileSync(configPath, yamlText(port));
-  const proc = startNode('dist/cli.js', ['--config', configPath], env);
+  writeFileSync(configPath, yaml);
+  const proc = startNode('dist/cli.js', ['--config', configPath], env, () => rmSync(dir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   if (waitHealthy) await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 45_000, 'sluice healthy');
   return { url, port, proc, configPath };

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ let sluice: SluiceProc; // API keys, admin token, rate limits per key
 let open: SluiceProc; // no keys, limits per address, admin on its own port closed to loopback
 let openAdminPort: number;
 let capture: http.Server;
+let keysDir: string | undefined; // beta's key file
 const captured: http.IncomingHttpHeaders[] = [];
 
 /** A backend that records the headers of each chat request: what Sluice forwards. */
@@ -55,8 +56,8 @@ beforeAll(async () => {
   server = await startModelServer('server-1', [MODEL]);
   const capturePort = await freePort();
   capture = await startCaptureBackend(capturePort);
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-keys-'));
-  const betaFile = join(dir, 'beta.key');
+  keysDir = mkdtempSync(join(tmpdir(), 'sluice-keys-'));
+  const betaFile = join(keysDir, 'beta.key');
   writeFileSync(betaFile, `${KEYS.beta}\n`);
 
   sluice = await startSluice(
@@ -121,6 +122,7 @@ ${endpointYaml('server-1', server.url)}
 afterAll(async () => {
   await stopAll();
   capture?.close();
+  if (keysDir) rmSync(keysDir, { recursive: true, force: true });
 });
 
 const client = (apiKey: string) => new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey, maxRetries: 0 });

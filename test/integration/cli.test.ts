@@ -1,19 +1,27 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, ROOT, startModelServer, startNode, stopAll, waitFor } from '../helpers/processes.js';
 
-afterAll(stopAll);
+/** Directories made by `tempFile`, removed once the file's tests are done. */
+const tempDirs: string[] = [];
+
+afterAll(async () => {
+  await stopAll();
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 function sluice(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [join(ROOT, 'dist/cli.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 15_000 });
 }
 
 function tempFile(name: string, text: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), name);
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  tempDirs.push(dir);
+  const path = join(dir, name);
   writeFileSync(path, text);
   return path;
 }

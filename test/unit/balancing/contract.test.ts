@@ -1,11 +1,11 @@
 import { createSelector, STRATEGY_NAMES } from '../../../src/balancing/index.js';
+import { createRandom } from '../../../src/model-server/prng.js';
 import { selectorContract } from './strategy-contract.js';
-import { seededRandom } from './support.js';
 
 for (const strategy of STRATEGY_NAMES) {
   selectorContract({
     title: strategy,
-    build: () => createSelector(strategy, { random: seededRandom(1234) }),
+    build: () => createSelector(strategy, { random: createRandom(1234) }),
     contextFor: () => undefined,
     // Two uniform draws cap any endpoint at 2/n of the picks, so heavy weights fall a little short.
     // The scoring strategies count the request about to be sent ((in flight + 1) / weight, as
@@ -16,7 +16,7 @@ for (const strategy of STRATEGY_NAMES) {
   selectorContract({
     title: `${strategy} with sticky keys`,
     build: () =>
-      createSelector(strategy, { random: seededRandom(99), sticky: { maxLoadFactor: 1.25 } }),
+      createSelector(strategy, { random: createRandom(99), sticky: { maxLoadFactor: 1.25 } }),
     contextFor: (index) => ({ stickyKey: `conversation-${index}` }),
     // Hashing spreads keys statistically, and bounded loads push the overflow of small
     // endpoints (whose load fluctuates most relative to their capacity) onto larger ones.

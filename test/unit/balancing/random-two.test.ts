@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSelector, type Selector } from '../../../src/balancing/index.js';
-import { candidate, countBy, seededRandom, shareOf } from './support.js';
+import { createRandom } from '../../../src/model-server/prng.js';
+import { candidate, countBy, shareOf } from './support.js';
 
 /** A random source that replays the given values, then fails the test if asked for more. */
 function scripted(...values: number[]): () => number {
@@ -62,7 +63,7 @@ describe('random two choices', () => {
   });
 
   it('with a seeded source, favours idle endpoints and never picks the busiest', () => {
-    const selector = createSelector('random-two', { random: seededRandom(2024) });
+    const selector = createSelector('random-two', { random: createRandom(2024) });
     const picks = Array.from({ length: 12_000 }, () => selector.select(pool)!.name);
     const counts = countBy(picks, (name) => name);
     // d is idle and wins every pair it is in: 3 of the 6 pairs. c loses every pair.
@@ -74,7 +75,7 @@ describe('random two choices', () => {
 
   it('is reproducible with the same seed', () => {
     const run = (): string[] => {
-      const selector = createSelector('random-two', { random: seededRandom(5) });
+      const selector = createSelector('random-two', { random: createRandom(5) });
       return Array.from({ length: 50 }, () => selector.select(pool)!.name);
     };
     expect(run()).toEqual(run());
@@ -83,7 +84,7 @@ describe('random two choices', () => {
   it('draws candidates in proportion to their weight', () => {
     // Equal scores (3/(2+1) and 1/(0+1)), so the first drawn wins: that is the weighted draw itself.
     const tie = [candidate('heavy', { weight: 3, activeConnections: 2 }), candidate('light', { weight: 1, activeConnections: 0 })];
-    const selector = createSelector('random-two', { random: seededRandom(7) });
+    const selector = createSelector('random-two', { random: createRandom(7) });
     const picks = Array.from({ length: 20_000 }, () => selector.select(tie)!);
     expect(shareOf(countBy(picks, (c) => c.name), 'heavy', picks.length)).toBeCloseTo(0.75, 1);
   });

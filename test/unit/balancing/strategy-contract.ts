@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PickContext, Selector } from '../../../src/balancing/index.js';
-import { candidate, countBy, seededRandom, shareOf, weighted, type MutableCandidate } from './support.js';
+import { createRandom } from '../../../src/model-server/prng.js';
+import { candidate, countBy, shareOf, weighted, type MutableCandidate } from './support.js';
 
 export interface ContractSubject {
   readonly title: string;
@@ -60,7 +61,7 @@ export function selectorContract(subject: ContractSubject): void {
 
     it('only ever returns one of the candidates it was given, even as the set changes', () => {
       const selector = subject.build();
-      const random = seededRandom(7);
+      const random = createRandom(7);
       const pool = weighted(1, 2, 3, 0.5, 4, 1.5);
       for (let index = 0; index < 2000; index++) {
         for (const endpoint of pool) endpoint.activeConnections = Math.floor(random() * 5);
