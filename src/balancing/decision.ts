@@ -57,3 +57,12 @@ export interface RouteDecision<T> {
   /** Endpoints left out before the pick, with why; filled in by the caller that filtered them. */
   readonly excluded?: readonly Exclusion[];
 }
+
+/**
+ * The decision with the endpoints left out before the pick. Built field by field: a spread
+ * followed by more fields (`{ ...decision, excluded }`) took V8's slow path, a few microseconds
+ * on every request.
+ */
+export function withExclusions<T>(decision: RouteDecision<T>, excluded: readonly Exclusion[]): RouteDecision<T> {
+  return { endpoint: decision.endpoint, reason: decision.reason, scores: decision.scores, prefixBlocks: decision.prefixBlocks, prefixHit: decision.prefixHit, excluded };
+}

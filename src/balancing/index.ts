@@ -3,6 +3,7 @@ export { STRATEGY_NAMES } from './selector.js';
 export {
   EXCLUSION_REASONS,
   ROUTE_REASONS,
+  withExclusions,
   type CandidateScore,
   type Exclusion,
   type ExclusionReason,

@@ -92,7 +92,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     readBody(req, maxBodyBytes)
       .then((body) => {
         const { model, json } = bodyFacts(req, body);
-        const preq: ProxiedRequest = { ...arrival, body, model, json };
+        const preq = proxied(arrival, body, model, json);
         // Before the first discovery round has settled, a model the fleet serves may not be known
         // yet: wait for it (at most discovery.timeout), then route on the runtime of that moment.
         if (!catalog.primed) return catalog.whenPrimed().then(() => opts.current().forwarder.handle(req, res, preq));
@@ -116,9 +116,17 @@ interface Arrival {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The request as the forwarder sees it. Built field by field: a spread followed by more fields
+ * (`{ ...arrival, body }`) took V8's slow path, several microseconds per request.
+ */
+function proxied(arrival: Arrival, body: Buffer, model: string | undefined, json: unknown): ProxiedRequest {
+  return { id: arrival.id, startedAt: arrival.startedAt, traceContext: arrival.traceContext, body, model, json };
+}
+
 /** A request answered before (or instead of) reading its body. */
 function unread(arrival: Arrival): ProxiedRequest {
-  return { ...arrival, body: EMPTY, model: undefined, json: undefined };
+  return proxied(arrival, EMPTY, undefined, undefined);
 }
 
 function ignore(): void {}

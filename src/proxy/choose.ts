@@ -1,4 +1,4 @@
-import type { Exclusion, RouteDecision, Selector } from '../balancing/index.js';
+import { withExclusions, type Exclusion, type RouteDecision, type Selector } from '../balancing/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { RequestState } from './request-state.js';
 
@@ -30,7 +30,7 @@ export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[
     const halfOpen = picked.breaker.state === 'half_open';
     if (picked.breaker.tryAcquire()) {
       if (halfOpen) state.trialOf = picked;
-      return { ...decision, excluded };
+      return withExclusions(decision, excluded);
     }
     // Its half-open trial is taken by another request: leave it out of this pick.
     excluded.push({ endpoint: picked.name, reason: 'trial_in_use' });
