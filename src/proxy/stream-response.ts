@@ -78,11 +78,23 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       for (const chunk of chunks) flowing = res.write(chunk);
       return flowing;
     };
-    const idle = setTimeout(() => {
-      if (waitingForClient) return; // re-armed when the client drains
+    // The backend's silence is timed lazily: each chunk only notes when it came, and the timer,
+    // when it fires early, is set again for what is left (a store per chunk rather than moving a
+    // timer in Node's timer list on every chunk of every stream).
+    let lastDataAt = performance.now();
+    let idle: NodeJS.Timeout | undefined;
+    const onIdle = () => {
+      idle = undefined;
+      if (waitingForClient) return; // set again when the client drains
+      const left = timeouts.idleMs - (performance.now() - lastDataAt);
+      if (left > 0) {
+        idle = setTimeout(onIdle, left);
+        return;
+      }
       timedOut = true;
       proxyRes.destroy(new Error('idle timeout'));
-    }, timeouts.idleMs);
+    };
+    idle = setTimeout(onIdle, timeouts.idleMs);
     const onStall = () => {
       finish('client_stalled');
       proxyRes.destroy();
@@ -93,14 +105,16 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       waitingForClient = false;
       clearTimeout(stall);
       stall = undefined;
-      idle.refresh();
+      lastDataAt = performance.now();
+      idle ??= setTimeout(onIdle, timeouts.idleMs);
       proxyRes.resume();
     };
     proxyRes.on('data', (chunk: Buffer) => {
-      idle.refresh();
+      const now = performance.now();
+      lastDataAt = now;
       bytes += chunk.length;
       tap.push(chunk);
-      timing.chunk(chunk, performance.now());
+      timing.chunk(chunk, now);
       let flowing: boolean;
       if (held) {
         held.push(chunk);

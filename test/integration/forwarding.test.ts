@@ -167,6 +167,19 @@ describe('what reaches the backend', () => {
     const backend = http.createServer((req, res) => {
       if (req.url === '/health') return res.end('ok');
       if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"id":"t:1"}]}');
+      if (req.url === '/v1/trickle') {
+        // Ten chunks 100 ms apart: a second in all, each gap well inside the 300 ms idle timeout.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        let sent = 0;
+        const timer = setInterval(() => {
+          res.write(`data: ${++sent}\n\n`);
+          if (sent === 10) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 100);
+        return;
+      }
       held.push(res);
       if (req.url === '/v1/stall-mid') res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: first\n\n');
     });
@@ -183,6 +196,11 @@ describe('what reaches the backend', () => {
     const reader = stream.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');
     await expect(reader.read()).rejects.toThrow();
+
+    // The idle timeout is the longest gap between chunks, not the length of the stream.
+    const trickle = await fetch(`${sluice.url}/v1/trickle`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(trickle.status).toBe(200);
+    expect((await trickle.text()).match(/^data: \d+$/gm)).toHaveLength(10);
     for (const r of held) r.destroy();
     backend.closeAllConnections();
     await new Promise<void>((r) => backend.close(() => r()));
