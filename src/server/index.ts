@@ -1,1 +1,2 @@
 export { InFlight, type CutRequest } from './in-flight.js';
+export { startListeners, type Listeners, type ListenersOptions } from './listeners.js';

@@ -1,0 +1,209 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ClusterSide, PrimarySide, WorkerSide } from '../cluster/index.js';
+import type { SluiceConfig } from '../config/index.js';
+import type { Endpoint } from '../endpoints/index.js';
+import { DnsWatcher, expandEndpoints, systemResolver, type Answers, type Resolver } from '../fleet/index.js';
+import { httpProber, type HealthChecker, type Prober } from '../health/index.js';
+import { LoadBoard } from '../load/index.js';
+import { SluiceMetrics, type Logger, type ModelStats } from '../telemetry/index.js';
+import { VERSION } from '../version.js';
+import { endpointEvents } from './endpoint-events.js';
+import { endpointPool } from './endpoint-pool.js';
+import { runtimeGauges } from './gauges.js';
+import { buildRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
+
+export interface ControlOptions {
+  readonly logger: Logger;
+  readonly modelStats: ModelStats;
+  readonly prober?: Prober;
+  /** Resolves the hosts of `discover: dns` endpoints (default: the system resolver). */
+  readonly resolver?: Resolver;
+  readonly cluster?: ClusterSide;
+  /** Given each reloaded configuration once the runtime is replaced (for what else follows it: access control). */
+  readonly reloaded?: (config: SluiceConfig) => void;
+}
+
+/**
+ * A process's control plane: the runtime requests are served with, rebuilt whole when the
+ * configuration is reloaded or DNS members change, and the checks, load scrapes, discovery and
+ * DNS lookups that keep it current. In a cluster the primary runs those; a worker follows it.
+ */
+export interface Control {
+  /** The runtime of the moment (read on every request). */
+  readonly current: () => Runtime;
+  readonly metrics: SluiceMetrics;
+  /** When the endpoint's next active check runs: this process's checker's, or in a worker the primary's. */
+  nextCheckInMs(ep: Endpoint): number;
+  /** Reads and applies a configuration (see RunningSluice.reload); false, with nothing changed, when reading throws. */
+  readonly reload: (load: () => SluiceConfig) => boolean;
+  /** Shutdown has begun: DNS lookups stop and changes of DNS members are no longer applied. */
+  beginShutdown(): void;
+  /** Stops checks, scrapes, discovery and DNS, and closes the connections to the endpoints (once). */
+  stop(): void;
+}
+
+/** Builds the first runtime (after a first round of DNS lookups) and starts what keeps it current. */
+export async function startControl(initial: SluiceConfig, options: ControlOptions): Promise<Control> {
+  const { logger, cluster } = options;
+  const primary = cluster?.role === 'primary' ? cluster : undefined;
+  const worker = cluster?.role === 'worker' ? cluster : undefined;
+  // One board for the process: a reload keeps the load of endpoints it keeps.
+  const board = new LoadBoard({ staleAfterMs: initial.load.stale_after });
+  let runtime: Runtime | undefined;
+  let shuttingDown = false;
+  let stopped = false;
+  const current = (): Runtime => runtime!;
+
+  const metrics = new SluiceMetrics(runtimeGauges({ current, reported: () => pool.withDraining(current().endpoints), board, primary: primary !== undefined }), {
+    version: VERSION,
+    ...(cluster ? { processLabel: worker ? String(worker.slot) : 'primary' } : {}),
+    ...(worker ? { render: (openMetrics: boolean) => worker.renderMetrics(openMetrics) } : {}),
+  });
+  const listener = endpointEvents({
+    logger,
+    metrics,
+    cluster,
+    rediscover: (ep) => {
+      if (runtime?.endpoints.includes(ep)) void runtime.discovery.discover(ep);
+    },
+  });
+  const pool = endpointPool({ listener, metrics, logger, isLive: (name) => runtime?.endpoints.some((live) => live.name === name) ?? false });
+
+  const dns = new DnsWatcher({
+    resolver: options.resolver ?? systemResolver,
+    now: Date.now,
+    onChange: () => {
+      if (!runtime || shuttingDown) return;
+      apply(runtime.config);
+      primary?.fleetChanged(runtime.config, dns.answers, false);
+      logger.info('endpoints updated from DNS', { endpoints: runtime.endpoints.map((ep) => ep.name) });
+    },
+    log: (level, message, fields) => logger.log(level, message, fields),
+  });
+  /** DNS members the fleet is built from: this process's own lookups, or in a worker the primary's. */
+  let fromPrimary: Answers = worker?.answers ?? new Map();
+  const answers = (): Answers => (worker ? fromPrimary : dns.answers);
+  const nextCheckInMs = (checker: HealthChecker, ep: Endpoint): number => (worker ? worker.nextCheckInMs(ep) : checker.nextCheckInMs(ep));
+  const deps: RuntimeDeps = { logger, metrics, modelStats: options.modelStats, board, prober: options.prober ?? httpProber, upstreamFor: pool.upstreamFor, nextCheckInMs, primary };
+
+  /** Replaces the runtime: endpoints that stay keep their state, checks, scrapes and discovery restart over the new set. */
+  function apply(config: SluiceConfig): void {
+    const previous = runtime;
+    dns.setTargets(config.endpoints);
+    const endpoints = pool.reconcile(previous?.endpoints ?? [], expandEndpoints(config.endpoints, answers()), config);
+    const next = buildRuntime(config, endpoints, previous, deps);
+    if (previous) {
+      previous.checker.stop();
+      previous.scraper.stop();
+      previous.discovery.stop();
+    }
+    runtime = next;
+    // A worker's checks, scrapes and discovery are the primary's.
+    if (worker) return;
+    next.checker.start();
+    next.scraper.start();
+    // Endpoints that kept their models are re-discovered too; recovery re-discovers anyway.
+    void next.discovery.discoverAll();
+    next.discovery.start();
+  }
+
+  /** Applies a reloaded configuration (see RunningSluice.reload); in a worker it comes from the primary. */
+  function reload(next: SluiceConfig): void {
+    if (!isDeepStrictEqual(next.server, current().config.server) && !worker) logger.warn('server.* changes take effect only after a restart', { server: next.server });
+    apply(next);
+    options.reloaded?.(next);
+    // New `discover: dns` endpoints get their members without waiting for the next round.
+    if (!worker) void dns.refreshDue();
+    logger.level = next.logging.level;
+    // The primary counts a cluster's reloads, once.
+    if (!worker) metrics.configReload('success');
+    primary?.fleetChanged(next, dns.answers, true);
+    logger.info('configuration reloaded', { endpoints: current().endpoints.map((ep) => ep.name), strategy: next.balancing.strategy });
+  }
+
+  function reloadFrom(load: () => SluiceConfig): boolean {
+    let next: SluiceConfig;
+    try {
+      next = load();
+    } catch (err) {
+      metrics.configReload('failure');
+      logger.error('configuration reload failed; keeping the running configuration', { error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+    reload(next);
+    return true;
+  }
+
+  /** The state the primary sends from now on is applied to this worker's runtime. */
+  function follow(side: WorkerSide): void {
+    side.attach({
+      endpoint: (name) => runtime?.endpoints.find((ep) => ep.name === name),
+      board,
+      modelsChanged: (primed) => runtime?.catalog.follow(primed),
+      reload: (config, members) => {
+        fromPrimary = members;
+        reload(config);
+      },
+      membersChanged: (members) => {
+        fromPrimary = members;
+        if (!runtime || shuttingDown) return;
+        apply(runtime.config);
+        logger.info('endpoints updated from DNS', { endpoints: runtime.endpoints.map((ep) => ep.name) });
+      },
+      metricsJson: () => metrics.json(),
+    });
+  }
+
+  /** Lets the primary read this control plane, to hand its state to the workers. */
+  function lead(side: PrimarySide): void {
+    side.attach({
+      get config() {
+        return current().config;
+      },
+      get answers() {
+        return dns.answers;
+      },
+      get endpoints() {
+        return current().endpoints;
+      },
+      get primed() {
+        return current().catalog.primed;
+      },
+      board,
+      nextCheckInMs: (ep) => current().checker.nextCheckInMs(ep),
+      metricsJson: () => metrics.json(),
+    });
+  }
+
+  if (!worker) {
+    dns.setTargets(initial.endpoints);
+    await dns.refreshAll();
+  }
+  apply(initial);
+  if (!worker) dns.start();
+  // The state the primary sent with the configuration applies now, before the first request.
+  if (worker) follow(worker);
+  if (primary) lead(primary);
+
+  return {
+    current,
+    metrics,
+    nextCheckInMs: (ep) => nextCheckInMs(current().checker, ep),
+    reload: reloadFrom,
+    beginShutdown() {
+      shuttingDown = true;
+      dns.stop();
+    },
+    stop() {
+      shuttingDown = true;
+      if (stopped) return;
+      stopped = true;
+      dns.stop();
+      const rt = current();
+      rt.checker.stop();
+      rt.discovery.stop();
+      rt.scraper.stop();
+      pool.close();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { startControl, type Control, type ControlOptions } from './control.js';
+export type { Runtime } from './runtime.js';

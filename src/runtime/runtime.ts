@@ -1,0 +1,117 @@
+import { createSelector, type BuiltSelector, type PrefixIndex } from '../balancing/index.js';
+import type { PrimarySide } from '../cluster/index.js';
+import type { SluiceConfig } from '../config/index.js';
+import { ModelCatalog, ModelDiscovery } from '../discovery/index.js';
+import type { Endpoint } from '../endpoints/index.js';
+import { HealthChecker, type Prober } from '../health/index.js';
+import { LoadScraper, type LoadBoard } from '../load/index.js';
+import { Forwarder, stickyKeySource, type ProxyRuntime, type Upstream } from '../proxy/index.js';
+import { CHARS_PER_TOKEN } from '../proxy/prompt-blocks.js';
+import type { Logger, ModelStats, SluiceMetrics } from '../telemetry/index.js';
+
+/** Everything built from one configuration and one set of endpoints; swapped whole on a change. */
+export interface Runtime extends ProxyRuntime {
+  readonly config: SluiceConfig;
+  readonly endpoints: readonly Endpoint[];
+  readonly discovery: ModelDiscovery;
+  readonly checker: HealthChecker;
+  readonly scraper: LoadScraper;
+  readonly selector: BuiltSelector;
+}
+
+/** What lives longer than one runtime: the process's board, metrics and logs, and the endpoints' upstreams. */
+export interface RuntimeDeps {
+  readonly logger: Logger;
+  readonly metrics: SluiceMetrics;
+  readonly modelStats: ModelStats;
+  readonly board: LoadBoard;
+  readonly prober: Prober;
+  readonly upstreamFor: (ep: Endpoint) => Upstream;
+  /** When the endpoint's next active check runs: the checker's, or in a cluster worker the primary's. */
+  readonly nextCheckInMs: (checker: HealthChecker, ep: Endpoint) => number;
+  /** In a cluster primary, where checks and catalog changes are reported. */
+  readonly primary?: PrimarySide;
+}
+
+/**
+ * Builds a runtime for the configuration over `endpoints`, nothing started. The previous
+ * runtime, if any, hands over its model lists and prefix index.
+ */
+export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[], previous: Runtime | undefined, deps: RuntimeDeps): Runtime {
+  const { logger, metrics, board, primary } = deps;
+  const catalog = new ModelCatalog(endpoints, { previous: previous?.catalog, primeWithinMs: config.discovery.timeout });
+  catalog.rebuild();
+  const discovery = new ModelDiscovery(endpoints, catalog, {
+    intervalMs: config.discovery.interval,
+    timeoutMs: config.discovery.timeout,
+    log: (level, message, fields) => logger.log(level, message, fields),
+  });
+  const checker = new HealthChecker(endpoints, {
+    prober: deps.prober,
+    ...(primary ? { onChecked: (ep: Endpoint) => primary.healthChanged(ep) } : {}),
+    onResult(ep, result) {
+      metrics.healthCheck(ep.name, result.ok ? 'success' : result.timedOut ? 'timeout' : 'failure', result.latencyMs / 1000);
+      if (result.ok) discovery.retryIfStale(ep);
+      else logger.debug('health check failed', { endpoint: ep.name, error: result.error, latency_ms: Math.round(result.latencyMs) });
+    },
+  });
+  const scraper = loadScraper(config, endpoints, deps);
+  const selector = selectorFor(config, board, previous?.selector.prefixIndex);
+  const sticky = config.balancing.sticky;
+  const forwarder = new Forwarder({
+    config,
+    endpoints,
+    catalog,
+    selector,
+    load: board,
+    sticky: sticky ? stickyKeySource(sticky.key, sticky.trusted_proxies) : undefined,
+    metrics,
+    modelStats: deps.modelStats,
+    logger,
+    retryAfterSeconds: () => Math.max(1, Math.ceil(Math.min(...endpoints.map((ep) => deps.nextCheckInMs(checker, ep))) / 1000)),
+    upstreamFor: deps.upstreamFor,
+  });
+  if (primary) catalog.onChange(() => primary.modelsChanged(endpoints, catalog.primed));
+  return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body };
+}
+
+/** Points the board at the endpoints' load sources and builds their scraper. */
+function loadScraper(config: SluiceConfig, endpoints: readonly Endpoint[], deps: RuntimeDeps): LoadScraper {
+  const { logger, metrics, board, primary } = deps;
+  board.staleAfterMs = config.load.stale_after;
+  board.track(endpoints.map((ep) => ({ name: ep.name, source: ep.config.load_source })));
+  for (const ep of endpoints) if (ep.config.load_source !== 'none') metrics.initLoadSource(ep.name);
+  return new LoadScraper(
+    endpoints.map((ep) => ({ name: ep.name, baseUrl: ep.baseUrl, source: ep.config.load_source, authorization: ep.authorization })),
+    {
+      board,
+      intervalMs: config.load.interval,
+      timeoutMs: config.load.timeout,
+      onResult(target, result, error) {
+        primary?.loadChanged(target.name, result === 'success' ? undefined : (error ?? result));
+        metrics.loadScrape(target.name, result);
+        if (error) logger.debug('load scrape failed', { endpoint: target.name, error });
+      },
+    },
+  );
+}
+
+/** The `balancing.*` strategy, reading load from the board and keeping the previous prefix index. */
+function selectorFor(config: SluiceConfig, board: LoadBoard, previousIndex: PrefixIndex | undefined): BuiltSelector {
+  const { balancing } = config;
+  const sticky = balancing.sticky;
+  return createSelector(balancing.strategy, {
+    ...(sticky ? { sticky: { maxLoadFactor: sticky.max_load_factor } } : {}),
+    weights: { queue: balancing.scorers.queue, kvCache: balancing.scorers.kv_cache, prefix: balancing.scorers.prefix, resident: balancing.scorers.resident },
+    load: (name, model) => board.facts(name, model),
+    prefix: {
+      indexSize: balancing.prefix.index_size,
+      ttlMs: balancing.prefix.ttl,
+      maxImbalanceRatio: balancing.prefix.max_imbalance_ratio,
+      maxImbalanceRequests: balancing.prefix.max_imbalance_requests,
+      fitFraction: balancing.prefix.fit_fraction,
+      blockTokens: balancing.prefix.block_chars / CHARS_PER_TOKEN,
+    },
+    previousIndex,
+  });
+}

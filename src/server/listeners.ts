@@ -1,0 +1,97 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SluiceConfig } from '../config/index.js';
+import type { Logger, SluiceMetrics } from '../telemetry/index.js';
+import { InFlight } from './in-flight.js';
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface ListenersOptions {
+  /** `server.*` at start (changes take effect after a restart). */
+  readonly server: SluiceConfig['server'];
+  /** The proxy port's request listener; its requests are tracked for a graceful shutdown. */
+  readonly proxy: RequestListener;
+  /** A second port of its own (`server.admin_port`) and its listener. */
+  readonly admin?: { readonly port: number; readonly listener: RequestListener };
+  readonly logger: Logger;
+  readonly metrics: Pick<SluiceMetrics, 'shutdownCut'>;
+}
+
+export interface Listeners {
+  /** Base URL of the proxy port, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  /** Base URL of the admin port (same as url without one). */
+  readonly adminUrl: string;
+  /**
+   * Stops listening at once, lets the requests and streams in flight finish for `graceMs`, then
+   * cuts what is left (logged and counted) and closes both ports. Resolves with the number cut.
+   */
+  close(graceMs: number): Promise<number>;
+  /** Ends a running close's grace period now. */
+  endGrace(): void;
+}
+
+/** Listens on the proxy port, and on the admin port when there is one. */
+export async function startListeners(opts: ListenersOptions): Promise<Listeners> {
+  const { server: settings, logger } = opts;
+  const inFlight = new InFlight();
+  const server = http.createServer(serverOptions(settings), inFlight.track(opts.proxy));
+  server.maxConnections = settings.max_connections;
+  const url = await listen(server, settings.host, settings.port);
+  let adminServer: http.Server | undefined;
+  let adminUrl = url;
+  if (opts.admin) {
+    adminServer = http.createServer(serverOptions(settings), opts.admin.listener);
+    adminUrl = await listen(adminServer, settings.host, opts.admin.port);
+  }
+  return {
+    url,
+    adminUrl,
+    async close(grace) {
+      logger.info('shutting down', { in_flight: inFlight.size, grace_ms: grace });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const cut = await inFlight.drain(server, grace);
+      if (cut.length > 0) {
+        opts.metrics.shutdownCut(cut.length);
+        for (const r of cut) logger.warn('request cut at shutdown', r);
+        logger.warn('shutdown grace period over; requests cut', { cut: cut.length, grace_ms: grace });
+      }
+      server.closeAllConnections();
+      await closed;
+      if (adminServer) await closeServer(adminServer);
+      return cut.length;
+    },
+    endGrace: () => inFlight.endGrace(),
+  };
+}
+
+/** Client-side limits (slowloris, connection floods) from `server.*`. */
+function serverOptions(settings: SluiceConfig['server']): http.ServerOptions {
+  const { headers_timeout: headersTimeout, request_timeout: requestTimeout } = settings;
+  return {
+    keepAliveTimeout: 65_000,
+    headersTimeout,
+    requestTimeout,
+    // How often Node looks for connections past those timeouts (its default is 30 s).
+    connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(headersTimeout / 4))),
+  };
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address() as AddressInfo;
+      const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address;
+      resolve(`http://${shownHost}:${addr.port}`);
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
