@@ -55,21 +55,27 @@ export function endpointPool(deps: EndpointPoolDeps): EndpointPool {
       metrics.initEndpoint(ep.name);
       next.set(c.name, ep);
     }
-    for (const ep of plan.retire) retire(ep);
+    // The fleet being built is not current yet: whether a retired name lives on is read from it.
+    const wantedNames = new Set(wanted.map((c) => c.name));
+    for (const ep of plan.retire) retire(ep, (name) => wantedNames.has(name));
     // In the configured order, so that status and logs read like the file.
     return wanted.map((c) => next.get(c.name)!);
   }
 
-  /** Takes an endpoint out of rotation; its own requests and streams finish, then it is forgotten. */
-  function retire(ep: Endpoint): void {
+  /**
+   * Takes an endpoint out of rotation; its own requests and streams finish, then it is forgotten.
+   * `isLive`: whether a name is in the fleet that replaces this one.
+   */
+  function retire(ep: Endpoint, isLive: (name: string) => boolean): void {
     upstreams.get(ep)?.retire();
     draining.add(ep);
     logger.info('endpoint draining', { endpoint: ep.name, url: ep.displayUrl, active_connections: ep.activeConnections });
     drainTimer ??= setInterval(sweepDrained, DRAIN_SWEEP_MS).unref();
-    sweepDrained();
+    sweepDrained(isLive);
   }
 
-  function sweepDrained(): void {
+  /** Forgets the drained endpoints; `isLive` says whether a name is in the fleet (the running one by default). */
+  function sweepDrained(isLive: (name: string) => boolean = deps.isLive): void {
     for (const ep of draining) {
       const upstream = upstreams.get(ep);
       if (ep.activeConnections > 0 || (upstream?.inFlight ?? 0) > 0) continue;
@@ -78,7 +84,7 @@ export function endpointPool(deps: EndpointPoolDeps): EndpointPool {
       draining.delete(ep);
       logger.info('endpoint drained', { endpoint: ep.name });
       // The same name may live on (its URL changed): its series continue.
-      if (!deps.isLive(ep.name)) void metrics.removeEndpoint(ep.name);
+      if (!isLive(ep.name)) void metrics.removeEndpoint(ep.name);
     }
     if (draining.size === 0 && drainTimer) {
       clearInterval(drainTimer);

@@ -59,6 +59,19 @@ describe('configuration reload (SIGHUP)', () => {
     expect([...seen].sort()).toEqual(['a', 'b']);
   }, 150_000);
 
+  it('an idle endpoint removed by a reload leaves no series behind on /metrics', async () => {
+    const [a, b] = await Promise.all([startModelServer('a', ['m:1']), startModelServer('b', ['m:1'])]);
+    let port = 0;
+    const sluice = await startSluice((p) => ((port = p), testConfig(p, [{ id: 'a', url: a.url }, { id: 'b', url: b.url }])));
+    await waitReady(sluice.url, 2, ['m:1']);
+    const seriesOf = async (name: string) => (await (await fetch(`${sluice.url}/metrics`)).text()).split('\n').filter((l) => l.includes(`endpoint="${name}"`)).length;
+    expect(await seriesOf('b')).toBeGreaterThan(0);
+
+    await reload(sluice, testConfig(port, [{ id: 'a', url: a.url }]), 1);
+    await waitFor(async () => (await seriesOf('b')) === 0, 5000, "b's series deleted");
+    expect(await seriesOf('a')).toBeGreaterThan(0);
+  }, 60_000);
+
   it('new health, breaker and endpoint settings apply in place: state, models and in-flight count stay, max_connections holds', async () => {
     const a = await startModelServer('a', ['m:1'], { TOKEN_DELAY: '50ms' });
     let port = 0;
