@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { VERSION } from './version.js';
 
 const HELP = `Sluice: an observability-first load balancer for model inference servers.
 
@@ -51,8 +51,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`sluice ${pkg.version}\n`);
+    process.stdout.write(`sluice ${VERSION}\n`);
     return 0;
   }
   const [command, ...rest] = positionals;

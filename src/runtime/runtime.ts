@@ -5,8 +5,7 @@ import { ModelCatalog, ModelDiscovery } from '../discovery/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import { HealthChecker, type Prober } from '../health/index.js';
 import { LoadScraper, type LoadBoard } from '../load/index.js';
-import { Forwarder, stickyKeySource, type ProxyRuntime, type Upstream } from '../proxy/index.js';
-import { CHARS_PER_TOKEN } from '../proxy/prompt-blocks.js';
+import { CHARS_PER_TOKEN, Forwarder, stickyKeySource, type ProxyRuntime, type Upstream } from '../proxy/index.js';
 import type { Logger, ModelStats, SluiceMetrics } from '../telemetry/index.js';
 
 /** Everything built from one configuration and one set of endpoints; swapped whole on a change. */
