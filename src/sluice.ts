@@ -274,7 +274,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       metrics,
       modelStats,
       logger,
-      retryAfterSeconds: () => Math.max(1, Math.ceil(Math.min(...endpoints.map((ep) => nextCheckInMs(checker, ep))) / 1000)),
+      retryAfterSeconds: (among = endpoints) => Math.max(1, Math.ceil(Math.min(...among.map((ep) => nextCheckInMs(checker, ep))) / 1000)),
       upstreamFor: (ep) => {
         const upstream = upstreams.get(ep);
         if (!upstream) throw new Error(`endpoint ${ep.name} has left the fleet`);
