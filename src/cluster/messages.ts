@@ -37,6 +37,11 @@ export interface HealthMessage {
 /** Primary -> worker: the model lists of the endpoints (after discovery changed the catalog). */
 export interface ModelsMessage {
   readonly type: 'sluice:models';
+  /**
+   * Each endpoint's models, for the endpoints whose models are known (a listing has answered).
+   * One that has never listed is absent, so that the worker's copy stays unknown too: while it is,
+   * a model no endpoint is known to serve is answered 503 `model_lists_pending`, not 404.
+   */
   readonly models: ReadonlyMap<string, readonly string[]>;
   /** Whether the primary's catalog is primed (its first discovery round has settled): the workers' follow it. */
   readonly primed: boolean;

@@ -6,8 +6,9 @@ export function healthMessage(endpoint: Endpoint, nextCheckInMs: number, now: nu
   return { type: 'sluice:health', endpoint: endpoint.name, health: endpoint.health.snapshot(), nextCheckAt: now + nextCheckInMs };
 }
 
+/** The model lists of the endpoints whose models are known; one that has never listed is left out (see ModelsMessage). */
 export function modelsMessage(endpoints: readonly Endpoint[], primed: boolean): ModelsMessage {
-  return { type: 'sluice:models', models: new Map(endpoints.map((ep) => [ep.name, [...ep.models]])), primed };
+  return { type: 'sluice:models', models: new Map(endpoints.filter((ep) => ep.modelsKnown).map((ep) => [ep.name, [...ep.models]])), primed };
 }
 
 /** The board's latest report of the endpoint and, when scrapes fail since, the failure. */

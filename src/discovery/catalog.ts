@@ -91,6 +91,15 @@ export class ModelCatalog {
     return this.#priming.awaiting;
   }
 
+  /**
+   * Endpoints whose models are not known: no model listing of theirs has answered yet (it failed,
+   * or is still pending). Any of them may serve a model the catalog does not know, so while one
+   * is left an unknown model is not known to be missing. Only the unknown-model path asks.
+   */
+  notYetListed(): Endpoint[] {
+    return this.#endpoints.filter((ep) => !ep.modelsKnown);
+  }
+
   #changed(): void {
     for (const l of this.#listeners) l();
   }

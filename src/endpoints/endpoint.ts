@@ -170,6 +170,16 @@ export class Endpoint {
     return this.#modelsUpdatedAt;
   }
 
+  /**
+   * Whether its models are known: a model listing of this endpoint has answered at least once
+   * (in a cluster worker, the primary's has). Until then `models` is empty for want of an answer,
+   * not because it serves nothing.
+   */
+  get modelsKnown(): boolean {
+    return this.#modelsUpdatedAt !== undefined;
+  }
+
+  /** The models a listing answered (or, in a cluster worker, the primary's endpoint has). */
   setModels(models: Iterable<string>): void {
     this.#models = new Set(models);
     this.#modelsUpdatedAt = this.#now();

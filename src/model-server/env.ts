@@ -13,7 +13,7 @@ export const ENGINE_KINDS = ['paced', 'sim'] as const;
 
 /**
  * Reads the server's settings from environment variables (PORT, HOST, SERVER_ID, MODELS, LOAD_TIME,
- * TOKEN_DELAY, MODEL_LIST_DELAY, FAULT, FAULT_STATUS, FAULT_DELAY, FAULT_PERIOD; with ENGINE=sim also MAX_NUM_SEQS,
+ * TOKEN_DELAY, MODEL_LIST_DELAY, MODEL_LIST_FAIL_FOR, FAULT, FAULT_STATUS, FAULT_DELAY, FAULT_PERIOD; with ENGINE=sim also MAX_NUM_SEQS,
  * KV_BLOCKS, BLOCK_SIZE, MAX_BATCHED_TOKENS, PREFILL_MS_PER_TOKEN, DECODE_MS_PER_STEP,
  * DECODE_MS_PER_SEQ, MAX_LOADED_MODELS). Every invalid variable is reported by name rather than
  * silently replaced by its default.
@@ -71,6 +71,7 @@ export function parseModelServerEnv(env: Readonly<Record<string, string | undefi
   const loadTimeMs = duration('LOAD_TIME', MODEL_SERVER_DEFAULTS.loadTimeMs);
   const tokenDelayMs = duration('TOKEN_DELAY', MODEL_SERVER_DEFAULTS.tokenDelayMs);
   const modelListDelayMs = duration('MODEL_LIST_DELAY', MODEL_SERVER_DEFAULTS.modelListDelayMs);
+  const modelListFailForMs = duration('MODEL_LIST_FAIL_FOR', MODEL_SERVER_DEFAULTS.modelListFailForMs);
 
   const modeText = read('FAULT') ?? 'none';
   if (!isFaultMode(modeText)) errors.push(`FAULT must be one of ${FAULT_MODES.join(', ')}, got "${modeText}"`);
@@ -97,5 +98,5 @@ export function parseModelServerEnv(env: Readonly<Record<string, string | undefi
 
   if (errors.length > 0) return { ok: false, errors };
   const engine = engineKind === 'sim' ? { engine: { config, maxLoadedModels } } : {};
-  return { ok: true, options: { port, host, serverId, models, loadTimeMs, tokenDelayMs, modelListDelayMs, fault, ...engine } };
+  return { ok: true, options: { port, host, serverId, models, loadTimeMs, tokenDelayMs, modelListDelayMs, modelListFailForMs, fault, ...engine } };
 }

@@ -3,7 +3,7 @@ import { sendJson } from './http-io.js';
 import { handleOllamaChat, handleOllamaGenerate } from './ollama-generation.js';
 import { ollamaModelInfo } from './ollama-models.js';
 import { badRequest, embeddingInputs, requireModel } from './request-model.js';
-import { modelListDelay, type RequestContext, type Route } from './routes.js';
+import { modelListGate, type RequestContext, type Route } from './routes.js';
 import { countTokens } from './tokenize.js';
 
 /** Reported by /api/version. */
@@ -13,7 +13,7 @@ const NEVER_EXPIRES = '2099-01-01T00:00:00.000Z';
 
 async function listTags(ctx: RequestContext): Promise<void> {
   const { res, app } = ctx;
-  if (!(await modelListDelay(ctx))) return;
+  if (!(await modelListGate(ctx, 'ollama'))) return;
   const modifiedAt = new Date(app.startedAt).toISOString();
   sendJson(res, 200, { models: app.models.map((name) => ({ ...ollamaModelInfo(name), modified_at: modifiedAt })), server_id: app.serverId });
 }

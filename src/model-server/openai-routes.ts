@@ -2,7 +2,7 @@ import { EMBEDDING_DIMENSIONS, embedText, toBase64Float32 } from './embeddings.j
 import { sendJson } from './http-io.js';
 import { handleChatCompletions, handleCompletions } from './openai-generation.js';
 import { badRequest, embeddingInputs, requireModel } from './request-model.js';
-import { modelListDelay, type RequestContext, type Route } from './routes.js';
+import { modelListGate, type RequestContext, type Route } from './routes.js';
 import { countTokens } from './tokenize.js';
 
 /** Largest `dimensions` an embeddings request may ask for. */
@@ -10,7 +10,7 @@ const MAX_EMBEDDING_DIMENSIONS = 1024;
 
 async function listModels(ctx: RequestContext): Promise<void> {
   const { res, app } = ctx;
-  if (!(await modelListDelay(ctx))) return;
+  if (!(await modelListGate(ctx, 'openai'))) return;
   const created = Math.floor(app.startedAt / 1000);
   sendJson(res, 200, {
     object: 'list',

@@ -22,6 +22,8 @@ export interface ModelServerOptions {
   readonly tokenDelayMs?: number;
   /** Extra wait before answering the model lists (/v1/models, /api/tags), as a busy server might. */
   readonly modelListDelayMs?: number;
+  /** How long after start the model lists answer 503, as a server still loading its models might. */
+  readonly modelListFailForMs?: number;
   /** Simulates an inference engine: tokens come as its batched steps complete. */
   readonly engine?: SimEngineOptions;
   /** Fault active from start; unspecified parameters take DEFAULT_FAULT's. */
@@ -42,6 +44,7 @@ export const MODEL_SERVER_DEFAULTS = {
   loadTimeMs: 2000,
   tokenDelayMs: 20,
   modelListDelayMs: 0,
+  modelListFailForMs: 0,
 } as const;
 
 /** Output length when a request does not set one, and the most a request may ask for. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApiFamily } from './api-errors.js';
+import { sendError, type ApiFamily } from './api-errors.js';
 import type { FaultController } from './fault.js';
 import { sleep } from './http-io.js';
 import type { SimulatedFleet } from './engine/index.js';
@@ -14,6 +14,8 @@ export interface AppState {
   readonly tokens: TokenSource;
   /** Extra wait before the model lists answer (MODEL_LIST_DELAY); 0 normally. */
   readonly modelListDelayMs: number;
+  /** Clock time until which the model lists answer 503 (start + MODEL_LIST_FAIL_FOR); the start normally. */
+  readonly modelListFailUntil: number;
   /** The simulated engines when ENGINE=sim: their metrics and resident models. */
   readonly fleet: SimulatedFleet | undefined;
   /** Epoch milliseconds when the server started, for model timestamps. */
@@ -60,7 +62,16 @@ export function unixSeconds(app: AppState): number {
   return Math.floor(app.now() / 1000);
 }
 
-/** Waits MODEL_LIST_DELAY before a model list answers; false when the client left meanwhile. */
-export function modelListDelay(ctx: RequestContext): boolean | Promise<boolean> {
-  return ctx.app.modelListDelayMs === 0 || sleep(ctx.app.modelListDelayMs, ctx.signal);
+/**
+ * What a model list does before it answers: within MODEL_LIST_FAIL_FOR of start it answers 503
+ * in the route's API shape; otherwise it waits MODEL_LIST_DELAY. False when it has answered, or
+ * the client left meanwhile.
+ */
+export function modelListGate(ctx: RequestContext, family: ApiFamily): boolean | Promise<boolean> {
+  const { app } = ctx;
+  if (app.now() < app.modelListFailUntil) {
+    sendError(ctx.res, family, { status: 503, message: 'model list not available yet', code: 'model_list_unavailable' }, app.serverId);
+    return false;
+  }
+  return app.modelListDelayMs === 0 || sleep(app.modelListDelayMs, ctx.signal);
 }

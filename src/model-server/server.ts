@@ -38,13 +38,15 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   const fleet = options.engine
     ? new SimulatedFleet({ models, config: options.engine.config, maxLoadedModels: options.engine.maxLoadedModels ?? models.length, loadMs: loadTimeMs, clock: realClock })
     : undefined;
+  const startedAt = now();
   const app: AppState = {
     serverId: options.serverId ?? MODEL_SERVER_DEFAULTS.serverId,
     models,
     tokens: fleet ?? pacedTokenSource(options.tokenDelayMs ?? MODEL_SERVER_DEFAULTS.tokenDelayMs),
     modelListDelayMs: options.modelListDelayMs ?? MODEL_SERVER_DEFAULTS.modelListDelayMs,
+    modelListFailUntil: startedAt + (options.modelListFailForMs ?? MODEL_SERVER_DEFAULTS.modelListFailForMs),
     fleet,
-    startedAt: now(),
+    startedAt,
     faults: new FaultController({ ...DEFAULT_FAULT, ...options.fault }, now),
     loader,
     now,

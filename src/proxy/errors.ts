@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type SluiceErrorCode =
   | 'model_not_found'
+  | 'model_lists_pending'
   | 'no_routable_endpoint'
   | 'endpoints_busy'
   | 'body_too_large'
@@ -23,6 +24,8 @@ export type SluiceErrorCode =
 
 const STATUS: Record<SluiceErrorCode, number> = {
   model_not_found: 404,
+  // No endpoint is known to serve the model, but some endpoint's models are not known yet: try later.
+  model_lists_pending: 503,
   no_routable_endpoint: 503,
   endpoints_busy: 503,
   body_too_large: 413,

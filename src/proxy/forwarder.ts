@@ -8,7 +8,7 @@ import type { LoadBoard } from '../load/index.js';
 import type { SluiceMetrics, ModelStats, Logger } from '../telemetry/index.js';
 import { Attempt } from './attempt.js';
 import { chooseEndpoint, hasCandidate } from './choose.js';
-import { apiFlavour, sendError, SluiceError } from './errors.js';
+import { apiFlavour, sendError, SluiceError, type ApiFlavour } from './errors.js';
 import { asksForStream } from './first-token.js';
 import { RequestObserver } from './observe.js';
 import { promptBlocks } from './prompt-blocks.js';
@@ -30,8 +30,11 @@ export interface ForwarderDeps {
   readonly metrics: SluiceMetrics;
   readonly modelStats: ModelStats;
   readonly logger: Logger;
-  /** Seconds a client should wait when nothing is routable (from the next health check). */
-  readonly retryAfterSeconds: () => number;
+  /**
+   * Seconds a client should wait when nothing is routable: until the next health check of one of
+   * `among` (every endpoint when unset), at least 1.
+   */
+  readonly retryAfterSeconds: (among?: readonly Endpoint[]) => number;
   /** The proxy (agent, timeouts) of an endpoint; owned by the caller so it can outlive a reload. */
   readonly upstreamFor: (endpoint: Endpoint) => Upstream;
   /** The endpoints' reported load; dispatch and completion are recorded on it. */
@@ -79,10 +82,7 @@ export class Forwarder {
       prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),
     };
     res.setHeader('x-sluice-request-id', preq.id);
-    if (preq.model !== undefined && catalogModel === undefined) {
-      const message = flavour === 'ollama' ? `model '${preq.model}' not found` : `The model '${preq.model}' does not exist or is not served by any endpoint`;
-      return this.#fail(req, res, state, new SluiceError('model_not_found', message));
-    }
+    if (preq.model !== undefined && catalogModel === undefined) return this.#fail(req, res, state, this.#unknownModelError(preq.model, flavour));
     const pool = catalogModel === undefined ? this.#deps.endpoints : this.#deps.catalog.endpointsFor(catalogModel);
     const sticky = this.#deps.sticky ? stickyKey(this.#deps.sticky, req) : undefined;
     const maxAttempts = this.#deps.config.proxy.retries + 1;
@@ -113,6 +113,29 @@ export class Forwarder {
       }
     }
     return this.#fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
+  }
+
+  /**
+   * A model no endpoint is known to serve: 404 once every endpoint has listed its models; while
+   * some endpoint's models are not known (its listings failed or are pending: a server still
+   * loading, one just added), 503 with Retry-After, since that endpoint may well serve it. The
+   * wait is until its listing is tried again: at its next passing health check (a failed listing
+   * is retried then), and at the latest at the next discovery round (`discovery.interval`).
+   */
+  #unknownModelError(model: string, flavour: ApiFlavour): SluiceError {
+    const unlisted = this.#deps.catalog.notYetListed();
+    if (unlisted.length === 0) {
+      const message = flavour === 'ollama' ? `model '${model}' not found` : `The model '${model}' does not exist or is not served by any endpoint`;
+      return new SluiceError('model_not_found', message);
+    }
+    const untilDiscovery = Math.max(1, Math.ceil(this.#deps.config.discovery.interval / 1000));
+    const retryAfterSeconds = Math.min(untilDiscovery, this.#deps.retryAfterSeconds(unlisted));
+    const which = `${unlisted.length} of ${this.#deps.endpoints.length} endpoints`;
+    const message =
+      flavour === 'ollama'
+        ? `model '${model}' not known yet: ${which} have not listed their models; try again later`
+        : `The model '${model}' is not served by any endpoint whose models are known, and ${which} have not listed their models yet; try again later`;
+    return new SluiceError('model_lists_pending', message, { retryAfterSeconds });
   }
 
   #noEndpointError(state: RequestState, why: 'none' | 'busy', model: string | undefined): SluiceError {

@@ -67,7 +67,7 @@ export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[
     metrics,
     modelStats: deps.modelStats,
     logger,
-    retryAfterSeconds: () => Math.max(1, Math.ceil(Math.min(...endpoints.map((ep) => deps.nextCheckInMs(checker, ep))) / 1000)),
+    retryAfterSeconds: (among = endpoints) => Math.max(1, Math.ceil(Math.min(...among.map((ep) => deps.nextCheckInMs(checker, ep))) / 1000)),
     upstreamFor: deps.upstreamFor,
   });
   if (primary) catalog.onChange(() => primary.modelsChanged(endpoints, catalog.primed));

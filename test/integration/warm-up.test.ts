@@ -13,6 +13,7 @@ interface Answer {
   readonly status: number;
   readonly body: string;
   readonly ms: number;
+  readonly retryAfter: string | undefined;
 }
 
 /** One request on a connection of its own (in a cluster, each may reach another worker). */
@@ -24,7 +25,7 @@ function send(url: string, method = 'GET', body?: unknown): Promise<Answer> {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, ms: performance.now() - started }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, ms: performance.now() - started, retryAfter: res.headers['retry-after'] }));
     });
     req.on('error', reject);
     req.end(payload);
@@ -71,14 +72,16 @@ describe('start-up warm-up', () => {
     expect(sluice.proc.jsonLines().some((l) => l.message === 'model catalog primed')).toBe(true);
   });
 
-  it('the wait is bounded by discovery.timeout: then the request is routed with what is known', async () => {
+  it('the wait is bounded by discovery.timeout: then the request is answered with what is known', async () => {
     const server = await slowLister('too-slow', '20s');
     const sluice = await startListening((port) => testConfig(port, [{ id: server.id, url: server.url }], 'discovery:\n  timeout: 1s\n'));
     const [health, completion] = await Promise.all([send(`${sluice.url}/internal/health`), chat(sluice)]);
     expect(health.status).toBe(503);
-    // Still unknown once the wait is over: the usual 404, not a hang.
-    expect(completion.status, completion.body).toBe(404);
-    expect(json(completion)).toMatchObject({ error: { code: 'model_not_found' } });
+    // Still unknown once the wait is over, and the endpoint's list has not answered: it may serve
+    // the model, so not a 404 (nor a hang) but a 503 to try again later.
+    expect(completion.status, completion.body).toBe(503);
+    expect(json(completion)).toMatchObject({ error: { code: 'model_lists_pending' } });
+    expect(completion.retryAfter).toMatch(/^[1-9]\d*$/);
     // It waited (Sluice was listening well within the second), but not for the 20 s list.
     expect(completion.ms).toBeGreaterThan(200);
     expect(completion.ms).toBeLessThan(5000);

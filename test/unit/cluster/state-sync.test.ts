@@ -204,6 +204,31 @@ describe('cluster state sync', () => {
     expect(w.board.facts('a', 'llama3:8b').stale).toBe(true);
   });
 
+  it('an endpoint that has never listed stays unknown in the workers, also when another endpoint\'s list arrives', () => {
+    const c = cluster();
+    const w = c.addWorker();
+    const primaryCatalog = new ModelCatalog(c.view.endpoints);
+    const unknown = (catalog: ModelCatalog) => catalog.notYetListed().map((ep) => ep.name);
+    expect(unknown(w.catalog)).toEqual(['a', 'b']);
+    c.primary('a').setModels(['m']);
+    const message = modelsMessage(c.view.endpoints, true);
+    // b has no list to send: an empty one would say it serves nothing.
+    expect([...message.models.keys()]).toEqual(['a']);
+    c.broadcast(message);
+    expect(unknown(primaryCatalog)).toEqual(['b']);
+    expect(unknown(w.catalog)).toEqual(['b']);
+    // b answers with no models: known now, everywhere.
+    c.primary('b').setModels([]);
+    c.broadcast(modelsMessage(c.view.endpoints, true));
+    expect(unknown(primaryCatalog)).toEqual([]);
+    expect(unknown(w.catalog)).toEqual([]);
+    // A worker started later gets the same from the whole state.
+    const late = c.worker();
+    for (const m of fullState(c.view, c.clock.ms)) late.replica.apply(overIpc(m));
+    late.attach();
+    expect(unknown(late.catalog)).toEqual([]);
+  });
+
   it('a worker\'s catalog is primed when the primary says its own is, and stays so', async () => {
     const c = cluster();
     const w = c.addWorker();

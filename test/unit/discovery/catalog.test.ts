@@ -42,6 +42,60 @@ describe('ModelCatalog', () => {
   });
 });
 
+describe('ModelCatalog: endpoints whose models are not known yet', () => {
+  const three = validateConfig({ endpoints: ['a', 'b', 'c'].map((name, i) => ({ name, url: `http://127.0.0.1:${i + 1}` })) });
+  const fresh = () => three.endpoints.map((c) => new Endpoint(c, three, () => 0));
+  const names = (eps: readonly Endpoint[]) => eps.map((ep) => ep.name);
+
+  it('names every endpoint until one of its listings answers; an answer of no models counts', () => {
+    const endpoints = fresh();
+    const catalog = new ModelCatalog(endpoints);
+    catalog.rebuild();
+    expect(names(catalog.notYetListed())).toEqual(['a', 'b', 'c']);
+    endpoints[0]!.setModels(['m']);
+    endpoints[2]!.setModels([]);
+    catalog.rebuild();
+    expect(names(catalog.notYetListed())).toEqual(['b']);
+    // A failed listing changes nothing (discovery keeps the last list, and b has none).
+    catalog.listed(endpoints[1]!);
+    expect(names(catalog.notYetListed())).toEqual(['b']);
+    endpoints[1]!.setModels(['n']);
+    catalog.rebuild();
+    expect(catalog.notYetListed()).toEqual([]);
+    // Known models stay known: an endpoint that lists nothing later is not unknown again.
+    endpoints[0]!.setModels([]);
+    catalog.rebuild();
+    expect(catalog.notYetListed()).toEqual([]);
+  });
+
+  it('a primed catalog may still have endpoints that never listed: priming is about having heard, not about knowing', () => {
+    const endpoints = fresh();
+    const catalog = new ModelCatalog(endpoints, { primeWithinMs: 60_000 });
+    endpoints[0]!.setModels(['m']);
+    catalog.rebuild();
+    for (const ep of endpoints) catalog.listed(ep); // b's and c's listings failed
+    expect(catalog.primed).toBe(true);
+    expect(names(catalog.notYetListed())).toEqual(['b', 'c']);
+  });
+
+  it('after a reload: kept endpoints keep what they listed, a new one (or a new URL) is not known, a removed one no longer counts', () => {
+    const endpoints = fresh();
+    const before = new ModelCatalog(endpoints);
+    for (const ep of endpoints.slice(0, 2)) ep.setModels(['m']);
+    before.rebuild();
+    expect(names(before.notYetListed())).toEqual(['c']);
+    // c removed, d added: the new catalog is over a and b (kept, with their state) and d.
+    const next = validateConfig({ endpoints: [{ name: 'a', url: 'http://127.0.0.1:1' }, { name: 'b', url: 'http://127.0.0.1:2' }, { name: 'd', url: 'http://127.0.0.1:4' }] });
+    const d = new Endpoint(next.endpoints[2]!, next, () => 0);
+    const reloaded = new ModelCatalog([endpoints[0]!, endpoints[1]!, d], { previous: before });
+    reloaded.rebuild();
+    expect(names(reloaded.notYetListed())).toEqual(['d']);
+    const withoutD = new ModelCatalog([endpoints[0]!, endpoints[1]!], { previous: reloaded });
+    withoutD.rebuild();
+    expect(withoutD.notYetListed()).toEqual([]);
+  });
+});
+
 describe('parseModelList', () => {
   it('reads Ollama and OpenAI shapes and rejects anything else', () => {
     expect(parseModelList({ models: [{ name: 'a:1' }, { model: 'b:2' }] })).toEqual(['a:1', 'b:2']);

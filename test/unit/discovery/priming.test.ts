@@ -131,6 +131,8 @@ describe('ModelDiscovery and priming', () => {
     discovery.stop();
     expect(catalog.primed).toBe(true);
     expect(catalog.resolve('m:1')).toBe('m:1');
+    // Heard from, but its models are not known: the refused endpoint may serve any model.
+    expect(catalog.notYetListed().map((ep) => ep.name)).toEqual(['ep1']);
     await catalog.whenPrimed();
     expect(logs.filter((l) => l.message === 'model catalog primed')).toEqual([{ level: 'info', message: 'model catalog primed', fields: { models: 1, endpoints: 2 } }]);
   });

@@ -30,6 +30,7 @@ describe('parseModelServerEnv', () => {
         loadTimeMs: 2000,
         tokenDelayMs: 20,
         modelListDelayMs: 0,
+        modelListFailForMs: 0,
         fault: { mode: 'none', status: 503, delayMs: 2000, periodMs: 10_000 },
       },
     });
@@ -37,26 +38,26 @@ describe('parseModelServerEnv', () => {
 
   it('reads every variable', () => {
     const result = parseModelServerEnv({
-      PORT: '9000', HOST: '0.0.0.0', SERVER_ID: 'replica-b', MODELS: ' a:1b , b ', LOAD_TIME: '300ms', TOKEN_DELAY: '5', MODEL_LIST_DELAY: '1.5s',
+      PORT: '9000', HOST: '0.0.0.0', SERVER_ID: 'replica-b', MODELS: ' a:1b , b ', LOAD_TIME: '300ms', TOKEN_DELAY: '5', MODEL_LIST_DELAY: '1.5s', MODEL_LIST_FAIL_FOR: '3s',
       FAULT: 'flap', FAULT_STATUS: '500', FAULT_DELAY: '1s', FAULT_PERIOD: '250ms',
     });
     expect(result).toEqual({
       ok: true,
       options: {
-        port: 9000, host: '0.0.0.0', serverId: 'replica-b', models: ['a:1b', 'b'], loadTimeMs: 300, tokenDelayMs: 5, modelListDelayMs: 1500,
+        port: 9000, host: '0.0.0.0', serverId: 'replica-b', models: ['a:1b', 'b'], loadTimeMs: 300, tokenDelayMs: 5, modelListDelayMs: 1500, modelListFailForMs: 3000,
         fault: { mode: 'flap', status: 500, delayMs: 1000, periodMs: 250 },
       },
     });
   });
 
   it('reports each invalid variable by name', () => {
-    const result = parseModelServerEnv({ PORT: '70000', LOAD_TIME: 'soon', MODEL_LIST_DELAY: '-1s', FAULT: 'explode', MODELS: 'a,,b', SERVER_ID: 'has space', FAULT_STATUS: '200', FAULT_PERIOD: '0' });
+    const result = parseModelServerEnv({ PORT: '70000', LOAD_TIME: 'soon', MODEL_LIST_DELAY: '-1s', MODEL_LIST_FAIL_FOR: 'a while', FAULT: 'explode', MODELS: 'a,,b', SERVER_ID: 'has space', FAULT_STATUS: '200', FAULT_PERIOD: '0' });
     expect(result.ok).toBe(false);
     const errors = result.ok ? [] : result.errors;
-    for (const name of ['PORT', 'LOAD_TIME', 'MODEL_LIST_DELAY', 'FAULT must', 'MODELS', 'SERVER_ID', 'FAULT_STATUS', 'FAULT_PERIOD']) {
+    for (const name of ['PORT', 'LOAD_TIME', 'MODEL_LIST_DELAY', 'MODEL_LIST_FAIL_FOR', 'FAULT must', 'MODELS', 'SERVER_ID', 'FAULT_STATUS', 'FAULT_PERIOD']) {
       expect(errors.some((e) => e.startsWith(name)), name).toBe(true);
     }
-    expect(errors).toHaveLength(8);
+    expect(errors).toHaveLength(9);
   });
 
   it('rejects a model listed twice', () => {

@@ -125,4 +125,21 @@ describe('startModelServer', () => {
     expect(tags.ms).toBeGreaterThanOrEqual(190);
     expect((await timed('/health')).ms).toBeLessThan(190);
   });
+
+  it('a model list failure window: /v1/models and /api/tags answer 503 in their API shape until it is over, the rest of the API serves', async () => {
+    const clock = { ms: 1_000_000 };
+    const url = await start({ modelListFailForMs: 5000, models: ['m:1'], now: () => clock.ms });
+    const models = await fetch(`${url}/v1/models`);
+    expect(models.status).toBe(503);
+    expect(await models.json()).toEqual({ error: { message: 'model list not available yet', type: 'server_error', param: null, code: 'model_list_unavailable' }, server_id: 'server-1' });
+    const tags = await fetch(`${url}/api/tags`);
+    expect(tags.status).toBe(503);
+    expect(await tags.json()).toEqual({ error: 'model list not available yet', server_id: 'server-1' });
+    expect((await post(`${url}/v1/chat/completions`, { model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 })).status).toBe(200);
+    clock.ms += 4999;
+    expect((await fetch(`${url}/v1/models`)).status).toBe(503);
+    clock.ms += 1;
+    expect(await (await fetch(`${url}/v1/models`)).json()).toMatchObject({ data: [{ id: 'm:1' }] });
+    expect(await (await fetch(`${url}/api/tags`)).json()).toMatchObject({ models: [{ name: 'm:1' }] });
+  });
 });

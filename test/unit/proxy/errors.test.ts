@@ -4,6 +4,7 @@ import { errorBody, SluiceError, type SluiceErrorCode } from '../../../src/proxy
 // Every error Sluice answers itself, with the status and OpenAI type a client sees.
 const TABLE: Array<[SluiceErrorCode, number, string]> = [
   ['model_not_found', 404, 'invalid_request_error'],
+  ['model_lists_pending', 503, 'server_error'],
   ['invalid_json', 400, 'invalid_request_error'],
   ['body_too_large', 413, 'invalid_request_error'],
   ['no_routable_endpoint', 503, 'server_error'],
