@@ -5,7 +5,7 @@ import { redactedConfig, type SluiceConfig } from './config/index.js';
 import type { Endpoint } from './endpoints/index.js';
 import type { Resolver } from './fleet/index.js';
 import type { Prober } from './health/index.js';
-import { createAdminApp, createProxyApp } from './proxy/index.js';
+import { createAdminApp, createProxyApp, socketRefusals } from './proxy/index.js';
 import { startControl } from './runtime/index.js';
 import { startListeners } from './server/index.js';
 import { createLogger, type Logger, ModelStats } from './telemetry/index.js';
@@ -118,6 +118,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       if (worker && current().config.proxy.expose_route_headers) res.setHeader('x-sluice-worker', String(worker.slot));
       app(req, res);
     },
+    refusals: socketRefusals(() => current().forwarder),
     ...(adminPort === undefined ? {} : { admin: { port: adminPort, listener: createAdminApp(adminRouter, logger) } }),
     logger,
     metrics,

@@ -8,6 +8,10 @@ export type SluiceErrorCode =
   | 'body_too_large'
   | 'invalid_json'
   | 'invalid_request'
+  | 'malformed_request'
+  | 'headers_too_large'
+  | 'request_timeout'
+  | 'method_not_allowed'
   | 'path_not_allowed'
   | 'not_found'
   | 'client_closed'
@@ -31,6 +35,11 @@ const STATUS: Record<SluiceErrorCode, number> = {
   body_too_large: 413,
   invalid_json: 400,
   invalid_request: 400,
+  // Refused by Node's HTTP parser, or by its client timeouts, before there was a request to forward.
+  malformed_request: 400,
+  headers_too_large: 431,
+  request_timeout: 408,
+  method_not_allowed: 405,
   path_not_allowed: 404,
   not_found: 404,
   client_closed: 499,
@@ -74,6 +83,10 @@ const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
   body_too_large: 'invalid_request_error',
   invalid_json: 'invalid_request_error',
   invalid_request: 'invalid_request_error',
+  malformed_request: 'invalid_request_error',
+  headers_too_large: 'invalid_request_error',
+  request_timeout: 'invalid_request_error',
+  method_not_allowed: 'invalid_request_error',
   path_not_allowed: 'invalid_request_error',
   not_found: 'invalid_request_error',
   client_closed: 'invalid_request_error',

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Selector } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { ModelCatalog } from '../discovery/index.js';
@@ -17,6 +20,7 @@ import { Responder } from './respond.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
 import { TargetPolicy } from './target.js';
 import { trustedList } from './trusted-proxies.js';
+import { answerOnSocket, responseInProgress } from './unparsed.js';
 import type { Upstream } from './upstream.js';
 
 export type { ProxiedRequest } from './request-state.js';
@@ -155,6 +159,21 @@ export class Forwarder {
     res.setHeader('x-sluice-request-id', preq.id);
     const state: RequestState = { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
     this.#fail(req, res, state, err);
+  }
+
+  /**
+   * Answers on a bare socket (a request Node's HTTP parser refused, or a CONNECT: `req` is then
+   * what was parsed) and counts and logs it like any request.
+   */
+  refuseOnSocket(socket: Duplex, err: SluiceError, req?: IncomingMessage): void {
+    const earlier = responseInProgress(socket);
+    answerOnSocket(socket, err);
+    // A request whose response is in progress on this connection is counted by its own path.
+    if (earlier) return;
+    const path = req?.url ?? '';
+    const preq: ProxiedRequest = { id: randomUUID(), startedAt: performance.now(), traceContext: ROOT_CONTEXT, body: Buffer.alloc(0), model: undefined, json: undefined };
+    const state: RequestState = { req: preq, flavour: 'openai', catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
+    this.#observer.finish({ method: req?.method, url: req?.url }, state, { endpoint: undefined, code: err.status, bytes: 0, usage: {}, error: err.code });
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, state: RequestState, err: SluiceError): void {

@@ -50,7 +50,7 @@ export class RequestObserver {
     }
   }
 
-  finish(req: IncomingMessage, state: RequestState, end: RequestEnd): void {
+  finish(req: Pick<IncomingMessage, 'method' | 'url'>, state: RequestState, end: RequestEnd): void {
     const { endpoint, code, ttfbMs, ttftMs, overheadMs, bytes, usage, error } = end;
     const durationMs = performance.now() - state.req.startedAt;
     const { trace_id: traceId, span_id: spanId } = traceIds(state.req.traceContext);

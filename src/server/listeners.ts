@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SluiceConfig } from '../config/index.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
 import { InFlight } from './in-flight.js';
@@ -11,6 +12,15 @@ export interface ListenersOptions {
   readonly server: SluiceConfig['server'];
   /** The proxy port's request listener; its requests are tracked for a graceful shutdown. */
   readonly proxy: RequestListener;
+  /**
+   * The proxy port's answers to what never becomes a request: a request Node's HTTP parser
+   * refused or timed out (`clientError`), and CONNECT (Node's defaults: a bare 400 with no body,
+   * and a closed connection, neither counted nor logged).
+   */
+  readonly refusals?: {
+    clientError(err: NodeJS.ErrnoException, socket: Duplex): void;
+    connect(req: IncomingMessage, socket: Duplex): void;
+  };
   /** A second port of its own (`server.admin_port`) and its listener. */
   readonly admin?: { readonly port: number; readonly listener: RequestListener };
   readonly logger: Logger;
@@ -37,6 +47,10 @@ export async function startListeners(opts: ListenersOptions): Promise<Listeners>
   const inFlight = new InFlight();
   const server = http.createServer(serverOptions(settings), inFlight.track(opts.proxy));
   server.maxConnections = settings.max_connections;
+  if (opts.refusals) {
+    server.on('clientError', opts.refusals.clientError);
+    server.on('connect', opts.refusals.connect);
+  }
   const url = await listen(server, settings.host, settings.port);
   let adminServer: http.Server | undefined;
   let adminUrl = url;

@@ -1,0 +1,67 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorBody, SluiceError } from './errors.js';
+import type { Forwarder } from './forwarder.js';
+
+/**
+ * What a request Node's HTTP parser refused is answered with (a bad method, Content-Length or
+ * chunk size, both Content-Length and Transfer-Encoding, headers over the limit, a request that
+ * did not arrive within server.headers_timeout / request_timeout); undefined when there is no
+ * one to answer (the client reset the connection).
+ */
+export function parserRefusal(err: NodeJS.ErrnoException): SluiceError | undefined {
+  if (err.code === 'ECONNRESET') return undefined;
+  if (err.code === 'HPE_HEADER_OVERFLOW') return new SluiceError('headers_too_large', 'the request headers are larger than Sluice accepts');
+  if (err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return new SluiceError('body_too_large', 'the chunk extensions of the request body are larger than Sluice accepts');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new SluiceError('request_timeout', 'the request did not arrive in time (server.headers_timeout, server.request_timeout)');
+  return new SluiceError('malformed_request', `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`);
+}
+
+/** A CONNECT request: Sluice is a reverse proxy, not a tunnel. */
+export function connectRefusal(): SluiceError {
+  return new SluiceError('method_not_allowed', 'CONNECT is not supported: Sluice is a reverse proxy');
+}
+
+/**
+ * Writes the error on a socket that has no response object of its own (the parser refused the
+ * request, or it was a CONNECT), in the OpenAI shape since the path may not be known, then
+ * closes it, as Node does by default. Nothing is written when a response already in progress on
+ * the connection has started: bytes of this one would corrupt it.
+ */
+export function answerOnSocket(socket: Duplex, err: SluiceError): void {
+  const inFlight = responseInProgress(socket);
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(errorBody(err, 'openai'));
+    socket.write(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/**
+ * The response of an earlier request still being written on this connection, if any: that
+ * request is counted and logged by its own path. Node keeps it on the socket as `_httpMessage`
+ * (its own default handler reads the same property).
+ */
+export function responseInProgress(socket: Duplex): ServerResponse | undefined {
+  return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+}
+
+/** The proxy port's handlers for what never becomes a request: parser refusals and CONNECT. */
+export interface SocketRefusals {
+  clientError(err: NodeJS.ErrnoException, socket: Duplex): void;
+  connect(req: IncomingMessage, socket: Duplex): void;
+}
+
+/** Handlers answering through the forwarder of the moment (counted and logged like any request). */
+export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket'>): SocketRefusals {
+  return {
+    clientError(err, socket) {
+      const refusal = parserRefusal(err);
+      if (refusal) forwarder().refuseOnSocket(socket, refusal);
+      else socket.destroy();
+    },
+    connect(req, socket) {
+      forwarder().refuseOnSocket(socket, connectRefusal(), req);
+    },
+  };
+}

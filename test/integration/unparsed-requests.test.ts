@@ -1,0 +1,67 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findSample, parseExposition } from '../helpers/exposition.js';
+import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
+
+// What never becomes a request (Node's HTTP parser refuses it, or it is a CONNECT) is still
+// answered in JSON and counted and logged like any request; Node's defaults were a bare 400 with
+// no body, and for CONNECT a closed connection, neither counted nor logged.
+
+let sluice: SluiceProc;
+
+beforeAll(async () => {
+  const server = await startModelServer('a', ['m:1']);
+  sluice = await startSluice((port) => testConfig(port, [{ id: 'a', url: server.url }]));
+  await waitReady(sluice.url, 1, ['m:1']);
+}, 60_000);
+afterAll(stopAll);
+
+/** Sends raw bytes and reads until the server closes the connection. */
+function raw(bytes: string): Promise<string> {
+  const { port } = new URL(sluice.url);
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(bytes));
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (got += d));
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => reject(new Error(`no close; got ${JSON.stringify(got)}`)));
+  });
+}
+
+function parse(response: string): { status: number; contentType: string | undefined; body: { error: { code: string; message: string } } } {
+  const [head = '', body = ''] = response.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const contentType = lines.find((l) => l.toLowerCase().startsWith('content-type:'))?.split(':')[1]?.trim();
+  return { status: Number(statusLine.split(' ')[1]), contentType, body: JSON.parse(body) as { error: { code: string; message: string } } };
+}
+
+async function counted(code: string): Promise<number> {
+  return findSample(parseExposition(await (await fetch(`${sluice.url}/metrics`)).text()), 'sluice_requests_total', { endpoint: 'none', model: 'none', code }) ?? 0;
+}
+
+const loggedErrors = () => sluice.proc.jsonLines().filter((l) => l.message === 'request').map((l) => l.error);
+
+describe('requests the HTTP parser refuses, and CONNECT', () => {
+  it.each([
+    ['an invalid Content-Length', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: abc\r\n\r\n{}', 400, 'malformed_request'],
+    ['both Content-Length and Transfer-Encoding', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'malformed_request'],
+    ['an unknown method', 'BREW /v1/models HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed_request'],
+    ['headers over the limit', `GET /v1/models HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'method_not_allowed'],
+  ])('%s: a JSON error in the OpenAI shape, counted and logged', async (_what, request, status, code) => {
+    const before = await counted(String(status));
+    const answer = parse(await raw(request));
+    expect(answer.status).toBe(status);
+    expect(answer.contentType).toBe('application/json');
+    expect(answer.body.error.code).toBe(code);
+    await waitFor(async () => (await counted(String(status))) === before + 1, 5000, `the ${status} counted`);
+    await waitFor(() => loggedErrors().includes(code), 5000, `an access-log line with ${code}`);
+  });
+
+  it('a valid request on the same port is still served', async () => {
+    const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
+    expect(res.status).toBe(200);
+  });
+});
