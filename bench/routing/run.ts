@@ -12,6 +12,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BOOTSTRAP } from './bootstrap.js';
 import { cacheCounters, replay } from './client.js';
 import { resultJson } from './json.js';
 import { ROOT, nginxAvailable, startEngines, startNginx, startSluice, stopAll, strategySupported, type Running } from './processes.js';
@@ -172,7 +173,7 @@ async function main(): Promise<void> {
   const base = join(outDir, `routing-${values.smoke ? 'smoke-' : ''}${date}`);
   mkdirSync(outDir, { recursive: true });
   const workloads = Object.fromEntries(plan.regimes.map((regime) => [regime, { ...workloadFor(regime, 0, 0, plan.stepMs[regime]), seed: undefined, ratePerSecond: undefined }]));
-  const result = { date: new Date().toISOString(), smoke: values.smoke, machine: { cpus: cpus().length, node: process.version }, engines: ENGINES, engine: ENGINE_ENV, workloads, plan, skipped, rows, targets: targetChecks, decisionCost, durationSeconds: (Date.now() - started) / 1000 };
+  const result = { date: new Date().toISOString(), smoke: values.smoke, machine: { cpus: cpus().length, node: process.version }, engines: ENGINES, engine: ENGINE_ENV, workloads, plan, skipped, rows, bootstrap: BOOTSTRAP, targets: targetChecks, decisionCost, durationSeconds: (Date.now() - started) / 1000 };
   writeFileSync(`${base}.json`, resultJson(result));
   const table = markdownTable(rows);
   const targetLines = values.smoke ? '' : `\n## Targets\n\n${targetsTable(targetChecks)}`;
