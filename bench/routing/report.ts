@@ -12,6 +12,8 @@ export interface Row {
   readonly requests: number;
   readonly failed: number;
   readonly ttftMs: { readonly p50: number; readonly p90: number; readonly p99: number };
+  /** The client-measured TTFT of every completed request, in arrival order, ms rounded to 0.1 ms. */
+  readonly ttftSamplesMs: readonly number[];
   readonly e2eMs: { readonly p50: number; readonly p90: number };
   readonly outputTokensPerSecond: number;
   /** Backends' prefix-cache hits / queries over the step (counter deltas). */

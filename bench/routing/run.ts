@@ -12,7 +12,9 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BOOTSTRAP } from './bootstrap.js';
 import { cacheCounters, replay } from './client.js';
+import { resultJson } from './json.js';
 import { ROOT, nginxAvailable, startEngines, startNginx, startSluice, stopAll, strategySupported, type Running } from './processes.js';
 import { chartSvg, markdownTable, svgToPng, type Row } from './report.js';
 import { hitRate, percentile } from './stats.js';
@@ -81,6 +83,7 @@ async function measure(target: Target, regime: Regime, plan: Plan): Promise<Row[
           requests: result.requests.length,
           failed: result.requests.length - ok.length,
           ttftMs: { p50: percentile(ttft, 50), p90: percentile(ttft, 90), p99: percentile(ttft, 99) },
+          ttftSamplesMs: ttft.map((ms) => Math.round(ms * 10) / 10),
           e2eMs: { p50: percentile(e2e, 50), p90: percentile(e2e, 90) },
           outputTokensPerSecond: ok.reduce((sum, r) => sum + r.outputTokens, 0) / (result.wallMs / 1000),
           prefixCacheHitRate: hitRate(after.hits - before.hits, after.queries - before.queries),
@@ -170,8 +173,8 @@ async function main(): Promise<void> {
   const base = join(outDir, `routing-${values.smoke ? 'smoke-' : ''}${date}`);
   mkdirSync(outDir, { recursive: true });
   const workloads = Object.fromEntries(plan.regimes.map((regime) => [regime, { ...workloadFor(regime, 0, 0, plan.stepMs[regime]), seed: undefined, ratePerSecond: undefined }]));
-  const result = { date: new Date().toISOString(), smoke: values.smoke, machine: { cpus: cpus().length, node: process.version }, engines: ENGINES, engine: ENGINE_ENV, workloads, plan, skipped, rows, targets: targetChecks, decisionCost, durationSeconds: (Date.now() - started) / 1000 };
-  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const result = { date: new Date().toISOString(), smoke: values.smoke, machine: { cpus: cpus().length, node: process.version }, engines: ENGINES, engine: ENGINE_ENV, workloads, plan, skipped, rows, bootstrap: BOOTSTRAP, targets: targetChecks, decisionCost, durationSeconds: (Date.now() - started) / 1000 };
+  writeFileSync(`${base}.json`, resultJson(result));
   const table = markdownTable(rows);
   const targetLines = values.smoke ? '' : `\n## Targets\n\n${targetsTable(targetChecks)}`;
   writeFileSync(`${base}.md`, `# Routing benchmark, ${result.date}\n\n${table}${skipped.length ? `\nSkipped: ${skipped.map((s) => `${s.target} (${s.reason})`).join('; ')}\n` : ''}${targetLines}`);

@@ -22,7 +22,12 @@ describe('routing benchmark smoke run', () => {
     const base = files.find((f) => f.endsWith('.json'))!.replace(/\.json$/, '');
     expect(files.sort()).toEqual([`${base}.json`, `${base}.md`, `${base}.png`, `${base}.svg`]);
 
-    const result = JSON.parse(readFileSync(join(out, `${base}.json`), 'utf8')) as { smoke: boolean; rows: Array<{ target: string; regime: string; requests: number; failed: number; ttftMs: { p90: number } }> };
+    const result = JSON.parse(readFileSync(join(out, `${base}.json`), 'utf8')) as {
+      smoke: boolean;
+      rows: Array<{ target: string; regime: string; requests: number; failed: number; ttftMs: { p90: number }; ttftSamplesMs: number[] }>;
+      bootstrap: { resamples: number; seed: number; levelPercent: number };
+      targets: Array<{ target: string; measured: string; ttftRatios?: unknown[] }>;
+    };
     expect(result.smoke).toBe(true);
     const targets = ['round-robin', 'least-connections', ...(nginxInstalled ? ['nginx least_conn'] : [])];
     for (const regime of ['pressure', 'no-pressure']) {
@@ -30,6 +35,16 @@ describe('routing benchmark smoke run', () => {
     }
     for (const row of result.rows) expect(row.requests).toBeGreaterThan(0);
     expect(result.rows.some((r) => r.failed < r.requests && r.ttftMs.p90 > 0)).toBe(true);
+    // Every completed request's TTFT, in ms to 0.1 ms, for the intervals of the targets.
+    for (const row of result.rows) {
+      expect(row.ttftSamplesMs).toHaveLength(row.requests - row.failed);
+      for (const ms of row.ttftSamplesMs) expect(Math.round(ms * 10) / 10).toBe(ms);
+    }
+    expect(result.bootstrap).toEqual({ resamples: 2000, seed: 1, levelPercent: 95 });
+    // The smoke plan runs none of the strategies the TTFT targets compare: their ratios are empty.
+    const ttftTargets = result.targets.filter((t) => t.target.includes('TTFT p90'));
+    expect(ttftTargets.length).toBeGreaterThan(0);
+    for (const t of ttftTargets) expect(t.ttftRatios).toEqual([]);
 
     const markdown = readFileSync(join(out, `${base}.md`), 'utf8');
     const tableLines = markdown.split('\n').filter((l) => l.startsWith('| '));

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { hitRate, percentile } from '../../bench/routing/stats.js';
 import { messagesFor, schedule, tenantsFor, type WorkloadOptions } from '../../bench/routing/workload.js';
 
 const OPTIONS: WorkloadOptions = { seed: 7, textSeed: 11, tenants: 3, usersPerTenant: 4, systemPromptTokens: 400, questionTokens: 30, outputTokens: 20, ratePerSecond: 5, durationMs: 20_000 };
@@ -48,13 +47,5 @@ describe('routing benchmark workload', () => {
     expect(tenantsFor('pressure', 8192, 1024) * 1024).toBeGreaterThan(8192);
     expect((tenantsFor('pressure', 8192, 1024) * 1024) / 3).toBeLessThan(8192);
     expect(tenantsFor('no-pressure', 8192, 1024) * 1024).toBeLessThan(8192);
-  });
-
-  it('computes nearest-rank percentiles and hit rates', () => {
-    expect(percentile([5, 1, 4, 2, 3], 50)).toBe(3);
-    expect(percentile([5, 1, 4, 2, 3], 99)).toBe(5);
-    expect(percentile([], 90)).toBeNaN();
-    expect(hitRate(30, 120)).toBe(0.25);
-    expect(hitRate(0, 0)).toBeNaN();
   });
 });
