@@ -189,7 +189,11 @@ export class Attempt {
     const state = this.#state;
     const headers: Record<string, string> = forwardedHeaders(req, this.#deps.trustedProxies);
     // A span without valid ids (no trace provider) has no context to pass on.
-    if (hasIds(this.span.spanContext())) propagation.inject(trace.setSpan(state.req.traceContext, this.span), headers);
+    if (hasIds(this.span.spanContext())) {
+      // A sampled-out trace passes on the context it arrived in (its server span's), unchanged.
+      const context = trace.getSpan(state.req.traceContext) === this.span ? state.req.traceContext : trace.setSpan(state.req.traceContext, this.span);
+      propagation.inject(context, headers);
+    }
     try {
       const firstTokenMs = this.#deadline?.remainingMs();
       return await this.#deps.upstreamFor(this.endpoint).attempt(req, res, { body: state.req.body, requestId: state.req.id, headers, fresh, firstTokenMs });
@@ -249,8 +253,11 @@ export class Attempt {
 }
 
 function startAttemptSpan(state: RequestState, endpoint: Endpoint): Span {
-  // Named and described only when it records: without a trace provider (or when sampled out)
-  // nothing is built per request. The standard samplers decide on the trace id and parent alone.
+  // A trace sampled out at the server span stays out (the standard samplers decide on the trace
+  // id and the parent alone): the server span stands in, and no span is made per attempt.
+  const serverSpan = trace.getSpan(state.req.traceContext);
+  if (serverSpan && !serverSpan.isRecording()) return serverSpan;
+  // Named and described only when it records: without a trace provider nothing is built per request.
   const span = tracer.startSpan('attempt', { kind: SpanKind.CLIENT }, state.req.traceContext);
   if (!span.isRecording()) return span;
   const model = state.catalogModel ?? state.req.model;
