@@ -60,6 +60,8 @@ export function endpointStatus(src: StatusSource, ep: Endpoint) {
     uptime_percentage: h.checksTotal === 0 ? null : round((100 * h.checksPassed) / h.checksTotal),
     last_error: h.lastError ?? null,
     models: [...ep.models].sort(),
+    // False until the endpoint's model list has answered once: its `models` are then not known, not empty.
+    models_known: ep.modelsKnown,
   };
 }
 

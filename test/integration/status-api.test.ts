@@ -6,7 +6,7 @@ import { freePort, startModelServer, startSluice, stopAll, testConfig, waitFor, 
 // added, removed or retyped key.
 const HealthState = z.enum(['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy']);
 const Health = z.strictObject({
-  status: z.enum(['starting', 'healthy', 'degraded', 'unhealthy']),
+  status: z.enum(['starting', 'shutting_down', 'healthy', 'degraded', 'unhealthy']),
   endpoints: z.strictObject({ healthy: z.number().int(), degraded: z.number().int(), recovering: z.number().int(), unhealthy: z.number().int(), unknown: z.number().int(), total: z.number().int() }),
   uptime_seconds: z.number().int().nonnegative(),
   version: z.string(),
@@ -31,6 +31,7 @@ const EndpointStatus = z.strictObject({
   uptime_percentage: z.number().min(0).max(100).nullable(),
   last_error: z.string().nullable(),
   models: z.array(z.string()),
+  models_known: z.boolean(),
 });
 const Latency = z.number().nonnegative().nullable();
 const ModelStats = z.strictObject({
@@ -83,14 +84,14 @@ describe('status API schema', () => {
     const { body } = await get('/internal/status/endpoints');
     const { endpoints } = Endpoints.parse(body);
     const a = endpoints.find((e) => e.name === 'a')!;
-    expect(a).toMatchObject({ status: 'healthy', circuit: 'closed', models: ['m:1', 'n:1'] });
+    expect(a).toMatchObject({ status: 'healthy', circuit: 'closed', models: ['m:1', 'n:1'], models_known: true });
     // Up since its first check; the time before it (state unknown) does not count as up.
     expect(a.uptime_percentage).toBeGreaterThan(0);
     expect(a.uptime_percentage).toBeLessThanOrEqual(100);
     expect(a.url).not.toContain('s3cret');
     expect(a.url).not.toContain('user');
     const down = endpoints.find((e) => e.name === 'down')!;
-    expect(down).toMatchObject({ status: 'unhealthy', routable: false, max_connections: 4 });
+    expect(down).toMatchObject({ status: 'unhealthy', routable: false, max_connections: 4, models: [], models_known: false });
     expect(down.last_error).toContain('ECONNREFUSED');
   });
 
