@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { afterEach, afterAll, describe, expect, it } from 'vitest';
 import { allSamples, parseExposition } from '../helpers/exposition.js';
 import { startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { freshRequest, type Answer } from '../helpers/fresh-request.js';
 
 // An endpoint whose model list has never answered (a model server still loading answers 503 to
 // /v1/models; MODEL_LIST_FAIL_FOR here) may serve any model: until it has listed, a model no
@@ -14,26 +14,8 @@ const READY_MODEL = 'ready:1';
 /** Served only by the endpoint whose list fails at first. */
 const LATE_MODEL = 'late:1';
 
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
 
-/** One request on a connection of its own (in a cluster, each may reach another worker). */
-function send(url: string, method = 'GET', body?: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(url, { method, agent: false, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const send = freshRequest;
 
 const chat = (sluice: SluiceProc, model: string) => send(`${sluice.url}/v1/chat/completions`, 'POST', { model, messages: [{ role: 'user', content: 'hello' }], max_tokens: 2 });
 const ollamaChat = (sluice: SluiceProc, model: string) => send(`${sluice.url}/api/chat`, 'POST', { model, messages: [{ role: 'user', content: 'hello' }], stream: false, options: { num_predict: 2 } });

@@ -1,6 +1,6 @@
-import http from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { freshRequest, type Answer } from '../helpers/fresh-request.js';
 
 // Sluice learns which endpoint serves which model from their model lists. Here those lists answer
 // late (MODEL_LIST_DELAY) while the endpoints' health checks pass at once, so Sluice is listening,
@@ -9,28 +9,8 @@ import { startModelServer, startSluice, stopAll, testConfig, waitFor, type Model
 
 const MODEL = 'm:1';
 
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-  readonly ms: number;
-  readonly retryAfter: string | undefined;
-}
 
-/** One request on a connection of its own (in a cluster, each may reach another worker). */
-function send(url: string, method = 'GET', body?: unknown): Promise<Answer> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(url, { method, agent: false, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, ms: performance.now() - started, retryAfter: res.headers['retry-after'] }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const send = freshRequest;
 
 const chat = (sluice: SluiceProc) => send(`${sluice.url}/v1/chat/completions`, 'POST', { model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 2 });
 const json = (answer: Answer): unknown => JSON.parse(answer.body);
@@ -81,7 +61,7 @@ describe('start-up warm-up', () => {
     // the model, so not a 404 (nor a hang) but a 503 to try again later.
     expect(completion.status, completion.body).toBe(503);
     expect(json(completion)).toMatchObject({ error: { code: 'model_lists_pending' } });
-    expect(completion.retryAfter).toMatch(/^[1-9]\d*$/);
+    expect(completion.headers['retry-after']).toMatch(/^[1-9]\d*$/);
     // It waited (Sluice was listening well within the second), but not for the 20 s list.
     expect(completion.ms).toBeGreaterThan(200);
     expect(completion.ms).toBeLessThan(5000);

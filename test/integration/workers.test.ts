@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allSamples, parseExposition, promtoolCheckMetrics } from '../helpers/exposition.js';
 import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { freshRequest, type Answer } from '../helpers/fresh-request.js';
 
 /** The configured check interval of every endpoint (testConfig's). */
 const CHECK_INTERVAL_MS = 200;
@@ -23,26 +23,8 @@ beforeAll(async () => {
 
 afterAll(() => stopAll());
 
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
 
-/** One request on a connection of its own, so the cluster hands each to a worker anew. */
-function fresh(method: string, path: string, body?: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(`${sluice.url}${path}`, { method, agent: false, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const fresh = (method: string, path: string, body?: unknown): Promise<Answer> => freshRequest(`${sluice.url}${path}`, method, body);
 
 const chat = () => fresh('POST', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hello there' }], max_tokens: 3 });
 
