@@ -15,7 +15,9 @@ import YAML from 'yaml';
 export const DEFAULT_RUNBOOK_BASE = 'https://github.com/sluice-lb/sluice/blob/main/docs/runbooks.md';
 
 /**
- * The service level objectives, measured on what clients see, per Sluice job (all its replicas).
+ * The service level objectives, measured on what clients see, per Sluice job (all its replicas)
+ * and per Kubernetes namespace (two deployments with the same Service name stay apart; absent
+ * outside Kubernetes).
  * The SLI is the ratio of bad events: `errors` / `total`, or 1 - `good` / `total` (rate arguments).
  */
 export const SLOS = [
@@ -56,10 +58,10 @@ const seconds = (d) => Number(d.slice(0, -1)) * SECONDS[d.at(-1)];
 const WINDOWS = [...new Set(BURN_WINDOWS.flatMap((w) => [w.short, w.long]))].sort((a, b) => seconds(a) - seconds(b));
 
 function ratioExpr(slo, window) {
-  const total = `sum by (job) (rate(${slo.total}[${window}]))`;
+  const total = `sum by (namespace, job) (rate(${slo.total}[${window}]))`;
   // 0, not missing, while there is traffic and no error series exists yet.
-  if (slo.errors) return `(\n  sum by (job) (rate(${slo.errors}[${window}]))\n  or\n  ${total} * 0\n)\n/\n${total}`;
-  return `1 - (\n  sum by (job) (rate(${slo.good}[${window}]))\n  /\n  ${total}\n)`;
+  if (slo.errors) return `(\n  sum by (namespace, job) (rate(${slo.errors}[${window}]))\n  or\n  ${total} * 0\n)\n/\n${total}`;
+  return `1 - (\n  sum by (namespace, job) (rate(${slo.good}[${window}]))\n  /\n  ${total}\n)`;
 }
 
 const record = (slo, window) => `sluice:slo_${slo.sli}:ratio_rate${window}`;

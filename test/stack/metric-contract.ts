@@ -96,10 +96,11 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
 export const SLUICE_METRIC_NAMES: ReadonlySet<string> = new Set(SLUICE_METRICS.map((m) => m.name));
 
 /**
- * Labels a scraped series carries besides its own: job and instance always, and pod when
- * Kubernetes discovers the target (the ServiceMonitor); the alerts aggregate it away with instance.
+ * Labels a scraped series carries besides its own: job and instance always, and namespace and pod
+ * when Kubernetes discovers the target (the ServiceMonitor). The alerts aggregate pod away with
+ * instance; the recording rules keep namespace, so deployments in two namespaces stay apart.
  */
-export const TARGET_LABELS = ['job', 'instance', 'pod'] as const;
+export const TARGET_LABELS = ['job', 'instance', 'namespace', 'pod'] as const;
 
 export function metricContract(name: string): MetricContract | undefined {
   return SLUICE_METRICS.find((m) => m.name === name);

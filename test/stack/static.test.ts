@@ -124,7 +124,7 @@ describe('prometheus/', () => {
     }
     for (const rule of slo.filter((r) => r.record)) {
       expect(rule.record).toMatch(/^sluice:slo_[a-z0-9_]+:ratio_rate\d+[mhd]$/);
-      for (const by of rule.expr.matchAll(/\bby\s*\(([^)]*)\)/g)) expect(by[1], rule.record).toBe('job');
+      for (const by of rule.expr.matchAll(/\bby\s*\(([^)]*)\)/g)) expect(by[1], rule.record).toBe('namespace, job');
     }
   });
 
@@ -142,12 +142,12 @@ describe('prometheus/', () => {
     }
   });
 
-  it('names recording rules sluice:<what>:<aggregation> and keeps job and instance in every aggregation', () => {
+  it('names recording rules sluice:<what>:<aggregation> and keeps namespace, job and instance in every aggregation', () => {
     const rules = loadRuleFile('rules.yml').groups.flatMap((g) => g.rules);
     expect(rules.length).toBeGreaterThan(5);
     for (const rule of rules) {
       expect(rule.record).toMatch(/^sluice:[a-z0-9_]+:[a-z0-9_]+$/);
-      for (const by of rule.expr.matchAll(/\bby\s*\(([^)]*)\)/g)) expect(by[1], rule.record).toMatch(/^job, instance\b/);
+      for (const by of rule.expr.matchAll(/\bby\s*\(([^)]*)\)/g)) expect(by[1], rule.record).toMatch(/^namespace, job, instance\b/);
     }
   });
 });
