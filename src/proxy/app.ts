@@ -52,11 +52,15 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     if (catalog.primed) next();
     else void catalog.whenPrimed().then(() => next());
   };
-  app.get('/v1/models', afterPriming, (_req, res) => {
+  app.get('/v1/models', afterPriming, (req, res) => {
+    const pending = opts.current().forwarder.modelListsPending('openai');
+    if (pending) return sendError(req, res, pending);
     const data = opts.current().catalog.routableModels().map((e) => ({ id: e.model, object: 'model', created: 0, owned_by: 'sluice', endpoints: e.endpoints.filter((ep) => ep.routable).map((ep) => ep.name) }));
     res.json({ object: 'list', data });
   });
-  app.get('/api/tags', afterPriming, (_req, res) => {
+  app.get('/api/tags', afterPriming, (req, res) => {
+    const pending = opts.current().forwarder.modelListsPending('ollama');
+    if (pending) return sendError(req, res, pending);
     const models = opts.current().catalog.routableModels().map((e) => ({ name: e.model, model: e.model, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
     res.json({ models });
   });

@@ -126,14 +126,32 @@ export class Forwarder {
    * wait is until its listing is tried again: at its next passing health check (a failed listing
    * is retried then), and at the latest at the next discovery round (`discovery.interval`).
    */
+  /**
+   * The answer to a model list request (`/v1/models`, `/api/tags`) when no model is routable and
+   * some endpoint has never listed its models: an empty list would say the fleet serves nothing,
+   * when it is not known yet. Undefined when the list can be answered.
+   */
+  modelListsPending(flavour: ApiFlavour): SluiceError | undefined {
+    const unlisted = this.#deps.catalog.notYetListed();
+    if (unlisted.length === 0 || this.#deps.catalog.routableModels().length > 0) return undefined;
+    const which = `${unlisted.length} of ${this.#deps.endpoints.length} endpoints`;
+    const message = flavour === 'ollama' ? `models not known yet: ${which} have not listed their models; try again later` : `No model is known yet: ${which} have not listed their models; try again later`;
+    return new SluiceError('model_lists_pending', message, { retryAfterSeconds: this.#listsPendingRetryAfter(unlisted) });
+  }
+
+  /** Seconds until an endpoint that has not listed its models is likely to: its next check, at most the discovery interval. */
+  #listsPendingRetryAfter(unlisted: readonly Endpoint[]): number {
+    const untilDiscovery = Math.max(1, Math.ceil(this.#deps.config.discovery.interval / 1000));
+    return Math.min(untilDiscovery, this.#deps.retryAfterSeconds(unlisted));
+  }
+
   #unknownModelError(model: string, flavour: ApiFlavour): SluiceError {
     const unlisted = this.#deps.catalog.notYetListed();
     if (unlisted.length === 0) {
       const message = flavour === 'ollama' ? `model '${model}' not found` : `The model '${model}' does not exist or is not served by any endpoint`;
       return new SluiceError('model_not_found', message);
     }
-    const untilDiscovery = Math.max(1, Math.ceil(this.#deps.config.discovery.interval / 1000));
-    const retryAfterSeconds = Math.min(untilDiscovery, this.#deps.retryAfterSeconds(unlisted));
+    const retryAfterSeconds = this.#listsPendingRetryAfter(unlisted);
     const which = `${unlisted.length} of ${this.#deps.endpoints.length} endpoints`;
     const message =
       flavour === 'ollama'

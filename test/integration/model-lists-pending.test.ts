@@ -113,6 +113,22 @@ describe('a model while some endpoint has never listed its models', () => {
     expect(missing.map((a) => a.status)).toEqual([404, 404, 404, 404]);
   }, 120_000);
 
+  it('the model lists: 503 while no model is known and an endpoint has not listed; partial lists once one is known', async () => {
+    const late = await failingLister('late', '8s');
+    const sluice = await startSluice((port) => testConfig(port, [{ id: late.id, url: late.url }], 'discovery:\n  interval: 1m\n'));
+    const [openai, ollama] = await Promise.all([send(`${sluice.url}/v1/models`), send(`${sluice.url}/api/tags`)]);
+    await stillFailing(late);
+    expect(openai.status, openai.body).toBe(503);
+    expect(json(openai)).toMatchObject({ error: { type: 'server_error', code: 'model_lists_pending' } });
+    expect(openai.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    expect(ollama.status, ollama.body).toBe(503);
+    expect(Object.keys(json(ollama) as object)).toEqual(['error']);
+    expect(ollama.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    // Once it has listed, the list is the fleet's.
+    await waitFor(async () => (await send(`${sluice.url}/v1/models`)).status === 200, 20_000, 'the model list answered');
+    expect((json(await send(`${sluice.url}/v1/models`)) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual([LATE_MODEL]);
+  }, 90_000);
+
   it('an endpoint added by a reload that has not listed yet: 503 again until it has', async () => {
     const ready = await startModelServer('ready', [READY_MODEL]);
     let port = 0;
