@@ -13,6 +13,7 @@ import { Attempt } from './attempt.js';
 import { chooseEndpoint, hasCandidate } from './choose.js';
 import { apiFlavour, sendError, SluiceError, type ApiFlavour } from './errors.js';
 import { asksForStream } from './first-token.js';
+import { ModelAnswers } from './model-answers.js';
 import { RequestObserver } from './observe.js';
 import { promptBlocks } from './prompt-blocks.js';
 import { CLIENT_CLOSED, operationName, type ProxiedRequest, type RequestState } from './request-state.js';
@@ -54,12 +55,14 @@ export class Forwarder {
   readonly #observer: RequestObserver;
   readonly #responder: Responder;
   readonly #targets: TargetPolicy;
+  readonly #models: ModelAnswers;
 
   constructor(deps: ForwarderDeps) {
     this.#deps = { ...deps, trustedProxies: trustedList(deps.config.server.trusted_proxies) };
     this.#observer = new RequestObserver(deps);
     this.#responder = new Responder(deps, this.#observer);
     this.#targets = new TargetPolicy(deps.config.proxy.allowed_paths);
+    this.#models = new ModelAnswers(deps);
   }
 
   /** Why a request cannot be forwarded (its target), before its body is read; undefined when it can. */
@@ -86,7 +89,7 @@ export class Forwarder {
       prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),
     };
     res.setHeader('x-sluice-request-id', preq.id);
-    if (preq.model !== undefined && catalogModel === undefined) return this.#fail(req, res, state, this.#unknownModelError(preq.model, flavour));
+    if (preq.model !== undefined && catalogModel === undefined) return this.#fail(req, res, state, this.#models.unknownModel(preq.model, flavour));
     const pool = catalogModel === undefined ? this.#deps.endpoints : this.#deps.catalog.endpointsFor(catalogModel);
     const sticky = this.#deps.sticky ? stickyKey(this.#deps.sticky, req) : undefined;
     const maxAttempts = this.#deps.config.proxy.retries + 1;
@@ -119,45 +122,9 @@ export class Forwarder {
     return this.#fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
   }
 
-  /**
-   * A model no endpoint is known to serve: 404 once every endpoint has listed its models; while
-   * some endpoint's models are not known (its listings failed or are pending: a server still
-   * loading, one just added), 503 with Retry-After, since that endpoint may well serve it. The
-   * wait is until its listing is tried again: at its next passing health check (a failed listing
-   * is retried then), and at the latest at the next discovery round (`discovery.interval`).
-   */
-  /**
-   * The answer to a model list request (`/v1/models`, `/api/tags`) when no model is routable and
-   * some endpoint has never listed its models: an empty list would say the fleet serves nothing,
-   * when it is not known yet. Undefined when the list can be answered.
-   */
+  /** The answer to a model list request while the fleet's models are not known yet (see ModelAnswers); undefined when the list can be answered. */
   modelListsPending(flavour: ApiFlavour): SluiceError | undefined {
-    const unlisted = this.#deps.catalog.notYetListed();
-    if (unlisted.length === 0 || this.#deps.catalog.routableModels().length > 0) return undefined;
-    const which = `${unlisted.length} of ${this.#deps.endpoints.length} endpoints`;
-    const message = flavour === 'ollama' ? `models not known yet: ${which} have not listed their models; try again later` : `No model is known yet: ${which} have not listed their models; try again later`;
-    return new SluiceError('model_lists_pending', message, { retryAfterSeconds: this.#listsPendingRetryAfter(unlisted) });
-  }
-
-  /** Seconds until an endpoint that has not listed its models is likely to: its next check, at most the discovery interval. */
-  #listsPendingRetryAfter(unlisted: readonly Endpoint[]): number {
-    const untilDiscovery = Math.max(1, Math.ceil(this.#deps.config.discovery.interval / 1000));
-    return Math.min(untilDiscovery, this.#deps.retryAfterSeconds(unlisted));
-  }
-
-  #unknownModelError(model: string, flavour: ApiFlavour): SluiceError {
-    const unlisted = this.#deps.catalog.notYetListed();
-    if (unlisted.length === 0) {
-      const message = flavour === 'ollama' ? `model '${model}' not found` : `The model '${model}' does not exist or is not served by any endpoint`;
-      return new SluiceError('model_not_found', message);
-    }
-    const retryAfterSeconds = this.#listsPendingRetryAfter(unlisted);
-    const which = `${unlisted.length} of ${this.#deps.endpoints.length} endpoints`;
-    const message =
-      flavour === 'ollama'
-        ? `model '${model}' not known yet: ${which} have not listed their models; try again later`
-        : `The model '${model}' is not served by any endpoint whose models are known, and ${which} have not listed their models yet; try again later`;
-    return new SluiceError('model_lists_pending', message, { retryAfterSeconds });
+    return this.#models.listsPending(flavour);
   }
 
   #noEndpointError(state: RequestState, why: 'none' | 'busy', model: string | undefined): SluiceError {
