@@ -1,8 +1,8 @@
 import { expect } from 'vitest';
 import { ConfigError } from '../../src/config/index.js';
 
-/** The issues of the ConfigError that `run` throws; the test fails when it throws nothing or something else. */
-export function rejectionIssues(run: () => unknown): string[] {
+/** The ConfigError that `run` throws; the test fails when it throws nothing or something else. */
+export function rejection(run: () => unknown): ConfigError {
   let caught: unknown;
   try {
     run();
@@ -10,5 +10,10 @@ export function rejectionIssues(run: () => unknown): string[] {
     caught = error;
   }
   expect(caught).toBeInstanceOf(ConfigError);
-  return (caught as ConfigError).issues;
+  return caught as ConfigError;
+}
+
+/** The issues of the ConfigError that `run` throws (see rejection). */
+export function rejectionIssues(run: () => unknown): string[] {
+  return rejection(run).issues;
 }

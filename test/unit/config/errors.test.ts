@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, validateConfig } from '../../../src/config/index.js';
-import { rejectionIssues } from '../../helpers/config-errors.js';
+import { parseConfig, validateConfig } from '../../../src/config/index.js';
+import { rejection, rejectionIssues } from '../../helpers/config-errors.js';
 
 const endpoint = { name: 'a', url: 'http://127.0.0.1:1' };
 
@@ -107,14 +107,7 @@ describe('validation messages', () => {
 
 describe('ConfigError', () => {
   it('carries a code and lists issues one per line, prefixed with the source', () => {
-    let caught: unknown;
-    try {
-      parseConfig('server:\n  port: 0\nextra: 1\n', 'sluice.yaml');
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(ConfigError);
-    const error = caught as ConfigError;
+    const error = rejection(() => parseConfig('server:\n  port: 0\nextra: 1\n', 'sluice.yaml'));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.issues).toEqual([
       'server.port: expected a port number 1-65535 (line 2)',
