@@ -152,7 +152,7 @@ export class Forwarder {
    */
   refuseOnSocket(socket: Duplex, err: SluiceError, req?: IncomingMessage): void {
     const earlier = responseInProgress(socket);
-    answerOnSocket(socket, err);
+    answerOnSocket(socket, err, earlier);
     // A request whose response is in progress on this connection is counted by its own path.
     if (earlier) return;
     const path = req?.url ?? '';

@@ -4,4 +4,4 @@ export { stickyKeySource, type StickyKeySource } from './sticky-key.js';
 export { Upstream, type UpstreamTimeouts } from './upstream.js';
 export { sendError, SluiceError, type SluiceErrorCode } from './errors.js';
 export { CHARS_PER_TOKEN } from './prompt-blocks.js';
-export { socketRefusals, type SocketRefusals } from './unparsed.js';
+export { socketRefusals } from './unparsed.js';

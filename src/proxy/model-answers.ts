@@ -1,15 +1,8 @@
-import type { SluiceConfig } from '../config/index.js';
-import type { ModelCatalog } from '../discovery/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import { SluiceError, type ApiFlavour } from './errors.js';
+import type { ForwarderDeps } from './forwarder.js';
 
-export interface ModelAnswersDeps {
-  readonly config: SluiceConfig;
-  readonly endpoints: readonly Endpoint[];
-  readonly catalog: ModelCatalog;
-  /** Seconds until the next health check of the given endpoints (all of them by default). */
-  readonly retryAfterSeconds: (among?: readonly Endpoint[]) => number;
-}
+export type ModelAnswersDeps = Pick<ForwarderDeps, 'config' | 'endpoints' | 'catalog' | 'retryAfterSeconds'>;
 
 /**
  * What Sluice answers itself about models it cannot route to: a model no endpoint is known to

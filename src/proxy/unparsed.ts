@@ -28,8 +28,7 @@ export function connectRefusal(): SluiceError {
  * closes it, as Node does by default. Nothing is written when a response already in progress on
  * the connection has started: bytes of this one would corrupt it.
  */
-export function answerOnSocket(socket: Duplex, err: SluiceError): void {
-  const inFlight = responseInProgress(socket);
+export function answerOnSocket(socket: Duplex, err: SluiceError, inFlight = responseInProgress(socket)): void {
   if (socket.writable && !inFlight?.headersSent) {
     const body = JSON.stringify(errorBody(err, 'openai'));
     socket.write(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
@@ -46,21 +45,18 @@ export function responseInProgress(socket: Duplex): ServerResponse | undefined {
   return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
 }
 
-/** The proxy port's handlers for what never becomes a request: parser refusals and CONNECT. */
-export interface SocketRefusals {
-  clientError(err: NodeJS.ErrnoException, socket: Duplex): void;
-  connect(req: IncomingMessage, socket: Duplex): void;
-}
-
-/** Handlers answering through the forwarder of the moment (counted and logged like any request). */
-export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket'>): SocketRefusals {
+/**
+ * The proxy port's handlers for what never becomes a request (parser refusals, CONNECT),
+ * answering through the forwarder of the moment (counted and logged like any request).
+ */
+export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket'>) {
   return {
-    clientError(err, socket) {
+    clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
       const refusal = parserRefusal(err);
       if (refusal) forwarder().refuseOnSocket(socket, refusal);
       else socket.destroy();
     },
-    connect(req, socket) {
+    connect(req: IncomingMessage, socket: Duplex): void {
       forwarder().refuseOnSocket(socket, connectRefusal(), req);
     },
   };
