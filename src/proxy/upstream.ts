@@ -5,6 +5,7 @@ import type { Server, Socket } from 'node:net';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { FailureReason } from '../telemetry/index.js';
 import { CLIENT_ADDRESS_NAMES, hopByHopNames } from './headers.js';
+import { IdleSocketSweeper } from './idle-sockets.js';
 
 export interface UpstreamTimeouts {
   readonly connectMs: number;
@@ -52,6 +53,8 @@ interface PendingAttempt {
  * closing; undici uses the same 4 s.
  */
 const IDLE_SOCKET_MS = 4000;
+/** How often an agent's idle connections are looked at: they close 3.5 to 4 s after their last use. */
+const IDLE_SWEEP_MS = 500;
 
 /** Listeners http-proxy adds to the client request on every attempt; removed when the attempt settles. */
 const PER_ATTEMPT_EVENTS = ['aborted', 'error'] as const;
@@ -89,6 +92,7 @@ export class Upstream {
   readonly #middleware: RequestHandler;
   readonly #freshMiddleware: RequestHandler;
   readonly #agent: http.Agent;
+  readonly #idleSockets: IdleSocketSweeper;
   readonly #pending = new WeakMap<IncomingMessage, PendingAttempt>();
   #timeouts: UpstreamTimeouts;
   readonly #authorization: () => string | undefined;
@@ -105,8 +109,9 @@ export class Upstream {
   constructor(target: URL, timeouts: UpstreamTimeouts, authorization: () => string | undefined = () => undefined) {
     this.#timeouts = timeouts;
     this.#authorization = authorization;
-    const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' as const, noDelay: true, timeout: IDLE_SOCKET_MS };
+    const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, scheduling: 'lifo' as const, noDelay: true };
     this.#agent = target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.#idleSockets = new IdleSocketSweeper(this.#agent, { idleMs: IDLE_SOCKET_MS, everyMs: IDLE_SWEEP_MS }).start();
     this.#middleware = this.#createMiddleware(target, this.#agent);
     // No agent: http-proxy then opens a new connection for the request and closes it after.
     this.#freshMiddleware = this.#createMiddleware(target, undefined);
@@ -223,6 +228,7 @@ export class Upstream {
    */
   close(): void {
     this.#closed = true;
+    this.#idleSockets.stop();
     this.#agent.destroy();
     this.#removeListeners();
   }

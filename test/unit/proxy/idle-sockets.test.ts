@@ -1,0 +1,103 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { IdleSocketSweeper, type PooledSocket } from '../../../src/proxy/idle-sockets.js';
+
+class FakeSocket implements PooledSocket {
+  bytesRead = 0;
+  bytesWritten = 0;
+  destroyed = false;
+  destroy(): void {
+    this.destroyed = true;
+  }
+  use(): void {
+    this.bytesRead += 100;
+    this.bytesWritten += 50;
+  }
+}
+
+function setup() {
+  let now = 0;
+  const pool: { freeSockets: Record<string, FakeSocket[] | undefined> } = { freeSockets: {} };
+  const sweeper = new IdleSocketSweeper(pool, { idleMs: 4000, everyMs: 500, now: () => now });
+  return { pool, sweeper, advance: (ms: number) => (now += ms) };
+}
+
+describe('IdleSocketSweeper', () => {
+  it('closes a pooled connection between idleMs - everyMs and idleMs after its last use', () => {
+    const { pool, sweeper, advance } = setup();
+    const socket = new FakeSocket();
+    socket.use();
+    pool.freeSockets['backend:80:'] = [socket];
+    // Returned to the pool just before this sweep: idle for 0 to 500 ms from here.
+    sweeper.sweep();
+    for (let t = 500; t < 3500; t += 500) {
+      advance(500);
+      sweeper.sweep();
+      expect(socket.destroyed, `at ${t} ms`).toBe(false);
+    }
+    advance(500);
+    sweeper.sweep();
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('restarts the idle time of a connection used between sweeps', () => {
+    const { pool, sweeper, advance } = setup();
+    const socket = new FakeSocket();
+    pool.freeSockets.a = [socket];
+    sweeper.sweep();
+    advance(3000);
+    sweeper.sweep();
+    socket.use(); // taken from the pool, used, and back before the next sweep
+    advance(500);
+    sweeper.sweep();
+    advance(3000);
+    sweeper.sweep();
+    expect(socket.destroyed).toBe(false);
+    advance(500);
+    sweeper.sweep();
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('leaves connections in use (not in the pool) alone, and looks at every host', () => {
+    const { pool, sweeper, advance } = setup();
+    const inUse = new FakeSocket();
+    const idleA = new FakeSocket();
+    const idleB = new FakeSocket();
+    pool.freeSockets = { a: [idleA], b: [idleB], c: undefined };
+    for (let i = 0; i <= 8; i++) {
+      sweeper.sweep();
+      advance(500);
+    }
+    expect([idleA.destroyed, idleB.destroyed, inUse.destroyed]).toEqual([true, true, false]);
+  });
+
+  it("closes a real agent's idle keep-alive connection, and the next request opens another", async () => {
+    const server = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const agent = new http.Agent({ keepAlive: true });
+    const sweeper = new IdleSocketSweeper(agent, { idleMs: 300, everyMs: 50 }).start();
+    try {
+      const get = () =>
+        new Promise<void>((resolve, reject) => {
+          http.get({ host: '127.0.0.1', port, agent }, (res) => res.resume().on('end', resolve)).on('error', reject);
+        });
+      await get();
+      const pooled = Object.values(agent.freeSockets).flat();
+      expect(pooled).toHaveLength(1);
+      const closed = new Promise<void>((resolve) => pooled[0]!.once('close', () => resolve()));
+      const startedAt = performance.now();
+      await closed;
+      expect(performance.now() - startedAt).toBeGreaterThanOrEqual(150);
+      expect(Object.values(agent.freeSockets).flat()).toHaveLength(0);
+      // A new request opens a new connection, which the pool keeps after it.
+      await get();
+      expect(Object.values(agent.freeSockets).flat()).toHaveLength(1);
+    } finally {
+      sweeper.stop();
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
