@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import { CIRCUIT_STATES, HEALTH_STATES } from '../endpoints/index.js';
 import { ROUTE_REASONS, type RouteReason } from '../balancing/index.js';
+import { BoundCounter, BoundHistogram } from './bound-series.js';
 import { FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
 
 export type CheckResult = 'success' | 'failure' | 'timeout';
@@ -68,13 +69,14 @@ export interface RequestObservation {
 interface RequestSeries {
   readonly endpoint: string;
   /** By status code. */
-  readonly requests: Map<number, client.Counter.Internal>;
-  readonly duration: client.Histogram.Internal<string>;
-  readonly ttfb: client.Histogram.Internal<string>;
-  readonly ttft: client.Histogram.Internal<string>;
-  readonly overhead: client.Histogram.Internal<string>;
-  readonly inputTokens: client.Counter.Internal;
-  readonly outputTokens: client.Counter.Internal;
+  readonly requests: Map<number, BoundCounter>;
+  readonly duration: BoundHistogram;
+  readonly ttfb: BoundHistogram;
+  readonly ttft: BoundHistogram;
+  readonly overhead: BoundHistogram;
+  readonly itl: BoundHistogram;
+  readonly inputTokens: BoundCounter;
+  readonly outputTokens: BoundCounter;
 }
 
 /**
@@ -245,7 +247,7 @@ export class SluiceMetrics {
     let routes = this.#routeSeries.get(endpoint);
     if (!routes) this.#routeSeries.set(endpoint, (routes = new Map()));
     let decisions = routes.get(reason);
-    if (!decisions) routes.set(reason, (decisions = this.#routeDecisions.labels(endpoint, reason)));
+    if (!decisions) routes.set(reason, (decisions = new BoundCounter(this.#routeDecisions, { endpoint, reason })));
     decisions.inc();
     if (prefixHit !== undefined) (prefixHit ? this.#prefixHits : this.#prefixMisses).inc();
   }
@@ -281,7 +283,7 @@ export class SluiceMetrics {
   requestCompleted(o: RequestObservation): void {
     const series = this.#requestSeries(o.endpoint, o.model);
     let requests = series.requests.get(o.code);
-    if (!requests) series.requests.set(o.code, (requests = this.#requests.labels(o.endpoint, o.model, String(o.code))));
+    if (!requests) series.requests.set(o.code, (requests = new BoundCounter(this.#requests, { endpoint: o.endpoint, model: o.model, code: String(o.code) })));
     requests.inc();
     if (o.traceId === undefined) {
       // No exemplar to attach: the series resolved once per endpoint and model, no label hashing.
@@ -302,7 +304,7 @@ export class SluiceMetrics {
   /** The request series of one endpoint and model, resolved once (labels are bounded, so is this map). */
   readonly #seriesCache = new Map<string, RequestSeries>();
   /** The route decision series of each endpoint by reason, resolved once (both labels are bounded). */
-  readonly #routeSeries = new Map<string, Map<RouteReason, client.Counter.Internal>>();
+  readonly #routeSeries = new Map<string, Map<RouteReason, BoundCounter>>();
   readonly #prefixHits: client.Counter.Internal;
   readonly #prefixMisses: client.Counter.Internal;
 
@@ -313,12 +315,13 @@ export class SluiceMetrics {
       series = {
         endpoint,
         requests: new Map(),
-        duration: this.#requestDuration.labels(endpoint, model),
-        ttfb: this.#ttfb.labels(endpoint, model),
-        ttft: this.#ttft.labels(endpoint, model),
-        overhead: this.#overhead.labels(endpoint),
-        inputTokens: this.#tokens.labels(endpoint, model, 'input'),
-        outputTokens: this.#tokens.labels(endpoint, model, 'output'),
+        duration: new BoundHistogram(this.#requestDuration, { endpoint, model }),
+        ttfb: new BoundHistogram(this.#ttfb, { endpoint, model }),
+        ttft: new BoundHistogram(this.#ttft, { endpoint, model }),
+        overhead: new BoundHistogram(this.#overhead, { endpoint }),
+        itl: new BoundHistogram(this.#itl, { endpoint, model }),
+        inputTokens: new BoundCounter(this.#tokens, { endpoint, model, type: 'input' }),
+        outputTokens: new BoundCounter(this.#tokens, { endpoint, model, type: 'output' }),
       };
       this.#seriesCache.set(key, series);
     }
@@ -327,7 +330,7 @@ export class SluiceMetrics {
 
   /** The inter-token latency series of one endpoint and model (labels resolved once, then one observation per gap). */
   interTokenLatency(endpoint: string, model: string): GapObserver {
-    return this.#itl.labels(endpoint, model);
+    return this.#requestSeries(endpoint, model).itl;
   }
 
   attemptFailed(endpoint: string, reason: FailureReason, retried: boolean): void {
