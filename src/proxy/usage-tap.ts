@@ -68,7 +68,8 @@ export class UsageTap {
   #tail(): Buffer {
     const ring = this.#ring;
     if (!ring) {
-      const all = Buffer.concat(this.#chunks);
+      // A response that is not streamed is most often one chunk: read in place, not copied.
+      const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
       return all.length > TAIL_BYTES ? all.subarray(all.length - TAIL_BYTES) : all;
     }
     if (this.#ringWritten < TAIL_BYTES) return ring.subarray(0, this.#ringWritten);
@@ -77,11 +78,14 @@ export class UsageTap {
   }
 
   result(): Usage {
-    const text = this.#tail().toString('utf8');
+    const tail = this.#tail();
+    const text = tail.toString('utf8');
     const usage: Usage = {};
     usage.inputTokens = lastNumber(OPENAI_INPUT, text, '"prompt_tokens"') ?? lastNumber(OLLAMA_INPUT, text, '"prompt_eval_count"');
     usage.outputTokens = lastNumber(OPENAI_OUTPUT, text, '"completion_tokens"') ?? lastNumber(OLLAMA_OUTPUT, text, '"eval_count"');
-    usage.responseModel = MODEL.exec(Buffer.concat(this.#head, this.#headBytes).toString('utf8'))?.[1];
+    // A response no longer than the head is all in the tail as well: decoded once.
+    const whole = this.#head.length === 1 && this.#head[0] === tail;
+    usage.responseModel = MODEL.exec(whole ? text : Buffer.concat(this.#head, this.#headBytes).toString('utf8'))?.[1];
     return usage;
   }
 }
