@@ -142,7 +142,7 @@ export function renderMarkdown(results, plotRate) {
     '',
   ];
   if (results.throughput) {
-    parts.push(`## Throughput: small JSON POSTs, ${results.meta.params.throughput.connections} connections (wrk, ${results.meta.params.throughput.durationS} s)`, '', throughputTable(results), '');
+    parts.push(`## Throughput: small JSON POSTs, ${results.meta.params.throughput.connections} connections (wrk, ${results.meta.params.throughput.durationS} s after ${results.meta.params.throughput.warmupS} s of warm-up)`, '', throughputTable(results), '');
   }
   if (results.telemetry) parts.push('## Telemetry cost', '', telemetryTable(results), '');
   for (const rate of results.latency ? results.meta.params.latency.rates : []) {

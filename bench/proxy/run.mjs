@@ -22,7 +22,8 @@ import { nginxBackendConfig, ROOT, ROWS } from './rows.mjs';
 const HERE = join(ROOT, 'bench/proxy');
 
 const FULL = {
-  throughput: { warmupS: 2, durationS: 10, connections: 64 },
+  // Warm-up long enough for the JIT to settle in every Node row (Sluice was still speeding up after 4 s).
+  throughput: { warmupS: 5, durationS: 10, connections: 64 },
   telemetry: { warmupS: 5, durationS: 6, connections: 64, rounds: 2 },
   latency: { rates: [200, 1000, 3000], warmupMs: 1000, durationMs: 8000, connections: 64 },
   streaming: { streams: 64, chunks: 300, intervalMs: 10, warmupChunks: 50, rampPerBatch: 8, rampEveryMs: 10 },
