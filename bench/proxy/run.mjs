@@ -26,7 +26,7 @@ const FULL = {
   throughput: { warmupS: 5, durationS: 10, connections: 64 },
   telemetry: { warmupS: 5, durationS: 6, connections: 64, rounds: 2 },
   latency: { rates: [200, 1000, 3000], warmupMs: 1000, durationMs: 8000, connections: 64 },
-  streaming: { streams: 64, chunks: 300, intervalMs: 10, warmupChunks: 50, rampPerBatch: 8, rampEveryMs: 10 },
+  streaming: { streams: 64, chunks: 300, intervalMs: 10, warmupChunks: 300, rampPerBatch: 8, rampEveryMs: 10 },
   concurrent: { streams: 2000, chunks: 20, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
 };
