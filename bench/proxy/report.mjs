@@ -43,6 +43,9 @@ function telemetryTable(results) {
   ) + `\n\nMedians of ${num(t.rounds)} alternating runs of each. The receiver got ${num(t.sink?.exports)} exports (${mb(t.sink?.bytes)} MB); the access logs have ${num(t.accessLogLines)} lines.`;
 }
 
+/** Below this, an added latency is within what runs vary by (ms). */
+const MEASURABLE_ADDED_MS = 0.1;
+
 function latencyTable(results, rate) {
   const rows = byRow(results.latency);
   const at = (id) => rows[id]?.byRate?.[rate]?.latency;
@@ -56,7 +59,9 @@ function latencyTable(results, rate) {
       const l = run?.latency;
       if (!l) return [labelOf(results, r.row), r.error ? `failed: ${r.error}` : '–', '', '', '', '', '', '', '', ''];
       const add99 = added(l, 'p99');
-      return [labelOf(results, r.row), ms(l.p50), ms(l.p99), ms(l.p999), signedMs(added(l, 'p50')), signedMs(add99), signedMs(added(l, 'p999')), ratio(l.p99, direct?.p99), r.row === 'direct' ? '–' : ratio(add99, nginxAdded), `${num(run.failed)}/${num(run.sent)}`];
+      // A ratio to what nginx adds means something only when nginx adds something measurable.
+      const byNginx = r.row === 'direct' || !(nginxAdded > MEASURABLE_ADDED_MS) ? '–' : ratio(add99, nginxAdded);
+      return [labelOf(results, r.row), ms(l.p50), ms(l.p99), ms(l.p999), signedMs(added(l, 'p50')), signedMs(add99), signedMs(added(l, 'p999')), ratio(l.p99, direct?.p99), byNginx, `${num(run.failed)}/${num(run.sent)}`];
     }),
   );
 }
