@@ -19,6 +19,8 @@ beforeAll(async () => {
   servers = await Promise.all([startModelServer('server-1', [MODEL]), startModelServer('server-2', [MODEL])]);
   sluice = await startSluice((port) => config(port, servers));
   await waitReady(sluice.url, 2, [MODEL], 30_000);
+  // Ready means one worker answers; the primary hands connections only to workers already listening.
+  await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving').length >= 2, 30_000, 'both workers serving');
 }, 90_000);
 
 afterAll(() => stopAll());
