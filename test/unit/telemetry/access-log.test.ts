@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { AccessLog, createLogger, logsAt } from '../../../src/telemetry/index.js';
 
@@ -18,6 +19,19 @@ describe('AccessLog', () => {
     expect(lines[0]!.endsWith('}\n')).toBe(true);
     expect(lines[0]!.slice(0, -1)).not.toContain('\n');
     expect(JSON.parse(lines[0]!)).toEqual({ time: AT.toISOString(), level: 'info', message: 'request', service: 'sluice', pid: 42, worker: 1, request_id: 'r1', status: 200, endpoint: 'b0' });
+  });
+
+  it('never repeats a name: an entry field named like a logger field or a leading one replaces it, as a later field would', () => {
+    const { log, lines } = capture('info', { pid: 42 });
+    log.write({ request_id: 'r1', pid: 7 });
+    log.write({ request_id: 'r2', message: 'other' });
+    log.write({});
+    expect(lines.map((l) => l.match(/"pid"/g)?.length ?? 0)).toEqual([1, 1, 1]);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { time: AT.toISOString(), level: 'info', message: 'request', service: 'sluice', pid: 7, request_id: 'r1' },
+      { time: AT.toISOString(), level: 'info', message: 'other', service: 'sluice', pid: 42, request_id: 'r2' },
+      { time: AT.toISOString(), level: 'info', message: 'request', service: 'sluice', pid: 42 },
+    ]);
   });
 
   it('follows the logger\'s level, also when a reload changes it', () => {
@@ -44,5 +58,36 @@ describe('logsAt', () => {
       const logger = createLogger(configured);
       for (const asked of levels) expect(logsAt(logger, asked)).toBe(logger.isLevelEnabled(asked));
     }
+  });
+});
+
+describe('AccessLog to stdout', () => {
+  /** Runs `body` in a fresh Node process (the built AccessLog, writing to stdout); returns its lines and how many writes stdout got. */
+  function run(body: string): { lines: Array<Record<string, unknown>>; writes: number } {
+    const url = new URL('../../../dist/telemetry/index.js', import.meta.url).href;
+    const script = `
+      const { AccessLog, createLogger } = await import(${JSON.stringify(url)});
+      let writes = 0;
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = (chunk, ...rest) => { writes++; return write(chunk, ...rest); };
+      process.on('exit', () => process.stderr.write(String(writes)));
+      const log = new AccessLog(createLogger('info', 'sluice', { pid: 7 }));
+      ${body}`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    return { lines: out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), writes: Number(out.stderr.trim().split('\n').pop()) };
+  }
+
+  it('writes the lines of one turn of the event loop in one write, in order', () => {
+    const { lines, writes } = run(`for (const id of ['a', 'b', 'c']) log.write({ request_id: id, status: 200 });
+      setTimeout(() => log.write({ request_id: 'd', status: 200 }), 10);`);
+    expect(lines.map((l) => l.request_id)).toEqual(['a', 'b', 'c', 'd']);
+    expect(lines[0]).toMatchObject({ level: 'info', message: 'request', service: 'sluice', pid: 7, status: 200 });
+    expect(writes).toBe(2);
+  });
+
+  it('writes what is pending when the process exits at once', () => {
+    const { lines } = run(`log.write({ request_id: 'last', status: 200 }); process.exit(0);`);
+    expect(lines.map((l) => l.request_id)).toEqual(['last']);
   });
 });
