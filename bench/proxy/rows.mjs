@@ -174,17 +174,17 @@ async function startHaproxy({ dir, upstreams }) {
 
 /**
  * Sluice from dist/; `telemetry` adds access logs and trace export to `otlpUrl` (every trace, or
- * `sampleRatio` of them). One process
+ * `sampleRatio` of them); `nodeArgs` go to node before the script (a CPU profile). One process
  * pinned to the proxy core, or with `workers` > 1 a cluster left free to use every core.
  */
-async function startSluice({ dir, upstreams, telemetry = false, otlpUrl, sampleRatio, workers = 1, retryNonIdempotent = false }) {
+async function startSluice({ dir, upstreams, telemetry = false, otlpUrl, sampleRatio, workers = 1, retryNonIdempotent = false, nodeArgs = [] }) {
   const port = await freePort();
   const conf = join(dir, 'sluice.yaml');
   writeFileSync(conf, sluiceConfig(port, upstreams, { accessLog: telemetry, workers, retryNonIdempotent }));
   // `sampleRatio`: keep that share of traces (the standard ratio sampler, as an operator would set it).
   const sampling = sampleRatio === undefined ? {} : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(sampleRatio) };
   const env = telemetry ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_SERVICE_NAME: 'sluice-bench', ...sampling } : { OTEL_SDK_DISABLED: 'true' };
-  const proc = startPinned({ name: 'sluice', cmd: process.execPath, args: [join(ROOT, 'dist/cli.js'), '--config', conf], env, logFile: join(dir, 'sluice.log'), cwd: ROOT });
+  const proc = startPinned({ name: 'sluice', cmd: process.execPath, args: [...nodeArgs, join(ROOT, 'dist/cli.js'), '--config', conf], env, logFile: join(dir, 'sluice.log'), cwd: ROOT });
   const url = `http://127.0.0.1:${port}`;
   // Ready when every endpoint takes traffic (healthy, or degraded by slow checks on a busy machine).
   return ready(

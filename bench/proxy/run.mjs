@@ -10,12 +10,13 @@
 // (sections: throughput, telemetry, latency, streaming, concurrent, failover; rows: direct, nginx,
 // haproxy, sluice, sluice-2w, hpm, raw).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
 import { CORES, cpuSeconds, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, waitFor } from '../lib/proxy-procs.mjs';
+import { telemetryShare } from './attribution.mjs';
 import { renderMarkdown, renderPlot } from './report.mjs';
 import { nginxBackendConfig, ROOT, ROWS } from './rows.mjs';
 
@@ -23,9 +24,9 @@ const HERE = join(ROOT, 'bench/proxy');
 
 const FULL = {
   // Warm-up long enough for the JIT to settle in every Node row (Sluice was still speeding up after 4 s).
-  throughput: { warmupS: 5, durationS: 10, connections: 64 },
+  throughput: { warmupS: 5, durationS: 8, connections: 64 },
   telemetry: { warmupS: 5, durationS: 6, connections: 64, rounds: 2 },
-  latency: { rates: [200, 1000, 3000], warmupMs: 1000, durationMs: 8000, connections: 64 },
+  latency: { rates: [200, 1000, 3000], warmupMs: 1000, durationMs: 7000, connections: 64 },
   streaming: { streams: 64, chunks: 300, intervalMs: 10, warmupChunks: 300, rampPerBatch: 8, rampEveryMs: 10 },
   concurrent: { streams: 2000, chunks: 20, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
@@ -219,8 +220,11 @@ async function telemetry(backend) {
         if (mode === 'on') accessLogLines += readFileSync(join(dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length;
       }
     }
+    // The same two settings once more each, under a CPU profile: telemetry's share of that one process's CPU.
+    const profiled = {};
+    for (const mode of ['on', 'sampled']) profiled[mode] = await profiledShare(sluice, backend, mode, sinkUrl);
     await sleep(args.smoke ? 200 : 1000);
-    const out = { rounds, runs, accessLogLines, sampledRatio: SAMPLED_RATIO, sink: await (await fetch(`${sinkUrl}/stats`)).json() };
+    const out = { rounds, runs, accessLogLines, sampledRatio: SAMPLED_RATIO, profiled, sink: await (await fetch(`${sinkUrl}/stats`)).json() };
     for (const mode of ['off', 'on', 'sampled']) {
       const ok = runs[mode].filter((r) => !r.error);
       out[mode] = ok.length ? { rps: median(ok.map((r) => r.rps)), cpuUsPerRequest: median(ok.map((r) => r.cpuUsPerRequest).filter((v) => v !== null)) } : { error: runs[mode].find((r) => r.error)?.error };
@@ -232,6 +236,36 @@ async function telemetry(backend) {
     return out;
   } finally {
     await sink.stop();
+  }
+}
+
+/**
+ * Telemetry's share of the CPU of one Sluice process (`mode`: every trace, or the sampled
+ * ratio), from a V8 CPU profile of its measured run (see attribution.mjs); null when the run or
+ * the profile failed. The profiler slows the process, so nothing else is read from this run.
+ */
+async function profiledShare(sluice, backend, mode, sinkUrl) {
+  const { warmupS, durationS, connections } = P.telemetry;
+  const dir = rowDir('telemetry', `${mode}-profiled`);
+  const profiles = join(dir, 'profile');
+  const startedAt = performance.now();
+  let window;
+  const [r] = await perRow(`telemetry ${mode}, CPU profile`, [sluice], [backend.url], async (h) => {
+    if (warmupS > 0) await wrk(h.url, connections, warmupS);
+    const from = (performance.now() - startedAt) / 1000;
+    const result = await wrk(h.url, connections, durationS);
+    window = { fromS: from, toS: (performance.now() - startedAt) / 1000 };
+    return result;
+  }, { telemetry: true, otlpUrl: sinkUrl, sampleRatio: mode === 'sampled' ? SAMPLED_RATIO : undefined, dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] });
+  if (r.error || !window) return null;
+  try {
+    // One file per process that wrote one: the largest is Sluice's own (a cluster would write more).
+    const [file] = readdirSync(profiles).map((f) => join(profiles, f)).sort((a, b) => statSync(b).size - statSync(a).size);
+    // The profile starts with the process, a little after it was spawned: the window is taken as is.
+    return { ...telemetryShare(JSON.parse(readFileSync(file, 'utf8')), window), window };
+  } catch (err) {
+    log(`telemetry ${mode}, CPU profile: ${err.message}`);
+    return null;
   }
 }
 
