@@ -86,10 +86,8 @@ describe('IdleSocketSweeper', () => {
       await get();
       const pooled = Object.values(agent.freeSockets).flat();
       expect(pooled).toHaveLength(1);
-      const closed = new Promise<void>((resolve) => pooled[0]!.once('close', () => resolve()));
-      const startedAt = performance.now();
-      await closed;
-      expect(performance.now() - startedAt).toBeGreaterThanOrEqual(150);
+      // (When it closes is the clock-driven tests' business above.)
+      await new Promise<void>((resolve) => pooled[0]!.once('close', () => resolve()));
       expect(Object.values(agent.freeSockets).flat()).toHaveLength(0);
       // A new request opens a new connection, which the pool keeps after it.
       await get();
