@@ -187,6 +187,11 @@ async function throughput(backend) {
 /** The share of traces kept in the telemetry section's sampled row. */
 const SAMPLED_RATIO = 0.1;
 
+/** How Sluice is started for a telemetry setting: `off`, `on` (every trace) or `sampled` (SAMPLED_RATIO of traces). */
+function sluiceTelemetry(mode, sinkUrl) {
+  return { telemetry: mode !== 'off', otlpUrl: sinkUrl, sampleRatio: mode === 'sampled' ? SAMPLED_RATIO : undefined };
+}
+
 /**
  * Telemetry cost: Sluice with the access log and tracing to a local OTLP receiver (every trace,
  * and `SAMPLED_RATIO` of them), against both off. The three alternate (`rounds` times) so that a
@@ -215,7 +220,7 @@ async function telemetry(backend) {
           const cpu = cpuSeconds(h.pid) - before;
           await sleep(on ? 500 : 0);
           return { ...result, cpuUsPerRequest: result.requests > 0 ? (cpu * 1e6) / result.requests : null };
-        }, { telemetry: on, otlpUrl: sinkUrl, sampleRatio: mode === 'sampled' ? SAMPLED_RATIO : undefined, dir });
+        }, { ...sluiceTelemetry(mode, sinkUrl), dir });
         runs[mode].push(r);
         if (mode === 'on') accessLogLines += readFileSync(join(dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length;
       }
@@ -256,7 +261,7 @@ async function profiledShare(sluice, backend, mode, sinkUrl) {
     const result = await wrk(h.url, connections, durationS);
     window = { fromS: from, toS: (performance.now() - startedAt) / 1000 };
     return result;
-  }, { telemetry: true, otlpUrl: sinkUrl, sampleRatio: mode === 'sampled' ? SAMPLED_RATIO : undefined, dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] });
+  }, { ...sluiceTelemetry(mode, sinkUrl), dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] });
   if (r.error || !window) return null;
   try {
     // One file per process that wrote one: the largest is Sluice's own (a cluster would write more).

@@ -28,8 +28,11 @@ export class AccessLog {
   readonly #write: (line: string) => void;
   readonly #now: () => Date;
   #meta: Record<string, unknown> | undefined;
-  /** `#meta` as JSON members (`"service":"sluice","pid":1`), without braces; '' when it has none. */
-  #metaJson = '';
+  /**
+   * `#meta` as JSON members (`"service":"sluice","pid":1`), without braces ('' when it has none),
+   * its names, and whether it names a leading field itself (then every line takes the general path).
+   */
+  #metaParts: { readonly json: string; readonly names: readonly string[]; readonly namesLeading: boolean } | undefined;
 
   constructor(logger: Logger, options: AccessLogOptions = {}) {
     this.#logger = logger;
@@ -42,25 +45,21 @@ export class AccessLog {
     // winston types defaultMeta as any; createLogger always sets an object of plain fields.
     const meta = this.#logger.defaultMeta as Record<string, unknown> | undefined;
     const time = this.#now().toISOString();
-    if (clashes(meta, entry)) {
+    if (this.#metaParts === undefined || meta !== this.#meta) {
+      this.#meta = meta;
+      const names = meta === undefined ? [] : Object.keys(meta);
+      this.#metaParts = { json: meta === undefined ? '' : JSON.stringify(meta).slice(1, -1), names, namesLeading: names.some((n) => (LEADING as readonly string[]).includes(n)) };
+    }
+    const parts = this.#metaParts;
+    // Joining the parts as they are would repeat a name: the general path, where the later value wins.
+    if (parts.namesLeading || LEADING.some((n) => n in entry) || parts.names.some((n) => n in entry)) {
       this.#write(`${JSON.stringify({ time, level: 'info', message: 'request', ...meta, ...entry })}\n`);
       return;
     }
-    if (meta !== this.#meta) {
-      this.#meta = meta;
-      this.#metaJson = meta === undefined ? '' : JSON.stringify(meta).slice(1, -1);
-    }
     const fields = JSON.stringify(entry);
     const rest = fields.length > 2 ? `,${fields.slice(1)}` : '}';
-    this.#write(`{"time":"${time}","level":"info","message":"request"${this.#metaJson ? `,${this.#metaJson}` : ''}${rest}\n`);
+    this.#write(`{"time":"${time}","level":"info","message":"request"${parts.json ? `,${parts.json}` : ''}${rest}\n`);
   }
-}
-
-/** Whether joining the parts as they are would repeat a name (then the later value wins, as in a spread). */
-function clashes(meta: Record<string, unknown> | undefined, entry: AccessEntry): boolean {
-  for (const name of LEADING) if (name in entry || (meta !== undefined && name in meta)) return true;
-  if (meta !== undefined) for (const name in meta) if (name in entry) return true;
-  return false;
 }
 
 let pending = '';

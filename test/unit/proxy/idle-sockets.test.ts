@@ -20,55 +20,52 @@ function setup() {
   let now = 0;
   const pool: { freeSockets: Record<string, FakeSocket[] | undefined> } = { freeSockets: {} };
   const sweeper = new IdleSocketSweeper(pool, { idleMs: 4000, everyMs: 500, now: () => now });
-  return { pool, sweeper, advance: (ms: number) => (now += ms) };
+  /** Lets `ms` pass, then sweeps. */
+  const tick = (ms: number) => {
+    now += ms;
+    sweeper.sweep();
+  };
+  return { pool, sweeper, tick };
 }
 
 describe('IdleSocketSweeper', () => {
   it('closes a pooled connection between idleMs - everyMs and idleMs after its last use', () => {
-    const { pool, sweeper, advance } = setup();
+    const { pool, sweeper, tick } = setup();
     const socket = new FakeSocket();
     socket.use();
     pool.freeSockets['backend:80:'] = [socket];
     // Returned to the pool just before this sweep: idle for 0 to 500 ms from here.
     sweeper.sweep();
     for (let t = 500; t < 3500; t += 500) {
-      advance(500);
-      sweeper.sweep();
+      tick(500);
       expect(socket.destroyed, `at ${t} ms`).toBe(false);
     }
-    advance(500);
-    sweeper.sweep();
+    tick(500);
     expect(socket.destroyed).toBe(true);
   });
 
   it('restarts the idle time of a connection used between sweeps', () => {
-    const { pool, sweeper, advance } = setup();
+    const { pool, sweeper, tick } = setup();
     const socket = new FakeSocket();
     pool.freeSockets.a = [socket];
     sweeper.sweep();
-    advance(3000);
-    sweeper.sweep();
+    tick(3000);
     socket.use(); // taken from the pool, used, and back before the next sweep
-    advance(500);
-    sweeper.sweep();
-    advance(3000);
-    sweeper.sweep();
+    tick(500);
+    tick(3000);
     expect(socket.destroyed).toBe(false);
-    advance(500);
-    sweeper.sweep();
+    tick(500);
     expect(socket.destroyed).toBe(true);
   });
 
   it('leaves connections in use (not in the pool) alone, and looks at every host', () => {
-    const { pool, sweeper, advance } = setup();
+    const { pool, sweeper, tick } = setup();
     const inUse = new FakeSocket();
     const idleA = new FakeSocket();
     const idleB = new FakeSocket();
     pool.freeSockets = { a: [idleA], b: [idleB], c: undefined };
-    for (let i = 0; i <= 8; i++) {
-      sweeper.sweep();
-      advance(500);
-    }
+    sweeper.sweep();
+    for (let i = 0; i < 8; i++) tick(500);
     expect([idleA.destroyed, idleB.destroyed, inUse.destroyed]).toEqual([true, true, false]);
   });
 
