@@ -94,7 +94,8 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       timedOut = true;
       proxyRes.destroy(new Error('idle timeout'));
     };
-    idle = setTimeout(onIdle, timeouts.idleMs);
+    // A body that has already arrived whole (most responses that are not streamed) cannot go silent: no timer.
+    if (!proxyRes.complete) idle = setTimeout(onIdle, timeouts.idleMs);
     const onStall = () => {
       finish('client_stalled');
       proxyRes.destroy();
@@ -106,7 +107,7 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       clearTimeout(stall);
       stall = undefined;
       lastDataAt = performance.now();
-      idle ??= setTimeout(onIdle, timeouts.idleMs);
+      if (!proxyRes.complete) idle ??= setTimeout(onIdle, timeouts.idleMs);
       proxyRes.resume();
     };
     proxyRes.on('data', (chunk: Buffer) => {

@@ -6,6 +6,7 @@ import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middlewar
 import type { FailureReason } from '../telemetry/index.js';
 import { CLIENT_ADDRESS_NAMES, hopByHopNames } from './headers.js';
 import { IdleSocketSweeper } from './idle-sockets.js';
+import { proxyTarget } from './proxy-target.js';
 
 export interface UpstreamTimeouts {
   readonly connectMs: number;
@@ -119,7 +120,7 @@ export class Upstream {
 
   #createMiddleware(target: URL, agent: http.Agent | undefined): RequestHandler {
     return createProxyMiddleware<IncomingMessage, ServerResponse>({
-      target: target.href,
+      target: proxyTarget(target),
       agent,
       changeOrigin: true,
       selfHandleResponse: true,

@@ -76,6 +76,28 @@ describe('what reaches the backend', () => {
     await backend.close();
   });
 
+  it('an endpoint URL with a path: requests go to that path with the client path and query appended', async () => {
+    const urls: string[] = [];
+    const backend = http.createServer((req, res) => {
+      urls.push(req.url ?? '');
+      if (req.url === '/base/health') return res.writeHead(200, { 'content-type': 'text/plain' }).end('ready');
+      if (req.url === '/base/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"based:1"}]}');
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+    const { port } = backend.address() as AddressInfo;
+    const sluice = await startSluice((p) => `server:\n  host: 127.0.0.1\n  port: ${p}\nendpoints:\n  - name: based\n    url: http://127.0.0.1:${port}/base\n    type: openai\n    check_interval: 200ms\n`);
+    await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 1, 5000, 'catalog');
+    const res = await fetch(`${sluice.url}/v1/chat/completions?api-version=2`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"based:1","messages":[]}' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+    expect(urls).toContain('/base/v1/chat/completions?api-version=2');
+    expect(urls.filter((u) => !u.startsWith('/base/'))).toEqual([]);
+    backend.closeAllConnections();
+    await new Promise<void>((r) => backend.close(() => r()));
+  });
+
   it('a backend that stops answering between checks: 502 JSON in the client API shape, never a hang or HTML', async () => {
     const backend = await recordingBackend();
     const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: rec\n    url: ${backend.url}\n    check_interval: 1m\n`);
