@@ -181,9 +181,11 @@ describe('every endpoint misses the first token', () => {
     expect(findSample(m, 'sluice_requests_total', { endpoint: 'none', model: MODEL, code: '504' })).toBe(2);
     expect(findSample(m, 'sluice_endpoint_failures_total', { endpoint: 'stalling', reason: 'first_token_timeout' })).toBeGreaterThanOrEqual(1);
     expect(findSample(m, 'sluice_endpoint_failures_total', { endpoint: 'mute', reason: 'first_token_timeout' })).toBeGreaterThanOrEqual(1);
-    const logged = sluice.proc.jsonLines().filter((l) => l.message === 'request' && l.status === 504);
-    expect(logged).toHaveLength(2);
-    expect(logged[0]).toMatchObject({ endpoint: 'none', error: 'first_token_timeout', attempts: 2 });
+    // Access-log lines reach stdout at the end of the event-loop turn, and this process reads them from a pipe: wait for both.
+    const logged = () => sluice.proc.jsonLines().filter((l) => l.message === 'request' && l.status === 504);
+    await waitFor(() => logged().length >= 2, 5000, 'both access-log lines');
+    expect(logged()).toHaveLength(2);
+    expect(logged()[0]).toMatchObject({ endpoint: 'none', error: 'first_token_timeout', attempts: 2 });
     await sluice.proc.stop();
   });
 });
