@@ -9,15 +9,5 @@ import type { Url } from 'node:url';
 export function proxyTarget(url: URL): Partial<Url> {
   // WHATWG keeps an IPv6 literal's brackets in `hostname`; a socket connects to the bare address.
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  return {
-    protocol: url.protocol,
-    slashes: true,
-    host: url.host,
-    hostname,
-    port: url.port || null,
-    pathname: url.pathname,
-    search: url.search || null,
-    path: url.pathname + url.search,
-    href: url.href,
-  };
+  return { protocol: url.protocol, host: url.host, hostname, port: url.port || null, path: url.pathname + url.search };
 }

@@ -95,7 +95,10 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       proxyRes.destroy(new Error('idle timeout'));
     };
     // A body that has already arrived whole (most responses that are not streamed) cannot go silent: no timer.
-    if (!proxyRes.complete) idle = setTimeout(onIdle, timeouts.idleMs);
+    const armIdle = () => {
+      if (!proxyRes.complete) idle ??= setTimeout(onIdle, timeouts.idleMs);
+    };
+    armIdle();
     const onStall = () => {
       finish('client_stalled');
       proxyRes.destroy();
@@ -107,7 +110,7 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       clearTimeout(stall);
       stall = undefined;
       lastDataAt = performance.now();
-      if (!proxyRes.complete) idle ??= setTimeout(onIdle, timeouts.idleMs);
+      armIdle();
       proxyRes.resume();
     };
     proxyRes.on('data', (chunk: Buffer) => {

@@ -5,15 +5,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startSluice, stopAll, waitFor } from '../helpers/processes.js';
 
 // A backend that records what reaches it: the headers Sluice forwards are the subject here.
-async function recordingBackend(): Promise<{ url: string; port: number; seen: http.IncomingHttpHeaders[]; bodies: string[]; close(): Promise<void> }> {
+// `base`: the path it serves under (its health and model list too); `urls` has every request's target.
+async function recordingBackend(base = ''): Promise<{ url: string; port: number; seen: http.IncomingHttpHeaders[]; bodies: string[]; urls: string[]; close(): Promise<void> }> {
   const seen: http.IncomingHttpHeaders[] = [];
   const bodies: string[] = [];
+  const urls: string[] = [];
   const server = http.createServer((req, res) => {
+    urls.push(req.url ?? '');
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      if (req.url === '/health') return res.writeHead(200, { 'content-type': 'text/plain' }).end('backend is ready');
-      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"rec:1"}]}');
+      if (req.url === `${base}/health`) return res.writeHead(200, { 'content-type': 'text/plain' }).end('backend is ready');
+      if (req.url === `${base}/v1/models`) return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"rec:1"}]}');
       seen.push(req.headers);
       bodies.push(body);
       res.writeHead(200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5', 'x-backend': 'recorder', trailer: 'x-nothing' }).end('{"ok":true}');
@@ -21,7 +24,7 @@ async function recordingBackend(): Promise<{ url: string; port: number; seen: ht
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, port, seen, bodies, close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))) };
+  return { url: `http://127.0.0.1:${port}`, port, seen, bodies, urls, close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))) };
 }
 
 afterAll(stopAll);
@@ -77,25 +80,15 @@ describe('what reaches the backend', () => {
   });
 
   it('an endpoint URL with a path: requests go to that path with the client path and query appended', async () => {
-    const urls: string[] = [];
-    const backend = http.createServer((req, res) => {
-      urls.push(req.url ?? '');
-      if (req.url === '/base/health') return res.writeHead(200, { 'content-type': 'text/plain' }).end('ready');
-      if (req.url === '/base/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"based:1"}]}');
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-    const { port } = backend.address() as AddressInfo;
-    const sluice = await startSluice((p) => `server:\n  host: 127.0.0.1\n  port: ${p}\nendpoints:\n  - name: based\n    url: http://127.0.0.1:${port}/base\n    type: openai\n    check_interval: 200ms\n`);
+    const backend = await recordingBackend('/base');
+    const sluice = await startSluice((p) => `server:\n  host: 127.0.0.1\n  port: ${p}\nendpoints:\n  - name: based\n    url: ${backend.url}/base\n    type: openai\n    check_interval: 200ms\n`);
     await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 1, 5000, 'catalog');
-    const res = await fetch(`${sluice.url}/v1/chat/completions?api-version=2`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"based:1","messages":[]}' });
+    const res = await fetch(`${sluice.url}/v1/chat/completions?api-version=2`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"rec:1","messages":[]}' });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true });
-    expect(urls).toContain('/base/v1/chat/completions?api-version=2');
-    expect(urls.filter((u) => !u.startsWith('/base/'))).toEqual([]);
-    backend.closeAllConnections();
-    await new Promise<void>((r) => backend.close(() => r()));
+    expect(backend.urls).toContain('/base/v1/chat/completions?api-version=2');
+    expect(backend.urls.filter((u) => !u.startsWith('/base/'))).toEqual([]);
+    await backend.close();
   });
 
   it('a backend that stops answering between checks: 502 JSON in the client API shape, never a hang or HTML', async () => {

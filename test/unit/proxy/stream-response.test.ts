@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamResponse } from '../../../src/proxy/stream-response.js';
 import { TokenTiming } from '../../../src/proxy/token-timing.js';
 import { UsageTap } from '../../../src/proxy/usage-tap.js';
@@ -20,10 +20,18 @@ function client(): ServerResponse & { received: Buffer[] } {
 const proxyReq = { destroy: () => undefined } as unknown as ClientRequest;
 const timeouts = { idleMs: 60_000, stallMs: 60_000 };
 
-function start(proxyRes: IncomingMessage, res: ServerResponse) {
+/** Starts streaming a backend response whose body has (`complete`) or has not fully arrived, on fake timers. */
+function started(complete: boolean) {
+  const proxyRes = upstream(complete);
+  const res = client();
   const timing = new TokenTiming(proxyRes.headers, { observe: () => undefined });
-  return streamResponse(proxyRes, res, proxyReq, timeouts, new UsageTap(), timing, { send: () => undefined });
+  const done = streamResponse(proxyRes, res, proxyReq, timeouts, new UsageTap(), timing, { send: () => undefined });
+  return { backend: proxyRes as unknown as PassThrough, res, done };
 }
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
 
 afterEach(() => {
   vi.useRealTimers();
@@ -31,23 +39,17 @@ afterEach(() => {
 
 describe('streamResponse idle timer', () => {
   it('a body that arrived whole before sending starts arms no idle timer, and is sent on', async () => {
-    vi.useFakeTimers();
-    const proxyRes = upstream(true);
-    const res = client();
-    const done = start(proxyRes, res);
+    const { backend, res, done } = started(true);
     expect(vi.getTimerCount()).toBe(0);
-    (proxyRes as unknown as PassThrough).end('{"ok":true}');
+    backend.end('{"ok":true}');
     await expect(done).resolves.toEqual({ outcome: 'complete', bytes: 11, timedOut: false });
     expect(Buffer.concat(res.received).toString()).toBe('{"ok":true}');
   });
 
   it('a body still arriving is timed: silence past the idle timeout cuts it', async () => {
-    vi.useFakeTimers();
-    const proxyRes = upstream(false);
-    const res = client();
-    const done = start(proxyRes, res);
+    const { backend, done } = started(false);
     expect(vi.getTimerCount()).toBe(1);
-    (proxyRes as unknown as PassThrough).write('{"ok":');
+    backend.write('{"ok":');
     await vi.advanceTimersByTimeAsync(timeouts.idleMs + 1);
     await expect(done).resolves.toEqual({ outcome: 'upstream_failed', bytes: 6, timedOut: true });
   });
