@@ -145,6 +145,19 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }
 
+/** CPU seconds used so far by `pid` and its descendants (an nginx master and its worker, a cluster's workers). */
+export function treeCpuSeconds(pid) {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += cpuSeconds(p);
+    } catch {
+      // exited since it was listed
+    }
+  }
+  return total;
+}
+
 /** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`), read on first use. */
 let clockTicks;
 

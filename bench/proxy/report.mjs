@@ -23,10 +23,29 @@ function throughputTable(results) {
   const rows = byRow(results.throughput);
   const nginx = rows.nginx?.rps;
   const direct = rows.direct?.rps;
+  const us = (v) => (typeof v === 'number' ? v.toFixed(0) : '–');
   return table(
-    ['Row', 'req/s', '× nginx', '× direct', 'p99 (ms, closed loop)', 'errors'],
-    results.throughput.map((r) => (r.error ? [labelOf(results, r.row), `failed: ${r.error}`, '', '', '', ''] : [labelOf(results, r.row), num(r.rps), ratio(r.rps, nginx), ratio(r.rps, direct), ms(r.p99), num(r.errors)])),
+    ['Row', 'req/s', '× nginx', '× direct', 'p99 (ms, closed loop)', 'CPU µs per request', 'errors'],
+    results.throughput.map((r) => (r.error ? [labelOf(results, r.row), `failed: ${r.error}`, '', '', '', '', ''] : [labelOf(results, r.row), num(r.rps), ratio(r.rps, nginx), ratio(r.rps, direct), ms(r.p99), us(r.cpuUsPerRequest), num(r.errors)])),
   );
+}
+
+/** Sluice against the bare middleware in alternating runs (see pairedThroughput in run.mjs), when measured. */
+function pairedNote(results) {
+  const p = results.throughputPaired;
+  if (!p) return '';
+  const list = (values) => values.map((v) => `${v.toFixed(2)}×`).join(', ');
+  return `Sluice against ${labelOf(results, 'hpm')}, ${p.rounds} runs of each (the rows above, then ${p.rounds - 1} more of each in fresh processes, alternating which goes first; ${results.meta.params.throughput.pairedDurationS} s each after the same warm-up): CPU per request ${num(p.sluiceCpuUs)} µs against ${num(p.hpmCpuUs)} µs (medians), that is ${p.cpuRatio ? `${p.cpuRatio.toFixed(2)}×` : '–'} in throughput terms (median of the rounds: ${list(p.cpuRatios)}); req/s round by round: ${list(p.rpsRatios)}.`;
+}
+
+/** The throughput target: by the paired runs' CPU per request when they ran, else by this run's req/s. */
+function throughputTarget(results) {
+  const what = 'throughput ≥ 0.8 × bare http-proxy-middleware';
+  const p = results.throughputPaired;
+  if (p?.cpuRatio) return [what, `${p.cpuRatio.toFixed(2)}× by CPU per request, median of ${p.cpuRatios.length} alternating pairs (req/s: ${p.rpsRatio ? `${p.rpsRatio.toFixed(2)}×` : '–'})`, p.cpuRatio >= 0.8];
+  const tp = byRow(results.throughput);
+  if (tp.sluice?.rps && tp.hpm?.rps) return [what, ratio(tp.sluice.rps, tp.hpm.rps), tp.sluice.rps / tp.hpm.rps >= 0.8];
+  return undefined;
 }
 
 function telemetryTable(results) {
@@ -124,8 +143,8 @@ function failoverTable(results) {
 /** The issue's targets, checked against this run. */
 export function targets(results, rate) {
   const out = [];
-  const tp = byRow(results.throughput);
-  if (tp.sluice?.rps && tp.hpm?.rps) out.push(['throughput ≥ 0.8 × bare http-proxy-middleware', ratio(tp.sluice.rps, tp.hpm.rps), tp.sluice.rps / tp.hpm.rps >= 0.8]);
+  const tp = throughputTarget(results);
+  if (tp) out.push(tp);
   const lat = byRow(results.latency);
   const sl = lat.sluice?.byRate?.[rate]?.latency;
   const dl = lat.direct?.byRate?.[rate]?.latency;
@@ -159,6 +178,7 @@ export function renderMarkdown(results, plotRate) {
   ];
   if (results.throughput) {
     parts.push(`## Throughput: small JSON POSTs, ${results.meta.params.throughput.connections} connections (wrk, ${results.meta.params.throughput.durationS} s after ${results.meta.params.throughput.warmupS} s of warm-up)`, '', throughputTable(results), '');
+    if (results.throughputPaired) parts.push(pairedNote(results), '');
   }
   if (results.telemetry) parts.push('## Telemetry cost', '', telemetryTable(results), '');
   for (const rate of results.latency ? results.meta.params.latency.rates : []) {

@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
-import { CORES, cpuSeconds, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, waitFor } from '../lib/proxy-procs.mjs';
+import { CORES, cpuSeconds, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, treeCpuSeconds, waitFor } from '../lib/proxy-procs.mjs';
 import { telemetryShare } from './attribution.mjs';
 import { renderMarkdown, renderPlot } from './report.mjs';
 import { nginxBackendConfig, ROOT, ROWS } from './rows.mjs';
@@ -24,15 +24,16 @@ const HERE = join(ROOT, 'bench/proxy');
 
 const FULL = {
   // Warm-up long enough for the JIT to settle in every Node row (Sluice was still speeding up after 4 s).
-  throughput: { warmupS: 5, durationS: 8, connections: 64 },
+  // pairedRounds: Sluice and the bare middleware run this many times each in all, alternating (see pairedThroughput).
+  throughput: { warmupS: 5, durationS: 8, connections: 64, pairedRounds: 3, pairedDurationS: 6 },
   telemetry: { warmupS: 5, durationS: 6, connections: 64, rounds: 2 },
-  latency: { rates: [200, 1000, 3000], warmupMs: 1000, durationMs: 7000, connections: 64 },
+  latency: { rates: [200, 1000, 3000], warmupMs: 1000, durationMs: 6000, connections: 64 },
   streaming: { streams: 64, chunks: 300, intervalMs: 10, warmupChunks: 300, rampPerBatch: 8, rampEveryMs: 10 },
-  concurrent: { streams: 2000, chunks: 20, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
+  concurrent: { streams: 2000, chunks: 16, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
 };
 const SMOKE = {
-  throughput: { warmupS: 0, durationS: 1, connections: 8 },
+  throughput: { warmupS: 0, durationS: 1, connections: 8, pairedRounds: 2, pairedDurationS: 1 },
   telemetry: { warmupS: 0, durationS: 1, connections: 8, rounds: 1 },
   latency: { rates: [100], warmupMs: 0, durationMs: 1000, connections: 8 },
   streaming: { streams: 4, chunks: 10, intervalMs: 10, warmupChunks: 2, rampPerBatch: 4, rampEveryMs: 0 },
@@ -177,11 +178,50 @@ async function perRow(section, list, upstreams, measure, extra = {}) {
 }
 
 async function throughput(backend) {
-  const { warmupS, durationS, connections } = P.throughput;
-  return perRow('throughput', rows, [backend.url], async (h) => {
-    if (warmupS > 0) await wrk(h.url, connections, warmupS);
-    return wrk(h.url, connections, durationS);
-  });
+  const { durationS } = P.throughput;
+  return perRow('throughput', rows, [backend.url], (h) => measureThroughput(h, durationS));
+}
+
+/** One closed-loop run after the warm-up: wrk's figures and the CPU the proxy's processes used per request (from /proc). */
+async function measureThroughput(h, durationS) {
+  const { warmupS, connections } = P.throughput;
+  if (warmupS > 0) await wrk(h.url, connections, warmupS);
+  const before = h.pid ? treeCpuSeconds(h.pid) : undefined;
+  const result = await wrk(h.url, connections, durationS);
+  const cpu = before === undefined ? undefined : treeCpuSeconds(h.pid) - before;
+  return { ...result, cpuUsPerRequest: cpu !== undefined && result.requests > 0 ? (cpu * 1e6) / result.requests : null };
+}
+
+/**
+ * The throughput target compares Sluice with the bare middleware, and one run of each, a minute
+ * apart on a machine whose speed drifts, swung from 0.47x to 0.75x between full runs. Here the
+ * two run again, fresh processes each time, alternating which goes first, until each has run
+ * `pairedRounds` times counting its row above; each round's pair is compared by CPU per request
+ * (which the load generator's own speed does not move; on a saturated pinned core it is the
+ * inverse of throughput), and the median of those ratios is the verdict.
+ */
+async function pairedThroughput(backend, firstRound) {
+  const { pairedRounds, pairedDurationS } = P.throughput;
+  const pair = ['sluice', 'hpm'].map((id) => rows.find((r) => r.id === id));
+  if (pair.some((r) => !r) || pairedRounds < 2) return undefined;
+  const byRound = [Object.fromEntries(pair.map((r) => [r.id, firstRound.find((x) => x.row === r.id)]))];
+  for (let round = 2; round <= pairedRounds; round++) {
+    const order = round % 2 === 0 ? [...pair].reverse() : pair;
+    const runs = await perRow(`throughput, paired (${round}/${pairedRounds})`, order, [backend.url], (h) => measureThroughput(h, pairedDurationS), { dir: rowDir('throughput', `paired-${round}`) });
+    byRound.push(Object.fromEntries(runs.map((r) => [r.row, r])));
+  }
+  const ratios = byRound.map(({ sluice, hpm }) => (sluice?.cpuUsPerRequest && hpm?.cpuUsPerRequest ? hpm.cpuUsPerRequest / sluice.cpuUsPerRequest : null)).filter((v) => v !== null);
+  const rpsRatios = byRound.map(({ sluice, hpm }) => (sluice?.rps && hpm?.rps ? sluice.rps / hpm.rps : null)).filter((v) => v !== null);
+  return {
+    rounds: pairedRounds,
+    runs: byRound,
+    cpuRatios: ratios,
+    cpuRatio: median(ratios),
+    rpsRatios,
+    rpsRatio: median(rpsRatios),
+    sluiceCpuUs: median(byRound.map((r) => r.sluice?.cpuUsPerRequest).filter((v) => typeof v === 'number')),
+    hpmCpuUs: median(byRound.map((r) => r.hpm?.cpuUsPerRequest).filter((v) => typeof v === 'number')),
+  };
 }
 
 /** The share of traces kept in the telemetry section's sampled row. */
@@ -394,7 +434,10 @@ async function main() {
     results.meta.backend = backend.kind;
     try {
       if (!tools.wrk) log('wrk is missing: throughput and telemetry runs skipped');
-      if (tools.wrk && only.has('throughput')) results.throughput = await throughput(backend);
+      if (tools.wrk && only.has('throughput')) {
+        results.throughput = await throughput(backend);
+        results.throughputPaired = await pairedThroughput(backend, results.throughput);
+      }
       if (tools.wrk && only.has('telemetry') && rows.some((r) => r.id === 'sluice')) results.telemetry = await telemetry(backend);
       if (only.has('latency')) results.latency = await latency(backend);
     } finally {
@@ -409,7 +452,8 @@ async function main() {
 
   const outDir = args.out ?? join(ROOT, 'bench/results');
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `${results.meta.date.slice(0, 10)}${args.smoke ? '-smoke' : ''}`);
+  // Date and time (2026-12-06T1800), so that a second run on one day keeps the first.
+  const base = join(outDir, `${results.meta.date.slice(0, 16).replace(':', '')}${args.smoke ? '-smoke' : ''}`);
   const markdown = renderMarkdown(results, PLOT_RATE);
   const { svg, png } = await renderPlot(results, PLOT_RATE);
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 1)}\n`);

@@ -29,7 +29,8 @@ interface RowResult { row: string; error?: string }
 interface Results {
   meta: { smoke: boolean; plotRate: number; skippedRows: Array<{ row: string }> };
   rows: Array<{ id: string; label: string }>;
-  throughput?: Array<RowResult & { rps: number; requests: number }>;
+  throughput?: Array<RowResult & { rps: number; requests: number; cpuUsPerRequest: number | null }>;
+  throughputPaired?: { rounds: number; runs: Array<Record<string, RowResult & { cpuUsPerRequest: number | null }>>; cpuRatios: number[]; cpuRatio: number };
   telemetry?: { on: RowResult & { rps: number }; off: RowResult & { rps: number }; sink: { exports: number }; accessLogLines: number };
   latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; latency: Summary }> }>;
   streaming: { rows: Array<RowResult & { streams: number; complete: number; events: number; expectedEvents: number; delay: Summary }> };
@@ -92,6 +93,14 @@ describe('npm run bench -- --smoke', () => {
     if (installed('wrk')) {
       expect(ids(results.throughput!), errors(results.throughput!)).toEqual([...expected].sort());
       for (const r of results.throughput!) expect(r.requests, r.row).toBeGreaterThan(0);
+      // Every proxy's CPU per request is read from /proc; the direct row has no proxy.
+      for (const r of results.throughput!) if (r.row !== 'direct') expect(r.cpuUsPerRequest, r.row).toBeGreaterThan(0);
+      // Sluice and the bare middleware ran again, alternating, and were compared round by round.
+      const paired = results.throughputPaired!;
+      expect(paired.runs).toHaveLength(paired.rounds);
+      for (const round of paired.runs.slice(1)) expect(Object.keys(round).sort()).toEqual(['hpm', 'sluice']);
+      expect(paired.cpuRatios).toHaveLength(paired.rounds);
+      expect(paired.cpuRatio).toBeGreaterThan(0);
       const t = results.telemetry!;
       expect(t.off.error ?? t.on.error).toBeUndefined();
       expect(t.on.rps).toBeGreaterThan(0);
@@ -108,6 +117,7 @@ describe('npm run bench -- --smoke', () => {
     for (const label of labels) expect(markdown).toContain(`| ${label} |`);
     expect(markdown).toContain('× nginx');
     expect(markdown).toContain('× direct');
+    if (installed('wrk')) expect(markdown).toContain('alternating pairs');
     const svg = readFileSync(`${base}.svg`, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     for (const label of labels) expect(svg).toContain(label);
