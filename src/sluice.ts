@@ -7,7 +7,7 @@ import type { Resolver } from './fleet/index.js';
 import type { Prober } from './health/index.js';
 import { createAdminApp, createProxyApp, socketRefusals } from './proxy/index.js';
 import { startControl } from './runtime/index.js';
-import { startListeners } from './server/index.js';
+import { collectStartupGarbage, startListeners } from './server/index.js';
 import { createLogger, type Logger, ModelStats } from './telemetry/index.js';
 import { VERSION } from './version.js';
 
@@ -109,6 +109,8 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const adminRouter = guard.guardAdmin(statusRouter(status));
   const app = createProxyApp({ current, logger, adminRouter: adminPort === undefined ? adminRouter : undefined, gate: guard.gate });
 
+  // Start-up's garbage, collected before the port opens rather than in the first seconds of load.
+  const startupGcMs = collectStartupGarbage();
   const listeners = await startListeners({
     server: initial.server,
     proxy: (req, res) => {
@@ -126,7 +128,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const { url, adminUrl } = listeners;
   worker?.serving();
 
-  logger.info('sluice listening', { url, admin_url: adminUrl, endpoints: current().endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), strategy: initial.balancing.strategy, version: VERSION });
+  logger.info('sluice listening', { url, admin_url: adminUrl, startup_gc_ms: Math.round(startupGcMs), endpoints: current().endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), strategy: initial.balancing.strategy, version: VERSION });
 
   let closing: Promise<void> | undefined;
   return {

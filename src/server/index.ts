@@ -1,2 +1,3 @@
 export { InFlight, type CutRequest } from './in-flight.js';
 export { startListeners, type Listeners, type ListenersOptions } from './listeners.js';
+export { collectStartupGarbage } from './heap.js';
