@@ -8,7 +8,7 @@ import { runInNewContext } from 'node:vm';
  * generation. Left alone, V8 collects it in the first seconds under load, with a full
  * collection whose marking runs on helper threads; on a proxy with one core (pinned, or a
  * container limited to one CPU) those threads take the core from requests: 30 to 50 ms of
- * stalls at 1,000 req/s, and a p99.9 of 35 to 55 ms where it is otherwise 9 to 11 (README,
+ * stalls at 1,000 req/s, and a p99.9 of 35 to 54 ms against 9 to 11 without it (README,
  * Performance). Collected before the port opens, it delays no request, and under that load
  * V8 ran no other full collection in 40 s.
  */
