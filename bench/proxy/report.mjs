@@ -156,8 +156,11 @@ export function targets(results, rate) {
   const fo = byRow(results.failover?.rows).sluice;
   if (fo && typeof fo.failed === 'number') out.push(['failover: no failed requests', `${num(fo.failed)} failed`, fo.failed === 0]);
   const t = results.telemetry;
-  if (t?.ratio) out.push(['tracing and access logs cost < 15% of throughput', `${((1 - t.ratio) * 100).toFixed(1)}% (CPU per request: +${t.cpuRatio ? ((1 / t.cpuRatio - 1) * 100).toFixed(1) : '–'}%)`, t.ratio > 0.85]);
-  if (t?.sampledRatioRps) out.push([`the same with ${Math.round((t.sampledRatio ?? 0) * 100)}% of traces sampled`, `${((1 - t.sampledRatioRps) * 100).toFixed(1)}% (CPU per request: +${t.sampledCpuRatio ? ((1 / t.sampledCpuRatio - 1) * 100).toFixed(1) : '–'}%)`, t.sampledRatioRps > 0.85]);
+  // A cost below zero (telemetry on ran faster than off) says the processes differed more than telemetry costs.
+  const pct = (v) => `${v < 0 ? '−' : v > 0 ? '+' : ''}${Math.abs(v * 100).toFixed(1)}%`;
+  const cpuCost = (offOverOn) => (offOverOn ? pct(1 / offOverOn - 1) : '–');
+  if (t?.ratio) out.push(['tracing and access logs cost < 15% of throughput', `${pct(1 - t.ratio)} (CPU per request: ${cpuCost(t.cpuRatio)})`, t.ratio > 0.85]);
+  if (t?.sampledRatioRps) out.push([`the same with ${Math.round((t.sampledRatio ?? 0) * 100)}% of traces sampled`, `${pct(1 - t.sampledRatioRps)} (CPU per request: ${cpuCost(t.sampledCpuRatio)})`, t.sampledRatioRps > 0.85]);
   for (const [mode, what] of [['on', 'every trace'], ['sampled', `${Math.round((t?.sampledRatio ?? 0) * 100)}% sampled`]]) {
     const p = t?.profiled?.[mode];
     if (typeof p?.share === 'number') out.push([`tracing and access logs < 15% of one process's CPU, ${what} (CPU profile)`, `${(p.share * 100).toFixed(1)}%`, p.share < 0.15]);
