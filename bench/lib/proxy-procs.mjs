@@ -137,7 +137,7 @@ export function pinTree(pid, core) {
 }
 
 /** CPU time (user + system) a process has used, in seconds. */
-export function cpuSeconds(pid) {
+function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 of proc(5) (utime, stime), counted from the state field (3).

@@ -8,6 +8,7 @@ const num = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v)
 const ms = (v) => (v === null || v === undefined ? '–' : v < 10 ? v.toFixed(3) : v.toFixed(1));
 const signedMs = (v) => (v === null || v === undefined ? '–' : `${v >= 0 ? '+' : '−'}${ms(Math.abs(v))}`);
 const ratio = (a, b) => (a === null || a === undefined || !b ? '–' : `${(a / b).toFixed(2)}×`);
+const us = (v) => (typeof v === 'number' ? v.toFixed(0) : '–');
 const mb = (bytes) => (bytes === null || bytes === undefined ? '–' : (bytes / 2 ** 20).toFixed(0));
 const table = (head, body) => [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
@@ -23,7 +24,6 @@ function throughputTable(results) {
   const rows = byRow(results.throughput);
   const nginx = rows.nginx?.rps;
   const direct = rows.direct?.rps;
-  const us = (v) => (typeof v === 'number' ? v.toFixed(0) : '–');
   return table(
     ['Row', 'req/s', '× nginx', '× direct', 'p99 (ms, closed loop)', 'CPU µs per request', 'errors'],
     results.throughput.map((r) => (r.error ? [labelOf(results, r.row), `failed: ${r.error}`, '', '', '', '', ''] : [labelOf(results, r.row), num(r.rps), ratio(r.rps, nginx), ratio(r.rps, direct), ms(r.p99), us(r.cpuUsPerRequest), num(r.errors)])),
@@ -51,7 +51,6 @@ function throughputTarget(results) {
 function telemetryTable(results) {
   const t = results.telemetry;
   const nginx = byRow(results.throughput).nginx?.rps;
-  const us = (v) => (typeof v === 'number' ? v.toFixed(0) : '–');
   return table(
     ['Sluice', 'req/s', '× telemetry off', 'CPU µs per request', 'telemetry off ÷ this (CPU)', '× nginx'],
     [

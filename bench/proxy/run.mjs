@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
-import { CORES, cpuSeconds, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, treeCpuSeconds, waitFor } from '../lib/proxy-procs.mjs';
+import { CORES, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, treeCpuSeconds, waitFor } from '../lib/proxy-procs.mjs';
 import { telemetryShare } from './attribution.mjs';
 import { renderMarkdown, renderPlot } from './report.mjs';
 import { nginxBackendConfig, ROOT, ROWS } from './rows.mjs';
@@ -181,13 +181,11 @@ async function perRow(section, list, upstreams, measure, extra = {}) {
 }
 
 async function throughput(backend) {
-  const { durationS } = P.throughput;
-  return perRow('throughput', rows, [backend.url], (h) => measureThroughput(h, durationS));
+  return perRow('throughput', rows, [backend.url], (h) => closedLoop(h, P.throughput));
 }
 
 /** One closed-loop run after the warm-up: wrk's figures and the CPU the proxy's processes used per request (from /proc). */
-async function measureThroughput(h, durationS) {
-  const { warmupS, connections } = P.throughput;
+async function closedLoop(h, { warmupS, durationS, connections }) {
   if (warmupS > 0) await wrk(h.url, connections, warmupS);
   const before = h.pid ? treeCpuSeconds(h.pid) : undefined;
   const result = await wrk(h.url, connections, durationS);
@@ -210,11 +208,13 @@ async function pairedThroughput(backend, firstRound) {
   const byRound = [Object.fromEntries(pair.map((r) => [r.id, firstRound.find((x) => x.row === r.id)]))];
   for (let round = 2; round <= pairedRounds; round++) {
     const order = round % 2 === 0 ? [...pair].reverse() : pair;
-    const runs = await perRow(`throughput, paired (${round}/${pairedRounds})`, order, [backend.url], (h) => measureThroughput(h, pairedDurationS), { dir: rowDir('throughput', `paired-${round}`) });
+    const runs = await perRow(`throughput, paired (${round}/${pairedRounds})`, order, [backend.url], (h) => closedLoop(h, { ...P.throughput, durationS: pairedDurationS }), { dir: rowDir('throughput', `paired-${round}`) });
     byRound.push(Object.fromEntries(runs.map((r) => [r.row, r])));
   }
-  const ratios = byRound.map(({ sluice, hpm }) => (sluice?.cpuUsPerRequest && hpm?.cpuUsPerRequest ? hpm.cpuUsPerRequest / sluice.cpuUsPerRequest : null)).filter((v) => v !== null);
-  const rpsRatios = byRound.map(({ sluice, hpm }) => (sluice?.rps && hpm?.rps ? sluice.rps / hpm.rps : null)).filter((v) => v !== null);
+  // Sluice's throughput over the bare middleware's, round by round: req/s directly, CPU per request inverted.
+  const perRound = (better) => byRound.map(({ sluice, hpm }) => (sluice && hpm ? better(sluice, hpm) : null)).filter((v) => Number.isFinite(v) && v > 0);
+  const ratios = perRound((sluice, hpm) => hpm.cpuUsPerRequest / sluice.cpuUsPerRequest);
+  const rpsRatios = perRound((sluice, hpm) => sluice.rps / hpm.rps);
   return {
     rounds: pairedRounds,
     runs: byRound,
@@ -243,7 +243,7 @@ function sluiceTelemetry(mode, sinkUrl) {
  * medians are compared. CPU per request does not move when the load generator is slowed down.
  */
 async function telemetry(backend) {
-  const { warmupS, durationS, connections, rounds } = P.telemetry;
+  const { rounds } = P.telemetry;
   const sluice = rows.find((r) => r.id === 'sluice');
   const sinkPort = await freePort();
   const sink = startPinned({ name: 'otlp-sink', cmd: process.execPath, args: [join(HERE, 'otlp-sink.mjs')], core: CORES.load, env: { PORT: String(sinkPort) }, logFile: join(work, 'otlp-sink.log') });
@@ -257,12 +257,9 @@ async function telemetry(backend) {
         const on = mode !== 'off';
         const dir = rowDir('telemetry', `${mode}-${round}`);
         const [r] = await perRow(`telemetry ${mode} (${round}/${rounds})`, [sluice], [backend.url], async (h) => {
-          if (warmupS > 0) await wrk(h.url, connections, warmupS);
-          const before = cpuSeconds(h.pid);
-          const result = await wrk(h.url, connections, durationS);
-          const cpu = cpuSeconds(h.pid) - before;
+          const result = await closedLoop(h, P.telemetry);
           await sleep(on ? 500 : 0);
-          return { ...result, cpuUsPerRequest: result.requests > 0 ? (cpu * 1e6) / result.requests : null };
+          return result;
         }, { ...sluiceTelemetry(mode, sinkUrl), dir });
         runs[mode].push(r);
         if (mode === 'on') accessLogLines += readFileSync(join(dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length;
