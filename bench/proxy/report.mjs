@@ -30,19 +30,20 @@ function throughputTable(results) {
   );
 }
 
-/** Sluice against the bare middleware in alternating runs (see pairedThroughput in run.mjs), when measured. */
-function pairedNote(results) {
-  const p = results.throughputPaired;
+/** Sluice against the bare middleware side by side (see sluiceAgainstBareMiddleware in run.mjs), when measured. */
+function sideBySideNote(results) {
+  const p = results.throughputSideBySide;
   if (!p) return '';
-  const list = (values) => values.map((v) => `${v.toFixed(2)}×`).join(', ');
-  return `Sluice against ${labelOf(results, 'hpm')}, ${p.rounds} runs of each (the rows above, then ${p.rounds - 1} more of each in fresh processes, alternating which goes first; ${results.meta.params.throughput.pairedDurationS} s each after the same warm-up): CPU per request ${num(p.sluiceCpuUs)} µs against ${num(p.hpmCpuUs)} µs (medians), that is ${p.cpuRatio ? `${p.cpuRatio.toFixed(2)}×` : '–'} in throughput terms (median of the rounds: ${list(p.cpuRatios)}); req/s round by round: ${list(p.rpsRatios)}.`;
+  if (p.error) return `Sluice against ${labelOf(results, 'hpm')} side by side: failed: ${p.error}`;
+  const processes = p.processes === 1 ? 'one process of each' : `${p.processes} processes of each`;
+  return `Sluice against ${labelOf(results, 'hpm')}, side by side: ${processes}, fresh, alive at once and measured in turn (${p.rounds} rounds of one ${p.sliceS} s slice each, the order reversed every other round, after ${p.warmupS} s of warm-up each): CPU per request ${us(p.sluice.cpuUsPerRequest)} µs against ${us(p.hpm.cpuUsPerRequest)} µs, that is ${p.cpuRatio.toFixed(2)}× in throughput terms (round by round: ${p.roundCpuRatios.map((v) => `${v.toFixed(2)}×`).join(', ')}); req/s ${num(p.sluice.rps)} against ${num(p.hpm.rps)} (${p.rpsRatio.toFixed(2)}×).`;
 }
 
-/** The throughput target: by the paired runs' CPU per request when they ran, else by this run's req/s. */
+/** The throughput target: by the side-by-side CPU per request when it ran, else by this run's req/s. */
 function throughputTarget(results) {
   const what = 'throughput ≥ 0.8 × bare http-proxy-middleware';
-  const p = results.throughputPaired;
-  if (p?.cpuRatio) return [what, `${p.cpuRatio.toFixed(2)}× by CPU per request, median of ${p.cpuRatios.length} alternating pairs (req/s: ${p.rpsRatio ? `${p.rpsRatio.toFixed(2)}×` : '–'})`, p.cpuRatio >= 0.8];
+  const p = results.throughputSideBySide;
+  if (p?.cpuRatio) return [what, `${p.cpuRatio.toFixed(2)}× by CPU per request, side by side (rounds: ${Math.min(...p.roundCpuRatios).toFixed(2)}× to ${Math.max(...p.roundCpuRatios).toFixed(2)}×; req/s: ${p.rpsRatio.toFixed(2)}×)`, p.cpuRatio >= 0.8];
   const tp = byRow(results.throughput);
   if (tp.sluice?.rps && tp.hpm?.rps) return [what, ratio(tp.sluice.rps, tp.hpm.rps), tp.sluice.rps / tp.hpm.rps >= 0.8];
   return undefined;
@@ -58,7 +59,7 @@ function telemetryTable(results) {
       ['access log on, tracing to a local OTLP receiver', num(t.on?.rps), ratio(t.on?.rps, t.off?.rps), us(t.on?.cpuUsPerRequest), t.cpuRatio ? `${t.cpuRatio.toFixed(2)}×` : '–', ratio(t.on?.rps, nginx)],
       ...(t.sampled ? [[`access log on, ${Math.round((t.sampledRatio ?? 0) * 100)}% of traces sampled`, num(t.sampled?.rps), ratio(t.sampled?.rps, t.off?.rps), us(t.sampled?.cpuUsPerRequest), t.sampledCpuRatio ? `${t.sampledCpuRatio.toFixed(2)}×` : '–', ratio(t.sampled?.rps, nginx)]] : []),
     ],
-  ) + `\n\nMedians of ${num(t.rounds)} alternating runs of each. The receiver got ${num(t.sink?.exports)} exports (${mb(t.sink?.bytes)} MB); the access logs have ${num(t.accessLogLines)} lines.` + profiledNote(t);
+  ) + `\n\nOne process of each, alive side by side and measured in turn: ${num(t.rounds)} rounds of one ${num(t.sliceS)} s slice each, the order reversed every other round, after ${num(t.warmupS)} s of warm-up each; CPU per request over the whole measured window (work deferred past a slice, such as a batch of spans exported later, included). The receiver got ${num(t.sink?.exports)} exports (${mb(t.sink?.bytes)} MB); the access logs have ${num(t.accessLogLines)} lines.` + profiledNote(t);
 }
 
 /** Telemetry's share of one process's CPU, by CPU profile (see attribution.mjs), when measured. */
@@ -180,7 +181,7 @@ export function renderMarkdown(results, plotRate) {
   ];
   if (results.throughput) {
     parts.push(`## Throughput: small JSON POSTs, ${results.meta.params.throughput.connections} connections (wrk, ${results.meta.params.throughput.durationS} s after ${results.meta.params.throughput.warmupS} s of warm-up)`, '', throughputTable(results), '');
-    if (results.throughputPaired) parts.push(pairedNote(results), '');
+    if (results.throughputSideBySide) parts.push(sideBySideNote(results), '');
   }
   if (results.telemetry) parts.push('## Telemetry cost', '', telemetryTable(results), '');
   for (const rate of results.latency ? results.meta.params.latency.rates : []) {

@@ -24,9 +24,10 @@ const HERE = join(ROOT, 'bench/proxy');
 
 const FULL = {
   // Warm-up long enough for the JIT to settle in every Node row (Sluice was still speeding up after 4 s).
-  // pairedRounds: Sluice and the bare middleware run this many times each in all, alternating (see pairedThroughput).
-  throughput: { warmupS: 5, durationS: 8, connections: 64, pairedRounds: 3, pairedDurationS: 6 },
-  telemetry: { warmupS: 5, durationS: 6, connections: 64, rounds: 2 },
+  // sideBySide: the target's comparison, Sluice and the bare middleware alive at once (see sluiceAgainstBareMiddleware).
+  throughput: { warmupS: 5, durationS: 6, connections: 64, sideBySide: { processes: 2, warmupS: 5, rounds: 5, sliceS: 2, connections: 64 } },
+  // rounds × sliceS: the side-by-side measure; durationS: the profiled runs.
+  telemetry: { warmupS: 5, durationS: 6, connections: 64, rounds: 6, sliceS: 2 },
   // prewarm: every row first serves 3 s at 1,000 req/s, unmeasured: after 7 s at 200 req/s, V8 was
   // still optimizing Sluice's request path for a second or two into the 1,000 req/s run, and that
   // transient, not the steady state, made most of its p99 there.
@@ -36,8 +37,8 @@ const FULL = {
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
 };
 const SMOKE = {
-  throughput: { warmupS: 0, durationS: 1, connections: 8, pairedRounds: 2, pairedDurationS: 1 },
-  telemetry: { warmupS: 0, durationS: 1, connections: 8, rounds: 1 },
+  throughput: { warmupS: 0, durationS: 1, connections: 8, sideBySide: { processes: 1, warmupS: 0, rounds: 2, sliceS: 1, connections: 8 } },
+  telemetry: { warmupS: 0, durationS: 1, connections: 8, rounds: 1, sliceS: 1 },
   latency: { rates: [100], prewarm: { rate: 100, ms: 200 }, warmupMs: 0, durationMs: 1000, connections: 8 },
   streaming: { streams: 4, chunks: 10, intervalMs: 10, warmupChunks: 2, rampPerBatch: 4, rampEveryMs: 0 },
   concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
@@ -194,37 +195,79 @@ async function closedLoop(h, { warmupS, durationS, connections }) {
 }
 
 /**
- * The throughput target compares Sluice with the bare middleware, and one run of each, a minute
- * apart on a machine whose speed drifts, swung from 0.47x to 0.75x between full runs. Here the
- * two run again, fresh processes each time, alternating which goes first, until each has run
- * `pairedRounds` times counting its row above; each round's pair is compared by CPU per request
- * (which the load generator's own speed does not move; on a saturated pinned core it is the
- * inverse of throughput), and the median of those ratios is the verdict.
+ * Proxies alive at once, each warmed up, then measured in turn: `rounds` rounds of one
+ * `sliceS` slice each, the order reversed every other round. Run one after the other, a minute
+ * apart, two runs of the same build had differed by up to a fifth in CPU per request, the
+ * machine's speed drifting between them; measured this way, slices a few seconds apart, three
+ * Sluice processes agreed within 1%. Each handle's CPU per request is the CPU its processes used
+ * from the first slice to the last (work deferred past a slice, such as a batch of spans exported
+ * later, included; the idle processes' health checks are a small fraction of a per cent) over
+ * the requests its slices served.
  */
-async function pairedThroughput(backend, firstRound) {
-  const { pairedRounds, pairedDurationS } = P.throughput;
-  const pair = ['sluice', 'hpm'].map((id) => rows.find((r) => r.id === id));
-  if (pair.some((r) => !r) || pairedRounds < 2) return undefined;
-  const byRound = [Object.fromEntries(pair.map((r) => [r.id, firstRound.find((x) => x.row === r.id)]))];
-  for (let round = 2; round <= pairedRounds; round++) {
-    const order = round % 2 === 0 ? [...pair].reverse() : pair;
-    const runs = await perRow(`throughput, paired (${round}/${pairedRounds})`, order, [backend.url], (h) => closedLoop(h, { ...P.throughput, durationS: pairedDurationS }), { dir: rowDir('throughput', `paired-${round}`) });
-    byRound.push(Object.fromEntries(runs.map((r) => [r.row, r])));
+async function sideBySide(handles, { warmupS, rounds, sliceS, connections }) {
+  if (warmupS > 0) for (const h of handles) await wrk(h.url, connections, warmupS);
+  const cpuAtStart = handles.map((h) => treeCpuSeconds(h.pid));
+  const slices = handles.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [...handles.keys()] : [...handles.keys()].reverse();
+    for (const i of order) {
+      const before = treeCpuSeconds(handles[i].pid);
+      const r = await wrk(handles[i].url, connections, sliceS);
+      slices[i].push({ rps: r.rps, requests: r.requests, errors: r.errors, cpuSeconds: treeCpuSeconds(handles[i].pid) - before });
+    }
   }
-  // Sluice's throughput over the bare middleware's, round by round: req/s directly, CPU per request inverted.
-  const perRound = (better) => byRound.map(({ sluice, hpm }) => (sluice && hpm ? better(sluice, hpm) : null)).filter((v) => Number.isFinite(v) && v > 0);
-  const ratios = perRound((sluice, hpm) => hpm.cpuUsPerRequest / sluice.cpuUsPerRequest);
-  const rpsRatios = perRound((sluice, hpm) => sluice.rps / hpm.rps);
-  return {
-    rounds: pairedRounds,
-    runs: byRound,
-    cpuRatios: ratios,
-    cpuRatio: median(ratios),
-    rpsRatios,
-    rpsRatio: median(rpsRatios),
-    sluiceCpuUs: median(byRound.map((r) => r.sluice?.cpuUsPerRequest).filter((v) => typeof v === 'number')),
-    hpmCpuUs: median(byRound.map((r) => r.hpm?.cpuUsPerRequest).filter((v) => typeof v === 'number')),
-  };
+  return handles.map((h, i) => {
+    const requests = sum(slices[i].map((x) => x.requests));
+    const cpuSeconds = treeCpuSeconds(h.pid) - cpuAtStart[i];
+    return { rps: sum(slices[i].map((x) => x.rps)) / rounds, requests, errors: sum(slices[i].map((x) => x.errors)), cpuSeconds, cpuUsPerRequest: requests > 0 ? (cpuSeconds * 1e6) / requests : null, slices: slices[i] };
+  });
+}
+
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+
+/** CPU µs per request over several measured processes (or slices) together. */
+function pooledCpuUs(parts) {
+  const requests = sum(parts.map((p) => p.requests));
+  return requests > 0 ? (sum(parts.map((p) => p.cpuSeconds)) * 1e6) / requests : null;
+}
+
+/**
+ * The throughput target compares Sluice with the bare middleware by CPU per request (on a
+ * saturated pinned core, the inverse of throughput; the load generator's own speed does not move
+ * it), `processes` fresh processes of each, alive side by side and measured in turn (sideBySide).
+ * The verdict is the pooled ratio; each round's ratio shows how far it could swing.
+ */
+async function sluiceAgainstBareMiddleware(backend) {
+  const { processes, ...measure } = P.throughput.sideBySide;
+  const pair = ['sluice', 'hpm'].map((id) => rows.find((r) => r.id === id));
+  if (pair.some((r) => !r)) return undefined;
+  const started = [];
+  try {
+    for (let k = 1; k <= processes; k++) {
+      for (const row of pair) {
+        log(`throughput, side by side: ${row.id} (${k}/${processes})`);
+        started.push({ row: row.id, h: await row.start({ dir: rowDir('throughput', `side-by-side-${row.id}-${k}`), upstreams: [backend.url] }) });
+      }
+    }
+    log(`throughput, side by side: ${measure.rounds} rounds of ${started.length} slices of ${measure.sliceS} s`);
+    const measured = await sideBySide(started.map((s) => s.h), measure);
+    const of = (id) => measured.filter((_, i) => started[i].row === id);
+    const [sluice, hpm] = [of('sluice'), of('hpm')];
+    const kind = (list) => ({ cpuUsPerRequest: pooledCpuUs(list), rps: sum(list.map((m) => m.rps)) / list.length, requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)) });
+    const roundRatio = (round) => pooledCpuUs(hpm.map((m) => m.slices[round])) / pooledCpuUs(sluice.map((m) => m.slices[round]));
+    const result = { processes, rounds: measure.rounds, sliceS: measure.sliceS, warmupS: measure.warmupS, sluice: kind(sluice), hpm: kind(hpm), perProcess: measured.map((m, i) => ({ row: started[i].row, ...m })) };
+    return {
+      ...result,
+      cpuRatio: result.hpm.cpuUsPerRequest / result.sluice.cpuUsPerRequest,
+      rpsRatio: result.sluice.rps / result.hpm.rps,
+      roundCpuRatios: Array.from({ length: measure.rounds }, (_, round) => roundRatio(round)),
+    };
+  } catch (err) {
+    log(`throughput, side by side failed: ${err.message}`);
+    return { error: String(err.message ?? err) };
+  } finally {
+    for (const s of started) await s.h.stop();
+  }
 }
 
 /** The share of traces kept in the telemetry section's sampled row. */
@@ -237,47 +280,50 @@ function sluiceTelemetry(mode, sinkUrl) {
 
 /**
  * Telemetry cost: Sluice with the access log and tracing to a local OTLP receiver (every trace,
- * and `SAMPLED_RATIO` of them), against both off. The three alternate (`rounds` times) so that a
- * slow spell of a busy machine falls on all;
- * each run reports its throughput and the CPU Sluice spent per request (from /proc), and the
- * medians are compared. CPU per request does not move when the load generator is slowed down.
+ * and `SAMPLED_RATIO` of them), against both off: one process of each, alive side by side and
+ * measured in turn (sideBySide), so that a slow spell of a busy machine falls on all three.
+ * Each reports its throughput and the CPU it spent per request (from /proc), which does not move
+ * when the load generator is slowed down.
  */
 async function telemetry(backend) {
-  const { rounds } = P.telemetry;
+  const { warmupS, rounds, sliceS, connections } = P.telemetry;
   const sluice = rows.find((r) => r.id === 'sluice');
   const sinkPort = await freePort();
   const sink = startPinned({ name: 'otlp-sink', cmd: process.execPath, args: [join(HERE, 'otlp-sink.mjs')], core: CORES.load, env: { PORT: String(sinkPort) }, logFile: join(work, 'otlp-sink.log') });
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
   await waitFor(async () => (await fetch(`${sinkUrl}/stats`)).ok, 60_000, 'otlp sink', sink);
-  const runs = { off: [], on: [], sampled: [] };
-  let accessLogLines = 0;
+  const modes = ['off', 'on', 'sampled'];
+  const started = [];
   try {
-    for (let round = 1; round <= rounds; round++) {
-      for (const mode of ['off', 'on', 'sampled']) {
-        const on = mode !== 'off';
-        const dir = rowDir('telemetry', `${mode}-${round}`);
-        const [r] = await perRow(`telemetry ${mode} (${round}/${rounds})`, [sluice], [backend.url], async (h) => {
-          const result = await closedLoop(h, P.telemetry);
-          await sleep(on ? 500 : 0);
-          return result;
-        }, { ...sluiceTelemetry(mode, sinkUrl), dir });
-        runs[mode].push(r);
-        if (mode === 'on') accessLogLines += readFileSync(join(dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length;
+    const out = { rounds, sliceS, warmupS, sampledRatio: SAMPLED_RATIO };
+    try {
+      for (const mode of modes) {
+        log(`telemetry ${mode}: sluice`);
+        const dir = rowDir('telemetry', mode);
+        started.push({ mode, dir, h: await sluice.start({ dir, upstreams: [backend.url], ...sluiceTelemetry(mode, sinkUrl) }) });
       }
+      log(`telemetry, side by side: ${rounds} rounds of ${modes.length} slices of ${sliceS} s`);
+      const measured = await sideBySide(started.map((s) => s.h), { warmupS, rounds, sliceS, connections });
+      started.forEach(({ mode }, i) => (out[mode] = measured[i]));
+    } catch (err) {
+      log(`telemetry failed: ${err.message}`);
+      for (const mode of modes) out[mode] ??= { error: String(err.message ?? err) };
+    } finally {
+      for (const s of started) await s.h.stop();
     }
+    const on = started.find((s) => s.mode === 'on');
+    out.accessLogLines = on ? readFileSync(join(on.dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length : 0;
     // The same two settings once more each, under a CPU profile: telemetry's share of that one process's CPU.
-    const profiled = {};
-    for (const mode of ['on', 'sampled']) profiled[mode] = await profiledShare(sluice, backend, mode, sinkUrl);
+    out.profiled = {};
+    for (const mode of ['on', 'sampled']) out.profiled[mode] = await profiledShare(sluice, backend, mode, sinkUrl);
     await sleep(args.smoke ? 200 : 1000);
-    const out = { rounds, runs, accessLogLines, sampledRatio: SAMPLED_RATIO, profiled, sink: await (await fetch(`${sinkUrl}/stats`)).json() };
-    for (const mode of ['off', 'on', 'sampled']) {
-      const ok = runs[mode].filter((r) => !r.error);
-      out[mode] = ok.length ? { rps: median(ok.map((r) => r.rps)), cpuUsPerRequest: median(ok.map((r) => r.cpuUsPerRequest).filter((v) => v !== null)) } : { error: runs[mode].find((r) => r.error)?.error };
-    }
-    out.ratio = out.on.rps && out.off.rps ? out.on.rps / out.off.rps : null;
-    out.cpuRatio = out.on.cpuUsPerRequest && out.off.cpuUsPerRequest ? out.off.cpuUsPerRequest / out.on.cpuUsPerRequest : null;
-    out.sampledRatioRps = out.sampled.rps && out.off.rps ? out.sampled.rps / out.off.rps : null;
-    out.sampledCpuRatio = out.sampled.cpuUsPerRequest && out.off.cpuUsPerRequest ? out.off.cpuUsPerRequest / out.sampled.cpuUsPerRequest : null;
+    out.sink = await (await fetch(`${sinkUrl}/stats`)).json();
+    const rpsOver = (a, b) => (a?.rps && b?.rps ? a.rps / b.rps : null);
+    const cpuOver = (a, b) => (a?.cpuUsPerRequest && b?.cpuUsPerRequest ? a.cpuUsPerRequest / b.cpuUsPerRequest : null);
+    out.ratio = rpsOver(out.on, out.off);
+    out.cpuRatio = cpuOver(out.off, out.on);
+    out.sampledRatioRps = rpsOver(out.sampled, out.off);
+    out.sampledCpuRatio = cpuOver(out.off, out.sampled);
     return out;
   } finally {
     await sink.stop();
@@ -312,13 +358,6 @@ async function profiledShare(sluice, backend, mode, sinkUrl) {
     log(`telemetry ${mode}, CPU profile: ${err.message}`);
     return null;
   }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return null;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function latency(backend) {
@@ -437,7 +476,7 @@ async function main() {
       if (!tools.wrk) log('wrk is missing: throughput and telemetry runs skipped');
       if (tools.wrk && only.has('throughput')) {
         results.throughput = await throughput(backend);
-        results.throughputPaired = await pairedThroughput(backend, results.throughput);
+        results.throughputSideBySide = await sluiceAgainstBareMiddleware(backend);
       }
       if (tools.wrk && only.has('telemetry') && rows.some((r) => r.id === 'sluice')) results.telemetry = await telemetry(backend);
       if (only.has('latency')) results.latency = await latency(backend);

@@ -30,8 +30,15 @@ interface Results {
   meta: { smoke: boolean; plotRate: number; skippedRows: Array<{ row: string }> };
   rows: Array<{ id: string; label: string }>;
   throughput?: Array<RowResult & { rps: number; requests: number; cpuUsPerRequest: number | null }>;
-  throughputPaired?: { rounds: number; runs: Array<Record<string, RowResult & { cpuUsPerRequest: number | null }>>; cpuRatios: number[]; cpuRatio: number };
-  telemetry?: { on: RowResult & { rps: number }; off: RowResult & { rps: number }; sink: { exports: number }; accessLogLines: number };
+  throughputSideBySide?: {
+    error?: string;
+    processes: number;
+    rounds: number;
+    perProcess: Array<{ row: string; requests: number; cpuUsPerRequest: number | null; slices: Array<{ requests: number }> }>;
+    roundCpuRatios: number[];
+    cpuRatio: number;
+  };
+  telemetry?: Record<'on' | 'off' | 'sampled', RowResult & { rps: number; cpuUsPerRequest: number | null; slices: Array<{ requests: number }> }> & { rounds: number; sink: { exports: number }; accessLogLines: number };
   latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; latency: Summary }> }>;
   streaming: { rows: Array<RowResult & { streams: number; complete: number; events: number; expectedEvents: number; delay: Summary }> };
   concurrent: { rows: Array<RowResult & { streams: number; complete: number; errors: number; peakRssBytes: number | null }> };
@@ -95,15 +102,25 @@ describe('npm run bench -- --smoke', () => {
       for (const r of results.throughput!) expect(r.requests, r.row).toBeGreaterThan(0);
       // Every proxy's CPU per request is read from /proc; the direct row has no proxy.
       for (const r of results.throughput!) if (r.row !== 'direct') expect(r.cpuUsPerRequest, r.row).toBeGreaterThan(0);
-      // Sluice and the bare middleware ran again, alternating, and were compared round by round.
-      const paired = results.throughputPaired!;
-      expect(paired.runs).toHaveLength(paired.rounds);
-      for (const round of paired.runs.slice(1)) expect(Object.keys(round).sort()).toEqual(['hpm', 'sluice']);
-      expect(paired.cpuRatios).toHaveLength(paired.rounds);
-      expect(paired.cpuRatio).toBeGreaterThan(0);
+      // Sluice and the bare middleware ran again side by side, every process in every round, and were compared round by round.
+      const side = results.throughputSideBySide!;
+      expect(side.error).toBeUndefined();
+      expect(side.perProcess.map((p) => p.row).sort()).toEqual([...Array<string>(side.processes).fill('hpm'), ...Array<string>(side.processes).fill('sluice')]);
+      for (const p of side.perProcess) {
+        expect(p.slices, p.row).toHaveLength(side.rounds);
+        for (const slice of p.slices) expect(slice.requests, p.row).toBeGreaterThan(0);
+        expect(p.cpuUsPerRequest, p.row).toBeGreaterThan(0);
+      }
+      expect(side.roundCpuRatios).toHaveLength(side.rounds);
+      expect(side.cpuRatio).toBeGreaterThan(0);
+      // Telemetry off, on and sampled, side by side in the same way.
       const t = results.telemetry!;
-      expect(t.off.error ?? t.on.error).toBeUndefined();
-      expect(t.on.rps).toBeGreaterThan(0);
+      for (const mode of ['off', 'on', 'sampled'] as const) {
+        expect(t[mode].error, mode).toBeUndefined();
+        expect(t[mode].slices, mode).toHaveLength(t.rounds);
+        expect(t[mode].rps, mode).toBeGreaterThan(0);
+        expect(t[mode].cpuUsPerRequest, mode).toBeGreaterThan(0);
+      }
       expect(t.sink.exports, 'trace exports received').toBeGreaterThan(0);
       expect(t.accessLogLines, 'access log lines').toBeGreaterThan(0);
     } else {
@@ -117,7 +134,7 @@ describe('npm run bench -- --smoke', () => {
     for (const label of labels) expect(markdown).toContain(`| ${label} |`);
     expect(markdown).toContain('× nginx');
     expect(markdown).toContain('× direct');
-    if (installed('wrk')) expect(markdown).toContain('alternating pairs');
+    if (installed('wrk')) expect(markdown).toContain('side by side');
     const svg = readFileSync(`${base}.svg`, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     for (const label of labels) expect(svg).toContain(label);
