@@ -6,7 +6,8 @@ export type AccessEntry = Readonly<Record<string, string | number | undefined>>;
 export interface AccessLogOptions {
   /** Where a line goes (stdout, batched per turn of the event loop, by default). */
   readonly write?: (line: string) => void;
-  readonly now?: () => Date;
+  /** The wall clock, in milliseconds since the epoch. */
+  readonly now?: () => number;
 }
 
 /** Fields every line starts with, in this order; an entry or the logger's fields with one of these names takes the general path. */
@@ -26,7 +27,8 @@ const LEADING = ['time', 'level', 'message'] as const;
 export class AccessLog {
   readonly #logger: Logger;
   readonly #write: (line: string) => void;
-  readonly #now: () => Date;
+  readonly #now: () => number;
+  readonly #time = new IsoTime();
   #meta: Record<string, unknown> | undefined;
   /**
    * `#meta` as JSON members (`"service":"sluice","pid":1`), without braces ('' when it has none),
@@ -37,14 +39,14 @@ export class AccessLog {
   constructor(logger: Logger, options: AccessLogOptions = {}) {
     this.#logger = logger;
     this.#write = options.write ?? writeToStdout;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now ?? Date.now;
   }
 
   write(entry: AccessEntry): void {
     if (!logsAt(this.#logger, 'info')) return;
     // winston types defaultMeta as any; createLogger always sets an object of plain fields.
     const meta = this.#logger.defaultMeta as Record<string, unknown> | undefined;
-    const time = this.#now().toISOString();
+    const time = this.#time.format(this.#now());
     if (this.#metaParts === undefined || meta !== this.#meta) {
       this.#meta = meta;
       const names = meta === undefined ? [] : Object.keys(meta);
@@ -56,9 +58,65 @@ export class AccessLog {
       this.#write(`${JSON.stringify({ time, level: 'info', message: 'request', ...meta, ...entry })}\n`);
       return;
     }
-    const fields = JSON.stringify(entry);
-    const rest = fields.length > 2 ? `,${fields.slice(1)}` : '}';
-    this.#write(`{"time":"${time}","level":"info","message":"request"${parts.json ? `,${parts.json}` : ''}${rest}\n`);
+    this.#write(`{"time":"${time}","level":"info","message":"request"${parts.json ? `,${parts.json}` : ''}${jsonMembers(entry)}}\n`);
+  }
+}
+
+/**
+ * An entry's defined fields as JSON members, each after a comma: what JSON.stringify would write
+ * between the braces, at about half its cost. Most of that cost was turning the durations
+ * (milliseconds to one decimal) into text, which V8 does as it does for any double.
+ */
+function jsonMembers(entry: AccessEntry): string {
+  let out = '';
+  for (const name in entry) {
+    const value = entry[name];
+    if (value === undefined) continue;
+    out += `,${memberName(name)}${typeof value === 'number' ? jsonNumber(value) : JSON.stringify(value)}`;
+  }
+  return out;
+}
+
+const memberNames = new Map<string, string>();
+
+/** `"name":`, escaped once per name. */
+function memberName(name: string): string {
+  let member = memberNames.get(name);
+  if (member === undefined) memberNames.set(name, (member = `${JSON.stringify(name)}:`));
+  return member;
+}
+
+/**
+ * A number as JSON.stringify writes it. A positive number with one decimal (as the durations
+ * are rounded) is written from its integer tenths, which is the same text: the shortest decimal
+ * that reads back as that double is the one it was rounded to.
+ */
+export function jsonNumber(value: number): string {
+  if (Number.isInteger(value)) return String(value);
+  if (value > 0 && value < 1e8) {
+    const tenths = Math.round(value * 10);
+    if (tenths / 10 === value) return `${(tenths - (tenths % 10)) / 10}.${tenths % 10}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * ISO 8601 times (`2026-01-02T03:04:05.678Z`, as Date#toISOString), the part up to the second
+ * formatted once per second: toISOString cost a few times the rest of a line.
+ */
+class IsoTime {
+  #second = Number.NaN;
+  #prefix = '';
+
+  format(ms: number): string {
+    const whole = Math.floor(ms);
+    const second = Math.floor(whole / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#prefix = new Date(second * 1000).toISOString().slice(0, -4);
+    }
+    const milli = whole - second * 1000;
+    return `${this.#prefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
   }
 }
 

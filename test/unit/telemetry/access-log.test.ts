@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { jsonNumber } from '../../../src/telemetry/access-log.js';
 import { AccessLog, createLogger, logsAt } from '../../../src/telemetry/index.js';
 
 const AT = new Date('2026-01-02T03:04:05.678Z');
@@ -7,7 +8,7 @@ const AT = new Date('2026-01-02T03:04:05.678Z');
 function capture(level: 'info' | 'warn', fields: Record<string, unknown> = {}) {
   const lines: string[] = [];
   const logger = createLogger(level, 'sluice', fields);
-  const log = new AccessLog(logger, { write: (line) => lines.push(line), now: () => AT });
+  const log = new AccessLog(logger, { write: (line) => lines.push(line), now: () => AT.getTime() });
   return { logger, log, lines };
 }
 
@@ -41,6 +42,27 @@ describe('AccessLog', () => {
     logger.level = 'info';
     log.write({ request_id: 'r2' });
     expect(lines.map((l) => JSON.parse(l).request_id)).toEqual(['r2']);
+  });
+
+  it('writes the line JSON.stringify would, byte for byte, with the time as toISOString writes it', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const log = new AccessLog(createLogger('info', 'sluice', { pid: 42 }), { write: (line) => lines.push(line), now: () => now });
+    const entry = { request_id: 'r1', trace_id: undefined, method: 'POST', path: '/v1/chat/completions', model: 'm', endpoint: 'b0', status: 200, attempts: 1, duration_ms: 12.3, ttfb_ms: 0.1, ttft_ms: 1000.5, bytes: 512, error: undefined };
+    // Across second, minute, day and year boundaries, and every width of the milliseconds.
+    const times = [0, 7, 45, 999, 1000, AT.getTime(), AT.getTime() + 322, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), Date.UTC(2027, 0, 1, 0, 0, 0, 5)];
+    for (const at of times) {
+      now = at;
+      log.write(entry);
+    }
+    expect(lines).toEqual(times.map((at) => `${JSON.stringify({ time: new Date(at).toISOString(), level: 'info', message: 'request', service: 'sluice', pid: 42, ...entry })}\n`));
+  });
+
+  it('writes numbers as JSON.stringify does', () => {
+    const tenths = Array.from({ length: 2000 }, (_, i) => Math.round((i * 7.37 + 0.01) * 10) / 10);
+    const others = [0, -0, 1, -1, 0.1, 0.25, 1 / 3, 2 ** 53, 2 ** 31, 1e21, 1.5e-7, 99999999.9, 1e8 + 0.5, -12.3, Number.NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE];
+    const random = Array.from({ length: 2000 }, () => Math.random() * 10 ** Math.floor(Math.random() * 12));
+    for (const value of [...tenths, ...others, ...random, ...random.map((v) => Math.round(v * 10) / 10)]) expect(jsonNumber(value), String(value)).toBe(JSON.stringify(value));
   });
 
   it('escapes what a client sent, so a path cannot forge a second line', () => {
