@@ -57,8 +57,8 @@ const IDLE_SOCKET_MS = 4000;
 /** How often an agent's idle connections are looked at: they close 3.5 to 4 s after their last use. */
 const IDLE_SWEEP_MS = 500;
 
-/** Listeners http-proxy adds to the client request on every attempt; removed when the attempt settles. */
-const PER_ATTEMPT_EVENTS = ['aborted', 'error'] as const;
+/** Events http-proxy adds a client request listener for on every attempt; what it added is removed when the attempt settles. */
+type PerAttemptEvent = 'aborted' | 'error';
 
 const CONNECT_TIMEOUT = 'ESLUICE_CONNECT_TIMEOUT';
 const FIRST_BYTE_TIMEOUT = 'ESLUICE_FIRST_BYTE_TIMEOUT';
@@ -165,7 +165,8 @@ export class Upstream {
         this.#settle(req, { kind: 'client_gone' });
       };
       res.once('close', onClientClose);
-      const listenersBefore = PER_ATTEMPT_EVENTS.map((event) => req.listenerCount(event));
+      const abortedBefore = req.listenerCount('aborted');
+      const errorBefore = req.listenerCount('error');
       this.#pending.set(req, {
         request,
         connected: false,
@@ -178,9 +179,8 @@ export class Upstream {
           // A response stays in flight until its body has been read or dropped.
           if (r.kind === 'response' && !r.proxyRes.destroyed && !r.proxyRes.complete) r.proxyRes.once('close', end);
           else end();
-          PER_ATTEMPT_EVENTS.forEach((event, i) => {
-            for (const listener of req.listeners(event).slice(listenersBefore[i])) req.off(event, listener as (...args: unknown[]) => void);
-          });
+          removeAddedListeners(req, 'aborted', abortedBefore);
+          removeAddedListeners(req, 'error', errorBefore);
           resolve(r);
         },
       });
@@ -192,11 +192,11 @@ export class Upstream {
       const before = this.#listenersSeen.has(middleware) ? undefined : serverOf(req);
       const closeListeners = before?.listeners('close');
       // The middleware calls next() only when it did not proxy the request: Sluice's failure, not the backend's.
-      void middleware(req, res, (err?: unknown) => {
+      const proxied = middleware(req, res, (err?: unknown) => {
         this.#settle(req, { kind: 'not_forwarded', error: err instanceof Error ? err : new Error('the proxy engine did not forward the request') });
-      }).finally(() => {
-        if (before && closeListeners) this.#claimListeners(middleware, before, closeListeners);
       });
+      // Only an instance's first request is watched for the server listeners it adds.
+      if (before && closeListeners) void proxied.finally(() => this.#claimListeners(middleware, before, closeListeners));
     });
   }
 
@@ -307,6 +307,12 @@ export class Upstream {
 }
 
 type ServerListener = ReturnType<Server['listeners']>[number];
+
+/** Removes the listeners for `event` added to `req` since it had `before` of them (none to remove: nothing is allocated). */
+function removeAddedListeners(req: IncomingMessage, event: PerAttemptEvent, before: number): void {
+  if (req.listenerCount(event) <= before) return;
+  for (const listener of req.listeners(event).slice(before)) req.off(event, listener as (...args: unknown[]) => void);
+}
 
 /** Server `close` listeners already attributed to an upstream. */
 const claimed = new WeakSet<object>();

@@ -10,11 +10,14 @@ const TAIL_BYTES = 8192;
 
 // OpenAI puts `usage` at the end of a JSON body or in the last SSE chunk (stream_options.include_usage);
 // Ollama puts prompt_eval_count/eval_count in its final NDJSON object. Both fit in the tail.
-const OPENAI_INPUT = /"prompt_tokens"\s*:\s*(\d+)/g;
-const OPENAI_OUTPUT = /"completion_tokens"\s*:\s*(\d+)/g;
-const OLLAMA_INPUT = /"prompt_eval_count"\s*:\s*(\d+)/g;
-const OLLAMA_OUTPUT = /"eval_count"\s*:\s*(\d+)/g;
-const MODEL = /"model"\s*:\s*"([^"\\]{1,200})"/;
+// They are looked for in the bytes, as `"name" : 123`: nothing is decoded but the model's name.
+const OPENAI_INPUT = Buffer.from('"prompt_tokens"');
+const OPENAI_OUTPUT = Buffer.from('"completion_tokens"');
+const OLLAMA_INPUT = Buffer.from('"prompt_eval_count"');
+const OLLAMA_OUTPUT = Buffer.from('"eval_count"');
+const MODEL = Buffer.from('"model"');
+/** The longest model name read, in characters. */
+const MODEL_MAX = 200;
 
 /** Chunks kept as they came before the tail moves to a ring: a response that is not streamed never needs one. */
 const CHUNKS_BEFORE_RING = 4;
@@ -79,22 +82,58 @@ export class UsageTap {
 
   result(): Usage {
     const tail = this.#tail();
-    const text = tail.toString('utf8');
     const usage: Usage = {};
-    usage.inputTokens = lastNumber(OPENAI_INPUT, text, '"prompt_tokens"') ?? lastNumber(OLLAMA_INPUT, text, '"prompt_eval_count"');
-    usage.outputTokens = lastNumber(OPENAI_OUTPUT, text, '"completion_tokens"') ?? lastNumber(OLLAMA_OUTPUT, text, '"eval_count"');
-    // A response no longer than the head is all in the tail as well: decoded once.
-    const whole = this.#head.length === 1 && this.#head[0] === tail;
-    usage.responseModel = MODEL.exec(whole ? text : Buffer.concat(this.#head, this.#headBytes).toString('utf8'))?.[1];
+    usage.inputTokens = lastNumber(tail, OPENAI_INPUT) ?? lastNumber(tail, OLLAMA_INPUT);
+    usage.outputTokens = lastNumber(tail, OPENAI_OUTPUT) ?? lastNumber(tail, OLLAMA_OUTPUT);
+    usage.responseModel = firstString(this.#head.length === 1 ? this.#head[0]! : Buffer.concat(this.#head, this.#headBytes), MODEL);
     return usage;
   }
 }
 
-/** The last number `re` captures in `text`; `key` (the field's quoted name) is looked for first, which is cheaper than a scan that finds nothing. */
-function lastNumber(re: RegExp, text: string, key: string): number | undefined {
-  if (!text.includes(key)) return undefined;
-  let last: string | undefined;
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) last = m[1];
-  return last === undefined ? undefined : Number(last);
+const COLON = 0x3a;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Whitespace as a regular expression's `\s` takes it in ASCII: space, tab, line feed, vertical tab, form feed, carriage return. */
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || (byte !== undefined && byte >= 0x09 && byte <= 0x0d);
+}
+
+/** Where the value of `"name"` found at `keyEnd` starts (after optional spaces, a colon, optional spaces), or -1. */
+function valueStart(data: Buffer, keyEnd: number): number {
+  let at = keyEnd;
+  while (isSpace(data[at])) at++;
+  if (data[at] !== COLON) return -1;
+  at++;
+  while (isSpace(data[at])) at++;
+  return at;
+}
+
+/** The digits of the last `"name": 123` in `data`, as a number; undefined when there is none. */
+function lastNumber(data: Buffer, key: Buffer): number | undefined {
+  for (let found = data.lastIndexOf(key); found !== -1; found = found === 0 ? -1 : data.lastIndexOf(key, found - 1)) {
+    let at = valueStart(data, found + key.length);
+    if (at === -1) continue;
+    let value = 0;
+    const first = at;
+    for (; at < data.length && data[at]! >= 0x30 && data[at]! <= 0x39; at++) value = value * 10 + (data[at]! - 0x30);
+    if (at > first) return value;
+  }
+  return undefined;
+}
+
+/** The first `"name": "text"` in `data` whose text has no quote or backslash and is 1 to MODEL_MAX characters long. */
+function firstString(data: Buffer, key: Buffer): string | undefined {
+  for (let found = data.indexOf(key); found !== -1; found = data.indexOf(key, found + 1)) {
+    const open = valueStart(data, found + key.length);
+    if (open === -1 || data[open] !== QUOTE) continue;
+    let close = open + 1;
+    // A character is at most 4 bytes in UTF-8: no name of MODEL_MAX characters runs longer.
+    const limit = Math.min(data.length, open + 1 + MODEL_MAX * 4 + 1);
+    while (close < limit && data[close] !== QUOTE && data[close] !== BACKSLASH) close++;
+    if (close === open + 1 || data[close] !== QUOTE) continue;
+    const text = data.toString('utf8', open + 1, close);
+    if (text.length <= MODEL_MAX) return text;
+  }
+  return undefined;
 }

@@ -57,6 +57,33 @@ describe('UsageTap', () => {
     expect(tap.result()).toMatchObject({ inputTokens: undefined, outputTokens: undefined });
   });
 
+  it('reads what the regular expressions it replaced read, on random bodies', () => {
+    // The former reading, kept here as the reference: the last match of each count, the first of the model.
+    const lastOf = (re: RegExp, text: string) => [...text.matchAll(re)].map((m) => Number(m[1])).at(-1);
+    const reference = (text: string) => ({
+      inputTokens: lastOf(/"prompt_tokens"\s*:\s*(\d+)/g, text) ?? lastOf(/"prompt_eval_count"\s*:\s*(\d+)/g, text),
+      outputTokens: lastOf(/"completion_tokens"\s*:\s*(\d+)/g, text) ?? lastOf(/"eval_count"\s*:\s*(\d+)/g, text),
+      responseModel: /"model"\s*:\s*"([^"\\]{1,200})"/.exec(text)?.[1],
+    });
+    const names = ['"prompt_tokens"', '"completion_tokens"', '"prompt_eval_count"', '"eval_count"', '"model"', 'prompt_tokens', '"model', '"eval_count'];
+    const spaces = ['', ' ', '  ', '\t', '\n', '\r\n', '\f'];
+    const values = ['0', '7', '123456', '"x"', '"llama3.2:1b"', '""', '"a\\"b"', '"é模型"', `"${'m'.repeat(200)}"`, `"${'m'.repeat(201)}"`, `"${'é'.repeat(200)}"`, 'null', '-3', '"12"'];
+    // mulberry32: a seeded generator whose low bits are as random as its high ones.
+    let seed = 12345;
+    const pick = <T,>(list: readonly T[]): T => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return list[((t ^ (t >>> 14)) >>> 0) % list.length]!;
+    };
+    for (let round = 0; round < 3000; round++) {
+      let text = '{';
+      const members = 1 + (round % 6);
+      for (let i = 0; i < members; i++) text += `${pick(names)}${pick(spaces)}${pick([':', ':', '', ';'])}${pick(spaces)}${pick(values)}${pick([',', ' ,', '}'])}`;
+      expect(tapOf(text), text).toEqual(reference(text));
+    }
+  });
+
   it('reports nothing when the response carries no usage', () => {
     expect(tapOf('{"server_id":"s","label":"positive"}')).toEqual({ inputTokens: undefined, outputTokens: undefined, responseModel: undefined });
   });
