@@ -78,11 +78,16 @@ function jsonMembers(entry: AccessEntry): string {
 }
 
 const memberNames = new Map<string, string>();
+/** Entries' names are the request path's own few; past this many, names are escaped each time rather than kept. */
+const MEMBER_NAMES_KEPT = 64;
 
 /** `"name":`, escaped once per name. */
 function memberName(name: string): string {
   let member = memberNames.get(name);
-  if (member === undefined) memberNames.set(name, (member = `${JSON.stringify(name)}:`));
+  if (member === undefined) {
+    member = `${JSON.stringify(name)}:`;
+    if (memberNames.size < MEMBER_NAMES_KEPT) memberNames.set(name, member);
+  }
   return member;
 }
 
