@@ -58,6 +58,14 @@ describe('AccessLog', () => {
     expect(lines).toEqual(times.map((at) => `${JSON.stringify({ time: new Date(at).toISOString(), level: 'info', message: 'request', service: 'sluice', pid: 42, ...entry })}\n`));
   });
 
+  it('writes entries with many names of their own as JSON.stringify would (past the names it keeps escaped)', () => {
+    const lines: string[] = [];
+    const log = new AccessLog(createLogger('info', 'sluice'), { write: (line) => lines.push(line), now: () => AT.getTime() });
+    const entries = Array.from({ length: 150 }, (_, i) => ({ [`field_${i}`]: i, [`quote"${i}`]: `v${i}` }));
+    for (const entry of entries) log.write(entry);
+    expect(lines).toEqual(entries.map((entry) => `${JSON.stringify({ time: AT.toISOString(), level: 'info', message: 'request', service: 'sluice', ...entry })}\n`));
+  });
+
   it('writes numbers as JSON.stringify does', () => {
     const tenths = Array.from({ length: 2000 }, (_, i) => Math.round((i * 7.37 + 0.01) * 10) / 10);
     const others = [0, -0, 1, -1, 0.1, 0.25, 1 / 3, 2 ** 53, 2 ** 31, 1e21, 1.5e-7, 99999999.9, 1e8 + 0.5, -12.3, Number.NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE];
