@@ -36,7 +36,7 @@ function sideBySideNote(results) {
   if (!p) return '';
   if (p.error) return `Sluice against ${labelOf(results, 'hpm')} side by side: failed: ${p.error}`;
   const processes = p.processes === 1 ? 'one process of each' : `${p.processes} processes of each`;
-  return `Sluice against ${labelOf(results, 'hpm')}, side by side: ${processes}, fresh, alive at once and measured in turn (${p.rounds} rounds of one ${p.sliceS} s slice each, the order reversed every other round, after ${p.warmupS} s of warm-up each): CPU per request ${us(p.sluice.cpuUsPerRequest)} µs against ${us(p.hpm.cpuUsPerRequest)} µs, that is ${p.cpuRatio.toFixed(2)}× in throughput terms (round by round: ${p.roundCpuRatios.map((v) => `${v.toFixed(2)}×`).join(', ')}); req/s ${num(p.sluice.rps)} against ${num(p.hpm.rps)} (${p.rpsRatio.toFixed(2)}×).`;
+  return `Sluice against ${labelOf(results, 'hpm')}, side by side: ${processes}, fresh, alive at once and measured in turn (${p.rounds} rounds of one ${p.sliceS} s slice each, the order reversed every other round, after ${p.warmupS} s of warm-up each): CPU per request ${us(p.sluice.cpuUsPerRequest)} µs against ${us(p.hpm.cpuUsPerRequest)} µs, that is ${p.cpuRatio.toFixed(2)}× in throughput terms (round by round: ${p.roundCpuRatios.map((v) => `${v.toFixed(2)}×`).join(', ')}); req/s ${num(p.sluice.rps)} against ${num(p.hpm.rps)} (${p.rpsRatio.toFixed(2)}×).${p.twoWorkers ? ` Sluice with two workers (not pinned), in the same rounds: ${num(p.twoWorkers.rps)} req/s, ${p.workersRatio.toFixed(2)}× one process.` : ''}`;
 }
 
 /** The throughput target: by the side-by-side CPU per request when it ran, else by this run's req/s. */
@@ -145,6 +145,8 @@ export function targets(results, rate) {
   const out = [];
   const tp = throughputTarget(results);
   if (tp) out.push(tp);
+  const w = results.throughputSideBySide;
+  if (w?.workersRatio) out.push(['server.workers: 2 ≥ 0.8 × 2 × one process (req/s, side by side)', `${w.workersRatio.toFixed(2)}×`, w.workersRatio >= 1.6]);
   const lat = byRow(results.latency);
   const sl = lat.sluice?.byRate?.[rate]?.latency;
   const dl = lat.direct?.byRate?.[rate]?.latency;

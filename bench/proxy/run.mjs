@@ -235,7 +235,9 @@ function pooledCpuUs(parts) {
  * The throughput target compares Sluice with the bare middleware by CPU per request (on a
  * saturated pinned core, the inverse of throughput; the load generator's own speed does not move
  * it), `processes` fresh processes of each, alive side by side and measured in turn (sideBySide).
- * The verdict is the pooled ratio; each round's ratio shows how far it could swing.
+ * The verdict is the pooled ratio; each round's ratio shows how far it could swing. Sluice with
+ * two workers (not pinned) takes its slices in the same rounds, and is compared with one Sluice
+ * process by requests per second: what the second core adds.
  */
 async function sluiceAgainstBareMiddleware(backend) {
   const { processes, ...measure } = P.throughput.sideBySide;
@@ -249,15 +251,22 @@ async function sluiceAgainstBareMiddleware(backend) {
         started.push({ row: row.id, h: await row.start({ dir: rowDir('throughput', `side-by-side-${row.id}-${k}`), upstreams: [backend.url] }) });
       }
     }
+    const workers = rows.find((r) => r.id === 'sluice-2w');
+    if (workers) {
+      log('throughput, side by side: sluice-2w');
+      started.push({ row: workers.id, h: await workers.start({ dir: rowDir('throughput', 'side-by-side-sluice-2w'), upstreams: [backend.url] }) });
+    }
     log(`throughput, side by side: ${measure.rounds} rounds of ${started.length} slices of ${measure.sliceS} s`);
     const measured = await sideBySide(started.map((s) => s.h), measure);
     const of = (id) => measured.filter((_, i) => started[i].row === id);
     const [sluice, hpm] = [of('sluice'), of('hpm')];
     const kind = (list) => ({ cpuUsPerRequest: pooledCpuUs(list), rps: sum(list.map((m) => m.rps)) / list.length, requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)) });
     const roundRatio = (round) => pooledCpuUs(hpm.map((m) => m.slices[round])) / pooledCpuUs(sluice.map((m) => m.slices[round]));
-    const result = { processes, rounds: measure.rounds, sliceS: measure.sliceS, warmupS: measure.warmupS, sluice: kind(sluice), hpm: kind(hpm), perProcess: measured.map((m, i) => ({ row: started[i].row, ...m })) };
+    const twoWorkers = of('sluice-2w');
+    const result = { processes, rounds: measure.rounds, sliceS: measure.sliceS, warmupS: measure.warmupS, sluice: kind(sluice), hpm: kind(hpm), ...(twoWorkers.length ? { twoWorkers: kind(twoWorkers) } : {}), perProcess: measured.map((m, i) => ({ row: started[i].row, ...m })) };
     return {
       ...result,
+      workersRatio: result.twoWorkers ? result.twoWorkers.rps / result.sluice.rps : null,
       cpuRatio: result.hpm.cpuUsPerRequest / result.sluice.cpuUsPerRequest,
       rpsRatio: result.sluice.rps / result.hpm.rps,
       roundCpuRatios: Array.from({ length: measure.rounds }, (_, round) => roundRatio(round)),

@@ -37,6 +37,7 @@ interface Results {
     perProcess: Array<{ row: string; requests: number; cpuUsPerRequest: number | null; slices: Array<{ requests: number }> }>;
     roundCpuRatios: number[];
     cpuRatio: number;
+    workersRatio: number | null;
   };
   telemetry?: Record<'on' | 'off' | 'sampled', RowResult & { rps: number; cpuUsPerRequest: number | null; slices: Array<{ requests: number }> }> & { rounds: number; sink: { exports: number }; accessLogLines: number };
   latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; latency: Summary }> }>;
@@ -105,7 +106,8 @@ describe('npm run bench -- --smoke', () => {
       // Sluice and the bare middleware ran again side by side, every process in every round, and were compared round by round.
       const side = results.throughputSideBySide!;
       expect(side.error).toBeUndefined();
-      expect(side.perProcess.map((p) => p.row).sort()).toEqual([...Array<string>(side.processes).fill('hpm'), ...Array<string>(side.processes).fill('sluice')]);
+      // Two of each kind in the full run (one in the smoke run), and Sluice with two workers.
+      expect(side.perProcess.map((p) => p.row).sort()).toEqual([...Array<string>(side.processes).fill('hpm'), ...Array<string>(side.processes).fill('sluice'), 'sluice-2w']);
       for (const p of side.perProcess) {
         expect(p.slices, p.row).toHaveLength(side.rounds);
         for (const slice of p.slices) expect(slice.requests, p.row).toBeGreaterThan(0);
@@ -113,6 +115,7 @@ describe('npm run bench -- --smoke', () => {
       }
       expect(side.roundCpuRatios).toHaveLength(side.rounds);
       expect(side.cpuRatio).toBeGreaterThan(0);
+      expect(side.workersRatio).toBeGreaterThan(0);
       // Telemetry off, on and sampled, side by side in the same way.
       const t = results.telemetry!;
       for (const mode of ['off', 'on', 'sampled'] as const) {
