@@ -194,6 +194,8 @@ async function closedLoop(h, { warmupS, durationS, connections }) {
   return { ...result, cpuUsPerRequest: cpu !== undefined && result.requests > 0 ? (cpu * 1e6) / result.requests : null };
 }
 
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+
 /**
  * Proxies alive at once, each warmed up, then measured in turn: `rounds` rounds of one
  * `sliceS` slice each, the order reversed every other round. Run one after the other, a minute
@@ -223,7 +225,23 @@ async function sideBySide(handles, { warmupS, rounds, sliceS, connections }) {
   });
 }
 
-const sum = (values) => values.reduce((a, b) => a + b, 0);
+/**
+ * Starts each entry ({ label, row, dir, options }) on `upstreams`, measures them side by side, and
+ * stops them all, also when a start or the measure fails; the measured results, in entry order.
+ */
+async function startSideBySide(section, entries, upstreams, measure) {
+  const handles = [];
+  try {
+    for (const { label, row, dir, options } of entries) {
+      log(`${section}: ${label}`);
+      handles.push(await row.start({ dir, upstreams, ...options }));
+    }
+    log(`${section}: ${measure.rounds} rounds of ${handles.length} slices of ${measure.sliceS} s`);
+    return await sideBySide(handles, measure);
+  } finally {
+    for (const h of handles) await h.stop();
+  }
+}
 
 /** CPU µs per request over several measured processes (or slices) together. */
 function pooledCpuUs(parts) {
@@ -243,27 +261,18 @@ async function sluiceAgainstBareMiddleware(backend) {
   const { processes, ...measure } = P.throughput.sideBySide;
   const pair = ['sluice', 'hpm'].map((id) => rows.find((r) => r.id === id));
   if (pair.some((r) => !r)) return undefined;
-  const started = [];
+  const entries = [];
+  for (let k = 1; k <= processes; k++) for (const row of pair) entries.push({ label: `${row.id} (${k}/${processes})`, row, dir: rowDir('throughput', `side-by-side-${row.id}-${k}`) });
+  const workers = rows.find((r) => r.id === 'sluice-2w');
+  if (workers) entries.push({ label: workers.id, row: workers, dir: rowDir('throughput', 'side-by-side-sluice-2w') });
   try {
-    for (let k = 1; k <= processes; k++) {
-      for (const row of pair) {
-        log(`throughput, side by side: ${row.id} (${k}/${processes})`);
-        started.push({ row: row.id, h: await row.start({ dir: rowDir('throughput', `side-by-side-${row.id}-${k}`), upstreams: [backend.url] }) });
-      }
-    }
-    const workers = rows.find((r) => r.id === 'sluice-2w');
-    if (workers) {
-      log('throughput, side by side: sluice-2w');
-      started.push({ row: workers.id, h: await workers.start({ dir: rowDir('throughput', 'side-by-side-sluice-2w'), upstreams: [backend.url] }) });
-    }
-    log(`throughput, side by side: ${measure.rounds} rounds of ${started.length} slices of ${measure.sliceS} s`);
-    const measured = await sideBySide(started.map((s) => s.h), measure);
-    const of = (id) => measured.filter((_, i) => started[i].row === id);
+    const measured = await startSideBySide('throughput, side by side', entries, [backend.url], measure);
+    const of = (id) => measured.filter((_, i) => entries[i].row.id === id);
     const [sluice, hpm] = [of('sluice'), of('hpm')];
     const kind = (list) => ({ cpuUsPerRequest: pooledCpuUs(list), rps: sum(list.map((m) => m.rps)) / list.length, requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)) });
     const roundRatio = (round) => pooledCpuUs(hpm.map((m) => m.slices[round])) / pooledCpuUs(sluice.map((m) => m.slices[round]));
     const twoWorkers = of('sluice-2w');
-    const result = { processes, rounds: measure.rounds, sliceS: measure.sliceS, warmupS: measure.warmupS, sluice: kind(sluice), hpm: kind(hpm), ...(twoWorkers.length ? { twoWorkers: kind(twoWorkers) } : {}), perProcess: measured.map((m, i) => ({ row: started[i].row, ...m })) };
+    const result = { processes, rounds: measure.rounds, sliceS: measure.sliceS, warmupS: measure.warmupS, sluice: kind(sluice), hpm: kind(hpm), ...(twoWorkers.length ? { twoWorkers: kind(twoWorkers) } : {}), perProcess: measured.map((m, i) => ({ row: entries[i].row.id, ...m })) };
     return {
       ...result,
       workersRatio: result.twoWorkers ? result.twoWorkers.rps / result.sluice.rps : null,
@@ -274,8 +283,6 @@ async function sluiceAgainstBareMiddleware(backend) {
   } catch (err) {
     log(`throughput, side by side failed: ${err.message}`);
     return { error: String(err.message ?? err) };
-  } finally {
-    for (const s of started) await s.h.stop();
   }
 }
 
@@ -302,26 +309,18 @@ async function telemetry(backend) {
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
   await waitFor(async () => (await fetch(`${sinkUrl}/stats`)).ok, 60_000, 'otlp sink', sink);
   const modes = ['off', 'on', 'sampled'];
-  const started = [];
+  const entries = modes.map((mode) => ({ label: `${mode}: sluice`, row: sluice, dir: rowDir('telemetry', mode), options: sluiceTelemetry(mode, sinkUrl) }));
   try {
     const out = { rounds, sliceS, warmupS, sampledRatio: SAMPLED_RATIO };
     try {
-      for (const mode of modes) {
-        log(`telemetry ${mode}: sluice`);
-        const dir = rowDir('telemetry', mode);
-        started.push({ mode, dir, h: await sluice.start({ dir, upstreams: [backend.url], ...sluiceTelemetry(mode, sinkUrl) }) });
-      }
-      log(`telemetry, side by side: ${rounds} rounds of ${modes.length} slices of ${sliceS} s`);
-      const measured = await sideBySide(started.map((s) => s.h), { warmupS, rounds, sliceS, connections });
-      started.forEach(({ mode }, i) => (out[mode] = measured[i]));
+      const measured = await startSideBySide('telemetry, side by side', entries, [backend.url], { warmupS, rounds, sliceS, connections });
+      modes.forEach((mode, i) => (out[mode] = measured[i]));
     } catch (err) {
       log(`telemetry failed: ${err.message}`);
       for (const mode of modes) out[mode] ??= { error: String(err.message ?? err) };
-    } finally {
-      for (const s of started) await s.h.stop();
     }
-    const on = started.find((s) => s.mode === 'on');
-    out.accessLogLines = on ? readFileSync(join(on.dir, 'sluice.log'), 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length : 0;
+    const onLog = join(entries[modes.indexOf('on')].dir, 'sluice.log');
+    out.accessLogLines = existsSync(onLog) ? readFileSync(onLog, 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length : 0;
     // The same two settings once more each, under a CPU profile: telemetry's share of that one process's CPU.
     out.profiled = {};
     for (const mode of ['on', 'sampled']) out.profiled[mode] = await profiledShare(sluice, backend, mode, sinkUrl);
