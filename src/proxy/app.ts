@@ -174,6 +174,6 @@ function ownRouteMatcher(withAdmin: boolean): (req: IncomingMessage) => 'admin' 
 function answerError(req: IncomingMessage, res: ServerResponse, err: unknown, logger: Logger): void {
   const sluiceErr = err instanceof SluiceError ? err : new SluiceError('internal_error', 'internal error', { cause: err });
   if (sluiceErr.code === 'internal_error') logger.error('unhandled error', { path: req.url, error: err instanceof Error ? err.stack : String(err) });
-  res.setHeader('x-sluice-request-id', requestIdFor(req));
-  sendError(req, res, sluiceErr);
+  // After the answer's head has gone out, sendError can only cut what is left of it.
+  sendError(req, res, sluiceErr, { 'x-sluice-request-id': requestIdFor(req) });
 }
