@@ -285,20 +285,11 @@ export class SluiceMetrics {
     let requests = series.requests.get(o.code);
     if (!requests) series.requests.set(o.code, (requests = new BoundCounter(this.#requests, { endpoint: o.endpoint, model: o.model, code: String(o.code) })));
     requests.inc();
-    if (o.traceId === undefined) {
-      // No exemplar to attach: the series resolved once per endpoint and model, no label hashing.
-      series.duration.observe(o.durationSeconds);
-      if (o.ttfbSeconds !== undefined) series.ttfb.observe(o.ttfbSeconds);
-      if (o.ttftSeconds !== undefined) series.ttft.observe(o.ttftSeconds);
-      if (o.overheadSeconds !== undefined) series.overhead.observe(o.overheadSeconds);
-      return;
-    }
-    const labels = { endpoint: o.endpoint, model: o.model };
-    const exemplarLabels = { trace_id: o.traceId };
-    this.#requestDuration.observe({ value: o.durationSeconds, labels, exemplarLabels });
-    if (o.ttfbSeconds !== undefined) this.#ttfb.observe({ value: o.ttfbSeconds, labels, exemplarLabels });
-    if (o.ttftSeconds !== undefined) this.#ttft.observe({ value: o.ttftSeconds, labels, exemplarLabels });
-    if (o.overheadSeconds !== undefined) this.#overhead.observe({ value: o.overheadSeconds, labels: { endpoint: o.endpoint }, exemplarLabels });
+    // The series resolved once per endpoint and model: no label hashing, with or without an exemplar.
+    series.duration.observe(o.durationSeconds, o.traceId);
+    if (o.ttfbSeconds !== undefined) series.ttfb.observe(o.ttfbSeconds, o.traceId);
+    if (o.ttftSeconds !== undefined) series.ttft.observe(o.ttftSeconds, o.traceId);
+    if (o.overheadSeconds !== undefined) series.overhead.observe(o.overheadSeconds, o.traceId);
   }
 
   /** The request series of one endpoint and model, resolved once (labels are bounded, so is this map). */

@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BoundCounter, BoundHistogram } from '../../../src/telemetry/bound-series.js';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1];
@@ -33,6 +33,76 @@ describe('BoundHistogram', () => {
       expect(await values(bound)).toEqual(await values(reference));
       expect((await values(bound)).find((s) => s.metricName === 'x_count' && s.labels.endpoint === 'a')?.value).toBe(VALUES.length);
     }
+  });
+
+  describe('with exemplars', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** Both histograms rendered as OpenMetrics, where exemplars show, with the name taken out. */
+    async function openMetrics(histogram: client.Histogram<string>): Promise<string> {
+      const registry = new client.Registry<client.OpenMetricsContentType>(client.Registry.OPENMETRICS_CONTENT_TYPE);
+      registry.registerMetric(histogram);
+      return (await registry.metrics()).replaceAll(histogram.name, 'x');
+    }
+
+    it('leaves the exemplar prom-client would have in each bucket, +Inf included, across a reset', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(1_700_000_000_123);
+      const [reference, bound] = pair((name) => new client.Histogram({ name, help: 'h', labelNames: ['endpoint', 'model'], buckets: BUCKETS, registers: [], enableExemplars: true }));
+      const series = new BoundHistogram(bound, { endpoint: 'a', model: 'm' });
+      const labels = { endpoint: 'a', model: 'm' };
+      const feed = (value: number, traceId: string | undefined) => {
+        if (traceId === undefined) reference.labels(labels).observe(value);
+        else reference.observe({ labels, value, exemplarLabels: { trace_id: traceId } });
+        series.observe(value, traceId);
+        vi.advanceTimersByTime(7);
+      };
+      // The first observation makes the series (prom-client's own path), with an exemplar.
+      VALUES.forEach((v, i) => feed(v, i % 3 === 1 ? undefined : `${i.toString(16).padStart(2, '0')}${'ab'.repeat(15)}`));
+      // A later sample without a trace id leaves the bucket's exemplar as it was.
+      feed(0.05, undefined);
+      feed(30, 'ff'.repeat(16));
+      const before = await openMetrics(bound);
+      expect(before).toBe(await openMetrics(reference));
+      expect(before).toContain(`x_bucket{le="+Inf",endpoint="a",model="m"} ${VALUES.length + 2} # {trace_id="${'ff'.repeat(16)}"} 30`);
+      expect(before).toContain(`x_bucket{le="0.1",endpoint="a",model="m"} 8 # {trace_id="05${'ab'.repeat(15)}"} 0.1 `);
+      reference.reset();
+      bound.reset();
+      feed(0.5, 'cd'.repeat(16));
+      feed(0.0002, 'ef'.repeat(16));
+      expect(await openMetrics(bound)).toBe(await openMetrics(reference));
+    });
+
+    it('shares a series with another BoundHistogram and with prom-client\'s own API', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(1_700_000_000_000);
+      const [reference, bound] = pair((name) => new client.Histogram({ name, help: 'h', labelNames: ['endpoint'], buckets: BUCKETS, registers: [], enableExemplars: true }));
+      const first = new BoundHistogram(bound, { endpoint: 'a' });
+      const second = new BoundHistogram(bound, { endpoint: 'a' });
+      VALUES.forEach((value, i) => {
+        const traceId = i.toString(16).padStart(32, '0');
+        reference.observe({ labels: { endpoint: 'a' }, value, exemplarLabels: { trace_id: traceId } });
+        // The one that comes second to a bucket finds an exemplar there already, made by the other.
+        if (i % 3 === 0) first.observe(value, traceId);
+        else if (i % 3 === 1) second.observe(value, traceId);
+        else bound.observe({ labels: { endpoint: 'a' }, value, exemplarLabels: { trace_id: traceId } });
+        vi.advanceTimersByTime(3);
+      });
+      expect(await openMetrics(bound)).toBe(await openMetrics(reference));
+    });
+
+    it('takes no exemplar where the histogram keeps none', async () => {
+      const [reference, bound] = pair((name) => new client.Histogram({ name, help: 'h', labelNames: ['endpoint'], buckets: BUCKETS, registers: [] }));
+      const series = new BoundHistogram(bound, { endpoint: 'a' });
+      for (const v of VALUES) {
+        reference.labels('a').observe(v);
+        series.observe(v, 'ab'.repeat(16));
+      }
+      expect(await openMetrics(bound)).toBe(await openMetrics(reference));
+      expect(await openMetrics(bound)).not.toContain('trace_id');
+    });
   });
 
   it('makes its series again after prom-client dropped it (reset, remove), and still refuses what prom-client refuses', async () => {
