@@ -88,7 +88,6 @@ export class Forwarder {
       attempts: 0,
       prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),
     };
-    res.setHeader('x-sluice-request-id', preq.id);
     if (preq.model !== undefined && catalogModel === undefined) return this.#fail(req, res, state, this.#models.unknownModel(preq.model, flavour));
     const pool = catalogModel === undefined ? this.#deps.endpoints : this.#deps.catalog.endpointsFor(catalogModel);
     const sticky = this.#deps.sticky ? stickyKey(this.#deps.sticky, req) : undefined;
@@ -141,7 +140,6 @@ export class Forwarder {
   /** Answers a request that failed before routing (bad body) and still counts and logs it. */
   reject(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest, err: SluiceError): void {
     const path = req.url ?? '/';
-    res.setHeader('x-sluice-request-id', preq.id);
     const state: RequestState = { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
     this.#fail(req, res, state, err);
   }
@@ -162,8 +160,7 @@ export class Forwarder {
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, state: RequestState, err: SluiceError): void {
-    res.setHeader('x-sluice-attempts', String(state.attempts));
-    sendError(req, res, err);
+    sendError(req, res, err, { 'x-sluice-request-id': state.req.id, 'x-sluice-attempts': String(state.attempts) });
     this.#observer.finish(req, state, { endpoint: undefined, code: err.status, bytes: 0, usage: {}, error: err.code });
   }
 }

@@ -57,13 +57,20 @@ export class Responder {
     return { kind: 'answered' };
   }
 
+  /**
+   * Sluice's headers go in with the backend's (and win over any of the same name): a header set
+   * on the response beforehand would make Node take writeHead's slow path, one setHeader per
+   * header of the backend's.
+   */
   #writeHead(res: ServerResponse, state: RequestState, attempt: Attempt, status: number, proxyRes: IncomingMessage): void {
+    const headers = responseHeaders(proxyRes.headers);
+    headers['x-sluice-request-id'] = state.req.id;
     if (this.#deps.config.proxy.expose_route_headers) {
-      res.setHeader('x-sluice-endpoint', attempt.endpoint.name);
-      if (state.decision) res.setHeader('x-sluice-route', state.decision.reason);
+      headers['x-sluice-endpoint'] = attempt.endpoint.name;
+      if (state.decision) headers['x-sluice-route'] = state.decision.reason;
     }
-    res.setHeader('x-sluice-attempts', String(state.attempts));
-    res.writeHead(status, responseHeaders(proxyRes.headers));
+    headers['x-sluice-attempts'] = String(state.attempts);
+    res.writeHead(status, headers);
   }
 }
 
