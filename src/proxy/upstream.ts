@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import type { Server, Socket } from 'node:net';
+import type { Stream } from 'node:stream';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { FailureReason } from '../telemetry/index.js';
 import { CLIENT_ADDRESS_NAMES, hopByHopNames } from './headers.js';
@@ -56,6 +57,15 @@ interface PendingAttempt {
 const IDLE_SOCKET_MS = 4000;
 /** How often an agent's idle connections are looked at: they close 3.5 to 4 s after their last use. */
 const IDLE_SWEEP_MS = 500;
+
+/**
+ * What http-proxy pipes into each upstream request instead of the client's request (its `buffer`
+ * option): nothing. The client's body was read whole before the first attempt, and #onProxyReq
+ * writes it and ends the upstream request. Piping the client request, read and ended by then,
+ * cost every attempt half a dozen listeners, a resume and two turns of the event loop only to
+ * call end().
+ */
+const WRITTEN_BY_SLUICE = { pipe: () => undefined } as unknown as Stream;
 
 /** Events http-proxy adds a client request listener for on every attempt; what it added is removed when the attempt settles. */
 type PerAttemptEvent = 'aborted' | 'error';
@@ -124,6 +134,7 @@ export class Upstream {
       agent,
       changeOrigin: true,
       selfHandleResponse: true,
+      buffer: WRITTEN_BY_SLUICE,
       // Sluice handles errors, logging and headers itself; the default plugins would write HTML errors.
       ejectPlugins: true,
       plugins: [(proxy) => {
@@ -297,12 +308,12 @@ export class Upstream {
     } else {
       pending.connected = true;
     }
-    // The client's body was read once into a buffer; every attempt replays it.
+    // The client's body was read once into a buffer; every attempt replays it, and ends the request (see WRITTEN_BY_SLUICE).
     if (body.length > 0 || req.headers['content-length'] !== undefined) {
       proxyReq.setHeader('content-length', body.length);
       proxyReq.removeHeader('transfer-encoding');
-      proxyReq.write(body);
-    }
+      proxyReq.end(body);
+    } else proxyReq.end();
   }
 }
 
