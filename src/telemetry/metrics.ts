@@ -67,7 +67,6 @@ export interface RequestObservation {
 }
 
 interface RequestSeries {
-  readonly endpoint: string;
   /** By status code. */
   readonly requests: Map<number, BoundCounter>;
   readonly duration: BoundHistogram;
@@ -258,7 +257,7 @@ export class SluiceMetrics {
    */
   async removeEndpoint(endpoint: string): Promise<void> {
     // Resolved series would keep writing into the deleted ones: resolve them again if it returns.
-    for (const [key, series] of this.#seriesCache) if (series.endpoint === endpoint) this.#seriesCache.delete(key);
+    this.#seriesCache.delete(endpoint);
     this.#routeSeries.delete(endpoint);
     // Every event metric with an endpoint label, whoever registered it: no hand-kept list to forget one in.
     // prom-client types the registry's entries loosely; they are the metric objects themselves.
@@ -292,19 +291,19 @@ export class SluiceMetrics {
     if (o.overheadSeconds !== undefined) series.overhead.observe(o.overheadSeconds, o.traceId);
   }
 
-  /** The request series of one endpoint and model, resolved once (labels are bounded, so is this map). */
-  readonly #seriesCache = new Map<string, RequestSeries>();
+  /** The request series by endpoint, then model, resolved once (labels are bounded, so are these maps); no key is built per lookup. */
+  readonly #seriesCache = new Map<string, Map<string, RequestSeries>>();
   /** The route decision series of each endpoint by reason, resolved once (both labels are bounded). */
   readonly #routeSeries = new Map<string, Map<RouteReason, BoundCounter>>();
   readonly #prefixHits: client.Counter.Internal;
   readonly #prefixMisses: client.Counter.Internal;
 
   #requestSeries(endpoint: string, model: string): RequestSeries {
-    const key = `${endpoint}\n${model}`;
-    let series = this.#seriesCache.get(key);
+    let byModel = this.#seriesCache.get(endpoint);
+    if (!byModel) this.#seriesCache.set(endpoint, (byModel = new Map()));
+    let series = byModel.get(model);
     if (!series) {
       series = {
-        endpoint,
         requests: new Map(),
         duration: new BoundHistogram(this.#requestDuration, { endpoint, model }),
         ttfb: new BoundHistogram(this.#ttfb, { endpoint, model }),
@@ -314,7 +313,7 @@ export class SluiceMetrics {
         inputTokens: new BoundCounter(this.#tokens, { endpoint, model, type: 'input' }),
         outputTokens: new BoundCounter(this.#tokens, { endpoint, model, type: 'output' }),
       };
-      this.#seriesCache.set(key, series);
+      byModel.set(model, series);
     }
     return series;
   }
