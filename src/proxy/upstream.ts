@@ -290,9 +290,11 @@ export class Upstream {
     proxyReq.once('finish', () => (pending.writtenAt = performance.now()));
     const { body, requestId, headers } = pending.request;
     // Hop-by-hop headers describe the client's connection; the agent sets its own `Connection`.
-    // Only the names the upstream request carries are looked at (a few), not every name that might be dropped.
+    // Only the names the client sent are looked at (a few), not every name that might be dropped:
+    // http-proxy copied them all to the upstream request, adding only `Host` and, on a connection
+    // of its own (no agent), `Connection: close`, which stays.
     const hopByHop = hopByHopNames(req.headers);
-    for (const name of proxyReq.getHeaderNames()) if (hopByHop.has(name) || CLIENT_ADDRESS_NAMES.has(name)) proxyReq.removeHeader(name);
+    for (const name in req.headers) if (hopByHop.has(name) || CLIENT_ADDRESS_NAMES.has(name)) proxyReq.removeHeader(name);
     proxyReq.setHeader('x-request-id', requestId);
     const authorization = this.#authorization();
     if (authorization) proxyReq.setHeader('authorization', authorization);
