@@ -19,7 +19,8 @@ async function recordingBackend(base = ''): Promise<{ url: string; port: number;
       if (req.url === `${base}/v1/models`) return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"rec:1"}]}');
       seen.push(req.headers);
       bodies.push(body);
-      res.writeHead(200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5', 'x-backend': 'recorder', trailer: 'x-nothing' }).end('{"ok":true}');
+      // Headers of Sluice's own names: Sluice's values must win.
+      res.writeHead(200, { 'content-type': 'application/json', 'keep-alive': 'timeout=5', 'x-backend': 'recorder', trailer: 'x-nothing', 'x-sluice-request-id': 'from-backend', 'x-sluice-attempts': '9' }).end('{"ok":true}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -73,6 +74,16 @@ describe('what reaches the backend', () => {
     expect(h['proxy-authorization']).toBeUndefined();
     expect(h.te).toBeUndefined();
     expect(backend.bodies[0]).toBe(body);
+    expect(res.headers['x-sluice-request-id']).toBe('client-id-1');
+    expect(res.headers['x-sluice-attempts']).toBe('1');
+    // A request without a body goes without one, and ends (Sluice ends every upstream request itself).
+    const get = await fetch(`${sluice.url}/v1/models/rec:1`, { signal: AbortSignal.timeout(5000) });
+    expect(get.status).toBe(200);
+    expect(await get.json()).toEqual({ ok: true });
+    expect(backend.urls.at(-1)).toBe('/v1/models/rec:1');
+    expect(backend.bodies.at(-1)).toBe('');
+    expect(backend.seen.at(-1)!['content-length']).toBeUndefined();
+    expect(backend.seen.at(-1)!['transfer-encoding']).toBeUndefined();
     // The token never shows in logs or status.
     expect(sluice.proc.output()).not.toContain('sk-outbound-123');
     expect(await (await fetch(`${sluice.url}/internal/status`)).text()).not.toContain('sk-outbound-123');
