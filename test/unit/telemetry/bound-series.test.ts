@@ -42,9 +42,10 @@ describe('BoundHistogram', () => {
 
     /** Both histograms rendered as OpenMetrics, where exemplars show, with the name taken out. */
     async function openMetrics(histogram: client.Histogram<string>): Promise<string> {
-      const registry = new client.Registry<client.OpenMetricsContentType>(client.Registry.OPENMETRICS_CONTENT_TYPE);
+      const registry = new client.Registry<client.OpenMetricsContentType>();
+      registry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
       registry.registerMetric(histogram);
-      return (await registry.metrics()).replaceAll(histogram.name, 'x');
+      return (await registry.metrics()).replaceAll((await histogram.get()).name, 'x');
     }
 
     it('leaves the exemplar prom-client would have in each bucket, +Inf included, across a reset', async () => {
