@@ -32,3 +32,10 @@ export function summarise(h) {
     hdr: hdr.encodeIntoCompressedBase64(h),
   };
 }
+
+/** One summary of several runs' latencies (their histograms added), as `summarise` makes of one. */
+export function mergeSummaries(summaries) {
+  const h = newHistogram();
+  for (const s of summaries) h.add(hdr.decodeFromCompressedBase64(s.hdr));
+  return summarise(h);
+}

@@ -3,6 +3,10 @@
 //     omission: request k is due at start + k/rate and its latency is counted from that
 //     intended time, so a stall in the system under test shows in the latencies of every
 //     request that should have been sent meanwhile.
+//   node loadgen.mjs '{"mode":"slices", "urls": [...], ...}'  the same, side by side: `rounds`
+//     rounds of one open-loop slice per URL (the order reversed every other round), in this one
+//     process, warm after its first unmeasured run; a fresh process per slice measured its own
+//     start-up (at 3,000 req/s, a cold load generator fell hundreds of milliseconds behind).
 //   node loadgen.mjs '{"mode":"streams", ...}'    concurrent SSE streams from backend.mjs:
 //     per-chunk delay (arrival minus the backend's send stamp), chunk counts, reads per chunk.
 import http from 'node:http';
@@ -185,6 +189,17 @@ function streams({ url, streams: count, body, chunks, rampPerBatch = count, ramp
   });
 }
 
-const result = opts.mode === 'openloop' ? await openLoop(opts) : await streams(opts);
+/** Open-loop slices over several URLs in turn; `warmMs` first, unmeasured, at the first URL. Each URL's slices, in order. */
+async function slices({ urls, rounds, warmMs = 0, ...run }) {
+  if (warmMs > 0) await openLoop({ ...run, url: urls[0], warmupMs: warmMs, durationMs: 0 });
+  const out = urls.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [...urls.keys()] : [...urls.keys()].reverse();
+    for (const i of order) out[i].push(await openLoop({ ...run, url: urls[i] }));
+  }
+  return { slices: out };
+}
+
+const result = opts.mode === 'openloop' ? await openLoop(opts) : opts.mode === 'slices' ? await slices(opts) : await streams(opts);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

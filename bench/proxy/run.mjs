@@ -15,6 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
+import { mergeSummaries } from '../lib/proxy-hist.mjs';
 import { CORES, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, treeCpuSeconds, waitFor } from '../lib/proxy-procs.mjs';
 import { telemetryShare } from './attribution.mjs';
 import { renderMarkdown, renderPlot } from './report.mjs';
@@ -30,8 +31,9 @@ const FULL = {
   telemetry: { warmupS: 5, durationS: 6, connections: 64, rounds: 6, sliceS: 2 },
   // prewarm: every row first serves 3 s at 1,000 req/s, unmeasured: after 7 s at 200 req/s, V8 was
   // still optimizing Sluice's request path for a second or two into the 1,000 req/s run, and that
-  // transient, not the steady state, made most of its p99 there.
-  latency: { rates: [200, 1000, 3000], prewarm: { rate: 1000, ms: 3000 }, warmupMs: 1000, durationMs: 5000, connections: 64 },
+  // transient, not the steady state, made most of its p99 there. Then, per rate, `rounds` slices
+  // of each row side by side (see latency()).
+  latency: { rates: [200, 1000, 3000], prewarm: { rate: 1000, ms: 3000 }, rounds: 4, loadgenWarmMs: 1000, sliceWarmupMs: 300, sliceMs: 1000, connections: 64 },
   streaming: { streams: 64, chunks: 300, intervalMs: 10, warmupChunks: 300, rampPerBatch: 8, rampEveryMs: 10 },
   concurrent: { streams: 2000, chunks: 16, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
@@ -39,7 +41,7 @@ const FULL = {
 const SMOKE = {
   throughput: { warmupS: 0, durationS: 1, connections: 8, sideBySide: { processes: 1, warmupS: 0, rounds: 2, sliceS: 1, connections: 8 } },
   telemetry: { warmupS: 0, durationS: 1, connections: 8, rounds: 1, sliceS: 1 },
-  latency: { rates: [100], prewarm: { rate: 100, ms: 200 }, warmupMs: 0, durationMs: 1000, connections: 8 },
+  latency: { rates: [100], prewarm: { rate: 100, ms: 200 }, rounds: 2, loadgenWarmMs: 0, sliceWarmupMs: 0, sliceMs: 500, connections: 8 },
   streaming: { streams: 4, chunks: 10, intervalMs: 10, warmupChunks: 2, rampPerBatch: 4, rampEveryMs: 0 },
   concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
   failover: { rate: 50, durationMs: 2000, killAtMs: 700, connections: 8, backendDelayMs: 20 },
@@ -368,16 +370,66 @@ async function profiledShare(sluice, backend, mode, sinkUrl) {
   }
 }
 
+/**
+ * Open-loop latency with every row alive at once and measured in turn, as the throughput target
+ * is: each row pre-warmed, then for each rate `rounds` rounds of one slice per row (the order
+ * reversed every other round), the slices' histograms added up per row. Measured one row after
+ * the other, a slow spell of the machine fell on whichever row ran in it (the bare middleware once
+ * read +63 ms at p99 where it had read +2 ms); side by side it falls on every row alike. A row
+ * that fails to start is reported as failed; a rate whose load generator fails fails every row.
+ */
 async function latency(backend) {
-  const { rates, prewarm, warmupMs, durationMs, connections } = P.latency;
-  return perRow('latency', rows, [backend.url], async (h) => {
-    await loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate: prewarm.rate, warmupMs: prewarm.ms, durationMs: 0, connections, body: REQUEST_BODY });
-    const byRate = {};
-    for (const rate of rates) {
-      byRate[rate] = await loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate, warmupMs, durationMs, connections, body: REQUEST_BODY });
+  const { rates, prewarm, rounds, loadgenWarmMs, sliceWarmupMs, sliceMs, connections } = P.latency;
+  const entries = [];
+  try {
+    for (const row of rows) {
+      log(`latency: ${row.id}`);
+      const entry = { row, slices: Object.fromEntries(rates.map((rate) => [rate, []])) };
+      entries.push(entry);
+      try {
+        entry.h = await row.start({ dir: rowDir('latency', row.id), upstreams: [backend.url] });
+        await loadgen({ mode: 'openloop', url: `${entry.h.url}${REQUEST_PATH}`, rate: prewarm.rate, warmupMs: prewarm.ms, durationMs: 0, connections, body: REQUEST_BODY });
+      } catch (err) {
+        log(`latency: ${row.id} failed: ${err.message}`);
+        entry.error = String(err.message ?? err);
+      }
     }
-    return { byRate };
-  });
+    const live = entries.filter((e) => !e.error);
+    for (const rate of rates) {
+      log(`latency, side by side: ${rate} req/s, ${rounds} rounds of ${live.length} slices of ${sliceMs} ms`);
+      try {
+        // One load generator for the rate's slices: warm after its first run, not started cold per slice.
+        const { slices } = await loadgen({ mode: 'slices', urls: live.map((e) => `${e.h.url}${REQUEST_PATH}`), rounds, warmMs: loadgenWarmMs, rate, warmupMs: sliceWarmupMs, durationMs: sliceMs, connections, body: REQUEST_BODY });
+        live.forEach((e, i) => (e.slices[rate] = slices[i]));
+      } catch (err) {
+        log(`latency at ${rate} req/s failed: ${err.message}`);
+        for (const e of live) e.error = String(err.message ?? err);
+      }
+    }
+    return entries.map((e) => (e.error ? { row: e.row.id, error: e.error } : { row: e.row.id, byRate: Object.fromEntries(rates.map((rate) => [rate, mergeSlices(e.slices[rate])])), peakRssBytes: e.h.pid ? peakRss(e.h.pid) : null }));
+  } finally {
+    for (const e of entries) await e.h?.stop();
+  }
+}
+
+/** One rate's slices of one row as one run: counts summed, histograms added; each slice's p99 kept. */
+function mergeSlices(slices) {
+  const statuses = {};
+  for (const s of slices) for (const [code, n] of Object.entries(s.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  const total = (key) => sum(slices.map((s) => s[key]));
+  return {
+    rate: slices[0]?.rate,
+    slices: slices.length,
+    sent: total('sent'),
+    measured: total('measured'),
+    errors: total('errors'),
+    failed: total('failed'),
+    statuses,
+    achievedRate: total('achievedRate') / slices.length,
+    failures: slices.flatMap((s) => s.failures).slice(0, 20),
+    sliceP99s: slices.map((s) => s.latency.p99),
+    latency: mergeSummaries(slices.map((s) => s.latency)),
+  };
 }
 
 async function streaming() {

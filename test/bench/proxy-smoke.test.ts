@@ -27,7 +27,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 interface Summary { count: number; p99: number | null; curve: unknown[] }
 interface RowResult { row: string; error?: string }
 interface Results {
-  meta: { smoke: boolean; plotRate: number; skippedRows: Array<{ row: string }> };
+  meta: { smoke: boolean; plotRate: number; skippedRows: Array<{ row: string }>; params: { latency: { rounds: number } } };
   rows: Array<{ id: string; label: string }>;
   throughput?: Array<RowResult & { rps: number; requests: number; cpuUsPerRequest: number | null }>;
   throughputSideBySide?: {
@@ -40,7 +40,7 @@ interface Results {
     workersRatio: number | null;
   };
   telemetry?: Record<'on' | 'off' | 'sampled', RowResult & { rps: number; cpuUsPerRequest: number | null; slices: Array<{ requests: number }> }> & { rounds: number; sink: { exports: number }; accessLogLines: number };
-  latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; latency: Summary }> }>;
+  latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; slices: number; sliceP99s: number[]; latency: Summary }> }>;
   streaming: { rows: Array<RowResult & { streams: number; complete: number; events: number; expectedEvents: number; delay: Summary }> };
   concurrent: { rows: Array<RowResult & { streams: number; complete: number; errors: number; peakRssBytes: number | null }> };
   failover: { rows: Array<RowResult & { sent: number; failed: number }> };
@@ -65,13 +65,17 @@ describe('npm run bench -- --smoke', () => {
     const ids = (list: RowResult[]) => list.filter((r) => r.error === undefined).map((r) => r.row).sort();
     const errors = (list: RowResult[]) => list.filter((r) => r.error !== undefined).map((r) => `${r.row}: ${r.error}`).join('; ');
 
-    // Latency (open loop) for every row, with a percentile curve to plot.
+    // Latency (open loop) for every row, side by side in slices added up, with a percentile curve to plot.
     expect(ids(results.latency), errors(results.latency)).toEqual([...expected].sort());
     for (const r of results.latency) {
       const plotted = r.byRate[String(results.meta.plotRate)];
       expect(plotted.measured, r.row).toBeGreaterThan(0);
       expect(plotted.failed, r.row).toBe(0);
       expect(plotted.latency.curve.length, r.row).toBeGreaterThan(1);
+      // Every round gave the row a slice, and the merged histogram holds every slice's requests.
+      expect(plotted.slices, r.row).toBe(results.meta.params.latency.rounds);
+      expect(plotted.sliceP99s, r.row).toHaveLength(plotted.slices);
+      expect(plotted.latency.count, r.row).toBe(plotted.measured);
     }
 
     // Streaming: every chunk of every stream arrives, through every proxy.
