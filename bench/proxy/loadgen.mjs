@@ -11,6 +11,7 @@
 //     per-chunk delay (arrival minus the backend's send stamp), chunk counts, reads per chunk.
 import http from 'node:http';
 import { newHistogram, summarise } from '../lib/proxy-hist.mjs';
+import { turnOrder } from '../lib/turns.mjs';
 
 const opts = JSON.parse(process.argv[2]);
 const now = () => performance.now();
@@ -194,8 +195,7 @@ async function slices({ urls, rounds, warmMs = 0, ...run }) {
   if (warmMs > 0) await openLoop({ ...run, url: urls[0], warmupMs: warmMs, durationMs: 0 });
   const out = urls.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [...urls.keys()] : [...urls.keys()].reverse();
-    for (const i of order) out[i].push(await openLoop({ ...run, url: urls[i] }));
+    for (const i of turnOrder(urls.length, round)) out[i].push(await openLoop({ ...run, url: urls[i] }));
   }
   return { slices: out };
 }

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
 import { mergeSummaries } from '../lib/proxy-hist.mjs';
+import { turnOrder } from '../lib/turns.mjs';
 import { CORES, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, treeCpuSeconds, waitFor } from '../lib/proxy-procs.mjs';
 import { telemetryShare } from './attribution.mjs';
 import { renderMarkdown, renderPlot } from './report.mjs';
@@ -213,8 +214,7 @@ async function sideBySide(handles, { warmupS, rounds, sliceS, connections }) {
   const cpuAtStart = handles.map((h) => treeCpuSeconds(h.pid));
   const slices = handles.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [...handles.keys()] : [...handles.keys()].reverse();
-    for (const i of order) {
+    for (const i of turnOrder(handles.length, round)) {
       const before = treeCpuSeconds(handles[i].pid);
       const r = await wrk(handles[i].url, connections, sliceS);
       slices[i].push({ rps: r.rps, requests: r.requests, errors: r.errors, cpuSeconds: treeCpuSeconds(handles[i].pid) - before });

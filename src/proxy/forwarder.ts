@@ -16,7 +16,7 @@ import { asksForStream } from './first-token.js';
 import { ModelAnswers } from './model-answers.js';
 import { RequestObserver } from './observe.js';
 import { promptBlocks } from './prompt-blocks.js';
-import { CLIENT_CLOSED, operationName, type ProxiedRequest, type RequestState } from './request-state.js';
+import { CLIENT_CLOSED, operationName, withOwnHeaders, type ProxiedRequest, type RequestState } from './request-state.js';
 import { Responder } from './respond.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
 import { TargetPolicy } from './target.js';
@@ -160,7 +160,7 @@ export class Forwarder {
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, state: RequestState, err: SluiceError): void {
-    sendError(req, res, err, { 'x-sluice-request-id': state.req.id, 'x-sluice-attempts': String(state.attempts) });
+    sendError(req, res, err, withOwnHeaders({}, state));
     this.#observer.finish(req, state, { endpoint: undefined, code: err.status, bytes: 0, usage: {}, error: err.code });
   }
 }

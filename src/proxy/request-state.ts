@@ -38,6 +38,16 @@ export interface RequestState {
   decision?: RouteDecision<Endpoint>;
 }
 
+/**
+ * Writes the headers every answer to a proxied request carries (its request id and how many
+ * attempts it took) into `headers`, over any of the same name, and returns it.
+ */
+export function withOwnHeaders<H extends Record<string, string | number | string[] | undefined>>(headers: H, state: RequestState): H {
+  (headers as Record<string, string>)['x-sluice-request-id'] = state.req.id;
+  (headers as Record<string, string>)['x-sluice-attempts'] = String(state.attempts);
+  return headers;
+}
+
 /** HTTP status of a request whose client went away before its answer: 499 (nginx's convention). */
 export const CLIENT_CLOSED = 499;
 

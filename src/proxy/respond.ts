@@ -4,7 +4,7 @@ import { traceIds, type Logger, type SluiceMetrics } from '../telemetry/index.js
 import type { Attempt, AttemptVerdict } from './attempt.js';
 import { responseHeaders } from './headers.js';
 import { endResponseSpan, type RequestObserver } from './observe.js';
-import { CLIENT_CLOSED, type RequestState } from './request-state.js';
+import { CLIENT_CLOSED, withOwnHeaders, type RequestState } from './request-state.js';
 import { streamResponse, type StreamOutcome } from './stream-response.js';
 import { TokenTiming } from './token-timing.js';
 import { UsageTap } from './usage-tap.js';
@@ -63,13 +63,11 @@ export class Responder {
    * header of the backend's.
    */
   #writeHead(res: ServerResponse, state: RequestState, attempt: Attempt, status: number, proxyRes: IncomingMessage): void {
-    const headers = responseHeaders(proxyRes.headers);
-    headers['x-sluice-request-id'] = state.req.id;
+    const headers = withOwnHeaders(responseHeaders(proxyRes.headers), state);
     if (this.#deps.config.proxy.expose_route_headers) {
       headers['x-sluice-endpoint'] = attempt.endpoint.name;
       if (state.decision) headers['x-sluice-route'] = state.decision.reason;
     }
-    headers['x-sluice-attempts'] = String(state.attempts);
     res.writeHead(status, headers);
   }
 }
