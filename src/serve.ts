@@ -1,7 +1,25 @@
 import type { SluiceConfig } from './config/index.js';
 import { ClusterPrimary, ClusterWorker } from './cluster/index.js';
 import { startSluice } from './sluice.js';
-import { createLogger } from './telemetry/index.js';
+import { createLogger, type Logger } from './telemetry/index.js';
+
+/**
+ * An exception nothing caught, or a promise rejection nothing handled, leaves the process in a
+ * state nobody can vouch for: it is logged as one `error` line with `fatal: true` (where people
+ * watch, rather than as a bare stack on stderr) and the process exits with 1. A worker is then
+ * restarted by the primary; a single process by its supervisor.
+ */
+function exitOnFatal(logger: Logger): void {
+  let exiting = false;
+  process.on('uncaughtException', (err: unknown, origin: NodeJS.UncaughtExceptionOrigin) => {
+    if (exiting) return;
+    exiting = true;
+    const error = err instanceof Error ? { error: err.message, error_name: err.name, stack: err.stack } : { error: String(err) };
+    logger.error('uncaught error; exiting', { fatal: true, origin, ...error });
+    // The console transport writes on this turn; the exit waits one more for a piped stdout.
+    setImmediate(() => process.exit(1));
+  });
+}
 
 /** Resolves at the first SIGTERM or SIGINT; later ones call `again` (cut what is left at once). */
 async function stopSignal(again: () => void, signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<void> {
@@ -13,7 +31,9 @@ async function stopSignal(again: () => void, signals: readonly NodeJS.Signals[] 
 
 /** One process: listens, checks, reloads on SIGHUP, drains on SIGTERM/SIGINT. */
 export async function serveAlone(config: SluiceConfig, reloadConfig: () => SluiceConfig): Promise<void> {
-  const sluice = await startSluice(config);
+  const logger = createLogger(config.logging.level);
+  exitOnFatal(logger);
+  const sluice = await startSluice(config, { logger });
   // SIGHUP re-reads the same file and environment, as nginx and HAProxy do.
   process.on('SIGHUP', () => sluice.reload(reloadConfig));
   // SIGTERM or SIGINT: drain for server.shutdown_grace; a second one cuts what is left at once.
@@ -27,6 +47,7 @@ export async function serveAlone(config: SluiceConfig, reloadConfig: () => Sluic
  */
 export async function servePrimary(config: SluiceConfig, workers: number, reloadConfig: () => SluiceConfig): Promise<void> {
   const logger = createLogger(config.logging.level, 'sluice', { pid: process.pid, worker: 'primary' });
+  exitOnFatal(logger);
   const primary = new ClusterPrimary(workers, logger);
   const sluice = await startSluice(config, { logger, cluster: primary });
   primary.start();
@@ -44,6 +65,7 @@ export async function servePrimary(config: SluiceConfig, workers: number, reload
 export async function serveWorker(): Promise<void> {
   const { worker, config } = await ClusterWorker.join();
   const logger = createLogger(config.logging.level, 'sluice', { pid: process.pid, worker: worker.slot });
+  exitOnFatal(logger);
   // Ctrl-C reaches the whole process group; the primary decides, and passes SIGTERM on.
   process.on('SIGINT', () => undefined);
   // Reloads come from the primary.

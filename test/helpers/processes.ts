@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort, startChild, waitFor, type Child } from '../../bench/lib/child-processes.js';
 
 export { freePort, stopAll, waitFor } from '../../bench/lib/child-processes.js';
@@ -32,6 +32,9 @@ export function startNode(script: string, args: string[], env: Record<string, st
       }),
   };
 }
+
+/** Environment that loads `fault-on-signal.mjs` into a Node process: SIGUSR2 then throws in it. */
+export const FAULT_ON_SIGUSR2 = { NODE_OPTIONS: `--import ${pathToFileURL(join(ROOT, 'test/helpers/fault-on-signal.mjs')).href}` };
 
 export interface ModelServer {
   readonly id: string;

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, ROOT, startModelServer, startNode, stopAll, waitFor } from '../helpers/processes.js';
+import { FAULT_ON_SIGUSR2, freePort, ROOT, startModelServer, startNode, stopAll, waitFor } from '../helpers/processes.js';
 
 /** Directories made by `tempFile`, removed once the file's tests are done. */
 const tempDirs: string[] = [];
@@ -96,6 +96,23 @@ describe('sluice command', () => {
     // SLUICE_LOG_LEVEL=warn: no info lines (no access log) were written.
     expect(proc.jsonLines().some((l) => l.level === 'info')).toBe(false);
   });
+
+  for (const fault of ['exception', 'rejection'] as const) {
+    it(`an uncaught ${fault} is logged as one fatal JSON line and the process exits 1`, async () => {
+      const backend = await startModelServer(`fatal-${fault}`, ['m:1']);
+      const port = await freePort();
+      const proc = startNode('dist/cli.js', [], { SLUICE_ENDPOINTS: backend.url, SLUICE_PORT: String(port), SLUICE_TEST_FAULT: fault, ...FAULT_ON_SIGUSR2 });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/internal/health`)).ok, 15_000, 'sluice up');
+      proc.child.kill('SIGUSR2');
+      const exited = await new Promise<number | null>((resolve) => proc.child.once('exit', (code) => resolve(code)));
+      expect(exited).toBe(1);
+      const fatal = proc.jsonLines().filter((l) => l.fatal === true);
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]).toMatchObject({ level: 'error', message: 'uncaught error; exiting', service: 'sluice', origin: fault === 'exception' ? 'uncaughtException' : 'unhandledRejection', error: `injected ${fault === 'exception' ? 'fault' : 'rejection'}` });
+      expect(String(fatal[0]!.stack)).toContain('fault-on-signal.mjs');
+      expect(await portOpen(port)).toBe(false);
+    });
+  }
 });
 
 describe('npm start demo', () => {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allSamples, parseExposition, promtoolCheckMetrics } from '../helpers/exposition.js';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { FAULT_ON_SIGUSR2, startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 import { freshRequest, type Answer } from '../helpers/fresh-request.js';
 
 /** The configured check interval of every endpoint (testConfig's). */
@@ -17,7 +17,7 @@ let sluice: SluiceProc;
 
 beforeAll(async () => {
   servers = await Promise.all([startModelServer('server-1', [MODEL]), startModelServer('server-2', [MODEL])]);
-  sluice = await startSluice((port) => config(port, servers));
+  sluice = await startSluice((port) => config(port, servers), FAULT_ON_SIGUSR2);
   await waitReady(sluice.url, 2, [MODEL], 30_000);
   // Ready means one worker answers; the primary hands connections only to workers already listening.
   await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving').length >= 2, 30_000, 'both workers serving');
@@ -96,6 +96,20 @@ describe('server.workers: 2', () => {
     await waitFor(() => servingLines().length > first, 30_000, 'a new worker serving');
     expect(servingLines().at(-1)!.worker_pid).not.toBe(victim);
     // The restarted worker got the primary's state: readiness and routing work from it.
+    const answers = await Promise.all([chat(), chat(), chat(), chat()]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  it('a worker that throws logs one fatal line, exits 1 and is restarted', async () => {
+    const servingLines = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
+    const first = servingLines().length;
+    const victim = servingLines().map((l) => l.worker_pid as number).filter(alive).at(-1)!;
+    process.kill(victim, 'SIGUSR2');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'worker died; restarting it' && l.worker_pid === victim), 10_000, 'the death logged');
+    const died = sluice.proc.jsonLines().find((l) => l.message === 'worker died; restarting it' && l.worker_pid === victim)!;
+    expect(died.code).toBe(1);
+    expect(sluice.proc.jsonLines().filter((l) => l.fatal === true && l.pid === victim)).toMatchObject([{ level: 'error', origin: 'uncaughtException', error: 'injected fault' }]);
+    await waitFor(() => servingLines().length > first, 30_000, 'a new worker serving');
     const answers = await Promise.all([chat(), chat(), chat(), chat()]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
   });
