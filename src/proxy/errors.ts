@@ -11,6 +11,7 @@ export type SluiceErrorCode =
   | 'malformed_request'
   | 'headers_too_large'
   | 'request_timeout'
+  | 'expectation_failed'
   | 'method_not_allowed'
   | 'path_not_allowed'
   | 'not_found'
@@ -39,6 +40,8 @@ const STATUS: Record<SluiceErrorCode, number> = {
   malformed_request: 400,
   headers_too_large: 431,
   request_timeout: 408,
+  // An `Expect` other than 100-continue (RFC 9110, 10.1.1): not met, and the request not forwarded.
+  expectation_failed: 417,
   method_not_allowed: 405,
   path_not_allowed: 404,
   not_found: 404,
@@ -86,6 +89,7 @@ const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
   malformed_request: 'invalid_request_error',
   headers_too_large: 'invalid_request_error',
   request_timeout: 'invalid_request_error',
+  expectation_failed: 'invalid_request_error',
   method_not_allowed: 'invalid_request_error',
   path_not_allowed: 'invalid_request_error',
   not_found: 'invalid_request_error',

@@ -1,7 +1,9 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { errorBody, SluiceError } from './errors.js';
 import type { Forwarder } from './forwarder.js';
+import { requestIdFor } from './headers.js';
 
 /**
  * What a request Node's HTTP parser refused is answered with (a bad method, Content-Length or
@@ -20,6 +22,12 @@ export function parserRefusal(err: NodeJS.ErrnoException): SluiceError | undefin
 /** A CONNECT request: Sluice is a reverse proxy, not a tunnel. */
 export function connectRefusal(): SluiceError {
   return new SluiceError('method_not_allowed', 'CONNECT is not supported: Sluice is a reverse proxy');
+}
+
+/** An `Expect` Sluice cannot meet: only 100-continue is (Node answers it before the request is read). */
+export function expectationRefusal(req: IncomingMessage): SluiceError {
+  const expect = String(req.headers.expect ?? '').slice(0, 64);
+  return new SluiceError('expectation_failed', `the expectation ${JSON.stringify(expect)} cannot be met (only 100-continue is supported)`);
 }
 
 /**
@@ -46,10 +54,11 @@ export function responseInProgress(socket: Duplex): ServerResponse | undefined {
 }
 
 /**
- * The proxy port's handlers for what never becomes a request (parser refusals, CONNECT),
- * answering through the forwarder of the moment (counted and logged like any request).
+ * The proxy port's handlers for what never becomes a forwarded request (parser refusals,
+ * CONNECT, an unmet `Expect`), answering through the forwarder of the moment (counted and logged
+ * like any request).
  */
-export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket'>) {
+export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket' | 'reject'>) {
   return {
     clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
       const refusal = parserRefusal(err);
@@ -58,6 +67,12 @@ export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket'
     },
     connect(req: IncomingMessage, socket: Duplex): void {
       forwarder().refuseOnSocket(socket, connectRefusal(), req);
+    },
+    expectation(req: IncomingMessage, res: ServerResponse): void {
+      // Its body, if any, is not read: the connection closes after the answer.
+      res.setHeader('connection', 'close');
+      const preq = { id: requestIdFor(req), startedAt: performance.now(), traceContext: ROOT_CONTEXT, body: Buffer.alloc(0), model: undefined, json: undefined };
+      forwarder().reject(req, res, preq, expectationRefusal(req));
     },
   };
 }

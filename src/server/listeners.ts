@@ -14,12 +14,14 @@ export interface ListenersOptions {
   readonly proxy: RequestListener;
   /**
    * The proxy port's answers to what never becomes a request: a request Node's HTTP parser
-   * refused or timed out (`clientError`), and CONNECT (Node's defaults: a bare 400 with no body,
-   * and a closed connection, neither counted nor logged).
+   * refused or timed out (`clientError`), CONNECT, and an `Expect` other than 100-continue
+   * (`checkExpectation`). Node's defaults: a bare 400 with no body, a closed connection and a bare
+   * 417, none counted or logged.
    */
   readonly refusals?: {
     clientError(err: NodeJS.ErrnoException, socket: Duplex): void;
     connect(req: IncomingMessage, socket: Duplex): void;
+    expectation(req: IncomingMessage, res: ServerResponse): void;
   };
   /** A second port of its own (`server.admin_port`) and its listener. */
   readonly admin?: { readonly port: number; readonly listener: RequestListener };
@@ -50,6 +52,7 @@ export async function startListeners(opts: ListenersOptions): Promise<Listeners>
   if (opts.refusals) {
     server.on('clientError', opts.refusals.clientError);
     server.on('connect', opts.refusals.connect);
+    server.on('checkExpectation', opts.refusals.expectation);
   }
   const url = await listen(server, settings.host, settings.port);
   let adminServer: http.Server | undefined;

@@ -50,6 +50,7 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     ['an unknown method', 'BREW /v1/models HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed_request'],
     ['headers over the limit', `GET /v1/models HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
     ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'method_not_allowed'],
+    ['an Expect other than 100-continue', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}', 417, 'expectation_failed'],
   ])('%s: a JSON error in the OpenAI shape, counted and logged', async (_what, request, status, code) => {
     const before = await counted(String(status));
     const answer = parse(await raw(request));
