@@ -92,16 +92,23 @@ async function main(argv: string[]): Promise<number> {
   const workers = workerCount(config.server.workers);
   // SIGHUP re-reads the same file and environment.
   const reloadConfig = () => loadConfig({ path, env: process.env });
-  if (workers > 1) await servePrimary(config, workers, reloadConfig);
-  else await serveAlone(config, reloadConfig);
+  const status = workers > 1 ? await servePrimary(config, workers, reloadConfig) : (await serveAlone(config, reloadConfig), 0);
   await tracing?.shutdown();
-  return 0;
+  return status;
+}
+
+/** What the operator can act on when a port cannot be opened (nginx's `bind() to ... failed`); undefined for other errors. */
+function describeListenError(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (!(err instanceof Error) || (e.syscall !== 'listen' && e.syscall !== 'bind') || e.port === undefined) return undefined;
+  const why: Record<string, string> = { EADDRINUSE: 'the address is already in use', EACCES: 'permission denied', EADDRNOTAVAIL: 'no such address on this host' };
+  return `cannot listen on ${e.address ?? ''}:${e.port}: ${why[e.code ?? ''] ?? e.message}`;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`sluice: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`sluice: ${describeListenError(err) ?? (err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
     process.exit(1);
   },
 );

@@ -43,9 +43,10 @@ export async function serveAlone(config: SluiceConfig, reloadConfig: () => Sluic
 
 /**
  * A cluster primary: runs the checks and forks `workers` workers that serve. SIGHUP reloads the
- * primary and, through it, every worker; SIGTERM/SIGINT drains the workers, then stops.
+ * primary and, through it, every worker; SIGTERM/SIGINT drains the workers, then stops. Resolves
+ * with the exit status: 1 when a worker could not start (the worker says why on stderr).
  */
-export async function servePrimary(config: SluiceConfig, workers: number, reloadConfig: () => SluiceConfig): Promise<void> {
+export async function servePrimary(config: SluiceConfig, workers: number, reloadConfig: () => SluiceConfig): Promise<number> {
   const logger = createLogger(config.logging.level, 'sluice', { pid: process.pid, worker: 'primary' });
   exitOnFatal(logger);
   const primary = new ClusterPrimary(workers, logger);
@@ -54,11 +55,12 @@ export async function servePrimary(config: SluiceConfig, workers: number, reload
   logger.info('sluice starting workers', { workers });
   process.on('SIGHUP', () => sluice.reload(reloadConfig));
   // A second signal is passed on: each worker cuts what it still has.
-  await stopSignal(() => void primary.stopWorkers());
+  const failed = await Promise.race([stopSignal(() => void primary.stopWorkers()).then(() => undefined), primary.startFailure]);
   logger.info('stopping workers', { workers: primary.pids.length });
   await primary.stopWorkers();
   await sluice.close();
   logger.info('shut down');
+  return failed ? 1 : 0;
 }
 
 /** A cluster worker: takes its configuration and state from the primary, serves until told to stop. */

@@ -45,6 +45,14 @@ export class ClusterPrimary implements PrimarySide {
   #view: ControlView | undefined;
   #stopping = false;
   #allExited: (() => void) | undefined;
+  /** A worker has listened: from then on a worker that dies is restarted. */
+  #served = false;
+  #startFailed: (() => void) | undefined;
+  /**
+   * Resolves when a worker exits before any worker has served (its port in use, say): start-up
+   * failed, and no worker is restarted. Restarting would only fail again, every 10 s, forever.
+   */
+  readonly startFailure = new Promise<'start_failed'>((resolve) => (this.#startFailed = () => resolve('start_failed')));
 
   constructor(workers: number, logger: Logger) {
     this.#count = workers;
@@ -117,6 +125,11 @@ export class ClusterPrimary implements PrimarySide {
       if (collection.waiting.size === 0) collection.done();
     }
     this.#slots.delete(slot);
+    if (!this.#served && !this.#stopping) {
+      this.#logger.error('worker failed to start; stopping', { worker: slot, worker_pid: worker.process.pid, code, signal });
+      this.#stopping = true;
+      this.#startFailed?.();
+    }
     if (this.#stopping) {
       this.#logger.info('worker stopped', { worker: slot, worker_pid: worker.process.pid, code, signal });
       if (this.#slots.size === 0) this.#allExited?.();
@@ -140,6 +153,7 @@ export class ClusterPrimary implements PrimarySide {
         if (this.#slots.get(slot)?.worker === worker) this.#slots.get(slot)!.synced = true;
         return;
       case 'sluice:serving':
+        this.#served = true;
         this.#logger.info('worker serving', { worker: slot, worker_pid: worker.process.pid });
         return;
       case 'sluice:connection-failed':

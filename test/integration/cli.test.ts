@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import net, { connect } from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,23 @@ describe('sluice command', () => {
     expect(proc.child.exitCode).toBe(0);
     // SLUICE_LOG_LEVEL=warn: no info lines (no access log) were written.
     expect(proc.jsonLines().some((l) => l.level === 'info')).toBe(false);
+  });
+
+  // A cluster's workers used to be restarted forever (every 10 s at most), each failing to listen again.
+  it.each([1, 2])('a port in use (server.workers: %i) is a line naming the address, and exit 1', async (workers) => {
+    const port = await freePort();
+    const holder = net.createServer().listen(port, '127.0.0.1');
+    await once(holder, 'listening');
+    try {
+      const config = tempFile('sluice.yaml', `server:\n  host: 127.0.0.1\n  port: ${port}\n  workers: ${workers}\nendpoints:\n  - name: a\n    url: http://127.0.0.1:9\n`);
+      const run = sluice(['--config', config]);
+      expect(run.status).toBe(1);
+      const problems = run.stderr.split('\n').filter(Boolean);
+      expect(new Set(problems)).toEqual(new Set([`sluice: cannot listen on 127.0.0.1:${port}: the address is already in use`]));
+      if (workers > 1) expect(run.stdout).toContain('"message":"worker failed to start; stopping"');
+    } finally {
+      holder.close();
+    }
   });
 
   for (const fault of ['exception', 'rejection'] as const) {
