@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Selector } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { ModelCatalog } from '../discovery/index.js';
@@ -16,7 +15,7 @@ import { asksForStream } from './first-token.js';
 import { ModelAnswers } from './model-answers.js';
 import { RequestObserver } from './observe.js';
 import { promptBlocks } from './prompt-blocks.js';
-import { CLIENT_CLOSED, operationName, withOwnHeaders, type ProxiedRequest, type RequestState } from './request-state.js';
+import { CLIENT_CLOSED, operationName, untracedRequest, withOwnHeaders, type ProxiedRequest, type RequestState } from './request-state.js';
 import { Responder } from './respond.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
 import { TargetPolicy } from './target.js';
@@ -154,8 +153,7 @@ export class Forwarder {
     // A request whose response is in progress on this connection is counted by its own path.
     if (earlier) return;
     const path = req?.url ?? '';
-    const preq: ProxiedRequest = { id: randomUUID(), startedAt: performance.now(), traceContext: ROOT_CONTEXT, body: Buffer.alloc(0), model: undefined, json: undefined };
-    const state: RequestState = { req: preq, flavour: 'openai', catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
+    const state: RequestState = { req: untracedRequest(randomUUID()), flavour: 'openai', catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
     this.#observer.finish({ method: req?.method, url: req?.url }, state, { endpoint: undefined, code: err.status, bytes: 0, usage: {}, error: err.code });
   }
 

@@ -1,4 +1,4 @@
-import type { Context } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import type { PromptFacts, RouteDecision } from '../balancing/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { FailureReason } from '../telemetry/index.js';
@@ -16,6 +16,14 @@ export interface ProxiedRequest {
    * arrived and passed along explicitly: attempt spans are its children.
    */
   readonly traceContext: Context;
+}
+
+/**
+ * A request Sluice answers itself before its body was read or a span started for it (a CONNECT,
+ * a request the parser refused, an unmet `Expect`): no body, no model, no trace.
+ */
+export function untracedRequest(id: string): ProxiedRequest {
+  return { id, startedAt: performance.now(), traceContext: ROOT_CONTEXT, body: Buffer.alloc(0), model: undefined, json: undefined };
 }
 
 /** What the request path knows about one client request across its attempts. */

@@ -1,9 +1,9 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { errorBody, SluiceError } from './errors.js';
 import type { Forwarder } from './forwarder.js';
 import { requestIdFor } from './headers.js';
+import { untracedRequest } from './request-state.js';
 
 /**
  * What a request Node's HTTP parser refused is answered with (a bad method, Content-Length or
@@ -71,8 +71,7 @@ export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket'
     expectation(req: IncomingMessage, res: ServerResponse): void {
       // Its body, if any, is not read: the connection closes after the answer.
       res.setHeader('connection', 'close');
-      const preq = { id: requestIdFor(req), startedAt: performance.now(), traceContext: ROOT_CONTEXT, body: Buffer.alloc(0), model: undefined, json: undefined };
-      forwarder().reject(req, res, preq, expectationRefusal(req));
+      forwarder().reject(req, res, untracedRequest(requestIdFor(req)), expectationRefusal(req));
     },
   };
 }
