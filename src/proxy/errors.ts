@@ -114,15 +114,20 @@ export function errorBody(err: SluiceError, flavour: ApiFlavour): Record<string,
   };
 }
 
-/** Writes a JSON error unless the response has already started (then it can only be cut). */
-export function sendError(req: IncomingMessage, res: ServerResponse, err: SluiceError, extraHeaders: Record<string, string> = {}): void {
+/**
+ * Writes a JSON error unless the response has already started (then it can only be cut).
+ * Returns the body bytes sent, for the access log (none for a cut response or a HEAD).
+ */
+export function sendError(req: IncomingMessage, res: ServerResponse, err: SluiceError, extraHeaders: Record<string, string> = {}): number {
   if (res.headersSent || res.destroyed) {
     res.destroy();
-    return;
+    return 0;
   }
   const body = JSON.stringify(errorBody(err, apiFlavour(req.url ?? '/')));
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extraHeaders };
+  const length = Buffer.byteLength(body);
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': length, ...extraHeaders };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
   res.writeHead(err.status, headers);
   res.end(body);
+  return req.method === 'HEAD' ? 0 : length;
 }

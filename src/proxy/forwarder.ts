@@ -149,16 +149,16 @@ export class Forwarder {
    */
   refuseOnSocket(socket: Duplex, err: SluiceError, req?: IncomingMessage): void {
     const earlier = responseInProgress(socket);
-    answerOnSocket(socket, err, earlier);
+    const bytes = answerOnSocket(socket, err, earlier);
     // A request whose response is in progress on this connection is counted by its own path.
     if (earlier) return;
     const path = req?.url ?? '';
     const state: RequestState = { req: untracedRequest(randomUUID()), flavour: 'openai', catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
-    this.#observer.finish({ method: req?.method, url: req?.url }, state, { endpoint: undefined, code: err.status, bytes: 0, usage: {}, error: err.code });
+    this.#observer.finish({ method: req?.method, url: req?.url }, state, { endpoint: undefined, code: err.status, bytes, usage: {}, error: err.code });
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, state: RequestState, err: SluiceError): void {
-    sendError(req, res, err, withOwnHeaders({}, state));
-    this.#observer.finish(req, state, { endpoint: undefined, code: err.status, bytes: 0, usage: {}, error: err.code });
+    const bytes = sendError(req, res, err, withOwnHeaders({}, state));
+    this.#observer.finish(req, state, { endpoint: undefined, code: err.status, bytes, usage: {}, error: err.code });
   }
 }

@@ -34,14 +34,17 @@ export function expectationRefusal(req: IncomingMessage): SluiceError {
  * Writes the error on a socket that has no response object of its own (the parser refused the
  * request, or it was a CONNECT), in the OpenAI shape since the path may not be known, then
  * closes it, as Node does by default. Nothing is written when a response already in progress on
- * the connection has started: bytes of this one would corrupt it.
+ * the connection has started: bytes of this one would corrupt it. Returns the body bytes written.
  */
-export function answerOnSocket(socket: Duplex, err: SluiceError, inFlight = responseInProgress(socket)): void {
+export function answerOnSocket(socket: Duplex, err: SluiceError, inFlight = responseInProgress(socket)): number {
+  let bytes = 0;
   if (socket.writable && !inFlight?.headersSent) {
     const body = JSON.stringify(errorBody(err, 'openai'));
-    socket.write(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    bytes = Buffer.byteLength(body);
+    socket.write(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\nconnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
+  return bytes;
 }
 
 /**

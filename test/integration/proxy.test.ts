@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { Ollama } from 'ollama';
-import { startModelServer, startSluice, stopAll, testConfig, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 let servers: ModelServer[];
 let sluice: SluiceProc;
@@ -141,9 +141,15 @@ describe('bad input gets a clear JSON error', () => {
   it('unknown model: 404 in the OpenAI shape on /v1 and the Ollama shape on /api', async () => {
     const res = await chat('no-such-model');
     expect(res.status).toBe(404);
-    const body = (await res.json()) as { error: { code: string; type: string } };
+    const text = await res.text();
+    const body = JSON.parse(text) as { error: { code: string; type: string } };
     expect(body.error.code).toBe('model_not_found');
     expect(body.error.type).toBe('invalid_request_error');
+    // Logged with the bytes of the error body Sluice sent, as nginx logs its own error pages.
+    const id = res.headers.get('x-sluice-request-id');
+    const logged = () => sluice.proc.jsonLines().find((l) => l.message === 'request' && l.request_id === id);
+    await waitFor(() => logged() !== undefined, 5000, 'the access log line');
+    expect(logged()).toMatchObject({ status: 404, error: 'model_not_found', bytes: Buffer.byteLength(text) });
 
     const ollamaRes = await fetch(`${sluice.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'nope', messages: [] }) });
     expect(ollamaRes.status).toBe(404);

@@ -42,6 +42,7 @@ async function counted(code: string): Promise<number> {
 }
 
 const loggedErrors = () => sluice.proc.jsonLines().filter((l) => l.message === 'request').map((l) => l.error);
+const loggedBytes = (code: string) => sluice.proc.jsonLines().filter((l) => l.message === 'request' && l.error === code).map((l) => l.bytes);
 
 describe('requests the HTTP parser refuses, and CONNECT', () => {
   it.each([
@@ -53,12 +54,15 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     ['an Expect other than 100-continue', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}', 417, 'expectation_failed'],
   ])('%s: a JSON error in the OpenAI shape, counted and logged', async (_what, request, status, code) => {
     const before = await counted(String(status));
-    const answer = parse(await raw(request));
+    const text = await raw(request);
+    const answer = parse(text);
     expect(answer.status).toBe(status);
     expect(answer.contentType).toBe('application/json');
     expect(answer.body.error.code).toBe(code);
     await waitFor(async () => (await counted(String(status))) === before + 1, 5000, `the ${status} counted`);
     await waitFor(() => loggedErrors().includes(code), 5000, `an access-log line with ${code}`);
+    // The access log's bytes are the error body Sluice sent.
+    expect(loggedBytes(code)).toContain(Buffer.byteLength(text.split('\r\n\r\n')[1]!));
   });
 
   it('a valid request on the same port is still served', async () => {
