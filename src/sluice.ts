@@ -65,7 +65,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     cluster,
     prober: options.prober,
     resolver: options.resolver,
-    reloaded: (config) => access?.update(config),
+    reloading: (config) => access?.update(config),
   });
   const { current, metrics } = control;
 

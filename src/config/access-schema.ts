@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MESSAGES, duration, endpointUrlProblem, isIpOrCidr, positiveInt, unlessMissing } from './fields.js';
 
@@ -71,7 +71,7 @@ export type AdminConfig = z.output<typeof adminSchema>;
 export type AuthConfig = z.output<typeof authSchema>;
 export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;
 
-/** Secrets are read when Sluice starts or reloads: a missing variable or unreadable file fails early. */
+/** Secrets are read when Sluice starts or reloads: a missing variable, or an unreadable or empty file, fails early. */
 export function missingAccessSecrets(config: { admin: AdminConfig; auth: AuthConfig }, env: NodeJS.ProcessEnv): string[] {
   const issues: string[] = [];
   const unset = (name: string) => (env[name] ?? '').trim() === '';
@@ -82,7 +82,7 @@ export function missingAccessSecrets(config: { admin: AdminConfig; auth: AuthCon
     if (k.key_env !== null && unset(k.key_env)) issues.push(`auth.api_keys[${index}].key_env: environment variable ${k.key_env} is not set`);
     if (k.key_file !== null) {
       try {
-        accessSync(k.key_file, constants.R_OK);
+        if (readFileSync(k.key_file, 'utf8').trim() === '') issues.push(`auth.api_keys[${index}].key_file: ${k.key_file} is empty`);
       } catch {
         issues.push(`auth.api_keys[${index}].key_file: cannot read ${k.key_file}`);
       }

@@ -19,8 +19,12 @@ export interface ControlOptions {
   /** Resolves the hosts of `discover: dns` endpoints (default: the system resolver). */
   readonly resolver?: Resolver;
   readonly cluster?: ClusterSide;
-  /** Given each reloaded configuration once the runtime is replaced (for what else follows it: access control). */
-  readonly reloaded?: (config: SluiceConfig) => void;
+  /**
+   * Given each reloaded configuration before the runtime is replaced, for what else follows it
+   * (access control, whose keys are read from their files then). A throw refuses the reload with
+   * nothing changed.
+   */
+  readonly reloading?: (config: SluiceConfig) => void;
 }
 
 /**
@@ -109,9 +113,9 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
 
   /** Applies a reloaded configuration (see RunningSluice.reload); in a worker it comes from the primary. */
   function reload(next: SluiceConfig): void {
+    options.reloading?.(next);
     if (!isDeepStrictEqual(next.server, current().config.server) && !worker) logger.warn('server.* changes take effect only after a restart', { server: next.server });
     apply(next);
-    options.reloaded?.(next);
     // New `discover: dns` endpoints get their members without waiting for the next round.
     if (!worker) void dns.refreshDue();
     logger.level = next.logging.level;
@@ -122,16 +126,14 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   }
 
   function reloadFrom(load: () => SluiceConfig): boolean {
-    let next: SluiceConfig;
     try {
-      next = load();
+      reload(load());
+      return true;
     } catch (err) {
       metrics.configReload('failure');
       logger.error('configuration reload failed; keeping the running configuration', { error: err instanceof Error ? err.message : String(err) });
       return false;
     }
-    reload(next);
-    return true;
   }
 
   /** The state the primary sends from now on is applied to this worker's runtime. */
@@ -142,7 +144,12 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
       modelsChanged: (primed) => runtime?.catalog.follow(primed),
       reload: (config, members) => {
         fromPrimary = members;
-        reload(config);
+        try {
+          reload(config);
+        } catch (err) {
+          // The primary read the same files a moment ago; this worker keeps what it runs.
+          logger.error('configuration reload failed in this worker; keeping the running configuration', { error: err instanceof Error ? err.message : String(err) });
+        }
       },
       membersChanged: (members) => {
         fromPrimary = members;

@@ -1,11 +1,12 @@
 import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { AuthenticationError, RateLimitError } from 'openai';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { freePort, ROOT, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 const KEYS = { alpha: 'sk-alpha-7f3a9c', beta: 'sk-beta-from-a-file', limited: 'sk-limited-19d2', forwarded: 'sk-forwarded-5b1e' };
 const ADMIN_TOKEN = 'admin-token-c41f';
@@ -258,5 +259,52 @@ describe('admin surface', () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
     }
     expect(open.proc.jsonLines().some((l) => l.message === 'admin request refused' && l.reason === 'network' && l.level === 'info')).toBe(true);
+  });
+});
+
+describe('keys read from files on reload', () => {
+  it('an emptied key file refuses the reload, counted, and the running keys stay; a new key then applies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-reload-key-'));
+    const keyFile = join(dir, 'key');
+    writeFileSync(keyFile, 'sk-first-1a2b\n');
+    const proc = await startSluice(
+      (port) => `server:
+  host: 127.0.0.1
+  port: ${port}
+health:
+  slow_start: 0s
+auth:
+  api_keys:
+    - name: one
+      key_file: ${keyFile}
+endpoints:
+${endpointYaml('server-1', server.url)}
+`,
+    );
+    try {
+      const status = async (key: string) => (await fetch(`${proc.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) })).status;
+      const reloads = async (result: string) => findSample(parseExposition(await (await fetch(`${proc.url}/metrics`)).text()), 'sluice_config_reloads_total', { result }) ?? 0;
+      await waitFor(async () => (await status('sk-first-1a2b')) === 200, 15_000, 'the first key served');
+
+      // Emptied (a secret being rotated, say): check-config says so, and a reload is refused.
+      writeFileSync(keyFile, '  \n');
+      const check = spawnSync(process.execPath, [join(ROOT, 'dist/cli.js'), 'check-config', proc.configPath], { encoding: 'utf8' });
+      expect(check.status).toBe(2);
+      expect(check.stderr).toContain('is empty');
+      proc.proc.child.kill('SIGHUP');
+      await waitFor(async () => (await reloads('failure')) === 1, 5000, 'the refused reload counted');
+      expect(proc.proc.jsonLines().some((l) => l.message === 'configuration reload failed; keeping the running configuration' && String(l.error).includes('is empty'))).toBe(true);
+      expect(proc.proc.child.exitCode).toBeNull();
+      expect(await status('sk-first-1a2b')).toBe(200);
+
+      writeFileSync(keyFile, 'sk-second-3c4d\n');
+      proc.proc.child.kill('SIGHUP');
+      await waitFor(async () => (await reloads('success')) === 1, 5000, 'the next reload applied');
+      expect(await status('sk-second-3c4d')).toBe(200);
+      expect(await status('sk-first-1a2b')).toBe(401);
+    } finally {
+      await proc.proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
