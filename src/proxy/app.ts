@@ -67,7 +67,12 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   answerInJson(app, opts.logger);
 
   const ownRoute = ownRouteMatcher(opts.adminRouter !== undefined);
-  const refuse = (req: IncomingMessage, res: ServerResponse, arrival: Arrival, err: SluiceError) => opts.current().forwarder.reject(req, res, unread(arrival), err);
+  // A refused request's body is not read: the connection closes after the answer rather than
+  // take in the rest of an upload that no limit applies to.
+  const refuse = (req: IncomingMessage, res: ServerResponse, arrival: Arrival, err: SluiceError) => {
+    closeIfBodyUnread(req, res);
+    opts.current().forwarder.reject(req, res, unread(arrival), err);
+  };
   return (req, res) => {
     const route = ownRoute(req);
     // The admin router guards itself (networks, token).
@@ -87,12 +92,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
     const refused = forwarder.refusal(req);
-    if (refused) {
-      // Its body, if any, is not read: close rather than drain it.
-      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
-      forwarder.reject(req, res, unread(arrival), refused);
-      return;
-    }
+    if (refused) return refuse(req, res, arrival, refused);
     readBody(req, maxBodyBytes)
       .then((body) => {
         const { model, json } = bodyFacts(req, body);
@@ -134,6 +134,11 @@ function unread(arrival: Arrival): ProxiedRequest {
 }
 
 function ignore(): void {}
+
+/** A request whose body will not be read: its connection closes after the answer (Node would otherwise read the rest of the body, unbounded, to reuse it). */
+function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
+}
 
 /** The admin port's app (`server.admin_port`): Sluice's own routes, answering JSON for errors and unknown paths too. */
 export function createAdminApp(router: express.Router, logger: Logger): express.Express {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,6 +167,22 @@ describe('inbound API keys', () => {
     expect(findSample(after, 'sluice_auth_failures_total', { reason: 'invalid_key' })).toBeGreaterThanOrEqual(1);
     expect(findSample(after, 'sluice_auth_failures_total', { reason: 'missing_key' })).toBeGreaterThanOrEqual(2);
     await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'request' && l.status === 401 && l.level === 'info' && l.error === 'invalid_api_key'), 5000, '401 access log line');
+  });
+
+  it('a refused upload is not read: the 401 closes the connection instead of taking in the rest of the body', async () => {
+    const { port } = new URL(sluice.url);
+    const answer = await new Promise<{ head: string; closedBeforeBody: boolean }>((resolve, reject) => {
+      let got = '';
+      // 1 GB announced, 1 KB sent: the answer must not wait for, or read, the rest.
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000000000\r\n\r\n${'x'.repeat(1024)}`));
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (got += d));
+      socket.on('close', () => resolve({ head: got.split('\r\n\r\n')[0] ?? '', closedBeforeBody: true }));
+      socket.on('error', reject);
+      socket.setTimeout(10_000, () => reject(new Error(`the connection stayed open; got ${JSON.stringify(got)}`)));
+    });
+    expect(answer.head).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer.head.toLowerCase()).toContain('connection: close');
   });
 
   it('Ollama clients get the Ollama error shape', async () => {
