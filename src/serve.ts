@@ -73,7 +73,13 @@ export async function serveWorker(): Promise<void> {
   // Reloads come from the primary.
   process.on('SIGHUP', () => undefined);
   const sluice = await startSluice(config, { logger, cluster: worker });
-  await stopSignal(() => void sluice.close(0), ['SIGTERM']);
+  // The primary's second stop signal arrives over IPC. A second SIGTERM here may be the process
+  // group's copy of the one the primary passed on (systemd signals the whole group): it cuts only
+  // when there is no primary left to decide.
+  worker.onCut(() => void sluice.close(0));
+  await stopSignal(() => {
+    if (!process.connected) void sluice.close(0);
+  }, ['SIGTERM']);
   await sluice.close();
   worker.passive.flush();
 }

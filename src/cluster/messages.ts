@@ -69,8 +69,13 @@ export interface MergedMetricsMessage {
   readonly body: string;
 }
 
+/** Primary -> worker: stop draining, cut what is left now (the primary got a second stop signal). */
+export interface CutMessage {
+  readonly type: 'sluice:cut';
+}
+
 export type StateMessage = ConfigMessage | FleetMessage | HealthMessage | ModelsMessage | LoadMessage;
-export type ToWorker = StateMessage | CollectMetricsMessage | MergedMetricsMessage;
+export type ToWorker = StateMessage | CollectMetricsMessage | MergedMetricsMessage | CutMessage;
 
 /** Worker -> primary: started, send me the configuration and the current state. */
 export interface HelloMessage {
@@ -119,7 +124,7 @@ export interface WorkerMetricsMessage {
 
 export type ToPrimary = HelloMessage | ServingMessage | ConnectionFailedMessage | LatencyFailedMessage | OutcomesMessage | MetricsRequestMessage | WorkerMetricsMessage;
 
-const TO_WORKER = new Set<string>(['sluice:config', 'sluice:fleet', 'sluice:health', 'sluice:models', 'sluice:load', 'sluice:collect-metrics', 'sluice:merged-metrics']);
+const TO_WORKER = new Set<string>(['sluice:config', 'sluice:fleet', 'sluice:health', 'sluice:models', 'sluice:load', 'sluice:collect-metrics', 'sluice:merged-metrics', 'sluice:cut']);
 const TO_PRIMARY = new Set<string>(['sluice:hello', 'sluice:serving', 'sluice:connection-failed', 'sluice:latency-failed', 'sluice:outcomes', 'sluice:metrics-request', 'sluice:worker-metrics']);
 
 function typeOf(message: unknown): string | undefined {

@@ -44,6 +44,8 @@ export class ClusterPrimary implements PrimarySide {
   #nextCollection = 0;
   #view: ControlView | undefined;
   #stopping = false;
+  /** SIGTERM has been passed on to the workers. */
+  #signalled = false;
   #allExited: (() => void) | undefined;
   /** A worker has listened: from then on a worker that dies is restarted. */
   #served = false;
@@ -92,12 +94,20 @@ export class ClusterPrimary implements PrimarySide {
   }
 
   /**
-   * Sends SIGTERM to every worker (each drains for server.shutdown_grace; a second call cuts what
-   * is left) and resolves once all have exited. No worker is restarted from then on.
+   * Sends SIGTERM to every worker (each drains for server.shutdown_grace; a second call tells
+   * them over IPC to cut what is left) and resolves once all have exited. No worker is restarted
+   * from then on. The cut goes over IPC, not as a second SIGTERM: a SIGTERM sent to the whole
+   * process group (systemd's default) reaches each worker besides the one passed on here.
    */
   stopWorkers(): Promise<void> {
+    const again = this.#stopping && this.#signalled;
     this.#stopping = true;
-    for (const { worker } of this.#slots.values()) if (!worker.isDead()) worker.process.kill('SIGTERM');
+    this.#signalled = true;
+    for (const { worker } of this.#slots.values()) {
+      if (worker.isDead()) continue;
+      if (again) send(worker, { type: 'sluice:cut' });
+      else worker.process.kill('SIGTERM');
+    }
     if (this.#slots.size === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const previous = this.#allExited;

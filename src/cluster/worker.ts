@@ -23,6 +23,7 @@ export class ClusterWorker implements WorkerSide {
   readonly #merges = new Map<number, (metrics: RenderedMetrics) => void>();
   #nextMerge = 0;
   #target: ReplicaTarget | undefined;
+  #onCut: (() => void) | undefined;
 
   private constructor(slot: number, first: ConfigMessage) {
     this.slot = slot;
@@ -37,6 +38,9 @@ export class ClusterWorker implements WorkerSide {
         case 'sluice:merged-metrics':
           this.#merges.get(message.id)?.({ contentType: message.contentType, body: message.body });
           this.#merges.delete(message.id);
+          return;
+        case 'sluice:cut':
+          this.#onCut?.();
           return;
         default:
           this.#replica.apply(message);
@@ -56,6 +60,11 @@ export class ClusterWorker implements WorkerSide {
       process.on('message', first);
       send({ type: 'sluice:hello' });
     });
+  }
+
+  /** What to do when the primary says to cut what is left of a drain. */
+  onCut(cut: () => void): void {
+    this.#onCut = cut;
   }
 
   attach(target: ReplicaTarget): void {

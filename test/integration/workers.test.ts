@@ -145,13 +145,44 @@ describe('server.workers: 2', () => {
     expect(new Set(reloads.map((l) => l.worker))).toEqual(new Set(['primary', 0, 1]));
   });
 
-  it('SIGTERM to the primary stops every worker, then the primary', async () => {
+  // As systemd's default KillMode and `kill -TERM -PGID` do: each worker gets the group's SIGTERM
+  // and the one the primary passes on. Read as a second signal, that cut every request at once.
+  it('SIGTERM to the whole process group drains: requests in flight finish, then every worker and the primary stop', async () => {
     const workers = [...new Set(sluice.proc.jsonLines().filter((l) => l.message === 'worker serving').map((l) => l.worker_pid as number))].filter(alive);
     expect(workers).toHaveLength(2);
     const exited = new Promise<number | null>((resolve) => sluice.proc.child.once('exit', (code) => resolve(code)));
+    // About a second of generation each (the sample server's 5 ms per token), inside the 2 s grace.
+    const inFlight = Promise.all([1, 2, 3, 4].map(() => fresh('POST', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'a long answer' }], max_tokens: 150 })));
+    await new Promise((r) => setTimeout(r, 150));
     sluice.proc.child.kill('SIGTERM');
+    for (const pid of workers) process.kill(pid, 'SIGTERM');
+    const answers = await inFlight;
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(answers.map((a) => (JSON.parse(a.body) as { usage: { completion_tokens: number } }).usage.completion_tokens)).toEqual([150, 150, 150, 150]);
+    expect(sluice.proc.jsonLines().some((l) => l.message === 'request cut at shutdown')).toBe(false);
     expect(await exited).toBe(0);
     for (const pid of workers) expect(alive(pid), `worker ${pid}`).toBe(false);
     expect(sluice.proc.jsonLines().filter((l) => l.message === 'worker stopped')).toHaveLength(2);
+  });
+});
+
+describe('server.workers: 2, a second stop signal', () => {
+  it('a second SIGTERM to the primary cuts what the workers are still draining, over IPC', async () => {
+    const slow = await startModelServer('slow-1', [MODEL], { TOKEN_DELAY: '50ms' });
+    const cluster = await startSluice((port) => testConfig(port, [{ id: slow.id, url: slow.url }]).replace(/^server:\n/m, 'server:\n  workers: 2\n  shutdown_grace: 30s\n'));
+    await waitReady(cluster.url, 1, [MODEL], 30_000);
+    await waitFor(() => cluster.proc.jsonLines().filter((l) => l.message === 'worker serving').length >= 2, 30_000, 'both workers serving');
+    // 200 tokens at 50 ms: 10 s of generation, far past the test's patience, inside the 30 s grace.
+    const long = freshRequest(`${cluster.url}/v1/chat/completions`, 'POST', { model: MODEL, messages: [{ role: 'user', content: 'a very long answer' }], max_tokens: 200 }).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 500));
+    const exited = new Promise<number | null>((resolve) => cluster.proc.child.once('exit', (code) => resolve(code)));
+    cluster.proc.child.kill('SIGTERM');
+    await waitFor(() => cluster.proc.jsonLines().some((l) => l.message === 'shutting down'), 5000, 'the drain started');
+    cluster.proc.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // Cut, not drained to its end.
+    expect(cluster.proc.jsonLines().some((l) => l.message === 'request cut at shutdown')).toBe(true);
+    const answer = await long;
+    expect(answer instanceof Error || (answer as Answer).status !== 200).toBe(true);
   });
 });
