@@ -188,6 +188,9 @@ export class Attempt {
   async #call(req: IncomingMessage, res: ServerResponse, fresh: boolean): Promise<AttemptResult> {
     const state = this.#state;
     const headers: Record<string, string> = forwardedHeaders(req, this.#deps.trustedProxies);
+    // Sluice reads every response (tokens, usage, time to first token): a compressed one it
+    // could not. The client's Accept-Encoding offers compression; it does not require it.
+    headers['accept-encoding'] = 'identity';
     // A span without valid ids (no trace provider) has no context to pass on.
     if (hasIds(this.span.spanContext())) {
       // A sampled-out trace passes on the context it arrived in (its server span's), unchanged.

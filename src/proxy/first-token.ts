@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { isStreamed } from './token-timing.js';
+import { isEncoded, isStreamed } from './token-timing.js';
 
 /** Ollama's generation paths, which stream unless the body says `"stream": false`. */
 const OLLAMA_STREAMING = ['/api/chat', '/api/generate'];
@@ -46,6 +46,7 @@ export class FirstTokenDeadline {
    * such as a JSON error.
    */
   holdMs(headers: IncomingHttpHeaders): number | undefined {
-    return isStreamed(headers) ? this.remainingMs() : undefined;
+    // A compressed stream's first token cannot be seen: holding it would cut a healthy stream.
+    return isStreamed(headers) && !isEncoded(headers) ? this.remainingMs() : undefined;
   }
 }

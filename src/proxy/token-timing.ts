@@ -26,25 +26,38 @@ export function isStreamed(headers: IncomingHttpHeaders): boolean {
 }
 
 /**
+ * Whether a response's body is compressed (a `Content-Encoding` other than identity): its bytes
+ * cannot be searched for tokens or usage. Sluice asks backends for identity; this is a backend
+ * that compressed anyway.
+ */
+export function isEncoded(headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['content-encoding'];
+  return encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity';
+}
+
+/**
  * Time to first token and the gaps between tokens of one response, as its chunks pass by.
  * A stream's first token is the first SSE event or NDJSON line carrying generated content (a
  * role-only first chunk does not count); a response that is not streamed has its first token
  * when its body ends. Costs one search per chunk until the first token, then one observation
- * per chunk; nothing is allocated per chunk.
+ * per chunk; nothing is allocated per chunk. A compressed body has no first token Sluice can
+ * see: none is recorded (rather than a wrong one).
  */
 export class TokenTiming {
   readonly #streamed: boolean;
+  readonly #opaque: boolean;
   readonly #gaps: GapObserver;
   #firstTokenAt: number | undefined;
   #lastAt = 0;
 
   constructor(headers: IncomingHttpHeaders, gaps: GapObserver) {
     this.#streamed = isStreamed(headers);
+    this.#opaque = isEncoded(headers);
     this.#gaps = gaps;
   }
 
   chunk(data: Buffer, now: number): void {
-    if (!this.#streamed) return;
+    if (!this.#streamed || this.#opaque) return;
     if (this.#firstTokenAt === undefined) {
       if (carriesContent(data)) this.#firstTokenAt = this.#lastAt = now;
       return;
@@ -55,7 +68,7 @@ export class TokenTiming {
 
   /** The body ended complete at `now`. */
   end(now: number): void {
-    if (!this.#streamed) this.#firstTokenAt = now;
+    if (!this.#streamed && !this.#opaque) this.#firstTokenAt = now;
   }
 
   /** performance.now() of the first token, if one came. */

@@ -42,7 +42,7 @@ describe('what reaches the backend', () => {
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = http.request(`${sluice.url}/v1/chat/completions?x=1`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': 'client-id-1', 'x-forwarded-for': '203.0.113.7', connection: 'keep-alive, x-drop-me', 'x-drop-me': 'secret-hop', 'proxy-authorization': 'Basic abc', te: 'trailers' },
+        headers: { 'content-type': 'application/json', 'x-request-id': 'client-id-1', 'x-forwarded-for': '203.0.113.7', connection: 'keep-alive, x-drop-me', 'x-drop-me': 'secret-hop', 'proxy-authorization': 'Basic abc', te: 'trailers', 'accept-encoding': 'gzip, br' },
       }, resolve);
       req.on('error', reject);
       req.end(body);
@@ -69,6 +69,8 @@ describe('what reaches the backend', () => {
     expect(h['x-forwarded-proto']).toBe('http');
     expect(h['x-forwarded-host']).toBe(new URL(sluice.url).host);
     expect(h['x-request-id']).toBe('client-id-1');
+    // Sluice reads the response (tokens, usage): it asks for it uncompressed, whatever the client offered.
+    expect(h['accept-encoding']).toBe('identity');
     expect(h.authorization).toBe('Bearer sk-outbound-123');
     expect(h['x-drop-me']).toBeUndefined();
     expect(h['proxy-authorization']).toBeUndefined();

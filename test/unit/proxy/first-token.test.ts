@@ -70,5 +70,8 @@ describe('FirstTokenDeadline', () => {
     expect(d.holdMs(ndjson)).toBe(750);
     expect(d.holdMs(json)).toBeUndefined();
     expect(d.holdMs({})).toBeUndefined();
+    // A compressed stream's first token cannot be seen: its head is not held (it would be cut).
+    expect(d.holdMs({ ...sse, 'content-encoding': 'gzip' })).toBeUndefined();
+    expect(d.holdMs({ ...sse, 'content-encoding': 'identity' })).toBe(750);
   });
 });

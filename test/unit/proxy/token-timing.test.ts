@@ -23,6 +23,18 @@ describe('first token detection', () => {
 });
 
 describe('TokenTiming', () => {
+  it('a compressed body: no first token and no gaps, rather than wrong ones', () => {
+    for (const headers of [{ ...sse, 'content-encoding': 'gzip' }, { 'content-type': 'application/json', 'content-encoding': 'br' }]) {
+      const { t, gaps } = timing(headers);
+      // Compressed bytes can happen to contain a key's text; nothing is read from them.
+      t.chunk(Buffer.from('data: {"delta":{"content":"a"}}\n\n'), 500);
+      t.chunk(Buffer.from('data: {"delta":{"content":"b"}}\n\n'), 520);
+      t.end(600);
+      expect(t.firstTokenAt).toBeUndefined();
+      expect(gaps).toEqual([]);
+    }
+  });
+
   it('a stream: the first token is the first chunk with content; gaps follow it', () => {
     const { t, gaps } = timing(sse);
     t.chunk(Buffer.from('data: {"delta":{"role":"assistant","content":""}}\n\n'), 10);
