@@ -2,18 +2,32 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { GapObserver } from '../telemetry/index.js';
 
 // JSON keys under which OpenAI (chat `content`, completions `text`, tool call `arguments`, the
-// Responses API's string `delta`) and Ollama (`response`, chat `content`) stream generated text,
-// with and without a space after the colon. (Chat's `delta` is an object, never a string.)
-const CONTENT_KEYS = ['"content":"', '"content": "', '"text":"', '"text": "', '"response":"', '"response": "', '"arguments":"', '"arguments": "', '"delta":"', '"delta": "'].map((k) => Buffer.from(k));
+// Responses API's string `delta`), reasoning models (vLLM and DeepSeek `reasoning_content`,
+// `reasoning`) and Ollama (`response`, chat `content`, `thinking`) stream generated text, with
+// and without a space after the colon; a value counts when it is a non-empty string. (Chat's
+// `delta` is an object, never a string.)
+const STRING_KEYS = ['content', 'text', 'response', 'arguments', 'delta', 'reasoning_content', 'reasoning', 'thinking'].flatMap((k) => [`"${k}":"`, `"${k}": "`]);
+// A tool call's first chunk (OpenAI's carries the function name, Ollama's the whole call): a
+// non-empty `tool_calls` array counts whatever follows.
+const OPENING_KEYS = ['"tool_calls":[{', '"tool_calls": [{'];
+const KEYS = [...STRING_KEYS.map((k) => ({ key: Buffer.from(k), string: true })), ...OPENING_KEYS.map((k) => ({ key: Buffer.from(k), string: false }))];
+/** The longest key: how much of a chunk's end is kept to find a key split across two chunks. */
+const LONGEST_KEY = Math.max(...KEYS.map((k) => k.key.length));
 const QUOTE = 0x22;
 
-/** Whether a chunk of an SSE or NDJSON stream carries generated content (a non-empty string under a content key). */
-export function carriesContent(chunk: Buffer): boolean {
-  for (const key of CONTENT_KEYS) {
+/**
+ * Whether `chunk` (part of an SSE or NDJSON stream) carries generated content: a key above
+ * whose value is visible in the chunk and not empty. A key that ends the chunk, its value not
+ * yet arrived, does not count here (see TokenTiming, which looks again with the next chunk).
+ * Only keys ending at or after `endsFrom` are looked at.
+ */
+export function carriesContent(chunk: Buffer, endsFrom = 0): boolean {
+  for (const { key, string } of KEYS) {
     for (let at = chunk.indexOf(key); at !== -1; at = chunk.indexOf(key, at + key.length)) {
       const next = at + key.length;
-      // At a chunk's very end the value is cut off: count it, the token is on its way.
-      if (next >= chunk.length || chunk[next] !== QUOTE) return true;
+      if (next < endsFrom) continue;
+      if (!string) return true;
+      if (next < chunk.length && chunk[next] !== QUOTE) return true;
     }
   }
   return false;
@@ -49,6 +63,9 @@ export class TokenTiming {
   readonly #gaps: GapObserver;
   #firstTokenAt: number | undefined;
   #lastAt = 0;
+  /** The end of the last chunk and the start of the next, joined (until the first token): a key split between two chunks. */
+  #seam: Buffer | undefined;
+  #tail = 0;
 
   constructor(headers: IncomingHttpHeaders, gaps: GapObserver) {
     this.#streamed = isStreamed(headers);
@@ -59,11 +76,33 @@ export class TokenTiming {
   chunk(data: Buffer, now: number): void {
     if (!this.#streamed || this.#opaque) return;
     if (this.#firstTokenAt === undefined) {
-      if (carriesContent(data)) this.#firstTokenAt = this.#lastAt = now;
+      if (this.#acrossSeam(data) || carriesContent(data)) this.#firstTokenAt = this.#lastAt = now;
+      else this.#keepTail(data);
       return;
     }
     this.#gaps.observe((now - this.#lastAt) / 1000);
     this.#lastAt = now;
+  }
+
+  /** Whether a key that began in the last chunk (or ended it) has its non-empty value in this one. */
+  #acrossSeam(data: Buffer): boolean {
+    if (this.#tail === 0 || !this.#seam) return false;
+    const head = Math.min(data.length, LONGEST_KEY + 1);
+    data.copy(this.#seam, this.#tail, 0, head);
+    // Keys ending within the last chunk's own bytes had their value there, and were looked at then.
+    return carriesContent(this.#seam.subarray(0, this.#tail + head), this.#tail);
+  }
+
+  #keepTail(data: Buffer): void {
+    this.#seam ??= Buffer.alloc(2 * LONGEST_KEY + 1);
+    // A chunk shorter than a key: what came before it is kept too, in front of it.
+    const keep = Math.min(LONGEST_KEY, data.length + (data.length < LONGEST_KEY ? this.#tail : 0));
+    if (data.length >= keep) data.copy(this.#seam, 0, data.length - keep);
+    else {
+      this.#seam.copyWithin(0, this.#tail - (keep - data.length), this.#tail);
+      data.copy(this.#seam, keep - data.length);
+    }
+    this.#tail = keep;
   }
 
   /** The body ended complete at `now`. */

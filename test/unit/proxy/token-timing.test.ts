@@ -77,3 +77,50 @@ describe('first token of the Responses API', () => {
     expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n'))).toBe(false);
   });
 });
+
+describe('first token across chunk boundaries', () => {
+  /** Feeds `parts` as chunks at times 10, 20, 30 ... and returns the time of the first token. */
+  function firstAt(parts: string[]): number | undefined {
+    const { t } = timing(sse);
+    parts.forEach((p, i) => t.chunk(Buffer.from(p), (i + 1) * 10));
+    return t.firstTokenAt;
+  }
+
+  it('a key split between two chunks is found in the second', () => {
+    expect(firstAt(['data: {"choices":[{"delta":{"cont', 'ent":"Hello"}}]}\n\n'])).toBe(20);
+    expect(firstAt(['data: {"choices":[{"delta":{"content":', '"Hello"}}]}\n\n'])).toBe(20);
+  });
+
+  it('a key that ends a chunk waits for its value: a first letter counts, an empty string does not', () => {
+    expect(firstAt(['data: {"delta":{"content":"', 'Hi"}}\n\n'])).toBe(20);
+    expect(firstAt(['data: {"delta":{"content":"', '"}}\n\n', 'data: {"delta":{"content":"a"}}\n\n'])).toBe(30);
+  });
+
+  it('one byte at a time: the first token is the chunk that brings the value\'s first letter', () => {
+    const event = 'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\ndata: {"choices":[{"delta":{"content":"Hi"}}]}\n\n';
+    const letter = event.lastIndexOf('Hi');
+    expect(firstAt([...event])).toBe((letter + 1) * 10);
+  });
+
+  it('NDJSON lines split anywhere', () => {
+    const { t } = timing(ndjson);
+    t.chunk(Buffer.from('{"model":"m","created_at":"x","respo'), 10);
+    t.chunk(Buffer.from('nse":"Once","done":false}\n'), 20);
+    expect(t.firstTokenAt).toBe(20);
+  });
+});
+
+describe('first token of reasoning models and tool calls', () => {
+  it('reasoning and thinking text counts (vLLM, DeepSeek, Ollama)', () => {
+    expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"reasoning_content":"Let me"}}]}\n\n'))).toBe(true);
+    expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"reasoning": "First,"}}]}\n\n'))).toBe(true);
+    expect(carriesContent(Buffer.from('{"message":{"role":"assistant","content":"","thinking":"Hmm"},"done":false}\n'))).toBe(true);
+    expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"reasoning_content":""}}]}\n\n'))).toBe(false);
+  });
+
+  it('a tool call counts (OpenAI names the function first; Ollama sends the call whole)', () => {
+    expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}\n\n'))).toBe(true);
+    expect(carriesContent(Buffer.from('{"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"city":"Oslo"}}}]},"done":false}\n'))).toBe(true);
+    expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"tool_calls":[]}}]}\n\n'))).toBe(false);
+  });
+});
