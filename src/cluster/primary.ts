@@ -119,12 +119,25 @@ export class ClusterPrimary implements PrimarySide {
   }
 
   #fork(slot: number): void {
-    const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) });
+    let worker: Worker;
+    try {
+      worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) });
+    } catch (err) {
+      // Node could not start a process (a process or memory limit): as a worker that died at once.
+      this.#afterDeath(slot, 0, { error: err instanceof Error ? err.message : String(err) });
+      return;
+    }
     this.#slots.set(slot, { worker, startedAt: Date.now(), synced: false });
     worker.on('message', (message: unknown) => {
       if (isToPrimary(message)) this.#onMessage(slot, worker, message);
     });
     worker.on('exit', (code, signal) => this.#onExit(slot, worker, code, signal));
+    // Without a listener, a worker's process error (a spawn that failed, EAGAIN say) would end the primary.
+    worker.on('error', (err) => {
+      this.#logger.error('worker process error', { worker: slot, worker_pid: worker.process.pid, error: err.message });
+      // A process that never started has no exit of its own to wait for.
+      if (worker.process.pid === undefined) this.#onExit(slot, worker, null, null);
+    });
   }
 
   #onExit(slot: number, worker: Worker, code: number | null, signal: string | null): void {
@@ -135,19 +148,24 @@ export class ClusterPrimary implements PrimarySide {
       if (collection.waiting.size === 0) collection.done();
     }
     this.#slots.delete(slot);
+    this.#afterDeath(slot, Date.now() - entry.startedAt, { worker_pid: worker.process.pid, code, signal });
+  }
+
+  /** A slot's worker is gone after running `ranMs`: restarted after a backoff, unless stopping or start-up failed. */
+  #afterDeath(slot: number, ranMs: number, fields: Record<string, unknown>): void {
     if (!this.#served && !this.#stopping) {
-      this.#logger.error('worker failed to start; stopping', { worker: slot, worker_pid: worker.process.pid, code, signal });
+      this.#logger.error('worker failed to start; stopping', { worker: slot, ...fields });
       this.#stopping = true;
       this.#startFailed?.();
     }
     if (this.#stopping) {
-      this.#logger.info('worker stopped', { worker: slot, worker_pid: worker.process.pid, code, signal });
+      this.#logger.info('worker stopped', { worker: slot, ...fields });
       if (this.#slots.size === 0) this.#allExited?.();
       return;
     }
     // The slot stays empty until the restart: a shutdown meanwhile does not wait for it.
-    const delay = this.#backoff.delayAfterDeath(slot, Date.now() - entry.startedAt);
-    this.#logger.error('worker died; restarting it', { worker: slot, worker_pid: worker.process.pid, code, signal, restart_in_ms: delay });
+    const delay = this.#backoff.delayAfterDeath(slot, ranMs);
+    this.#logger.error('worker died; restarting it', { worker: slot, ...fields, restart_in_ms: delay });
     // Not unref'd: while every worker is down, this timer is what keeps the primary running.
     setTimeout(() => {
       if (!this.#stopping) this.#fork(slot);
