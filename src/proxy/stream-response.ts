@@ -110,6 +110,7 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       clearTimeout(stall);
       stall = undefined;
       lastDataAt = performance.now();
+      timing.resumed();
       armIdle();
       proxyRes.resume();
     };

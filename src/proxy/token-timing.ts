@@ -53,9 +53,11 @@ export function isEncoded(headers: IncomingHttpHeaders): boolean {
  * Time to first token and the gaps between tokens of one response, as its chunks pass by.
  * A stream's first token is the first SSE event or NDJSON line carrying generated content (a
  * role-only first chunk does not count); a response that is not streamed has its first token
- * when its body ends. Costs one search per chunk until the first token, then one observation
- * per chunk; nothing is allocated per chunk. A compressed body has no first token Sluice can
- * see: none is recorded (rather than a wrong one).
+ * when its body ends. The gaps are those between chunks that carry content (usage, `[DONE]` and
+ * keep-alive comments are not tokens), less any time the backend was paused because the client
+ * was not reading: a slow client is not the backend's doing. Costs one search per chunk and one
+ * observation per token; nothing is allocated per chunk. A compressed body has no first token
+ * Sluice can see: none is recorded (rather than a wrong one).
  */
 export class TokenTiming {
   readonly #streamed: boolean;
@@ -63,9 +65,11 @@ export class TokenTiming {
   readonly #gaps: GapObserver;
   #firstTokenAt: number | undefined;
   #lastAt = 0;
-  /** The end of the last chunk and the start of the next, joined (until the first token): a key split between two chunks. */
+  /** The end of the last chunk and the start of the next, joined: a key split between two chunks. */
   #seam: Buffer | undefined;
   #tail = 0;
+  /** The backend was paused for the client since the last token: the next gap is not the backend's. */
+  #resumed = false;
 
   constructor(headers: IncomingHttpHeaders, gaps: GapObserver) {
     this.#streamed = isStreamed(headers);
@@ -75,13 +79,19 @@ export class TokenTiming {
 
   chunk(data: Buffer, now: number): void {
     if (!this.#streamed || this.#opaque) return;
-    if (this.#firstTokenAt === undefined) {
-      if (this.#acrossSeam(data) || carriesContent(data)) this.#firstTokenAt = this.#lastAt = now;
-      else this.#keepTail(data);
-      return;
-    }
-    this.#gaps.observe((now - this.#lastAt) / 1000);
+    const token = this.#acrossSeam(data) || carriesContent(data);
+    // Kept either way: a chunk can end with the start of the next token's key.
+    this.#keepTail(data);
+    if (!token) return;
+    if (this.#firstTokenAt === undefined) this.#firstTokenAt = now;
+    else if (!this.#resumed) this.#gaps.observe((now - this.#lastAt) / 1000);
+    this.#resumed = false;
     this.#lastAt = now;
+  }
+
+  /** The backend, paused while the client was not reading, reads on: the gap to the next token is not counted. */
+  resumed(): void {
+    this.#resumed = true;
   }
 
   /** Whether a key that began in the last chunk (or ended it) has its non-empty value in this one. */

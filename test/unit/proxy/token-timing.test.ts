@@ -124,3 +124,35 @@ describe('first token of reasoning models and tool calls', () => {
     expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"tool_calls":[]}}]}\n\n'))).toBe(false);
   });
 });
+
+describe('gaps between tokens', () => {
+  it('only chunks with content are tokens: usage, [DONE] and comments are not gaps', () => {
+    const { t, gaps } = timing(sse);
+    t.chunk(Buffer.from('data: {"delta":{"content":"a"}}\n\n'), 100);
+    t.chunk(Buffer.from(': keep-alive\n\n'), 130);
+    t.chunk(Buffer.from('data: {"delta":{"content":"b"}}\n\n'), 150);
+    t.chunk(Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}\n\n'), 160);
+    t.chunk(Buffer.from('data: [DONE]\n\n'), 170);
+    expect(gaps.map((g) => Math.round(g * 1000))).toEqual([50]);
+  });
+
+  it('a token split between chunks is one token, timed when its text arrives; the next key may start in the same chunk', () => {
+    const { t, gaps } = timing(sse);
+    t.chunk(Buffer.from('data: {"delta":{"content":"a"}}\n\ndata: {"delta":{"cont'), 100);
+    t.chunk(Buffer.from('ent":"b"}}\n\n'), 140);
+    t.chunk(Buffer.from('data: {"delta":{"content":"c"}}\n\n'), 200);
+    expect(t.firstTokenAt).toBe(100);
+    expect(gaps.map((g) => Math.round(g * 1000))).toEqual([40, 60]);
+  });
+
+  it('time the backend spent paused for a slow client is not a gap', () => {
+    const { t, gaps } = timing(sse);
+    t.chunk(Buffer.from('data: {"delta":{"content":"a"}}\n\n'), 100);
+    t.chunk(Buffer.from('data: {"delta":{"content":"b"}}\n\n'), 120);
+    // The client stopped reading; the backend was paused, then resumed 900 ms later.
+    t.resumed();
+    t.chunk(Buffer.from('data: {"delta":{"content":"c"}}\n\n'), 1020);
+    t.chunk(Buffer.from('data: {"delta":{"content":"d"}}\n\n'), 1045);
+    expect(gaps.map((g) => Math.round(g * 1000))).toEqual([20, 25]);
+  });
+});
