@@ -218,7 +218,9 @@ describe('rate limits', () => {
     const c = client(KEYS.limited);
     for (let i = 0; i < 3; i++) {
       const { response } = await c.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
-      expect(response.headers.get('x-ratelimit-limit')).toBe('1');
+      // The most this key may send at once (burst), and what is left of it.
+      expect(response.headers.get('x-ratelimit-limit')).toBe('3');
+      expect(response.headers.get('x-ratelimit-remaining')).toBe(String(2 - i));
     }
     const failure = await chat(c).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(RateLimitError);
@@ -228,7 +230,7 @@ describe('rate limits', () => {
     const retryAfter = Number(err.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(err.headers.get('x-ratelimit-limit')).toBe('1');
+    expect(err.headers.get('x-ratelimit-limit')).toBe('3');
     expect(err.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(Number(err.headers.get('x-ratelimit-reset'))).toBe(retryAfter);
 

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
 import { freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { RateLimit } from '../../src/access/index.js';
 
 const MODEL = 'llama3.2:1b';
 const BURST = 4;
@@ -91,12 +92,36 @@ describe('rate limits shared through Redis', () => {
       await res.arrayBuffer();
       statuses.push(res.status);
     }
-    // The steady window is a minute: the test is over long before it admits another.
+    // One request per minute refills the bucket: the test is over long before it admits another.
     expect(statuses.filter((s) => s === 200)).toHaveLength(BURST);
     expect(statuses.filter((s) => s === 429)).toHaveLength(12 - BURST);
     expect(statuses.slice(0, BURST).every((s) => s === 200)).toBe(true);
     const limited = (await sample(replicas[0]!, 'sluice_rate_limited_total', { client: 'anonymous' })) + (await sample(replicas[1]!, 'sluice_rate_limited_total', { client: 'anonymous' }));
     expect(limited).toBe(12 - BURST);
+  });
+
+  // Two fixed windows (rate per period plus a reserve of burst - rate every (burst - rate) / rate
+  // periods) gave a client that never stopped twice the rate: 20 a second here, not 10.
+  it('a client that never stops gets the rate, not more (the bucket in Redis, on Redis\'s clock)', async () => {
+    const limit = new RateLimit({ rate: 10, period: 1000, burst: 20, by: 'key', redis_url: `redis://127.0.0.1:${redisPort}`, redis_timeout: 1000 });
+    try {
+      // The client does not queue commands while it connects (Sluice fails open meanwhile).
+      await waitFor(async () => (await limit.consume('warm-up')).kind !== 'store_error', 5000, 'the limiter connected');
+      let admitted = 0;
+      const started = performance.now();
+      while (performance.now() - started < 1500) {
+        const verdict = await limit.consume('steady-client');
+        expect(verdict.kind).not.toBe('store_error');
+        if (verdict.kind === 'allowed') admitted++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const elapsedS = (performance.now() - started) / 1000;
+      // The burst at once, then 10 a second: never more (the reserve scheme reached about 20 + 20 a second).
+      expect(admitted).toBeGreaterThan(20);
+      expect(admitted).toBeLessThanOrEqual(20 + Math.ceil(10 * elapsedS) + 1);
+    } finally {
+      limit.close();
+    }
   });
 
   it('fails open when Redis is gone: requests pass, counted and warned about', async () => {

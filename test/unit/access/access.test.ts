@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiKeyRing, isProbePath, networkMatcher, presentedKey, RateLimit, rateWindows } from '../../../src/access/index.js';
+import { ApiKeyRing, bucketOf, decide, isProbePath, networkMatcher, presentedKey, RateLimit } from '../../../src/access/index.js';
 import { DEFAULT_ADMIN_ALLOW, parseConfig, renderEffectiveConfig, validateConfig } from '../../../src/config/index.js';
 
 const ENDPOINTS = [{ name: 'a', url: 'http://127.0.0.1:1' }];
@@ -65,28 +65,60 @@ describe('API keys', () => {
   });
 });
 
-describe('rate windows', () => {
-  it('a steady window of rate per period and a reserve of the rest of the burst', () => {
-    expect(rateWindows({ rate: 10, period: 1000, burst: 10 })).toEqual({ steady: { points: 10, durationSeconds: 1 }, reserve: undefined });
-    expect(rateWindows({ rate: 10, period: 1000, burst: 30 })).toEqual({ steady: { points: 10, durationSeconds: 1 }, reserve: { points: 20, durationSeconds: 2 } });
-    // The reserve comes back after the time the steady rate needs to earn it.
-    expect(rateWindows({ rate: 1, period: 60_000, burst: 4 })).toEqual({ steady: { points: 1, durationSeconds: 60 }, reserve: { points: 3, durationSeconds: 180 } });
-    expect(rateWindows({ rate: 3, period: 1000, burst: 4 }).reserve).toEqual({ points: 1, durationSeconds: 1 });
+describe('rate limits: a token bucket (GCRA)', () => {
+  it('one request costs period / rate; a burst may run (burst - 1) of them ahead', () => {
+    expect(bucketOf({ rate: 10, period: 1000, burst: 10 })).toEqual({ emissionMs: 100, toleranceMs: 900 });
+    expect(bucketOf({ rate: 1, period: 60_000, burst: 4 })).toEqual({ emissionMs: 60_000, toleranceMs: 180_000 });
   });
 
-  it('in memory: a burst of N is admitted, the N+1th refused, other keys unaffected', async () => {
-    const limit = new RateLimit({ rate: 2, period: 60_000, burst: 5, by: 'key', redis_url: null, redis_timeout: 200 });
+  it('from idle, burst requests pass at once; the next waits one emission interval', () => {
+    const bucket = bucketOf({ rate: 1, period: 60_000, burst: 3 });
+    let tat: number | undefined;
+    const seen = [];
+    for (let i = 0; i < 4; i++) {
+      const d = decide(bucket, tat, 0);
+      if (d.allowed) tat = d.tat;
+      seen.push([d.allowed, d.remaining, d.waitMs]);
+    }
+    expect(seen).toEqual([[true, 2, 60_000], [true, 1, 120_000], [true, 0, 180_000], [false, 0, 60_000]]);
+    // One interval later, exactly one more passes.
+    expect(decide(bucket, tat, 60_000)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  // The two fixed windows this replaced (rate per period, plus a reserve of burst - rate coming
+  // back every (burst - rate) / rate periods) let a client that kept sending get twice `rate`.
+  it.each([
+    [5, 1000, 10],
+    [5, 1000, 6],
+    [1, 1000, 8],
+  ])('a client that never stops gets rate %i per %i ms (burst %i), not more', (rate, period, burst) => {
+    const bucket = bucketOf({ rate, period, burst });
+    let tat: number | undefined;
+    let admitted = 0;
+    const seconds = 60;
+    for (let now = 0; now < seconds * 1000; now += 5) {
+      const d = decide(bucket, tat, now);
+      if (d.allowed) {
+        tat = d.tat;
+        admitted++;
+      }
+    }
+    // The burst at the start, then exactly `rate` per period.
+    expect(admitted).toBe(burst - 1 + Math.ceil((seconds * 1000) / (period / rate)));
+  });
+
+  it('in memory: a burst of N is admitted, the N+1th refused, other keys unaffected; time refills it', async () => {
+    const clock = { ms: 1_000_000 };
+    const limit = new RateLimit({ rate: 2, period: 60_000, burst: 5, by: 'key', redis_url: null, redis_timeout: 200 }, undefined, () => clock.ms);
     const verdicts = [];
     for (let i = 0; i < 6; i++) verdicts.push(await limit.consume('k1'));
     expect(verdicts.slice(0, 5).map((v) => v.kind)).toEqual(['allowed', 'allowed', 'allowed', 'allowed', 'allowed']);
-    expect(verdicts[0]).toMatchObject({ limit: 2, remaining: 1 });
-    const refused = verdicts[5]!;
-    expect(refused.kind).toBe('limited');
-    if (refused.kind !== 'limited') throw new Error('unreachable');
-    expect(refused.remaining).toBe(0);
-    expect(refused.resetSeconds).toBeGreaterThan(0);
-    expect(refused.resetSeconds).toBeLessThanOrEqual(60);
+    expect(verdicts[0]).toMatchObject({ limit: 5, remaining: 4, resetSeconds: 30 });
+    expect(verdicts[5]).toEqual({ kind: 'limited', limit: 5, remaining: 0, resetSeconds: 30 });
     expect((await limit.consume('k2')).kind).toBe('allowed');
+    clock.ms += 30_000;
+    expect((await limit.consume('k1')).kind).toBe('allowed');
+    expect((await limit.consume('k1')).kind).toBe('limited');
     limit.close();
   });
 });
