@@ -89,7 +89,7 @@ export class Attempt {
     // failure, a reset that does not by itself mark the endpoint down: its next connection will.
     let staleReset = false;
     if (result.kind === 'stale_socket') {
-      if (this.#maySendAgain(req, true, undefined)) {
+      if (this.#maySendAgain(req, true, false)) {
         this.#deps.logger.debug('reused connection was closed by the backend; retrying on a new one', { request_id: state.req.id, endpoint: endpoint.name, error: result.error.message });
         result = await this.#call(req, res, true);
       }
@@ -121,7 +121,7 @@ export class Attempt {
     const ttfbMs = performance.now() - state.req.startedAt;
     if (status === 429) endpoint.coolDown(retryAfterMs(proxyRes.headers['retry-after']));
     const retryable = config.proxy.retry_on_status.includes(status);
-    if (retryable && canRetry() && this.#maySendAgain(req, !REFUSALS.has(status), undefined)) {
+    if (retryable && canRetry() && this.#maySendAgain(req, !REFUSALS.has(status), false)) {
       proxyRes.resume(); // drain so the keep-alive socket can be reused
       this.release();
       const reason: FailureReason = status === 429 ? 'http_429' : 'http_5xx';
@@ -145,6 +145,16 @@ export class Attempt {
   /** The held response's first token did not come in time (its upstream request is cancelled): a failure before any byte reached the client. */
   missedFirstToken(req: IncomingMessage, canRetry: () => boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
     return this.#failed(req, 'first_token_timeout', this.#noFirstToken(), true, canRetry);
+  }
+
+  /**
+   * The backend cut a held response, or went silent past the idle timeout, before its first
+   * token: a stream cut, but before any byte reached the client. As for a missed first token,
+   * the deadline is the opt-in to sending the request again.
+   */
+  cutBeforeFirstToken(req: IncomingMessage, canRetry: () => boolean, timedOut: boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
+    const error = new Error(timedOut ? 'idle timeout before the first token' : 'backend closed the stream before its first token');
+    return this.#failed(req, 'stream_cut', error, true, canRetry, !timedOut, true);
   }
 
   #noFirstToken(): Error {
@@ -206,13 +216,13 @@ export class Attempt {
   }
 
   /** Records a backend failure before any byte reached the client, and says whether another endpoint may try. */
-  #failed(req: IncomingMessage, reason: FailureReason, error: Error, sent: boolean, canRetry: () => boolean, connectionLost = losesConnection(reason)): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
+  #failed(req: IncomingMessage, reason: FailureReason, error: Error, sent: boolean, canRetry: () => boolean, connectionLost = losesConnection(reason), heldStream = false): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
     const { endpoint, span } = this;
     const state = this.#state;
     this.release();
     this.#recordFailure(reason, error.message, undefined, connectionLost);
     state.lastFailure = { reason, error };
-    const retry = canRetry() && this.#maySendAgain(req, sent, reason);
+    const retry = canRetry() && this.#maySendAgain(req, sent, heldStream || reason === 'first_token_timeout');
     this.#deps.metrics.attemptFailed(endpoint.name, reason, retry);
     span.setAttribute('error.type', reason).setStatus({ code: SpanStatusCode.ERROR, message: error.message }).end();
     this.#deps.logger.debug('attempt failed', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: endpoint.name, attempt: state.attempts, reason, error: error.message, retry });
@@ -221,11 +231,12 @@ export class Attempt {
 
   /**
    * A request that may have reached the backend is sent again only if repeating it is harmless or
-   * the user allowed it: `retry_non_idempotent`, or for a missed first token `first_token_timeout`
-   * itself (that attempt was cancelled, so its generation stopped).
+   * the user allowed it: `retry_non_idempotent`, or, for a stream whose first token never came
+   * (missed, or cut before it), `first_token_timeout` itself (that attempt was cancelled or cut,
+   * so its generation stopped).
    */
-  #maySendAgain(req: IncomingMessage, mayHaveRun: boolean, reason: FailureReason | undefined): boolean {
-    return !mayHaveRun || reason === 'first_token_timeout' || IDEMPOTENT.has(req.method ?? 'GET') || this.#deps.config.proxy.retry_non_idempotent;
+  #maySendAgain(req: IncomingMessage, mayHaveRun: boolean, noFirstToken: boolean): boolean {
+    return !mayHaveRun || noFirstToken || IDEMPOTENT.has(req.method ?? 'GET') || this.#deps.config.proxy.retry_non_idempotent;
   }
 
   /**

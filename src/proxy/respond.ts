@@ -46,6 +46,7 @@ export class Responder {
     const { idle_timeout, client_stall_timeout } = this.#deps.config.proxy;
     const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing, head);
     if (streamed.outcome === 'no_first_token') return attempt.missedFirstToken(req, canRetry);
+    if (streamed.outcome === 'cut_before_first_token') return attempt.cutBeforeFirstToken(req, canRetry, streamed.timedOut);
     attempt.release();
     attempt.recordResponse(status, streamed);
     const usage = tap.result();

@@ -9,8 +9,12 @@ import type { UsageTap } from './usage-tap.js';
  */
 export type StreamOutcome = { outcome: 'complete' | 'upstream_failed' | 'client_gone' | 'client_stalled'; bytes: number; timedOut: boolean };
 
-/** A held head whose first token did not come in time: the upstream request was cancelled and nothing reached the client. */
-export type NoFirstToken = { outcome: 'no_first_token' };
+/**
+ * A held head whose first token never came, and nothing reached the client: the deadline ran out
+ * (`no_first_token`, the upstream request cancelled), or the backend cut the response or went
+ * silent past the idle timeout first (`cut_before_first_token`).
+ */
+export type NoFirstToken = { outcome: 'no_first_token' } | { outcome: 'cut_before_first_token'; timedOut: boolean };
 
 /** How the response head goes out: at once, or held back until the body carries a first token. */
 export interface ResponseHead {
@@ -36,9 +40,10 @@ export interface StreamTimeouts {
  * slow reader is timed on its own, and cut when it stalls for too long.
  *
  * A held head waits for the first token (see TokenTiming): what comes before it is kept back,
- * then sent with the head. If the body ends or the backend fails first, the head and what was
- * kept go out then, as they would have without holding. If the hold runs out first, the upstream
- * request is cancelled and nothing has reached the client (`no_first_token`).
+ * then sent with the head. If the body ends first, the head and what was kept go out then, as
+ * they would have without holding. If the backend fails first (`cut_before_first_token`), or the
+ * hold runs out (`no_first_token`, the upstream request cancelled), nothing has reached the
+ * client, and another endpoint may answer it.
  */
 export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, proxyReq: ClientRequest, timeouts: StreamTimeouts, tap: UsageTap, timing: TokenTiming, head: ResponseHead): Promise<StreamOutcome | NoFirstToken> {
   return new Promise((resolve) => {
@@ -144,7 +149,12 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
     proxyRes.on('error', () => undefined); // handled by 'close' below
     proxyRes.on('close', () => {
       if (done || proxyRes.complete) return;
-      release();
+      if (held) {
+        stop();
+        proxyReq.destroy();
+        resolve({ outcome: 'cut_before_first_token', timedOut });
+        return;
+      }
       res.destroy();
       finish(res.writableEnded ? 'complete' : 'upstream_failed');
     });

@@ -140,6 +140,36 @@ describe('first_token_timeout set', () => {
     await waitFor(async () => findSample(await metrics(sluice), 'sluice_endpoint_active_connections', { endpoint: 'stalling' }) === 0, 10_000, 'no attempt left on the stalling endpoint');
   });
 
+  it('a backend that cuts its stream before the first token: the request goes elsewhere, the client never sees the cut', async () => {
+    // Sends the head and a role-only chunk at once, then closes the connection: no token, ever.
+    const cutter = http.createServer((req, res) => {
+      if (req.url === '/health') return res.end('ok');
+      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end(`{"object":"list","data":[{"id":"${MODEL}"}]}`);
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n', () => setTimeout(() => res.socket?.destroy(), 20));
+    });
+    await new Promise<void>((r) => cutter.listen(0, '127.0.0.1', r));
+    const cutterUrl = `http://127.0.0.1:${(cutter.address() as AddressInfo).port}`;
+    const both = await sluiceFor([{ name: 'good', url: good.url }, { name: 'cutter', url: cutterUrl }], `  first_token_timeout: ${DEADLINE_MS}ms\n`);
+    try {
+      const openai = client(both);
+      for (let i = 0; i < 4; i++) {
+        const answer = await streamChat(openai);
+        expect(answer.text.length).toBeGreaterThan(0);
+        expect(answer.endpoint).toBe('good');
+      }
+      const m = await metrics(both);
+      expect(findSample(m, 'sluice_endpoint_failures_total', { endpoint: 'cutter', reason: 'stream_cut' })).toBeGreaterThanOrEqual(1);
+      expect(findSample(m, 'sluice_retries_total', { endpoint: 'cutter', reason: 'stream_cut' })).toBeGreaterThanOrEqual(1);
+      expect(findSample(m, 'sluice_requests_total', { endpoint: 'good', model: MODEL, code: '200' })).toBe(4);
+    } finally {
+      await both.proc.stop();
+      cutter.closeAllConnections();
+      cutter.close();
+    }
+  });
+
   it('a request that does not ask for a stream is not held to the deadline', async () => {
     // The mute backend would never answer it, so it goes to the good server only (the stalling
     // server delays non-streamed answers as well); its outcome shows no deadline applied.
