@@ -24,6 +24,13 @@ export interface ResponseHead {
   readonly holdMs?: number;
 }
 
+/**
+ * The most a held head keeps back before its first token: past it the head and what was kept go
+ * out, and the deadline no longer applies to the attempt. A stream's preamble (role chunk,
+ * comments) is a few hundred bytes; this bounds a backend that sends much more without a token.
+ */
+export const MAX_HELD_BYTES = 64 * 1024;
+
 export interface StreamTimeouts {
   /** The backend sent nothing for this long while Sluice was ready to read (proxy.idle_timeout). */
   readonly idleMs: number;
@@ -128,7 +135,7 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       let flowing: boolean;
       if (held) {
         held.push(chunk);
-        if (timing.firstTokenAt === undefined) return;
+        if (timing.firstTokenAt === undefined && bytes <= MAX_HELD_BYTES) return;
         flowing = release();
       } else {
         flowing = res.write(chunk);

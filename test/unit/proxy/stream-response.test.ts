@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { streamResponse } from '../../../src/proxy/stream-response.js';
+import { MAX_HELD_BYTES, streamResponse } from '../../../src/proxy/stream-response.js';
 import { TokenTiming } from '../../../src/proxy/token-timing.js';
 import { UsageTap } from '../../../src/proxy/usage-tap.js';
 
@@ -52,5 +52,51 @@ describe('streamResponse idle timer', () => {
     backend.write('{"ok":');
     await vi.advanceTimersByTimeAsync(timeouts.idleMs + 1);
     await expect(done).resolves.toEqual({ outcome: 'upstream_failed', bytes: 6, timedOut: true });
+  });
+});
+
+describe('a held head', () => {
+  function heldStream() {
+    const proxyRes = Object.assign(new PassThrough(), { complete: false, headers: { 'content-type': 'text/event-stream' } }) as unknown as IncomingMessage;
+    const res = client();
+    let headSent = 0;
+    const timing = new TokenTiming(proxyRes.headers, { observe: () => undefined });
+    const done = streamResponse(proxyRes, res, proxyReq, timeouts, new UsageTap(), timing, { send: () => headSent++, holdMs: 10_000 });
+    return { backend: proxyRes as unknown as PassThrough, res, done, headSent: () => headSent };
+  }
+
+  it('keeps the preamble back until the first token, then sends head and all', async () => {
+    const { backend, res, done, headSent } = heldStream();
+    backend.write('data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(headSent()).toBe(0);
+    expect(res.received).toEqual([]);
+    backend.end('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n');
+    await expect(done).resolves.toMatchObject({ outcome: 'complete' });
+    expect(headSent()).toBe(1);
+    expect(Buffer.concat(res.received).toString()).toContain('"Hi"');
+  });
+
+  it(`stops holding past ${MAX_HELD_BYTES} bytes without a token: what was kept goes out, rather than pile up`, async () => {
+    const { backend, res, done, headSent } = heldStream();
+    const comment = `: ${'x'.repeat(1020)}\n\n`; // 1 KB keep-alive comments, no token
+    for (let i = 0; i < 64; i++) backend.write(comment);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(headSent()).toBe(0);
+    backend.write(comment);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(headSent()).toBe(1);
+    expect(Buffer.concat(res.received).length).toBe(65 * comment.length);
+    backend.end();
+    await expect(done).resolves.toMatchObject({ outcome: 'complete' });
+  });
+
+  it('a backend that closes before the first token: nothing is sent, and the attempt may go elsewhere', async () => {
+    const { backend, res, done, headSent } = heldStream();
+    backend.write('data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n');
+    backend.destroy();
+    await expect(done).resolves.toEqual({ outcome: 'cut_before_first_token', timedOut: false });
+    expect(headSent()).toBe(0);
+    expect(res.received).toEqual([]);
   });
 });
