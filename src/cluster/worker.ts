@@ -32,9 +32,15 @@ export class ClusterWorker implements WorkerSide {
     process.on('message', (message: unknown) => {
       if (!isToWorker(message)) return;
       switch (message.type) {
-        case 'sluice:collect-metrics':
-          void this.#target?.metricsJson().then((metrics) => send({ type: 'sluice:worker-metrics', id: message.id, metrics }));
+        case 'sluice:collect-metrics': {
+          // Always answered, so that a scrape never waits out the primary's timeout for this worker:
+          // with nothing before it serves, and with nothing if rendering fails (a rejection here
+          // would otherwise end the worker).
+          const reply = (metrics: unknown[]) => send({ type: 'sluice:worker-metrics', id: message.id, metrics });
+          if (!this.#target) reply([]);
+          else this.#target.metricsJson().then(reply, () => reply([]));
           return;
+        }
         case 'sluice:merged-metrics':
           this.#merges.get(message.id)?.({ contentType: message.contentType, body: message.body });
           this.#merges.delete(message.id);
