@@ -65,12 +65,17 @@ export class ClusterPrimary implements PrimarySide {
     this.#view = view;
   }
 
+  // A check or discovery round of a runtime a reload replaced can still finish after it; its news
+  // is about endpoint objects no longer served, and the workers match endpoints by name, so it
+  // would overwrite the current endpoint's state with the retired one's.
+
   healthChanged(endpoint: Endpoint): void {
-    if (this.#view) this.#broadcast(healthMessage(endpoint, this.#view.nextCheckInMs(endpoint), Date.now()));
+    if (this.#view?.endpoints.includes(endpoint)) this.#broadcast(healthMessage(endpoint, this.#view.nextCheckInMs(endpoint), Date.now()));
   }
 
   modelsChanged(endpoints: readonly Endpoint[], primed: boolean): void {
-    this.#broadcast(modelsMessage(endpoints, primed));
+    const current = this.#view?.endpoints;
+    if (current && endpoints.every((ep) => current.includes(ep))) this.#broadcast(modelsMessage(endpoints, primed));
   }
 
   loadChanged(endpoint: string, error: string | undefined): void {
