@@ -6,7 +6,7 @@ import { sendError, SluiceError, type RequestGate } from '../proxy/index.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
 import { ApiKeyRing, presentedKey } from './api-keys.js';
 import { AccessMetrics, type AdminDenialReason } from './metrics.js';
-import { networkMatcher } from './networks.js';
+import { limitedAddress, networkMatcher } from './networks.js';
 import { RateLimit } from './rate-limit.js';
 import { readAdminToken, readApiKeys } from './secrets.js';
 
@@ -121,7 +121,7 @@ export class Access {
       delete req.headers['x-api-key'];
     }
     if (!policy.limiter) return undefined;
-    const subject = policy.limitBy === 'key' && client !== ANONYMOUS_CLIENT ? `key:${client}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
+    const subject = policy.limitBy === 'key' && client !== ANONYMOUS_CLIENT ? `key:${client}` : `addr:${limitedAddress(req.socket.remoteAddress)}`;
     return policy.limiter.consume(subject).then((verdict) => {
       if (verdict.kind === 'store_error') {
         this.#storeFailed(verdict.error);

@@ -1,4 +1,4 @@
 export { Access, isProbePath } from './access.js';
 export { ApiKeyRing, presentedKey, type NamedKey } from './api-keys.js';
-export { networkMatcher } from './networks.js';
+export { limitedAddress, networkMatcher } from './networks.js';
 export { bucketOf, decide, RateLimit, type Bucket, type RateVerdict } from './rate-limit.js';

@@ -20,3 +20,21 @@ export function networkMatcher(entries: readonly string[]): (address: string | u
     return list.check(address, family === 6 ? 'ipv6' : 'ipv4');
   };
 }
+
+/**
+ * What a per-address rate limit counts a client as: an IPv4 address as is (also when seen as
+ * `::ffff:a.b.c.d` on a dual-stack socket), an IPv6 address by its /64. One subscriber or host is
+ * routinely given a whole /64, and limiting each of its addresses on its own would let it take a
+ * new budget with every source address it picks.
+ */
+export function limitedAddress(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const plain = address.split('%')[0]!;
+  if (plain.startsWith('::ffff:') && isIP(plain.slice(7)) === 4) return plain.slice(7);
+  if (isIP(plain) !== 6) return plain;
+  const [left = '', right] = plain.split('::') as [string, string | undefined];
+  const head = left === '' ? [] : left.split(':');
+  const tail = right === undefined || right === '' ? [] : right.split(':');
+  const groups = right === undefined ? head : [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiKeyRing, bucketOf, decide, isProbePath, networkMatcher, presentedKey, RateLimit } from '../../../src/access/index.js';
+import { ApiKeyRing, bucketOf, decide, isProbePath, limitedAddress, networkMatcher, presentedKey, RateLimit } from '../../../src/access/index.js';
 import { DEFAULT_ADMIN_ALLOW, parseConfig, renderEffectiveConfig, validateConfig } from '../../../src/config/index.js';
 
 const ENDPOINTS = [{ name: 'a', url: 'http://127.0.0.1:1' }];
@@ -62,6 +62,20 @@ describe('API keys', () => {
     expect(isProbePath('/internal/status')).toBe(false);
     expect(isProbePath('/metrics')).toBe(false);
     expect(isProbePath('/internal/healthy')).toBe(false);
+  });
+});
+
+describe('the address a per-address limit counts', () => {
+  it('IPv4 as is, IPv4-mapped IPv6 as IPv4, IPv6 by its /64 (one host rotating addresses is one client)', () => {
+    expect(limitedAddress('203.0.113.7')).toBe('203.0.113.7');
+    expect(limitedAddress('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(limitedAddress('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(limitedAddress('2001:db8:1:2::9')).toBe('2001:db8:1:2::/64');
+    expect(limitedAddress('2001:0db8:0001:0002:0:0:0:1')).toBe('2001:db8:1:2::/64');
+    expect(limitedAddress('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(limitedAddress('::1')).toBe('0:0:0:0::/64');
+    expect(limitedAddress('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(limitedAddress(undefined)).toBe('unknown');
   });
 });
 
