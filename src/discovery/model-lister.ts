@@ -34,21 +34,34 @@ export async function listModels(target: ModelListerTarget, timeoutMs: number): 
   let body: unknown;
   try {
     body = await res.json();
-  } catch {
-    throw new DiscoveryError(`GET ${target.modelsPath}: response is not JSON`);
+  } catch (err) {
+    // A body the timeout cut off is a timeout, not a body that is not JSON.
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    throw new DiscoveryError(`GET ${target.modelsPath}: ${timedOut ? `no complete answer within ${timeoutMs}ms` : 'response is not JSON'}`);
   }
   return parseModelList(body);
 }
 
-/** Extracts model names from either list shape; anything else is an error. */
+/**
+ * Extracts model names from either list shape, without empty names or repeats; anything else is
+ * an error. So is a list with entries of which none has a name: taken as an empty list, it would
+ * replace the endpoint's last good one.
+ */
 export function parseModelList(body: unknown): string[] {
+  let entries: unknown[];
+  let names: string[];
   if (isRecord(body) && Array.isArray(body.models)) {
-    return body.models.flatMap((m) => (isRecord(m) && typeof m.name === 'string' ? [m.name] : isRecord(m) && typeof m.model === 'string' ? [m.model] : []));
+    entries = body.models;
+    names = entries.flatMap((m) => (isRecord(m) && typeof m.name === 'string' ? [m.name] : isRecord(m) && typeof m.model === 'string' ? [m.model] : []));
+  } else if (isRecord(body) && Array.isArray(body.data)) {
+    entries = body.data;
+    names = entries.flatMap((m) => (isRecord(m) && typeof m.id === 'string' ? [m.id] : []));
+  } else {
+    throw new DiscoveryError('model list has neither "models" (Ollama) nor "data" (OpenAI)');
   }
-  if (isRecord(body) && Array.isArray(body.data)) {
-    return body.data.flatMap((m) => (isRecord(m) && typeof m.id === 'string' ? [m.id] : []));
-  }
-  throw new DiscoveryError('model list has neither "models" (Ollama) nor "data" (OpenAI)');
+  const unique = [...new Set(names.filter((n) => n.trim() !== ''))];
+  if (entries.length > 0 && unique.length === 0) throw new DiscoveryError(`model list has ${entries.length} entries and no model name among them`);
+  return unique;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

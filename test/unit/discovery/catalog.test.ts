@@ -102,4 +102,12 @@ describe('parseModelList', () => {
     expect(parseModelList({ object: 'list', data: [{ id: 'x' }, { id: 'y' }] })).toEqual(['x', 'y']);
     expect(() => parseModelList({ foo: 1 })).toThrow(/neither/);
   });
+
+  it('drops empty names and repeats; a list whose entries have no name at all is an error, not an empty list', () => {
+    expect(parseModelList({ data: [{ id: 'm1' }, { id: 'm1' }, { id: '' }, { id: '  ' }, { id: 7 }] })).toEqual(['m1']);
+    expect(parseModelList({ data: [] })).toEqual([]);
+    expect(parseModelList({ models: [] })).toEqual([]);
+    // Taken as empty, it would replace the endpoint's last good list.
+    expect(() => parseModelList({ data: [{ name: 'm1' }, { id: 7 }] })).toThrow(/2 entries and no model name/);
+  });
 });
