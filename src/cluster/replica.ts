@@ -33,8 +33,9 @@ export class Replica {
   apply(message: StateMessage): void {
     const target = this.#target;
     if (!target) {
-      // The first configuration is read by the worker's start, not applied here.
-      if (message.type !== 'sluice:config') this.#pending.push(message);
+      // The first configuration is read by the worker's start, not applied here; a reload that
+      // arrived before the runtime was attached (in the same read as the first one) waits.
+      if (message.type !== 'sluice:config' || message.reload) this.#pending.push(message);
       return;
     }
     switch (message.type) {

@@ -270,6 +270,21 @@ describe('cluster state sync', () => {
     expect(late.board.facts('a', undefined).requests).toBe(1);
   });
 
+  // A SIGHUP handled just after a worker's hello: its reload can arrive in the same read as the
+  // first configuration, before the worker's runtime exists. It used to be dropped, leaving that
+  // worker on the old configuration until the next reload.
+  it('a reload that arrives before the runtime exists is applied once it does', () => {
+    const c = cluster();
+    const late = c.worker();
+    const next = validateConfig({ endpoints: [{ name: 'a', url: 'http://127.0.0.1:9001', weight: 3 }] });
+    const answers: Answers = new Map();
+    for (const m of fullState(c.view, c.clock.ms)) late.replica.apply(overIpc(m));
+    late.replica.apply(overIpc({ type: 'sluice:config', config: next, answers, reload: true }));
+    expect(late.reloads).toEqual([]);
+    late.attach();
+    expect(late.reloads).toEqual([{ config: next, answers }]);
+  });
+
   it('reloads and DNS member changes are passed on as such', () => {
     const c = cluster();
     const w = c.addWorker();
