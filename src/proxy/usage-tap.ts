@@ -8,11 +8,15 @@ export interface Usage {
 const HEAD_BYTES = 2048;
 const TAIL_BYTES = 8192;
 
-// OpenAI puts `usage` at the end of a JSON body or in the last SSE chunk (stream_options.include_usage);
-// Ollama puts prompt_eval_count/eval_count in its final NDJSON object. Both fit in the tail.
-// They are looked for in the bytes, as `"name" : 123`: nothing is decoded but the model's name.
+// OpenAI puts `usage` at the end of a JSON body or in the last SSE chunk (stream_options.include_usage),
+// as prompt_tokens/completion_tokens, or in the Responses API as input_tokens/output_tokens (in
+// the body, or the final `response.completed` event); Ollama puts prompt_eval_count/eval_count in
+// its final NDJSON object. All fit in the tail. They are looked for in the bytes, as
+// `"name" : 123`: nothing is decoded but the model's name.
 const OPENAI_INPUT = Buffer.from('"prompt_tokens"');
 const OPENAI_OUTPUT = Buffer.from('"completion_tokens"');
+const RESPONSES_INPUT = Buffer.from('"input_tokens"');
+const RESPONSES_OUTPUT = Buffer.from('"output_tokens"');
 const OLLAMA_INPUT = Buffer.from('"prompt_eval_count"');
 const OLLAMA_OUTPUT = Buffer.from('"eval_count"');
 const MODEL = Buffer.from('"model"');
@@ -83,8 +87,8 @@ export class UsageTap {
   result(): Usage {
     const tail = this.#tail();
     const usage: Usage = {};
-    usage.inputTokens = lastNumber(tail, OPENAI_INPUT) ?? lastNumber(tail, OLLAMA_INPUT);
-    usage.outputTokens = lastNumber(tail, OPENAI_OUTPUT) ?? lastNumber(tail, OLLAMA_OUTPUT);
+    usage.inputTokens = lastNumber(tail, OPENAI_INPUT) ?? lastNumber(tail, OLLAMA_INPUT) ?? lastNumber(tail, RESPONSES_INPUT);
+    usage.outputTokens = lastNumber(tail, OPENAI_OUTPUT) ?? lastNumber(tail, OLLAMA_OUTPUT) ?? lastNumber(tail, RESPONSES_OUTPUT);
     usage.responseModel = firstString(this.#head.length === 1 ? this.#head[0]! : Buffer.concat(this.#head, this.#headBytes), MODEL);
     return usage;
   }

@@ -18,6 +18,13 @@ describe('UsageTap', () => {
     expect(tapOf(...chunks)).toEqual({ inputTokens: 4, outputTokens: 9, responseModel: 'm1' });
   });
 
+  it('reads the Responses API usage, from a body and from its final streamed event', () => {
+    const body = JSON.stringify({ id: 'resp_1', object: 'response', model: 'gpt-x', output: [{ type: 'message', content: [{ type: 'output_text', text: 'hi' }] }], usage: { input_tokens: 11, output_tokens: 2, total_tokens: 13 } });
+    expect(tapOf(body)).toEqual({ inputTokens: 11, outputTokens: 2, responseModel: 'gpt-x' });
+    const events = ['event: response.created\ndata: {"type":"response.created","response":{"model":"gpt-x","usage":null}}\n\n', 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"hi"}\n\n', 'event: response.completed\ndata: {"type":"response.completed","response":{"model":"gpt-x","usage":{"input_tokens":6,"output_tokens":1,"total_tokens":7}}}\n\n'];
+    expect(tapOf(...events)).toEqual({ inputTokens: 6, outputTokens: 1, responseModel: 'gpt-x' });
+  });
+
   it('reads Ollama eval counts from the last NDJSON line', () => {
     const lines = ['{"model":"qwen","response":"a","done":false}\n', '{"model":"qwen","response":"","done":true,"prompt_eval_count":12,"eval_count":5}\n'];
     expect(tapOf(...lines)).toEqual({ inputTokens: 12, outputTokens: 5, responseModel: 'qwen' });
