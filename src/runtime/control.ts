@@ -144,6 +144,8 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
       modelsChanged: (primed) => runtime?.catalog.follow(primed),
       reload: (config, members) => {
         fromPrimary = members;
+        // A worker draining for shutdown builds nothing new (its pool is closing).
+        if (shuttingDown) return;
         try {
           reload(config);
         } catch (err) {
