@@ -48,6 +48,17 @@ export class Access {
     this.#config = config;
     this.#policy = this.#build(config, undefined);
     this.gate = { admit: (req, res) => this.#admit(req, res) };
+    this.#warnIfAdminExposed(config);
+  }
+
+  /**
+   * Behind a proxy (`server.trusted_proxies` set), every client reaches the proxy port from the
+   * proxy's address, most often in the private ranges `admin.allow` opens by default: without a
+   * port of its own or a token, the admin surface would answer anyone the proxy lets through.
+   */
+  #warnIfAdminExposed(config: SluiceConfig): void {
+    if (config.server.trusted_proxies.length === 0 || config.server.admin_port !== null || config.admin.bearer_token_env !== null) return;
+    this.#logger.warn('the admin surface (/metrics, /internal/*) answers on the proxy port to every address in admin.allow, and clients arrive from server.trusted_proxies: set server.admin_port or admin.bearer_token_env', { admin_allow: config.admin.allow, trusted_proxies: config.server.trusted_proxies });
   }
 
   update(config: SluiceConfig): void {
@@ -56,6 +67,7 @@ export class Access {
     this.#policy = this.#build(config, keepLimiter ? previous.limiter : undefined);
     this.#config = config;
     if (!keepLimiter) previous.limiter?.close();
+    this.#warnIfAdminExposed(config);
   }
 
   close(): void {

@@ -338,6 +338,10 @@ describe('client mistakes are 4xx answers, one log line, counted', () => {
     await waitFor(async () => ((await (await fetch(`${trusting.url}/v1/models`)).json()) as { data: unknown[] }).data.length > 0, 30_000, 'catalog');
     expect((await post(trusting, '/v1/chat/completions', '{"model":"t:1"}', forged)).status).toBe(200);
     expect(seen[1]).toMatchObject({ 'x-forwarded-for': '203.0.113.7, 127.0.0.1', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https' });
+    // Behind a proxy, with the admin surface on the proxy port and no token: said at start.
+    const exposed = (p: SluiceProc) => p.proc.jsonLines().some((l) => l.level === 'warn' && String(l.message).startsWith('the admin surface (/metrics, /internal/*) answers on the proxy port'));
+    expect(exposed(trusting)).toBe(true);
+    expect(exposed(untrusting)).toBe(false);
   });
 
   it('unknown paths on the proxy port that Sluice would answer itself are JSON 404s', async () => {
