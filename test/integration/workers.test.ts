@@ -153,7 +153,8 @@ describe('server.workers: 2', () => {
     const exited = new Promise<number | null>((resolve) => sluice.proc.child.once('exit', (code) => resolve(code)));
     // About a second of generation each (the sample server's 5 ms per token), inside the 2 s grace.
     const inFlight = Promise.all([1, 2, 3, 4].map(() => fresh('POST', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'a long answer' }], max_tokens: 150 })));
-    await new Promise((r) => setTimeout(r, 150));
+    // Signalled only once all four are at the backend: a request not yet accepted would find the port closed.
+    await waitFor(async () => (await metricSum('sluice_endpoint_active_connections')) === 4, 10_000, 'the four requests in flight');
     sluice.proc.child.kill('SIGTERM');
     for (const pid of workers) process.kill(pid, 'SIGTERM');
     const answers = await inFlight;
