@@ -105,7 +105,7 @@ export class ClusterPrimary implements PrimarySide {
    * process group (systemd's default) reaches each worker besides the one passed on here.
    */
   stopWorkers(): Promise<void> {
-    const again = this.#stopping && this.#signalled;
+    const again = this.#signalled;
     this.#stopping = true;
     this.#signalled = true;
     for (const { worker } of this.#slots.values()) {

@@ -19,15 +19,15 @@ const QUOTE = 0x22;
  * Whether `chunk` (part of an SSE or NDJSON stream) carries generated content: a key above
  * whose value is visible in the chunk and not empty. A key that ends the chunk, its value not
  * yet arrived, does not count here (see TokenTiming, which looks again with the next chunk).
- * Only keys ending at or after `endsFrom` are looked at.
+ * Only the first `length` bytes are read, and only keys ending at or after `endsFrom` counted.
  */
-export function carriesContent(chunk: Buffer, endsFrom = 0): boolean {
+export function carriesContent(chunk: Buffer, endsFrom = 0, length = chunk.length): boolean {
   for (const { key, string } of KEYS) {
-    for (let at = chunk.indexOf(key); at !== -1; at = chunk.indexOf(key, at + key.length)) {
+    for (let at = chunk.indexOf(key); at !== -1 && at + key.length <= length; at = chunk.indexOf(key, at + key.length)) {
       const next = at + key.length;
       if (next < endsFrom) continue;
       if (!string) return true;
-      if (next < chunk.length && chunk[next] !== QUOTE) return true;
+      if (next < length && chunk[next] !== QUOTE) return true;
     }
   }
   return false;
@@ -100,7 +100,8 @@ export class TokenTiming {
     const head = Math.min(data.length, LONGEST_KEY + 1);
     data.copy(this.#seam, this.#tail, 0, head);
     // Keys ending within the last chunk's own bytes had their value there, and were looked at then.
-    return carriesContent(this.#seam.subarray(0, this.#tail + head), this.#tail);
+    // The seam is read in place, up to what it now holds (no view made per chunk).
+    return carriesContent(this.#seam, this.#tail, this.#tail + head);
   }
 
   #keepTail(data: Buffer): void {
