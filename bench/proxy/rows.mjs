@@ -111,14 +111,14 @@ ${servers}
 `;
 }
 
-export function sluiceConfig(port, upstreams, { accessLog, workers = 1, retryNonIdempotent = false }) {
+export function sluiceConfig(port, upstreams, { accessLog, workers = 1, retryNonIdempotent = false, checkInterval = `${CHECK_INTERVAL_MS}ms` }) {
   const endpoints = upstreams
     .map(
       (u, i) => `  - name: b${i}
     url: ${u}
     type: openai
     health_path: /health
-    check_interval: ${CHECK_INTERVAL_MS}ms
+    check_interval: ${checkInterval}
     check_timeout: 2s`,
     )
     .join('\n');
