@@ -59,7 +59,7 @@ function telemetryTable(results) {
       ['access log on, tracing to a local OTLP receiver', num(t.on?.rps), ratio(t.on?.rps, t.off?.rps), us(t.on?.cpuUsPerRequest), t.cpuRatio ? `${t.cpuRatio.toFixed(2)}×` : '–', ratio(t.on?.rps, nginx)],
       ...(t.sampled ? [[`access log on, ${Math.round((t.sampledRatio ?? 0) * 100)}% of traces sampled`, num(t.sampled?.rps), ratio(t.sampled?.rps, t.off?.rps), us(t.sampled?.cpuUsPerRequest), t.sampledCpuRatio ? `${t.sampledCpuRatio.toFixed(2)}×` : '–', ratio(t.sampled?.rps, nginx)]] : []),
     ],
-  ) + `\n\nOne process of each, alive side by side and measured in turn: ${num(t.rounds)} rounds of one ${num(t.sliceS)} s slice each, the order reversed every other round, after ${num(t.warmupS)} s of warm-up each; CPU per request over the whole measured window (work deferred past a slice, such as a batch of spans exported later, included). The receiver got ${num(t.sink?.exports)} exports (${mb(t.sink?.bytes)} MB); the access logs have ${num(t.accessLogLines)} lines.` + profiledNote(t);
+  ) + `\n\n${t.processes > 1 ? `${num(t.processes)} fresh processes of each setting, pooled` : 'One process of each'}, alive side by side and measured in turn: ${num(t.rounds)} rounds of one ${num(t.sliceS)} s slice each, the order reversed every other round, after ${num(t.warmupS)} s of warm-up each; CPU per request over the whole measured window (work deferred past a slice, such as a batch of spans exported later, included). The receiver got ${num(t.sink?.exports)} exports (${mb(t.sink?.bytes)} MB); the access logs have ${num(t.accessLogLines)} lines.` + profiledNote(t);
 }
 
 /** Telemetry's share of one process's CPU, by CPU profile (see attribution.mjs), when measured. */
@@ -195,7 +195,7 @@ export function renderMarkdown(results, plotRate) {
     '',
   ];
   if (results.throughput) {
-    parts.push(`## Throughput: small JSON POSTs, ${results.meta.params.throughput.connections} connections (wrk, ${results.meta.params.throughput.durationS} s after ${results.meta.params.throughput.warmupS} s of warm-up)`, '', throughputTable(results), '');
+    parts.push(`## Throughput: small JSON POSTs, ${results.meta.params.throughput.connections} connections (wrk, ${results.meta.params.throughput.durationS} s after ${results.meta.params.throughput.warmupS} s of warm-up; direct, nginx and HAProxy ${results.meta.params.throughput.nativeWarmupS ?? results.meta.params.throughput.warmupS} s)`, '', throughputTable(results), '');
     if (results.throughputSideBySide) parts.push(sideBySideNote(results), '');
   }
   if (results.telemetry) parts.push('## Telemetry cost', '', telemetryTable(results), '');

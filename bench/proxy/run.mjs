@@ -27,9 +27,11 @@ const HERE = join(ROOT, 'bench/proxy');
 const FULL = {
   // Warm-up long enough for the JIT to settle in every Node row (Sluice was still speeding up after 4 s).
   // sideBySide: the target's comparison, Sluice and the bare middleware alive at once (see sluiceAgainstBareMiddleware).
-  throughput: { warmupS: 5, durationS: 6, connections: 64, sideBySide: { processes: 2, warmupS: 5, rounds: 5, sliceS: 2, connections: 64 } },
+  // nativeWarmupS: direct, nginx and HAProxy, which have no JIT to warm.
+  throughput: { warmupS: 5, nativeWarmupS: 1, durationS: 5, connections: 64, sideBySide: { processes: 2, warmupS: 5, rounds: 5, sliceS: 2, connections: 64 } },
   // rounds × sliceS: the side-by-side measure; durationS: the profiled runs.
-  telemetry: { warmupS: 5, durationS: 6, connections: 64, rounds: 6, sliceS: 2 },
+  // processes: fresh processes per setting, pooled (single Sluice processes differed by up to a fifth in CPU per request).
+  telemetry: { warmupS: 5, durationS: 6, connections: 64, processes: 2, rounds: 4, sliceS: 2 },
   // prewarm: every row first serves 3 s at 1,000 req/s, unmeasured: after 7 s at 200 req/s, V8 was
   // still optimizing Sluice's request path for a second or two into the 1,000 req/s run, and that
   // transient, not the steady state, made most of its p99 there. Then, per rate, `rounds` slices
@@ -40,8 +42,8 @@ const FULL = {
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
 };
 const SMOKE = {
-  throughput: { warmupS: 0, durationS: 1, connections: 8, sideBySide: { processes: 1, warmupS: 0, rounds: 2, sliceS: 1, connections: 8 } },
-  telemetry: { warmupS: 0, durationS: 1, connections: 8, rounds: 1, sliceS: 1 },
+  throughput: { warmupS: 0, nativeWarmupS: 0, durationS: 1, connections: 8, sideBySide: { processes: 1, warmupS: 0, rounds: 2, sliceS: 1, connections: 8 } },
+  telemetry: { warmupS: 0, durationS: 1, connections: 8, processes: 1, rounds: 1, sliceS: 1 },
   latency: { rates: [100], prewarm: { rate: 100, ms: 200 }, rounds: 2, loadgenWarmMs: 0, sliceWarmupMs: 0, sliceMs: 500, connections: 8 },
   streaming: { streams: 4, chunks: 10, intervalMs: 10, warmupChunks: 2, rampPerBatch: 4, rampEveryMs: 0 },
   concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
@@ -184,8 +186,11 @@ async function perRow(section, list, upstreams, measure, extra = {}) {
   return out;
 }
 
+/** Rows with no JIT to warm: they get `nativeWarmupS`; Node rows the full warm-up (V8 optimizes their request path as it runs). */
+const NATIVE_ROWS = new Set(['direct', 'nginx', 'haproxy']);
+
 async function throughput(backend) {
-  return perRow('throughput', rows, [backend.url], (h) => closedLoop(h, P.throughput));
+  return perRow('throughput', rows, [backend.url], (h, row) => closedLoop(h, NATIVE_ROWS.has(row.id) ? { ...P.throughput, warmupS: P.throughput.nativeWarmupS } : P.throughput));
 }
 
 /** One closed-loop run after the warm-up: wrk's figures and the CPU the proxy's processes used per request (from /proc). */
@@ -298,30 +303,36 @@ function sluiceTelemetry(mode, sinkUrl) {
 
 /**
  * Telemetry cost: Sluice with the access log and tracing to a local OTLP receiver (every trace,
- * and `SAMPLED_RATIO` of them), against both off: one process of each, alive side by side and
- * measured in turn (sideBySide), so that a slow spell of a busy machine falls on all three.
- * Each reports its throughput and the CPU it spent per request (from /proc), which does not move
- * when the load generator is slowed down.
+ * and `SAMPLED_RATIO` of them), against both off: `processes` fresh processes of each setting,
+ * alive side by side and measured in turn (sideBySide), so that a slow spell of a busy machine
+ * falls on all of them, and pooled per setting, as the throughput target's are (two Sluice
+ * processes started alike differed by up to a fifth in CPU per request). Each setting reports
+ * its throughput and the CPU it spent per request (from /proc), which does not move when the
+ * load generator is slowed down.
  */
 async function telemetry(backend) {
-  const { warmupS, rounds, sliceS, connections } = P.telemetry;
+  const { warmupS, rounds, sliceS, connections, processes } = P.telemetry;
   const sluice = rows.find((r) => r.id === 'sluice');
   const sinkPort = await freePort();
   const sink = startPinned({ name: 'otlp-sink', cmd: process.execPath, args: [join(HERE, 'otlp-sink.mjs')], core: CORES.load, env: { PORT: String(sinkPort) }, logFile: join(work, 'otlp-sink.log') });
   const sinkUrl = `http://127.0.0.1:${sinkPort}`;
   await waitFor(async () => (await fetch(`${sinkUrl}/stats`)).ok, 60_000, 'otlp sink', sink);
   const modes = ['off', 'on', 'sampled'];
-  const entries = modes.map((mode) => ({ label: `${mode}: sluice`, row: sluice, dir: rowDir('telemetry', mode), options: sluiceTelemetry(mode, sinkUrl) }));
+  const entries = [];
+  for (let k = 1; k <= processes; k++) for (const mode of modes) entries.push({ mode, label: `${mode}: sluice (${k}/${processes})`, row: sluice, dir: rowDir('telemetry', `${mode}-${k}`), options: sluiceTelemetry(mode, sinkUrl) });
   try {
-    const out = { rounds, sliceS, warmupS, sampledRatio: SAMPLED_RATIO };
+    const out = { processes, rounds, sliceS, warmupS, sampledRatio: SAMPLED_RATIO };
     try {
       const measured = await startSideBySide('telemetry, side by side', entries, [backend.url], { warmupS, rounds, sliceS, connections });
-      modes.forEach((mode, i) => (out[mode] = measured[i]));
+      for (const mode of modes) {
+        const list = measured.filter((_, i) => entries[i].mode === mode);
+        out[mode] = { rps: sum(list.map((m) => m.rps)) / list.length, requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)), cpuUsPerRequest: pooledCpuUs(list), perProcess: list };
+      }
     } catch (err) {
       log(`telemetry failed: ${err.message}`);
       for (const mode of modes) out[mode] ??= { error: String(err.message ?? err) };
     }
-    const onLog = join(entries[modes.indexOf('on')].dir, 'sluice.log');
+    const onLog = join(entries.find((e) => e.mode === 'on').dir, 'sluice.log');
     out.accessLogLines = existsSync(onLog) ? readFileSync(onLog, 'utf8').split('\n').filter((l) => l.includes('"request_id"')).length : 0;
     // The same two settings once more each, under a CPU profile: telemetry's share of that one process's CPU.
     out.profiled = {};

@@ -39,7 +39,7 @@ interface Results {
     cpuRatio: number;
     workersRatio: number | null;
   };
-  telemetry?: Record<'on' | 'off' | 'sampled', RowResult & { rps: number; cpuUsPerRequest: number | null; slices: Array<{ requests: number }> }> & { rounds: number; sink: { exports: number }; accessLogLines: number };
+  telemetry?: Record<'on' | 'off' | 'sampled', RowResult & { rps: number; cpuUsPerRequest: number | null; perProcess: Array<{ slices: Array<{ requests: number }> }> }> & { processes: number; rounds: number; sink: { exports: number }; accessLogLines: number };
   latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; slices: number; sliceP99s: number[]; latency: Summary }> }>;
   streaming: { rows: Array<RowResult & { streams: number; complete: number; events: number; expectedEvents: number; delay: Summary }> };
   concurrent: { rows: Array<RowResult & { streams: number; complete: number; errors: number; peakRssBytes: number | null }> };
@@ -124,7 +124,8 @@ describe('npm run bench -- --smoke', () => {
       const t = results.telemetry!;
       for (const mode of ['off', 'on', 'sampled'] as const) {
         expect(t[mode].error, mode).toBeUndefined();
-        expect(t[mode].slices, mode).toHaveLength(t.rounds);
+        expect(t[mode].perProcess, mode).toHaveLength(t.processes);
+        for (const p of t[mode].perProcess) expect(p.slices, mode).toHaveLength(t.rounds);
         expect(t[mode].rps, mode).toBeGreaterThan(0);
         expect(t[mode].cpuUsPerRequest, mode).toBeGreaterThan(0);
       }
