@@ -4,6 +4,7 @@
 #   docker-compose              static validation of docker-compose.yml (no Docker engine needed)
 #   redis-server                shared state between Sluice replicas
 #   nginx, haproxy, wrk         the reference proxies and the load generator of `npm run bench`
+#   valgrind                    callgrind, the instruction count of `npm run bench:instructions`
 # No service is left running or enabled: the tests start their own processes on free loopback
 # ports. Debian's post-install scripts would start a system Prometheus on :9090, nginx on :80 and
 # Redis on :6379 (blocking the compose stack's ports); a policy-rc.d that refuses every start
@@ -20,6 +21,8 @@ declare -A PACKAGE_OF=(
   [nginx]=nginx
   [haproxy]=haproxy
   [wrk]=wrk
+  [valgrind]=valgrind
+  [callgrind_control]=valgrind
 )
 # Installed packages whose post-install starts a service.
 SERVICES=(prometheus redis-server nginx haproxy)
