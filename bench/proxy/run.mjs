@@ -256,6 +256,11 @@ function pooledCpuUs(parts) {
   return requests > 0 ? (sum(parts.map((p) => p.cpuSeconds)) * 1e6) / requests : null;
 }
 
+/** Several measured processes of one kind as one: mean req/s, requests and errors added up, CPU per request pooled. */
+function pooled(list) {
+  return { cpuUsPerRequest: pooledCpuUs(list), rps: sum(list.map((m) => m.rps)) / list.length, requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)) };
+}
+
 /**
  * The throughput target compares Sluice with the bare middleware by CPU per request (on a
  * saturated pinned core, the inverse of throughput; the load generator's own speed does not move
@@ -276,10 +281,9 @@ async function sluiceAgainstBareMiddleware(backend) {
     const measured = await startSideBySide('throughput, side by side', entries, [backend.url], measure);
     const of = (id) => measured.filter((_, i) => entries[i].row.id === id);
     const [sluice, hpm] = [of('sluice'), of('hpm')];
-    const kind = (list) => ({ cpuUsPerRequest: pooledCpuUs(list), rps: sum(list.map((m) => m.rps)) / list.length, requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)) });
     const roundRatio = (round) => pooledCpuUs(hpm.map((m) => m.slices[round])) / pooledCpuUs(sluice.map((m) => m.slices[round]));
     const twoWorkers = of('sluice-2w');
-    const result = { processes, rounds: measure.rounds, sliceS: measure.sliceS, warmupS: measure.warmupS, sluice: kind(sluice), hpm: kind(hpm), ...(twoWorkers.length ? { twoWorkers: kind(twoWorkers) } : {}), perProcess: measured.map((m, i) => ({ row: entries[i].row.id, ...m })) };
+    const result = { processes, rounds: measure.rounds, sliceS: measure.sliceS, warmupS: measure.warmupS, sluice: pooled(sluice), hpm: pooled(hpm), ...(twoWorkers.length ? { twoWorkers: pooled(twoWorkers) } : {}), perProcess: measured.map((m, i) => ({ row: entries[i].row.id, ...m })) };
     return {
       ...result,
       workersRatio: result.twoWorkers ? result.twoWorkers.rps / result.sluice.rps : null,
@@ -326,7 +330,7 @@ async function telemetry(backend) {
       const measured = await startSideBySide('telemetry, side by side', entries, [backend.url], { warmupS, rounds, sliceS, connections });
       for (const mode of modes) {
         const list = measured.filter((_, i) => entries[i].mode === mode);
-        out[mode] = { rps: sum(list.map((m) => m.rps)) / list.length, requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)), cpuUsPerRequest: pooledCpuUs(list), perProcess: list };
+        out[mode] = { ...pooled(list), perProcess: list };
       }
     } catch (err) {
       log(`telemetry failed: ${err.message}`);
