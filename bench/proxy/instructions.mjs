@@ -16,7 +16,7 @@
 // whole-process count of Sluice read 625k instructions per request after 5,000 requests of
 // warm-up and 937k after 30,000; its main thread read 478k and 479k).
 //
-// Under valgrind a request takes about 50 times as long, so work done per second or per turn of
+// Under valgrind a request takes about 40 times as long, so work done per second or per turn of
 // the event loop weighs that much more per request: Sluice's health checks run once a minute
 // here, and telemetry (an access-log write per turn, span batches exported on a timer) is left
 // to `npm run bench`, whose side-by-side measure runs at full speed. Needs valgrind and nginx.
@@ -78,7 +78,7 @@ async function count(row, backendUrl) {
   } else {
     const conf = join(dir, 'sluice.yaml');
     // Health checks once a minute: under valgrind, checks every 500 ms (as in `npm run bench`) added
-    // about 19k instructions per request, against about 0.5k at full speed.
+    // about 30k instructions per request, against about 1k at full speed.
     writeFileSync(conf, sluiceConfig(port, [backendUrl], { accessLog: false, checkInterval: '60s' }));
     script = [join(row.dist, 'cli.js'), '--config', conf];
     env = { OTEL_SDK_DISABLED: 'true' };
