@@ -1,24 +1,12 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/processes.js';
+import { runNode } from '../helpers/processes.js';
 
 // The smoke version of `npm run bench:instructions`: a few requests under valgrind, to check that
 // the harness runs end to end and reads a count for each row, never what the counts are.
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('npm run bench:instructions (smoke)', () => {
   it('counts the main thread and the helper threads of the bare middleware and of Sluice', { timeout: 180_000 }, async () => {
-    const { code, stdout, stderr } = await run(['bench/proxy/instructions.mjs', '--warmup', '20', '--requests', '20']);
+    const { code, stdout, stderr } = await runNode(['bench/proxy/instructions.mjs', '--warmup', '20', '--requests', '20']);
     expect(code, stderr).toBe(0);
     const rows = new Map<string, number[]>();
     for (const line of stdout.split('\n')) {

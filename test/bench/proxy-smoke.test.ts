@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/processes.js';
+import { runNode } from '../helpers/processes.js';
 
 // The smoke version of `npm run bench`: every section, tiny durations, only the rows whose tools
 // are installed. It checks that the harness works end to end, never how fast anything is.
@@ -11,17 +10,6 @@ import { ROOT } from '../helpers/processes.js';
 function installed(tool: string): boolean {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
   return dirs.some((d) => d !== '' && existsSync(join(d, tool)));
-}
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 interface Summary { count: number; p99: number | null; curve: unknown[] }
@@ -51,7 +39,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('npm run bench -- --smoke', () => {
   it('measures every available row in every section and writes the results, the table and the plot', async () => {
-    const { code, stdout, stderr } = await run(['bench/proxy/run.mjs', '--smoke', '--out', out]);
+    const { code, stdout, stderr } = await runNode(['bench/proxy/run.mjs', '--smoke', '--out', out]);
     expect(code, stderr.slice(-3000)).toBe(0);
 
     const files = readdirSync(out);

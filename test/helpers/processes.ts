@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,18 @@ import { freePort, startChild, waitFor, type Child } from '../../bench/lib/child
 export { freePort, stopAll, waitFor } from '../../bench/lib/child-processes.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** `node args` in the repository, run to its end: exit code and the whole output. */
+export function runNode(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 export interface Proc extends Child {
   /** Output lines parsed as JSON (non-JSON lines skipped). */
