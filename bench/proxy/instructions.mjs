@@ -25,9 +25,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH } from '../lib/proxy-payloads.mjs';
-import { CORES, findTool, freePort, startPinned, stopAll, waitFor } from '../lib/proxy-procs.mjs';
-import { nginxBackendConfig, ROOT, sluiceConfig } from './rows.mjs';
+import { REQUEST_BODY, REQUEST_PATH } from '../lib/proxy-payloads.mjs';
+import { CORES, findTool, freePort, stopAll, waitFor } from '../lib/proxy-procs.mjs';
+import { ROOT, sluiceConfig, startNginxBackend } from './rows.mjs';
 
 const HERE = join(ROOT, 'bench/proxy');
 
@@ -58,9 +58,7 @@ try {
 
 async function startBackend() {
   const port = await freePort();
-  const conf = join(work, 'nginx.conf');
-  writeFileSync(conf, nginxBackendConfig(work, port, { health: HEALTH_BODY, models: MODELS_BODY, completion: COMPLETION_BODY }));
-  const proc = startPinned({ name: 'backend', cmd: findTool('nginx'), args: ['-p', work, '-e', join(work, 'error.log'), '-c', conf], core: CORES.load, logFile: join(work, 'backend.log') });
+  const proc = startNginxBackend(work, port);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, 'backend', proc);
   return { url };

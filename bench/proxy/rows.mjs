@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CORES, findTool, freePort, pinTree, startPinned, waitFor } from '../lib/proxy-procs.mjs';
-import { MODEL } from '../lib/proxy-payloads.mjs';
+import { COMPLETION_BODY, HEALTH_BODY, MODEL, MODELS_BODY } from '../lib/proxy-payloads.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -109,6 +109,13 @@ backend be
   option httpchk GET /health
 ${servers}
 `;
+}
+
+/** The fixed-JSON backend: nginx answering the benchmark's payloads on `port`, on the load core, its files in `dir`. */
+export function startNginxBackend(dir, port) {
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxBackendConfig(dir, port, { health: HEALTH_BODY, models: MODELS_BODY, completion: COMPLETION_BODY }));
+  return startPinned({ name: 'nginx-backend', cmd: findTool('nginx'), args: ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], core: CORES.load, logFile: join(dir, 'stdout.log') });
 }
 
 export function sluiceConfig(port, upstreams, { accessLog, workers = 1, retryNonIdempotent = false, checkInterval = `${CHECK_INTERVAL_MS}ms` }) {

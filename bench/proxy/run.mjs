@@ -14,13 +14,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { COMPLETION_BODY, HEALTH_BODY, MODELS_BODY, REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
+import { REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
 import { mergeSummaries } from '../lib/proxy-hist.mjs';
 import { turnOrder } from '../lib/turns.mjs';
 import { CORES, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, treeCpuSeconds, waitFor } from '../lib/proxy-procs.mjs';
 import { telemetryShare } from './attribution.mjs';
 import { renderMarkdown, renderPlot } from './report.mjs';
-import { nginxBackendConfig, ROOT, ROWS } from './rows.mjs';
+import { ROOT, ROWS, startNginxBackend } from './rows.mjs';
 
 const HERE = join(ROOT, 'bench/proxy');
 
@@ -89,9 +89,7 @@ async function startJsonBackend() {
   const dir = rowDir('backend', `json-${port}`);
   let proc;
   if (tools.nginx) {
-    const conf = join(dir, 'nginx.conf');
-    writeFileSync(conf, nginxBackendConfig(dir, port, { health: HEALTH_BODY, models: MODELS_BODY, completion: COMPLETION_BODY }));
-    proc = startPinned({ name: 'nginx-backend', cmd: tools.nginx, args: ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], core: CORES.load, logFile: join(dir, 'stdout.log') });
+    proc = startNginxBackend(dir, port);
   } else {
     proc = startNodeBackend(port, dir, 0);
   }
