@@ -13,6 +13,13 @@ const OPENING_KEYS = ['"tool_calls":[{', '"tool_calls": [{'];
 const KEYS = [...STRING_KEYS.map((k) => ({ key: Buffer.from(k), string: true })), ...OPENING_KEYS.map((k) => ({ key: Buffer.from(k), string: false }))];
 /** The longest key: how much of a chunk's end is kept to find a key split across two chunks. */
 const LONGEST_KEY = Math.max(...KEYS.map((k) => k.key.length));
+/**
+ * The bytes the keys are made of. A key that crosses from one chunk into the next, or ends a
+ * chunk, holds that chunk's last byte; a chunk that ends otherwise (an SSE event's blank line, an
+ * NDJSON line's end) leaves nothing to look for across the seam.
+ */
+const KEY_BYTES = new Uint8Array(256);
+for (const { key } of KEYS) for (const byte of key) KEY_BYTES[byte] = 1;
 const QUOTE = 0x22;
 
 /**
@@ -105,6 +112,11 @@ export class TokenTiming {
   }
 
   #keepTail(data: Buffer): void {
+    if (data.length === 0) return;
+    if (KEY_BYTES[data[data.length - 1]!] === 0) {
+      this.#tail = 0;
+      return;
+    }
     this.#seam ??= Buffer.alloc(2 * LONGEST_KEY + 1);
     // A chunk shorter than a key: what came before it is kept too, in front of it.
     const keep = Math.min(LONGEST_KEY, data.length + (data.length < LONGEST_KEY ? this.#tail : 0));
