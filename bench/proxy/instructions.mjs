@@ -1,14 +1,18 @@
-// `npm run bench:instructions`: what a request costs Sluice and the bare http-proxy-middleware in
-// machine instructions, counted by valgrind's callgrind. Unlike CPU time, the count does not move
-// with what else the machine does: it compares builds to about 1%, where the side-by-side CPU
-// measure of `npm run bench` needs rounds and still moves by several percent between runs.
+// `npm run bench:instructions`: what a request, and a streamed chunk, cost Sluice and the bare
+// http-proxy-middleware in machine instructions, counted by valgrind's callgrind. Unlike CPU time,
+// the count does not move with what else the machine does: it compares builds to about 1%, where
+// the side-by-side CPU measure of `npm run bench` needs rounds and still moves by several percent
+// between runs.
 //
-//   node bench/proxy/instructions.mjs [--dist DIR ...] [--warmup N] [--requests N]
+//   node bench/proxy/instructions.mjs [--dist DIR ...] [--warmup N] [--requests N] [--stream-chunks N]
 //
 // Rows: the bare middleware (bench/proxy/ref-hpm.mjs), and Sluice from dist/ (or from each
-// `--dist`, to compare builds), access log off and no tracing. Each runs under callgrind with
-// counting off until `--warmup` requests have been served (8 keep-alive connections), then
-// counts `--requests` more.
+// `--dist`, to compare builds), access log off and no tracing. Each runs under callgrind twice:
+// - requests: counting off until `--warmup` small JSON POSTs have been served (8 keep-alive
+//   connections, nginx answering a fixed body), then `--requests` more counted;
+// - streamed chunks: 4 streams of `--stream-chunks` server-sent events, one every 20 ms, from the
+//   Node backend of `npm run bench`, twice unmeasured and once counted; the count is divided by
+//   the events the client read (the streams' four requests are in it: about 1% of it).
 //
 // What is counted is the main thread, the one that serves requests. V8's helper threads
 // (optimizing compilation, concurrent marking) are reported apart: how much of their work falls
@@ -25,47 +29,92 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REQUEST_BODY, REQUEST_PATH } from '../lib/proxy-payloads.mjs';
-import { CORES, findTool, freePort, stopAll, waitFor } from '../lib/proxy-procs.mjs';
+import { REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
+import { CORES, findTool, freePort, startPinned, stopAll, waitFor } from '../lib/proxy-procs.mjs';
 import { ROOT, sluiceConfig, startNginxBackend } from './rows.mjs';
 
 const HERE = join(ROOT, 'bench/proxy');
 
-const { values: args } = parseArgs({ options: { dist: { type: 'string', multiple: true }, warmup: { type: 'string', default: '10000' }, requests: { type: 'string', default: '2000' } } });
+const { values: args } = parseArgs({ options: { dist: { type: 'string', multiple: true }, warmup: { type: 'string', default: '10000' }, requests: { type: 'string', default: '2000' }, 'stream-chunks': { type: 'string', default: '400' } } });
 const builds = args.dist ?? [join(ROOT, 'dist')];
 /** The rows: the bare middleware, then Sluice from each build. */
 const rows = [{ label: 'bare http-proxy-middleware', reference: true }, ...builds.map((dir) => ({ label: builds.length > 1 ? `Sluice (${dir})` : 'Sluice', dist: resolve(dir) }))];
 const warmup = Number(args.warmup);
 const requests = Number(args.requests);
+const STREAMS = 4;
+const streamChunks = Number(args['stream-chunks']);
+/** One event every 20 ms on each of 4 streams: 200 a second, which Sluice under valgrind keeps up with. */
+const STREAM_INTERVAL_MS = 20;
 for (const tool of ['valgrind', 'callgrind_control', 'nginx', 'taskset']) if (!findTool(tool)) throw new Error(`${tool} is needed (Debian: apt-get install valgrind nginx util-linux)`);
 for (const row of rows) if (row.dist && !existsSync(join(row.dist, 'cli.js'))) throw new Error(`no ${join(row.dist, 'cli.js')}: build it first (npm run build)`);
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-instructions-'));
 const log = (msg) => process.stderr.write(`[instructions] ${msg}\n`);
 
+/** What is counted: a unit of work, the backend that serves it, how to warm a row up and how to count (returns the units served). */
+const WORKLOADS = [
+  {
+    unit: 'request',
+    title: `Instructions per request (callgrind; ${warmup} requests of warm-up, then ${requests} counted, 8 connections)`,
+    startBackend: startNginx,
+    warm: (url) => load(url, warmup),
+    measure: (url, label) => {
+      const served = load(url, requests);
+      if (served !== requests) throw new Error(`${label}: ${served} of ${requests} counted requests answered 200`);
+      return served;
+    },
+  },
+  {
+    unit: 'streamed chunk',
+    title: `Instructions per streamed chunk (callgrind; ${STREAMS} streams of ${streamChunks} events, one every ${STREAM_INTERVAL_MS} ms: two runs of warm-up, then one counted)`,
+    startBackend: startStreamBackend,
+    warm: (url) => {
+      streamLoad(url);
+      streamLoad(url);
+    },
+    measure: (url, label) => {
+      const { events, complete } = streamLoad(url);
+      if (complete !== STREAMS || events !== STREAMS * streamChunks) throw new Error(`${label}: ${complete} of ${STREAMS} streams complete, ${events} of ${STREAMS * streamChunks} events`);
+      return events;
+    },
+  },
+];
+
 try {
-  const backend = await startBackend();
-  const results = [];
-  for (const row of rows) {
-    log(`${row.label}: ${warmup} requests of warm-up, then ${requests} counted`);
-    results.push({ row, ...(await count(row, backend.url)) });
+  for (const workload of WORKLOADS) {
+    const backend = await workload.startBackend();
+    const results = [];
+    for (const row of rows) {
+      log(`${row.label}: ${workload.unit}s`);
+      results.push({ row, ...(await count(row, backend.url, workload)) });
+    }
+    await backend.proc.stop();
+    process.stdout.write(`${table(workload, results)}\n`);
   }
-  process.stdout.write(table(results));
 } finally {
   await stopAll();
   rmSync(work, { recursive: true, force: true });
 }
 
-async function startBackend() {
+async function startNginx() {
   const port = await freePort();
   const proc = startNginxBackend(work, port);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, 'backend', proc);
-  return { url };
+  return { url, proc };
 }
 
-/** Runs one row under callgrind and returns its instructions per request, main thread and helper threads. */
-async function count(row, backendUrl) {
+/** `npm run bench`'s Node backend, which streams stamped events, on the load core. */
+async function startStreamBackend() {
+  const port = await freePort();
+  const proc = startPinned({ name: 'stream-backend', cmd: process.execPath, args: [join(HERE, 'backend.mjs')], core: CORES.load, env: { PORT: String(port) }, logFile: join(work, 'stream-backend.log'), cwd: ROOT });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, 'stream backend', proc);
+  return { url, proc };
+}
+
+/** Runs one row under callgrind through `workload` and returns its instructions per unit, main thread and helper threads. */
+async function count(row, backendUrl, workload) {
   const port = await freePort();
   const dir = mkdtempSync(join(work, 'row-'));
   let script;
@@ -87,12 +136,11 @@ async function count(row, backendUrl) {
   try {
     const url = `http://127.0.0.1:${port}${REQUEST_PATH}`;
     await waitFor(async () => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST_BODY })).status === 200, 180_000, `${row.label} serving`);
-    load(url, warmup);
+    workload.warm(url);
     execFileSync('callgrind_control', ['--instr=on', String(proc.pid)], { stdio: 'ignore' });
-    const served = load(url, requests);
+    const served = workload.measure(url, row.label);
     execFileSync('callgrind_control', ['--instr=off', String(proc.pid)], { stdio: 'ignore' });
     execFileSync('callgrind_control', ['--dump', String(proc.pid)], { stdio: 'ignore' });
-    if (served !== requests) throw new Error(`${row.label}: ${served} of ${requests} counted requests answered 200`);
     return threads(dir, served);
   } finally {
     proc.kill('SIGTERM');
@@ -106,7 +154,14 @@ function load(url, n) {
   return JSON.parse(out).ok;
 }
 
-/** Instructions per request in the dump's main thread (callgrind numbers threads from 1) and in all the others. */
+/** Runs `npm run bench`'s load generator for one round of streams from the load core; returns its result (events read, streams complete). */
+function streamLoad(url) {
+  const options = { mode: 'streams', url, streams: STREAMS, chunks: streamChunks, rampPerBatch: STREAMS, rampEveryMs: 0, body: streamRequestBody(streamChunks, STREAM_INTERVAL_MS) };
+  const out = execFileSync(findTool('taskset'), ['-c', CORES.load, process.execPath, join(HERE, 'loadgen.mjs'), JSON.stringify(options)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** Instructions per unit in the dump's main thread (callgrind numbers threads from 1) and in all the others. */
 function threads(dir, served) {
   let main = 0;
   let helpers = 0;
@@ -119,13 +174,13 @@ function threads(dir, served) {
   return { main: main / served, helpers: helpers / served };
 }
 
-function table(results) {
+function table(workload, results) {
   const reference = results.find((r) => r.row.reference)?.main;
-  const k = (n) => `${Math.round(n / 1000)}k`;
+  const k = (n) => `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
   const lines = [
-    `Instructions per request (callgrind; ${warmup} requests of warm-up, then ${requests} counted, 8 connections)`,
+    workload.title,
     '',
-    '| row | main thread | helper threads | throughput against the bare middleware, by main thread |',
+    '| row | main thread | helper threads | against the bare middleware (its main-thread count over this row\'s) |',
     '|---|---:|---:|---:|',
   ];
   for (const r of results) lines.push(`| ${r.row.label} | ${k(r.main)} | ${k(r.helpers)} | ${(reference / r.main).toFixed(2)}× |`);

@@ -9,6 +9,12 @@
 //     start-up (at 3,000 req/s, a cold load generator fell hundreds of milliseconds behind).
 //   node loadgen.mjs '{"mode":"streams", ...}'    concurrent SSE streams from backend.mjs:
 //     per-chunk delay (arrival minus the backend's send stamp), chunk counts, reads per chunk.
+//     The delay is counted apart for chunks sent before every stream had its first chunk: while
+//     streams are still being set up, chunks in flight wait behind the proxy's per-request work,
+//     which is not what it adds per chunk (the throughput and latency sections measure that).
+//   node loadgen.mjs '{"mode":"stream-slices", "urls": [...], ...}'  the same, side by side: a
+//     warm-up run through each URL, then `rounds` rounds of one run per URL (the order reversed
+//     every other round), in this one process.
 import http from 'node:http';
 import { newHistogram, summarise } from '../lib/proxy-hist.mjs';
 import { turnOrder } from '../lib/turns.mjs';
@@ -89,6 +95,10 @@ function streams({ url, streams: count, body, chunks, rampPerBatch = count, ramp
   const payload = Buffer.from(body);
   const headers = { 'content-type': 'application/json', 'content-length': payload.length, accept: 'text/event-stream' };
   const hist = newHistogram();
+  const startupHist = newHistogram();
+  /** Streams that have had their first chunk, and when the last of them did (wall clock, as the stamps). */
+  let flowing = 0;
+  let steadyFrom = Infinity;
   let complete = 0;
   let errors = 0;
   let incomplete = 0;
@@ -124,6 +134,7 @@ function streams({ url, streams: count, body, chunks, rampPerBatch = count, ramp
           elapsedMs: now() - start,
           failures,
           delay: summarise(hist),
+          delayWhileStarting: summarise(startupHist),
         });
       }
     };
@@ -163,12 +174,13 @@ function streams({ url, streams: count, body, chunks, rampPerBatch = count, ramp
               continue;
             }
             const t = Number(/"t":([\d.]+)/.exec(data)?.[1]);
+            if (mine === 0 && (flowing += 1) === count) steadyFrom = arrived;
             mine += 1;
             events += 1;
             const at = now();
             if (at < firstEventAt) firstEventAt = at;
             if (at > lastEventAt) lastEventAt = at;
-            if (Number.isFinite(t)) hist.recordValue(Math.max(1, Math.round((arrived - t) * 1000)));
+            if (Number.isFinite(t)) (t >= steadyFrom ? hist : startupHist).recordValue(Math.max(1, Math.round((arrived - t) * 1000)));
           }
         });
         res.on('end', () => {
@@ -200,6 +212,18 @@ async function slices({ urls, rounds, warmMs = 0, ...run }) {
   return { slices: out };
 }
 
-const result = opts.mode === 'openloop' ? await openLoop(opts) : opts.mode === 'slices' ? await slices(opts) : await streams(opts);
+/** Stream runs over several URLs in turn: one of `warmupChunks` through each URL first (unmeasured), then `rounds` rounds of one per URL. Each URL's measured runs, in order. */
+async function streamSlices({ urls, rounds, warmupChunks, warmupBody, ...run }) {
+  if (warmupChunks > 0) for (const url of urls) await streams({ ...run, url, chunks: warmupChunks, body: warmupBody });
+  const out = urls.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const i of turnOrder(urls.length, round)) out[i].push(await streams({ ...run, url: urls[i] }));
+  }
+  return { slices: out };
+}
+
+const MODES = { openloop: openLoop, slices, streams, 'stream-slices': streamSlices };
+if (!MODES[opts.mode]) throw new Error(`unknown mode ${opts.mode}; known: ${Object.keys(MODES).join(', ')}`);
+const result = await MODES[opts.mode](opts);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

@@ -97,9 +97,9 @@ function streamingTable(results) {
   const rows = byRow(s.rows);
   const directP99 = rows.direct?.delay?.p99;
   return table(
-    ['Row', 'chunks/s', '× nginx', '× direct', 'chunk delay p50', 'p99', '+p99 vs direct', 'chunks intact', 'reads per chunk'],
+    ['Row', 'chunks/s', '× nginx', '× direct', 'chunk delay p50', 'p99', '+p99 vs direct', 'p99 while streams start', 'chunks intact', 'reads per chunk'],
     s.rows.map((r) => {
-      if (r.error) return [labelOf(results, r.row), `failed: ${r.error}`, '', '', '', '', '', '', ''];
+      if (r.error) return [labelOf(results, r.row), `failed: ${r.error}`, '', '', '', '', '', '', '', ''];
       return [
         labelOf(results, r.row),
         num(r.chunksPerSecond),
@@ -108,6 +108,7 @@ function streamingTable(results) {
         ms(r.delay.p50),
         ms(r.delay.p99),
         signedMs(directP99 === undefined ? null : r.delay.p99 - directP99),
+        ms(r.delayWhileStarting?.p99),
         `${num(r.events)}/${num(r.expectedEvents)}${r.events === r.expectedEvents && r.complete === r.streams ? ' ✓' : ' ✗'}`,
         r.readsPerEvent === null ? '–' : r.readsPerEvent.toFixed(2),
       ];
@@ -204,7 +205,7 @@ export function renderMarkdown(results, plotRate) {
   }
   if (results.latency) parts.push(latencyNote(results.meta.params.latency), '');
   const s = results.streaming;
-  if (s) parts.push(`## Streaming: ${s.streams} streams × ${s.chunks} SSE chunks every ${s.intervalMs} ms (${num(s.offeredChunksPerSecond)} chunks/s offered)`, '', `Chunk delay: arrival at the client minus the backend's send stamp, ms. Reads per chunk below 1 means chunks were coalesced on the way.${s.rampPerBatch && s.rampPerBatch < s.streams ? ` Streams start ${s.rampPerBatch} every ${s.rampEveryMs} ms, after a ${s.warmupChunks}-chunk warm-up round.` : ''}`, '', streamingTable(results), '');
+  if (s) parts.push(`## Streaming: ${s.streams} streams × ${s.chunks} SSE chunks every ${s.intervalMs} ms (${num(s.offeredChunksPerSecond)} chunks/s offered), side by side in ${s.rounds} rounds`, '', `Chunk delay: arrival at the client minus the backend's send stamp, ms, every round's chunks together, counting those sent once every stream of a run had its first chunk; chunks sent before, while streams were still being set up and waited behind each proxy's per-request work, are counted apart (p99 while streams start). Reads per chunk below 1 means chunks were coalesced on the way. Every row alive at once, each given a ${s.warmupChunks}-chunk warm-up run, then in each round one run per row, in turn (the order reversed every other round).${s.rampPerBatch && s.rampPerBatch < s.streams ? ` Streams start ${s.rampPerBatch} every ${s.rampEveryMs} ms.` : ''}`, '', streamingTable(results), '');
   const c = results.concurrent;
   if (c) parts.push(`## ${num(c.streams)} concurrent streams held ${(c.holdMs / 1000).toFixed(1)} s`, '', concurrentTable(results), '');
   const f = results.failover;

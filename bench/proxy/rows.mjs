@@ -99,6 +99,7 @@ defaults
   retries 3
   option redispatch 1
   retry-on conn-failure empty-response response-timeout
+  option http-no-delay
 
 frontend fe
   bind 127.0.0.1:${port}

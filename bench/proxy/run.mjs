@@ -37,7 +37,7 @@ const FULL = {
   // transient, not the steady state, made most of its p99 there. Then, per rate, `rounds` slices
   // of each row side by side (see latency()).
   latency: { rates: [200, 1000, 3000], prewarm: { rate: 1000, ms: 3000 }, rounds: 4, loadgenWarmMs: 1000, sliceWarmupMs: 300, sliceMs: 1000, connections: 64 },
-  streaming: { streams: 64, chunks: 300, intervalMs: 10, warmupChunks: 300, rampPerBatch: 8, rampEveryMs: 10 },
+  streaming: { streams: 64, chunks: 100, rounds: 4, intervalMs: 10, warmupChunks: 200, rampPerBatch: 8, rampEveryMs: 10 },
   concurrent: { streams: 2000, chunks: 16, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
 };
@@ -45,7 +45,7 @@ const SMOKE = {
   throughput: { warmupS: 0, nativeWarmupS: 0, durationS: 1, connections: 8, sideBySide: { processes: 1, warmupS: 0, rounds: 2, sliceS: 1, connections: 8 } },
   telemetry: { warmupS: 0, durationS: 1, connections: 8, processes: 1, rounds: 1, sliceS: 1 },
   latency: { rates: [100], prewarm: { rate: 100, ms: 200 }, rounds: 2, loadgenWarmMs: 0, sliceWarmupMs: 0, sliceMs: 500, connections: 8 },
-  streaming: { streams: 4, chunks: 10, intervalMs: 10, warmupChunks: 2, rampPerBatch: 4, rampEveryMs: 0 },
+  streaming: { streams: 4, chunks: 10, rounds: 2, intervalMs: 10, warmupChunks: 2, rampPerBatch: 4, rampEveryMs: 0 },
   concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
   failover: { rate: 50, durationMs: 2000, killAtMs: 700, connections: 8, backendDelayMs: 20 },
 };
@@ -201,6 +201,7 @@ async function closedLoop(h, { warmupS, durationS, connections }) {
 }
 
 const sum = (values) => values.reduce((a, b) => a + b, 0);
+const mean = (values) => (values.length === 0 ? null : sum(values) / values.length);
 
 /**
  * Proxies alive at once, each warmed up, then measured in turn: `rounds` rounds of one
@@ -393,20 +394,10 @@ async function profiledShare(sluice, backend, mode, sinkUrl) {
  */
 async function latency(backend) {
   const { rates, prewarm, rounds, loadgenWarmMs, sliceWarmupMs, sliceMs, connections } = P.latency;
-  const entries = [];
+  let entries = [];
   try {
-    for (const row of rows) {
-      log(`latency: ${row.id}`);
-      const entry = { row, slices: Object.fromEntries(rates.map((rate) => [rate, []])) };
-      entries.push(entry);
-      try {
-        entry.h = await row.start({ dir: rowDir('latency', row.id), upstreams: [backend.url] });
-        await loadgen({ mode: 'openloop', url: `${entry.h.url}${REQUEST_PATH}`, rate: prewarm.rate, warmupMs: prewarm.ms, durationMs: 0, connections, body: REQUEST_BODY });
-      } catch (err) {
-        log(`latency: ${row.id} failed: ${err.message}`);
-        entry.error = String(err.message ?? err);
-      }
-    }
+    entries = await startRows('latency', [backend.url], (h) => loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate: prewarm.rate, warmupMs: prewarm.ms, durationMs: 0, connections, body: REQUEST_BODY }));
+    for (const e of entries) e.slices = Object.fromEntries(rates.map((rate) => [rate, []]));
     const live = entries.filter((e) => !e.error);
     for (const rate of rates) {
       log(`latency, side by side: ${rate} req/s, ${rounds} rounds of ${live.length} slices of ${sliceMs} ms`);
@@ -423,6 +414,28 @@ async function latency(backend) {
   } finally {
     for (const e of entries) await e.h?.stop();
   }
+}
+
+/**
+ * Starts every row on `upstreams`, one after the other, and runs `ready(handle)` on each (a
+ * warm-up); a row that fails to start or warm is kept with its error. The caller stops the
+ * handles (`entry.h`).
+ */
+async function startRows(section, upstreams, ready) {
+  const entries = [];
+  for (const row of rows) {
+    log(`${section}: ${row.id}`);
+    const entry = { row };
+    entries.push(entry);
+    try {
+      entry.h = await row.start({ dir: rowDir(section, row.id), upstreams });
+      if (ready) await ready(entry.h);
+    } catch (err) {
+      log(`${section}: ${row.id} failed: ${err.message}`);
+      entry.error = String(err.message ?? err);
+    }
+  }
+  return entries;
 }
 
 /** One rate's slices of one row as one run: counts summed, histograms added; each slice's p99 kept. */
@@ -445,23 +458,60 @@ function mergeSlices(slices) {
   };
 }
 
+/**
+ * Streams through every row alive at once, measured in turn as the latency section is: a warm-up
+ * run through each row, then `rounds` rounds of one run of `streams` streams per row (the order
+ * reversed every other round), one load generator for all, each row's per-chunk delays added up
+ * into one histogram. Measured one row after the other, direct's own p99 moved between 3 and 5 ms
+ * from run to run, more than the target, and whichever row ran in a slow spell took it.
+ * Streams start over a few intervals (8 every 10 ms) rather than all in one millisecond, and the
+ * target's figure counts only chunks sent once every stream of the run has had its first: the delay
+ * a proxy adds to chunks in flight, not how long it takes to set up 64 requests (its per-request
+ * cost, which chunks sent meanwhile wait behind; reported apart, as `delayWhileStarting`).
+ */
 async function streaming() {
-  const { streams, chunks, intervalMs, warmupChunks, rampPerBatch, rampEveryMs } = P.streaming;
+  const { streams, chunks, intervalMs, warmupChunks, rounds, rampPerBatch, rampEveryMs } = P.streaming;
   const [backend] = await startNodeBackends(1, 0, 'stream');
+  let entries = [];
   try {
-    const out = await perRow('streaming', rows, [backend.url], async (h) => {
-      // A short round first, on every row alike, so that the measured one sees each proxy warm
-      // (code compiled); and streams that start over a few intervals (8 every 10 ms) rather than
-      // all in one millisecond, so that the figure is the delay a proxy adds to chunks in flight,
-      // not how long it takes to set up 64 requests at once (that is time to first token).
-      const ramp = { rampPerBatch, rampEveryMs };
-      await loadgen({ mode: 'streams', url: `${h.url}${REQUEST_PATH}`, streams, chunks: warmupChunks, ...ramp, body: streamRequestBody(warmupChunks, intervalMs) });
-      return loadgen({ mode: 'streams', url: `${h.url}${REQUEST_PATH}`, streams, chunks, ...ramp, body: streamRequestBody(chunks, intervalMs) });
-    });
-    return { offeredChunksPerSecond: (streams * 1000) / intervalMs, streams, chunks, intervalMs, warmupChunks, rampPerBatch, rampEveryMs, rows: out };
+    entries = await startRows('streaming', [backend.url]);
+    const live = entries.filter((e) => !e.error);
+    log(`streaming, side by side: ${rounds} rounds of ${live.length} runs of ${chunks} chunks`);
+    try {
+      const { slices } = await loadgen({ mode: 'stream-slices', urls: live.map((e) => `${e.h.url}${REQUEST_PATH}`), rounds, streams, chunks, rampPerBatch, rampEveryMs, body: streamRequestBody(chunks, intervalMs), warmupChunks, warmupBody: streamRequestBody(warmupChunks, intervalMs) });
+      live.forEach((e, i) => (e.slices = slices[i]));
+    } catch (err) {
+      log(`streaming failed: ${err.message}`);
+      for (const e of live) e.error = String(err.message ?? err);
+    }
+    const out = entries.map((e) => (e.error ? { row: e.row.id, error: e.error } : { row: e.row.id, ...mergeStreamRuns(e.slices), peakRssBytes: e.h.pid ? peakRss(e.h.pid) : null }));
+    return { offeredChunksPerSecond: (streams * 1000) / intervalMs, streams, chunks, rounds, intervalMs, warmupChunks, rampPerBatch, rampEveryMs, rows: out };
   } finally {
+    for (const e of entries) await e.h?.stop();
     await backend.proc.stop();
   }
+}
+
+/** One row's stream runs as one: counts summed, delay histograms added (steady and while starting apart), chunks per second averaged; each run's steady p99 kept. */
+function mergeStreamRuns(runs) {
+  const total = (key) => sum(runs.map((r) => r[key]));
+  const reads = sum(runs.map((r) => (r.readsPerEvent ?? 0) * r.events));
+  const events = total('events');
+  return {
+    runs: runs.length,
+    streams: total('streams'),
+    complete: total('complete'),
+    errors: total('errors'),
+    incomplete: total('incomplete'),
+    expectedEvents: total('expectedEvents'),
+    events,
+    readsPerEvent: events === 0 ? null : reads / events,
+    chunksPerSecond: mean(runs.map((r) => r.chunksPerSecond).filter((v) => v !== null)),
+    failures: runs.flatMap((r) => r.failures).slice(0, 20),
+    runP99s: runs.map((r) => r.delay.p99),
+    delay: mergeSummaries(runs.map((r) => r.delay)),
+    delayWhileStarting: mergeSummaries(runs.map((r) => r.delayWhileStarting)),
+  };
 }
 
 async function concurrentStreams() {
