@@ -5,10 +5,24 @@ import type { RenderedMetrics } from '../telemetry/index.js';
 interface MetricJson {
   readonly name: string;
   readonly type: string;
+  readonly values?: ReadonlyArray<{ readonly labels?: Readonly<Record<string, unknown>> }>;
 }
 
 function isMetricJson(value: unknown): value is MetricJson {
   return typeof value === 'object' && value !== null && typeof (value as MetricJson).name === 'string' && typeof (value as MetricJson).type === 'string';
+}
+
+/**
+ * One process's metrics with each counter under the name the output wants: a counter's name in
+ * the JSON has `_total` or not depending on how its process last rendered; the classic format
+ * wants it, OpenMetrics adds it per sample.
+ */
+function normalised(metrics: readonly unknown[], openMetrics: boolean): MetricJson[] {
+  return metrics.filter(isMetricJson).map((metric) => {
+    if (metric.type !== 'counter') return metric;
+    const base = metric.name.replace(/_total$/, '');
+    return { ...metric, name: openMetrics ? base : `${base}_total` };
+  });
 }
 
 /**
@@ -17,16 +31,25 @@ function isMetricJson(value: unknown): value is MetricJson {
  * them). `parts[0]` must be the primary's, so that `first` takes the primary's value.
  */
 export async function mergeMetrics(parts: ReadonlyArray<readonly unknown[]>, openMetrics: boolean): Promise<RenderedMetrics> {
-  // A counter's name in the JSON has `_total` or not depending on how its process last rendered;
-  // the classic format wants it, OpenMetrics adds it per sample.
-  const normalised = parts.map((metrics) =>
-    metrics.filter(isMetricJson).map((metric) => {
-      if (metric.type !== 'counter') return metric;
-      const base = metric.name.replace(/_total$/, '');
-      return { ...metric, name: openMetrics ? base : `${base}_total` };
-    }),
-  );
-  const registry = client.AggregatorRegistry.aggregate(normalised);
+  const registry = client.AggregatorRegistry.aggregate(parts.map((metrics) => normalised(metrics, openMetrics)));
   registry.setContentType(openMetrics ? client.Registry.OPENMETRICS_CONTENT_TYPE : client.Registry.PROMETHEUS_CONTENT_TYPE);
   return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+/**
+ * What the workers that are gone had counted, with one more added: `lastReport`, a dead worker's
+ * metrics as it last reported them. Kept and merged with the live processes' metrics, so that a
+ * cluster's totals never go down when a worker dies and its slot starts again from zero:
+ * Prometheus would take the drop for a counter reset, and `rate()` the whole new total for an
+ * increase. Only counters and histograms are kept, and of them only the series without a `worker`
+ * label: a dead worker holds no gauge's value, and the per-process series (Node's own metrics)
+ * start again with their process, as any restarted process's do. What the worker counted after
+ * its last report is lost: a total that misses a little, never one that goes back.
+ */
+export async function retire(retired: readonly unknown[], lastReport: readonly unknown[]): Promise<unknown[]> {
+  const events = normalised(lastReport, false)
+    .filter((metric) => metric.type === 'counter' || metric.type === 'histogram')
+    .map((metric) => ({ ...metric, values: (metric.values ?? []).filter((v) => v.labels?.worker === undefined) }))
+    .filter((metric) => metric.values.length > 0);
+  return client.AggregatorRegistry.aggregate([normalised(retired, false), events]).getMetricsAsJSON();
 }

@@ -4,7 +4,7 @@ import type { Endpoint } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
 import type { Logger, RenderedMetrics } from '../telemetry/index.js';
 import { isToPrimary, type StateMessage, type ToPrimary, type ToWorker } from './messages.js';
-import { mergeMetrics } from './metrics-merge.js';
+import { mergeMetrics, retire } from './metrics-merge.js';
 import { applyPassive } from './passive-relay.js';
 import { fullState, healthMessage, loadMessages, modelsMessage } from './primary-state.js';
 import { RestartBackoff } from './restart-backoff.js';
@@ -42,6 +42,10 @@ export class ClusterPrimary implements PrimarySide {
   readonly #backoff = new RestartBackoff();
   readonly #collections = new Map<number, Collection>();
   #nextCollection = 0;
+  /** Each slot's worker's metrics as it last reported them: its part of a merge it does not answer in time. */
+  readonly #lastReports = new Map<number, unknown[]>();
+  /** The counters and histograms of the workers that died, as they last reported them (see retire). */
+  #retired: Promise<unknown[]> = Promise.resolve([]);
   #view: ControlView | undefined;
   #stopping = false;
   /** SIGTERM has been passed on to the workers. */
@@ -153,6 +157,7 @@ export class ClusterPrimary implements PrimarySide {
       if (collection.waiting.size === 0) collection.done();
     }
     this.#slots.delete(slot);
+    this.#retireReport(slot);
     this.#afterDeath(slot, Date.now() - entry.startedAt, { worker_pid: worker.process.pid, code, signal });
   }
 
@@ -204,6 +209,7 @@ export class ClusterPrimary implements PrimarySide {
         );
         return;
       case 'sluice:worker-metrics': {
+        if (this.#slots.get(slot)?.worker === worker) this.#lastReports.set(slot, message.metrics);
         const collection = this.#collections.get(message.id);
         if (!collection?.waiting.delete(slot)) return;
         collection.parts.push(message.metrics);
@@ -213,26 +219,47 @@ export class ClusterPrimary implements PrimarySide {
     }
   }
 
-  /** The primary's metrics and every serving worker's, merged. */
+  /**
+   * The primary's metrics and every serving worker's, merged, with what the dead workers had
+   * counted. A worker that does not answer in time counts as it last reported: left out, its
+   * counters would drop for one scrape and come back, each a counter reset to Prometheus.
+   */
   async #merged(openMetrics: boolean): Promise<RenderedMetrics> {
     const own = await this.#view!.metricsJson();
     const id = this.#nextCollection++;
     const parts: unknown[][] = [];
     const targets = [...this.#slots.entries()].filter(([, s]) => s.synced && s.worker.isConnected());
+    const waiting = new Set(targets.map(([slot]) => slot));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
-      const collection: Collection = { parts, waiting: new Set(targets.map(([slot]) => slot)), done: finish };
       function finish(): void {
         clearTimeout(timer);
         resolve();
       }
-      this.#collections.set(id, collection);
+      this.#collections.set(id, { parts, waiting, done: finish });
       if (targets.length === 0) finish();
       for (const [, s] of targets) send(s.worker, { type: 'sluice:collect-metrics', id });
     });
     this.#collections.delete(id);
+    for (const slot of waiting) {
+      const last = this.#lastReports.get(slot);
+      if (last) parts.push(last);
+    }
     // The primary's part first: gauges merged with `first` take the primary's value.
-    return mergeMetrics([own, ...parts], openMetrics);
+    return mergeMetrics([own, ...parts, await this.#retired], openMetrics);
+  }
+
+  /** A slot's worker has exited: what it last reported joins the dead workers' counts. */
+  #retireReport(slot: number): void {
+    const last = this.#lastReports.get(slot);
+    this.#lastReports.delete(slot);
+    if (!last) return;
+    this.#retired = this.#retired.then((retired) =>
+      retire(retired, last).catch((err: unknown) => {
+        this.#logger.error('keeping a dead worker\'s counts failed', { worker: slot, error: err instanceof Error ? err.message : String(err) });
+        return retired;
+      }),
+    );
   }
 
   #broadcast(message: StateMessage): void {

@@ -87,17 +87,27 @@ describe('server.workers: 2', () => {
     expect(end - start).toBeLessThanOrEqual(oneChecker);
   });
 
-  it('restarts a worker that dies', async () => {
+  it('restarts a worker that dies, and the merged counters do not go down', async () => {
     const servingLines = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
     const first = servingLines().length;
-    const victim = servingLines()[0]!.worker_pid as number;
+    // Requests until the worker in slot 0 has served some (connections go to either worker).
+    let slot0 = 0;
+    for (let i = 0; i < 20 && slot0 < 2; i++) slot0 += (await Promise.all([chat(), chat()])).filter((a) => a.headers['x-sluice-worker'] === '0').length;
+    expect(slot0).toBeGreaterThan(0);
+    const victim = servingLines().filter((l) => l.worker === 0 && alive(l.worker_pid as number)).at(-1)!.worker_pid as number;
+    // This scrape is each worker's last report before the victim dies.
+    const served = { model: MODEL, code: '200' };
+    const before = await metricSum('sluice_requests_total', served);
     process.kill(victim, 'SIGKILL');
     await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'worker died; restarting it' && l.worker_pid === victim), 10_000, 'the death logged');
     await waitFor(() => servingLines().length > first, 30_000, 'a new worker serving');
     expect(servingLines().at(-1)!.worker_pid).not.toBe(victim);
+    // The dead worker's requests still count: without them the total would drop, a counter reset to Prometheus.
+    expect(await metricSum('sluice_requests_total', served)).toBe(before);
     // The restarted worker got the primary's state: readiness and routing work from it.
     const answers = await Promise.all([chat(), chat(), chat(), chat()]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(await metricSum('sluice_requests_total', served)).toBe(before + 4);
   });
 
   it('a worker that throws logs one fatal line, exits 1 and is restarted', async () => {

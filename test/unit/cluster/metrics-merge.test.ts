@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeMetrics } from '../../../src/cluster/metrics-merge.js';
+import { mergeMetrics, retire } from '../../../src/cluster/metrics-merge.js';
 import { SluiceMetrics, type EndpointSnapshot } from '../../../src/telemetry/metrics.js';
 
 /** One process's metrics over a shared view of endpoint `a` (state decided by the primary). */
@@ -56,5 +56,34 @@ describe('merging a cluster\'s metrics', () => {
     expect(om.body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 5');
     expect(om.body).not.toContain('_total_total');
     expect(om.body.endsWith('# EOF\n')).toBe(true);
+  });
+
+  it('keeps a dead worker\'s counters and histograms, so that totals never go down; not its gauges, nor its per-process series', async () => {
+    const primary = processMetrics('primary', {});
+    const w0 = processMetrics('0', { activeConnections: 2 });
+    const w1 = processMetrics('1', { activeConnections: 3 });
+    for (let i = 0; i < 3; i++) w0.requestCompleted(request);
+    for (let i = 0; i < 2; i++) w1.requestCompleted(request);
+    // Worker 0 reported in OpenMetrics last (its counter named without `_total`), then died.
+    await w0.render('application/openmetrics-text');
+    let retired = await retire([], await w0.json());
+    // Its slot's new worker starts from zero and serves one request; then it dies too.
+    const w0b = processMetrics('0', { activeConnections: 1 });
+    w0b.requestCompleted(request);
+    const withNewWorker = (await mergeMetrics([await primary.json(), await w0b.json(), await w1.json(), retired], false)).body;
+    expect(withNewWorker).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 6');
+    expect(withNewWorker).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 6');
+    expect(withNewWorker).toContain('sluice_request_duration_seconds_bucket{le="+Inf",endpoint="a",model="m"} 6');
+    // Gauges are the live workers' only: 1 + 3 connections, not the dead worker's 2 as well.
+    expect(withNewWorker).toContain('sluice_endpoint_active_connections{endpoint="a"} 4');
+    // Node's own series of slot 0 are the live process's, one series, not added to the dead one's.
+    expect(withNewWorker.match(/^process_cpu_user_seconds_total\{worker="0"\} /gm)).toHaveLength(1);
+
+    retired = await retire(retired, await w0b.json());
+    const afterBoth = (await mergeMetrics([await primary.json(), await w1.json(), retired], true)).body;
+    expect(afterBoth).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 6');
+    expect(afterBoth).toContain('sluice_endpoint_active_connections{endpoint="a"} 3');
+    expect(afterBoth).not.toMatch(/worker="0"/);
+    expect(afterBoth).not.toContain('_total_total');
   });
 });
