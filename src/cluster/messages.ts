@@ -124,8 +124,29 @@ export interface WorkerMetricsMessage {
 
 export type ToPrimary = HelloMessage | ServingMessage | ConnectionFailedMessage | LatencyFailedMessage | OutcomesMessage | MetricsRequestMessage | WorkerMetricsMessage;
 
-const TO_WORKER = new Set<string>(['sluice:config', 'sluice:fleet', 'sluice:health', 'sluice:models', 'sluice:load', 'sluice:collect-metrics', 'sluice:merged-metrics', 'sluice:cut']);
-const TO_PRIMARY = new Set<string>(['sluice:hello', 'sluice:serving', 'sluice:connection-failed', 'sluice:latency-failed', 'sluice:outcomes', 'sluice:metrics-request', 'sluice:worker-metrics']);
+// The message types each side accepts, tied to the unions by the compiler: a type added to a union
+// and not here, or named here and in no union, does not compile.
+const TO_WORKER_TYPES: { readonly [T in ToWorker['type']]: true } = {
+  'sluice:config': true,
+  'sluice:fleet': true,
+  'sluice:health': true,
+  'sluice:models': true,
+  'sluice:load': true,
+  'sluice:collect-metrics': true,
+  'sluice:merged-metrics': true,
+  'sluice:cut': true,
+};
+const TO_PRIMARY_TYPES: { readonly [T in ToPrimary['type']]: true } = {
+  'sluice:hello': true,
+  'sluice:serving': true,
+  'sluice:connection-failed': true,
+  'sluice:latency-failed': true,
+  'sluice:outcomes': true,
+  'sluice:metrics-request': true,
+  'sluice:worker-metrics': true,
+};
+const TO_WORKER = new Set<string>(Object.keys(TO_WORKER_TYPES));
+const TO_PRIMARY = new Set<string>(Object.keys(TO_PRIMARY_TYPES));
 
 function typeOf(message: unknown): string | undefined {
   return typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string' ? (message as { type: string }).type : undefined;
