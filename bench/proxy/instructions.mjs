@@ -30,8 +30,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
-import { CORES, findTool, freePort, startPinned, stopAll, waitFor } from '../lib/proxy-procs.mjs';
-import { ROOT, sluiceConfig, startNginxBackend } from './rows.mjs';
+import { CORES, findTool, freePort, stopAll, waitFor } from '../lib/proxy-procs.mjs';
+import { ROOT, sluiceConfig, startNginxBackend, startNodeBackend } from './rows.mjs';
 
 const HERE = join(ROOT, 'bench/proxy');
 
@@ -107,7 +107,7 @@ async function startNginx() {
 /** `npm run bench`'s Node backend, which streams stamped events, on the load core. */
 async function startStreamBackend() {
   const port = await freePort();
-  const proc = startPinned({ name: 'stream-backend', cmd: process.execPath, args: [join(HERE, 'backend.mjs')], core: CORES.load, env: { PORT: String(port) }, logFile: join(work, 'stream-backend.log'), cwd: ROOT });
+  const proc = startNodeBackend(work, port);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, 'stream backend', proc);
   return { url, proc };

@@ -119,6 +119,11 @@ export function startNginxBackend(dir, port) {
   return startPinned({ name: 'nginx-backend', cmd: findTool('nginx'), args: ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], core: CORES.load, logFile: join(dir, 'stdout.log') });
 }
 
+/** `bench/proxy/backend.mjs` (streamed, stamped events and a fixed answer after `delayMs`) on `port`, on the load core, its log in `dir`. */
+export function startNodeBackend(dir, port, delayMs = 0) {
+  return startPinned({ name: 'backend', cmd: process.execPath, args: [join(HERE, 'backend.mjs')], core: CORES.load, env: { PORT: String(port), DELAY_MS: String(delayMs) }, logFile: join(dir, `backend-${port}.log`), cwd: ROOT });
+}
+
 export function sluiceConfig(port, upstreams, { accessLog, workers = 1, retryNonIdempotent = false, checkInterval = `${CHECK_INTERVAL_MS}ms` }) {
   const endpoints = upstreams
     .map(

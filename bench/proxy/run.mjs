@@ -20,7 +20,7 @@ import { turnOrder } from '../lib/turns.mjs';
 import { CORES, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, treeCpuSeconds, waitFor } from '../lib/proxy-procs.mjs';
 import { telemetryShare } from './attribution.mjs';
 import { renderMarkdown, renderPlot } from './report.mjs';
-import { ROOT, ROWS, startNginxBackend } from './rows.mjs';
+import { ROOT, ROWS, startNginxBackend, startNodeBackend } from './rows.mjs';
 
 const HERE = join(ROOT, 'bench/proxy');
 
@@ -91,14 +91,10 @@ async function startJsonBackend() {
   if (tools.nginx) {
     proc = startNginxBackend(dir, port);
   } else {
-    proc = startNodeBackend(port, dir, 0);
+    proc = startNodeBackend(dir, port);
   }
   await waitFor(async () => (await fetch(`${url}/health`)).ok, 60_000, 'json backend', proc);
   return { url, proc, kind: tools.nginx ? 'nginx (fixed JSON)' : 'node (fixed JSON)' };
-}
-
-function startNodeBackend(port, dir, delayMs) {
-  return startPinned({ name: 'backend', cmd: process.execPath, args: [join(HERE, 'backend.mjs')], core: CORES.load, env: { PORT: String(port), DELAY_MS: String(delayMs) }, logFile: join(dir, `backend-${port}.log`), cwd: ROOT });
 }
 
 async function startNodeBackends(count, delayMs, section) {
@@ -106,7 +102,7 @@ async function startNodeBackends(count, delayMs, section) {
   for (let i = 0; i < count; i += 1) {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const proc = startNodeBackend(port, rowDir('backend', section), delayMs);
+    const proc = startNodeBackend(rowDir('backend', section), port, delayMs);
     await waitFor(async () => (await fetch(`${url}/health`)).ok, 60_000, 'node backend', proc);
     out.push({ url, proc });
   }
@@ -257,7 +253,7 @@ function pooledCpuUs(parts) {
 
 /** Several measured processes of one kind as one: mean req/s, requests and errors added up, CPU per request pooled. */
 function pooled(list) {
-  return { cpuUsPerRequest: pooledCpuUs(list), rps: sum(list.map((m) => m.rps)) / list.length, requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)) };
+  return { cpuUsPerRequest: pooledCpuUs(list), rps: mean(list.map((m) => m.rps)), requests: sum(list.map((m) => m.requests)), errors: sum(list.map((m) => m.errors)) };
 }
 
 /**
@@ -451,7 +447,7 @@ function mergeSlices(slices) {
     errors: total('errors'),
     failed: total('failed'),
     statuses,
-    achievedRate: total('achievedRate') / slices.length,
+    achievedRate: mean(slices.map((x) => x.achievedRate)),
     failures: slices.flatMap((s) => s.failures).slice(0, 20),
     sliceP99s: slices.map((s) => s.latency.p99),
     latency: mergeSummaries(slices.map((s) => s.latency)),
