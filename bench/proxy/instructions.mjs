@@ -56,7 +56,7 @@ const WORKLOADS = [
   {
     unit: 'request',
     title: `Instructions per request (callgrind; ${warmup} requests of warm-up, then ${requests} counted, 8 connections)`,
-    startBackend: startNginx,
+    startBackend: () => startBackend(startNginxBackend, 'nginx backend'),
     warm: (url) => load(url, warmup),
     measure: (url, label) => {
       const served = load(url, requests);
@@ -67,7 +67,8 @@ const WORKLOADS = [
   {
     unit: 'streamed chunk',
     title: `Instructions per streamed chunk (callgrind; ${STREAMS} streams of ${streamChunks} events, one every ${STREAM_INTERVAL_MS} ms: two runs of warm-up, then one counted)`,
-    startBackend: startStreamBackend,
+    // `npm run bench`'s Node backend, which streams stamped events.
+    startBackend: () => startBackend(startNodeBackend, 'stream backend'),
     warm: (url) => {
       streamLoad(url);
       streamLoad(url);
@@ -96,20 +97,12 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-async function startNginx() {
+/** A backend that `start(dir, port)` starts, on a free port, once it answers /health. */
+async function startBackend(start, what) {
   const port = await freePort();
-  const proc = startNginxBackend(work, port);
+  const proc = start(work, port);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, 'backend', proc);
-  return { url, proc };
-}
-
-/** `npm run bench`'s Node backend, which streams stamped events, on the load core. */
-async function startStreamBackend() {
-  const port = await freePort();
-  const proc = startNodeBackend(work, port);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, 'stream backend', proc);
+  await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, what, proc);
   return { url, proc };
 }
 
