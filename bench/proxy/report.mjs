@@ -141,6 +141,26 @@ function failoverTable(results) {
   );
 }
 
+/** Sluice's own time per request by its own metric, for each Sluice row and rate; '' when none was read. */
+function ownTimeSection(results) {
+  const rates = results.meta.params.latency.rates;
+  const body = [];
+  for (const r of results.latency) {
+    for (const rate of rates) {
+      const o = r.byRate?.[rate]?.ownTime;
+      if (o) body.push([labelOf(results, r.row), num(rate), num(o.requests), ms(o.p50), ms(o.p99), o.within1ms === null ? '–' : `${(o.within1ms * 100).toFixed(1)}%`]);
+    }
+  }
+  if (body.length === 0) return '';
+  return [
+    "## Sluice's own time per request, by its own clock (`sluice_overhead_seconds`)",
+    '',
+    table(['Row', 'req/s', 'requests', 'p50 (ms)', 'p99 (ms)', 'within 1 ms'], body),
+    '',
+    "From the request's arrival in Sluice to the upstream request written, plus from the backend's response headers to the client's: what LiteLLM and TensorZero publish for themselves. Read from Sluice's /metrics before and after each rate's slices (their unmeasured starts included); p50 and p99 are interpolated within the histogram's buckets (…, 0.5, 1, 2.5 ms, …) as Prometheus's histogram_quantile does. Time a request spends in the kernel or waiting for the process to be scheduled is not in it; the latency tables' added columns have it.",
+  ].join('\n');
+}
+
 /** How the latency rows were measured: side by side, in slices. */
 function latencyNote({ prewarm, rounds, sliceWarmupMs, sliceMs, connections }) {
   return `Every row alive at once and measured in turn, as in the throughput's side by side: each first served ${num(prewarm.ms / 1000, 1)} s at ${num(prewarm.rate)} req/s, unmeasured; then, rate by rate, ${rounds} rounds of one slice per row (${num(sliceMs)} ms measured after ${num(sliceWarmupMs)} ms unmeasured, ${connections} connections at most), the order reversed every other round, and each row's slices added up. The direct row's own percentiles are the floor: the load generator and the backend share one core.`;
@@ -165,6 +185,11 @@ export function targets(results, rate) {
     const floorAbove = refs.some(([, r]) => r.byRate[rate].latency.p99 < dl.p99);
     out.push([`added p99 at ${num(rate)} req/s < 1 ms`, `${signedMs(sl.p99 - dl.p99)} ms${refText.length ? ` (${refText.join(', ')}; direct p99 ${ms(dl.p99)})` : ''}${floorAbove ? '; direct p99 above a proxy\'s: no verdict' : ''}`, floorAbove ? null : sl.p99 - dl.p99 < 1]);
   }
+  // The same target by Sluice's own clock, the way LiteLLM and TensorZero measure theirs. The
+  // verdict reads the 1 ms bucket itself (p99 within 1 ms: at least 99% in it), not the
+  // interpolated p99.
+  const own = lat.sluice?.byRate?.[rate]?.ownTime;
+  if (typeof own?.within1ms === 'number') out.push([`own time p99 at ${num(rate)} req/s ≤ 1 ms (sluice_overhead_seconds)`, `${ms(own.p99)} ms interpolated; ${(own.within1ms * 100).toFixed(1)}% of ${num(own.requests)} requests within 1 ms`, own.within1ms >= 0.99]);
   const st = byRow(results.streaming?.rows);
   if (st.sluice?.delay && st.direct?.delay) out.push(['added per-chunk delay p99 < 1 ms', `${signedMs(st.sluice.delay.p99 - st.direct.delay.p99)} ms`, st.sluice.delay.p99 - st.direct.delay.p99 < 1]);
   const cs = byRow(results.concurrent?.rows).sluice;
@@ -204,6 +229,8 @@ export function renderMarkdown(results, plotRate) {
     parts.push(`## Latency at ${num(rate)} req/s (open loop, ms, from the intended send time; + is added to direct)`, '', latencyTable(results, rate), '');
   }
   if (results.latency) parts.push(latencyNote(results.meta.params.latency), '');
+  const own = results.latency ? ownTimeSection(results) : '';
+  if (own) parts.push(own, '');
   const s = results.streaming;
   if (s) parts.push(`## Streaming: ${s.streams} streams × ${s.chunks} SSE chunks every ${s.intervalMs} ms (${num(s.offeredChunksPerSecond)} chunks/s offered), side by side in ${s.rounds} rounds`, '', `Chunk delay: arrival at the client minus the backend's send stamp, ms, every round's chunks together, counting those sent once every stream of a run had its first chunk; chunks sent before, while streams were still being set up and waited behind each proxy's per-request work, are counted apart (p99 while streams start). Reads per chunk below 1 means chunks were coalesced on the way. Every row alive at once, each given a ${s.warmupChunks}-chunk warm-up run, then in each round one run per row, in turn (the order reversed every other round).${s.rampPerBatch && s.rampPerBatch < s.streams ? ` Streams start ${s.rampPerBatch} every ${s.rampEveryMs} ms.` : ''}`, '', streamingTable(results), '');
   const c = results.concurrent;

@@ -200,7 +200,7 @@ async function startSluice({ dir, upstreams, telemetry = false, otlpUrl, sampleR
   const proc = startPinned({ name: 'sluice', cmd: process.execPath, args: [...nodeArgs, join(ROOT, 'dist/cli.js'), '--config', conf], env, logFile: join(dir, 'sluice.log'), cwd: ROOT });
   const url = `http://127.0.0.1:${port}`;
   // Ready when every endpoint takes traffic (healthy, or degraded by slow checks on a busy machine).
-  return ready(
+  const handle = await ready(
     proc,
     url,
     async () => {
@@ -212,6 +212,8 @@ async function startSluice({ dir, upstreams, telemetry = false, otlpUrl, sampleR
     'sluice ready',
     { pin: workers === 1 },
   );
+  // Where Sluice reports its own time per request (sluice_overhead_seconds).
+  return { ...handle, metricsUrl: `${url}/metrics` };
 }
 
 function startNodeReference(script) {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REQUEST_BODY, REQUEST_PATH, streamRequestBody } from '../lib/proxy-payloads.mjs';
 import { mergeSummaries } from '../lib/proxy-hist.mjs';
+import { readOverhead, summariseOverhead } from '../lib/own-time.mjs';
 import { turnOrder } from '../lib/turns.mjs';
 import { CORES, findTool, freePort, peakRss, runPinned, sleep, startPinned, stopAll, treeCpuSeconds, waitFor } from '../lib/proxy-procs.mjs';
 import { telemetryShare } from './attribution.mjs';
@@ -393,23 +394,44 @@ async function latency(backend) {
   let entries = [];
   try {
     entries = await startRows('latency', [backend.url], (h) => loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate: prewarm.rate, warmupMs: prewarm.ms, durationMs: 0, connections, body: REQUEST_BODY }));
-    for (const e of entries) e.slices = Object.fromEntries(rates.map((rate) => [rate, []]));
+    for (const e of entries) {
+      e.slices = Object.fromEntries(rates.map((rate) => [rate, []]));
+      e.ownTime = {};
+    }
     const live = entries.filter((e) => !e.error);
     for (const rate of rates) {
       log(`latency, side by side: ${rate} req/s, ${rounds} rounds of ${live.length} slices of ${sliceMs} ms`);
       try {
+        const ownBefore = await ownTimes(live);
         // One load generator for the rate's slices: warm after its first run, not started cold per slice.
         const { slices } = await loadgen({ mode: 'slices', urls: live.map((e) => `${e.h.url}${REQUEST_PATH}`), rounds, warmMs: loadgenWarmMs, rate, warmupMs: sliceWarmupMs, durationMs: sliceMs, connections, body: REQUEST_BODY });
         live.forEach((e, i) => (e.slices[rate] = slices[i]));
+        const ownAfter = await ownTimes(live);
+        live.forEach((e, i) => {
+          if (ownBefore[i] && ownAfter[i]) e.ownTime[rate] = summariseOverhead(ownBefore[i], ownAfter[i]);
+        });
       } catch (err) {
         log(`latency at ${rate} req/s failed: ${err.message}`);
         for (const e of live) e.error = String(err.message ?? err);
       }
     }
-    return entries.map((e) => (e.error ? { row: e.row.id, error: e.error } : { row: e.row.id, byRate: Object.fromEntries(rates.map((rate) => [rate, mergeSlices(e.slices[rate])])), peakRssBytes: e.h.pid ? peakRss(e.h.pid) : null }));
+    return entries.map((e) => (e.error ? { row: e.row.id, error: e.error } : { row: e.row.id, byRate: Object.fromEntries(rates.map((rate) => [rate, { ...mergeSlices(e.slices[rate]), ownTime: e.ownTime[rate] ?? null }])), peakRssBytes: e.h.pid ? peakRss(e.h.pid) : null }));
   } finally {
     for (const e of entries) await e.h?.stop();
   }
+}
+
+/**
+ * Each entry's `sluice_overhead_seconds` buckets (Sluice's rows; null for the others). Read
+ * between runs, so a rate's figure covers all its slices, their unmeasured starts included.
+ */
+function ownTimes(entries) {
+  const read = (e) =>
+    readOverhead(e.h.metricsUrl).catch((err) => {
+      log(`latency: ${e.row.id}'s own time unread: ${err.message}`);
+      return null;
+    });
+  return Promise.all(entries.map((e) => (e.h.metricsUrl ? read(e) : null)));
 }
 
 /**

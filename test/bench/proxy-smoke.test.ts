@@ -28,7 +28,7 @@ interface Results {
     workersRatio: number | null;
   };
   telemetry?: Record<'on' | 'off' | 'sampled', RowResult & { rps: number; cpuUsPerRequest: number | null; perProcess: Array<{ slices: Array<{ requests: number }> }> }> & { processes: number; rounds: number; sink: { exports: number }; accessLogLines: number };
-  latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; slices: number; sliceP99s: number[]; latency: Summary }> }>;
+  latency: Array<RowResult & { byRate: Record<string, { measured: number; failed: number; slices: number; sliceP99s: number[]; latency: Summary; ownTime: { requests: number; p50: number | null; p99: number | null; within1ms: number | null } | null }> }>;
   streaming: { rows: Array<RowResult & { runs: number; runP99s: number[]; streams: number; complete: number; events: number; expectedEvents: number; delay: Summary; delayWhileStarting: Summary }> };
   concurrent: { rows: Array<RowResult & { streams: number; complete: number; errors: number; peakRssBytes: number | null }> };
   failover: { rows: Array<RowResult & { sent: number; failed: number }> };
@@ -64,6 +64,14 @@ describe('npm run bench -- --smoke', () => {
       expect(plotted.slices, r.row).toBe(results.meta.params.latency.rounds);
       expect(plotted.sliceP99s, r.row).toHaveLength(plotted.slices);
       expect(plotted.latency.count, r.row).toBe(plotted.measured);
+      // Sluice's rows also report Sluice's own time per request, read from its /metrics: at
+      // least one observation per measured request (the slices' unmeasured starts are in it too).
+      if (r.row.startsWith('sluice')) {
+        expect(plotted.ownTime, r.row).not.toBeNull();
+        expect(plotted.ownTime!.requests, r.row).toBeGreaterThanOrEqual(plotted.measured);
+        expect(plotted.ownTime!.p99, r.row).toBeGreaterThan(0);
+        expect(plotted.ownTime!.within1ms, r.row).toBeGreaterThanOrEqual(0);
+      } else expect(plotted.ownTime, r.row).toBeNull();
     }
 
     // Streaming: every chunk of every stream arrives, through every proxy, in every round; each
@@ -133,6 +141,7 @@ describe('npm run bench -- --smoke', () => {
     for (const label of labels) expect(markdown).toContain(`| ${label} |`);
     expect(markdown).toContain('× nginx');
     expect(markdown).toContain('× direct');
+    expect(markdown).toContain("Sluice's own time per request");
     if (installed('wrk')) expect(markdown).toContain('side by side');
     const svg = readFileSync(`${base}.svg`, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
