@@ -118,6 +118,11 @@ export class Attempt {
 
     const { proxyRes, proxyReq } = result;
     const status = proxyRes.statusCode ?? 502;
+    // Node's parser takes any three digits (`099`), which no response to the client can carry.
+    if (status < 100 || status > 999) {
+      proxyRes.destroy();
+      return this.#failed(req, 'protocol_error', new Error(`invalid status code ${status}`), true, canRetry);
+    }
     const ttfbMs = performance.now() - state.req.startedAt;
     if (status === 429) endpoint.coolDown(retryAfterMs(proxyRes.headers['retry-after']));
     const retryable = config.proxy.retry_on_status.includes(status);
@@ -167,6 +172,16 @@ export class Attempt {
     this.#released = true;
     this.endpoint.activeConnections--;
     if (this.#ticket) this.#deps.load?.completed(this.#ticket);
+  }
+
+  /**
+   * An exception while sending the response on (Sluice's own failure, not the backend's): the
+   * slot and any half-open trial go back, and nothing is held against the endpoint.
+   */
+  abandon(error: Error): void {
+    this.release();
+    this.#releaseTrial();
+    this.span.setAttribute('error.type', 'internal').setStatus({ code: SpanStatusCode.ERROR, message: error.message }).end();
   }
 
   /** Feeds the endpoint with how a response that reached the client ended. */

@@ -17,8 +17,11 @@ export interface ResponderDeps {
 
 export type ResponseVerdict = Extract<AttemptVerdict, { kind: 'response' }>;
 
-/** How sending a response on ended: answered (recorded), or its first token never came and nothing reached the client. */
-export type ResponseEnd = { readonly kind: 'answered' } | Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }>;
+/**
+ * How sending a response on ended: answered (recorded); its first token never came and nothing
+ * reached the client; or Sluice failed on the way (`internal`, the attempt given back).
+ */
+export type ResponseEnd = { readonly kind: 'answered' } | Extract<AttemptVerdict, { kind: 'retry' | 'give_up' | 'internal' }>;
 
 /**
  * Sends an attempt's response on to the client, then feeds the endpoint and records the
@@ -36,6 +39,18 @@ export class Responder {
   }
 
   async respond(req: IncomingMessage, res: ServerResponse, state: RequestState, attempt: Attempt, verdict: ResponseVerdict, canRetry: () => boolean): Promise<ResponseEnd> {
+    try {
+      return await this.#respond(req, res, state, attempt, verdict, canRetry);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#deps.logger.error('failed sending a response on', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, error: error.stack ?? error.message });
+      verdict.proxyRes.destroy();
+      attempt.abandon(error);
+      return { kind: 'internal', error };
+    }
+  }
+
+  async #respond(req: IncomingMessage, res: ServerResponse, state: RequestState, attempt: Attempt, verdict: ResponseVerdict, canRetry: () => boolean): Promise<ResponseEnd> {
     const { proxyRes, proxyReq, status, ttfbMs, writtenAt, receivedAt } = verdict;
     const { startedAt } = state.req;
     const head = { send: () => this.#writeHead(res, state, attempt, status, proxyRes), holdMs: attempt.holdMs(proxyRes) };

@@ -367,3 +367,51 @@ describe('retries leave nothing behind', () => {
     expect(sluice.proc.output()).not.toMatch(/MaxListenersExceededWarning[^\n]*IncomingMessage/);
   });
 });
+
+describe('a backend status line no response can carry', () => {
+  /** Answers health checks and the model list, and every other request with `HTTP/1.1 099 Weird`, which Node's client parser takes. */
+  async function weirdStatusBackend() {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      let buffered = '';
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        while (buffered.includes('\r\n\r\n')) {
+          const head = buffered.slice(0, buffered.indexOf('\r\n\r\n'));
+          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          if (buffered.length < head.length + 4 + length) return;
+          buffered = buffered.slice(head.length + 4 + length);
+          const own = head.startsWith('GET /health') || head.startsWith('GET /v1/models');
+          const body = head.startsWith('GET /v1/models') ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
+          socket.write(`HTTP/1.1 ${own ? '200 OK' : '099 Weird'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      async close() {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((r) => server.close(() => r()));
+      },
+    };
+  }
+
+  it('is a 502 protocol error, counted and logged, and the endpoint gets its connection slot back', async () => {
+    const weird = await weirdStatusBackend();
+    try {
+      const sluice = await sluiceFor([{ name: 'weird', url: weird.url }], 'proxy:\n  retries: 0\nbreaker:\n  failure_threshold: 100');
+      const res = await post(sluice, '/v1/chat/completions', '{"model":"t:1"}');
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
+      expect((await endpointStatus(sluice))[0]!.active_connections).toBe(0);
+      expect(await metric(sluice, 'sluice_requests_total', { code: '502' })).toBe(1);
+      expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'weird', reason: 'protocol_error' })).toBe(1);
+      expect(sluice.proc.jsonLines().some((l) => l.status === 502 && l.error === 'upstream_unreachable')).toBe(true);
+    } finally {
+      await weird.close();
+    }
+  });
+});
