@@ -68,7 +68,8 @@ export class Responder {
     endResponseSpan(attempt.span, status, streamed.outcome, usage);
     const [code, error] = endCode(status, streamed);
     if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: streamed.timedOut ? 'idle timeout' : 'backend closed the connection', bytes: streamed.bytes });
-    const ttftMs = timing.firstTokenAt === undefined ? undefined : timing.firstTokenAt - startedAt;
+    // An error body is no token: counted, a backend failing fast would look like a fast one.
+    const ttftMs = timing.firstTokenAt === undefined || status < 200 || status > 299 ? undefined : timing.firstTokenAt - startedAt;
     this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttftMs, overheadMs, bytes: streamed.bytes, usage, error });
     return { kind: 'answered' };
   }

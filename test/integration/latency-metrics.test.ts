@@ -19,6 +19,7 @@ describe('latency Sluice reports', () => {
       if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
       req.resume();
       if (req.url === '/v1/completions') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices":[{"text":"whole"}]}');
+      if (req.url === '/v1/embeddings') return res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"input too long"}}');
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n');
       let sent = 0;
@@ -38,20 +39,26 @@ describe('latency Sluice reports', () => {
     await res.text();
     const plain = await fetch(`${sluice.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1"}' });
     expect(await plain.text()).toContain('whole');
+    // The backend's error answer carries no token: no time to first token for it.
+    const refused = await fetch(`${sluice.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1","input":"x"}' });
+    expect(refused.status).toBe(400);
+    await refused.text();
 
     const m = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
     const labels = { endpoint: 'gen', model: 't:1' };
     const ttftCount = findSample(m, 'sluice_time_to_first_token_seconds_count', labels)!;
     const ttftSum = findSample(m, 'sluice_time_to_first_token_seconds_sum', labels)!;
     const ttfbSum = findSample(m, 'sluice_time_to_first_byte_seconds_sum', labels)!;
-    expect(ttftCount).toBe(2); // the stream and the plain response
+    expect(findSample(m, 'sluice_requests_total', { ...labels, code: '400' })).toBe(1);
+    expect(ttftCount).toBe(2); // the stream and the plain response, not the error
     // The stream's first token came 400 ms after its headers: TTFT sees it, TTFB does not.
     expect(ttftSum - ttfbSum).toBeGreaterThan(0.3);
     // Four gaps after the first token (the [DONE] chunk may be coalesced with the last token).
     expect(findSample(m, 'sluice_inter_token_latency_seconds_count', labels)).toBeGreaterThanOrEqual(3);
     const itlSum = findSample(m, 'sluice_inter_token_latency_seconds_sum', labels)!;
     expect(itlSum).toBeLessThan(ttftSum);
-    expect(findSample(m, 'sluice_overhead_seconds_count', { endpoint: 'gen' })).toBe(2);
+    // Sluice's own time is every first attempt's, the error's too.
+    expect(findSample(m, 'sluice_overhead_seconds_count', { endpoint: 'gen' })).toBe(3);
     expect(findSample(m, 'sluice_overhead_seconds_sum', { endpoint: 'gen' })).toBeLessThan(ttftSum);
   });
 });
