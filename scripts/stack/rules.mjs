@@ -15,6 +15,17 @@ import YAML from 'yaml';
 export const DEFAULT_RUNBOOK_BASE = 'https://github.com/sluice-lb/sluice/blob/main/docs/runbooks.md';
 
 /**
+ * A selector for one bucket bound that matches how either Prometheus stores it. Sluice exports
+ * whole-number bounds as `le="5"`; Prometheus 3 normalises them to `le="5.0"` on ingestion (its
+ * migration guide, "le and quantile label values"), Prometheus 2 keeps `le="5"`. A plain
+ * `le="5"` selects nothing on Prometheus 3, so whole numbers match both spellings.
+ */
+export function leMatcher(bound) {
+  const text = String(bound);
+  return Number.isInteger(bound) ? `le=~"${text}(\\\\.0)?"` : `le="${text}"`;
+}
+
+/**
  * The service level objectives, measured on what clients see, per Sluice job (all its replicas)
  * and per Kubernetes namespace (two deployments with the same Service name stay apart; absent
  * outside Kubernetes).
@@ -36,7 +47,7 @@ export const SLOS = [
     // A bucket boundary of sluice_time_to_first_token_seconds.
     thresholdSeconds: 5,
     what: 'slower than 5s to their first token',
-    good: 'sluice_time_to_first_token_seconds_bucket{le="5"}',
+    good: `sluice_time_to_first_token_seconds_bucket{${leMatcher(5)}}`,
     total: 'sluice_time_to_first_token_seconds_count',
   },
 ];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/index.js';
-import { loadRuleFile, PROMETHEUS_DIR, ROOT, ruleFilesOfConfig } from './dashboard-queries.js';
+import { dashboardQueries, loadDashboards, loadRuleFile, PROMETHEUS_DIR, ROOT, ruleFilesOfConfig } from './dashboard-queries.js';
 import { runTool } from './tools.js';
 // @ts-expect-error: a plain .mjs generator without type declarations
 import { DEFAULT_RUNBOOK_BASE, renderRules, SLOS } from '../../scripts/stack/rules.mjs';
@@ -125,6 +125,22 @@ describe('prometheus/', () => {
     for (const rule of slo.filter((r) => r.record)) {
       expect(rule.record).toMatch(/^sluice:slo_[a-z0-9_]+:ratio_rate\d+[mhd]$/);
       for (const by of rule.expr.matchAll(/\bby\s*\(([^)]*)\)/g)) expect(by[1], rule.record).toBe('namespace, job');
+    }
+  });
+
+  it('selects a whole-number bucket bound in both spellings: Prometheus 3 stores le="5" as le="5.0"', () => {
+    const rules = ['rules.yml', 'alerts.yml', 'slo.yml'].flatMap((file) => loadRuleFile(file).groups.flatMap((g) => g.rules.map((r) => ({ owner: `${file} ${r.record ?? r.alert}`, expr: r.expr }))));
+    const dashboards = loadDashboards().flatMap(({ file, dashboard }) => dashboardQueries(dashboard).map((q) => ({ owner: `${file} ${q.owner}`, expr: q.expr })));
+    const selectors = [...rules, ...dashboards].flatMap(({ owner, expr }) => [...expr.matchAll(/\ble\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => ({ owner, text: m[0], op: m[1]!, value: m[2]!.replace(/\\(.)/g, '$1') })));
+    // The time-to-first-token objective selects its bound; the check is not vacuous.
+    expect(selectors.some((s) => s.owner.includes('time_to_first_token'))).toBe(true);
+    for (const { owner, text, op, value } of selectors) {
+      if (op === '=' || op === '!=') {
+        expect(value, `${owner}: ${text}`).not.toMatch(/^\d+(\.0)?$/);
+        continue;
+      }
+      const re = new RegExp(`^(?:${value})$`);
+      for (const n of value.match(/\d+/g) ?? []) expect(re.test(`${n}.0`), `${owner}: ${text} on ${n} and ${n}.0`).toBe(re.test(n));
     }
   });
 
