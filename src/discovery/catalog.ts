@@ -9,8 +9,10 @@ export interface CatalogEntry {
 
 export interface CatalogOptions {
   /**
-   * The catalog this one replaces (config reload, DNS change): its model names stay known, and
-   * once it has been primed this one is primed from the start (the warm-up is a start-up's).
+   * The catalog this one replaces (config reload, DNS change). An endpoint of the same name that
+   * is another backend now (a new URL, so a new Endpoint whose models are not known) keeps the
+   * last known list of the one it replaces for `availability()` until its own listing answers.
+   * Once that catalog has been primed this one is primed from the start (the warm-up is a start-up's).
    */
   readonly previous?: ModelCatalog;
   /** The longest the warm-up lasts (`discovery.timeout`); unset, it waits for every first listing. */
@@ -19,8 +21,14 @@ export interface CatalogOptions {
 
 /**
  * The unified model catalog: which endpoints serve which model, rebuilt whenever an
- * endpoint's model list changes. It also bounds the `model` metric label: only names that
- * some endpoint has ever listed become label values, so clients cannot mint new series.
+ * endpoint's model list changes. It also bounds the `model` metric label: only names that some
+ * endpoint's last known list names become label values, so clients cannot mint new series.
+ *
+ * An endpoint's last known list is its last listing that answered: a failed listing keeps it
+ * (discovery leaves `Endpoint.models` alone), and so does the endpoint going down. A model named
+ * by some endpoint's last known list is known; it is served when one of those endpoints is
+ * routable. A model no longer named by any (each endpoint that listed it has since answered
+ * without it, or has left the configuration) is forgotten: it is retired, not unavailable.
  *
  * It is primed once its first discovery round has settled: every endpoint's first model
  * listing answered or failed (see Priming). Before that an empty or partial catalog says
@@ -29,14 +37,27 @@ export interface CatalogOptions {
 export class ModelCatalog {
   readonly #endpoints: readonly Endpoint[];
   #index = new Map<string, Endpoint[]>();
-  readonly #everSeen = new Set<string>();
+  /** Every model some endpoint's last known list names (see #lastKnown), as of the last rebuild. */
+  #known: ReadonlySet<string> = new Set();
+  /**
+   * Per endpoint name, the last known list carried over from the catalog this one replaces, for
+   * an endpoint that is a new backend under the same name and has not listed yet; dropped once it has.
+   */
+  readonly #carried = new Map<string, ReadonlySet<string>>();
   readonly #listeners: Array<() => void> = [];
   readonly #priming: Priming;
 
   constructor(endpoints: readonly Endpoint[], options: CatalogOptions = {}) {
     const { previous } = options;
     this.#endpoints = endpoints;
-    if (previous) for (const model of previous.#everSeen) this.#everSeen.add(model);
+    if (previous) {
+      const before = new Map(previous.#endpoints.map((ep) => [ep.name, ep]));
+      for (const ep of endpoints) {
+        const was = before.get(ep.name);
+        const last = ep.modelsKnown || !was ? undefined : previous.#lastKnown(was);
+        if (last && last.size > 0) this.#carried.set(ep.name, last);
+      }
+    }
     // Every endpoint lists its models from its models_path: each one's first listing is awaited.
     const awaiting = previous?.primed ? [] : endpoints.map((ep) => ep.name);
     this.#priming = new Priming(awaiting, options.primeWithinMs, () => this.#changed());
@@ -45,16 +66,27 @@ export class ModelCatalog {
   /** Rebuilds the index from the endpoints' current model lists. */
   rebuild(): void {
     const index = new Map<string, Endpoint[]>();
+    const known = new Set<string>();
     for (const ep of this.#endpoints) {
       for (const model of ep.models) {
         let list = index.get(model);
         if (!list) index.set(model, (list = []));
         list.push(ep);
-        this.#everSeen.add(model);
       }
+      if (ep.modelsKnown) this.#carried.delete(ep.name);
+      for (const model of this.#lastKnown(ep) ?? []) known.add(model);
     }
     this.#index = index;
+    this.#known = known;
     this.#changed();
+  }
+
+  /**
+   * The models an endpoint of this catalog was last known to serve: its own last listing that
+   * answered, or, before it has one, what was carried over for its name; undefined when neither.
+   */
+  #lastKnown(ep: Endpoint): ReadonlySet<string> | undefined {
+    return ep.modelsKnown ? ep.models : this.#carried.get(ep.name);
   }
 
   /** Called after every rebuild, and when the catalog becomes primed. */
@@ -121,7 +153,7 @@ export class ModelCatalog {
   /** A bounded metric label: a catalog name, `none` (no model asked) or `unknown`. */
   metricLabel(requested: string | undefined): string {
     if (requested === undefined) return 'none';
-    if (this.#everSeen.has(requested)) return requested;
+    if (this.#known.has(requested)) return requested;
     const resolved = this.resolve(requested);
     return resolved ?? 'unknown';
   }
@@ -135,10 +167,14 @@ export class ModelCatalog {
     return [...this.#index.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([model, endpoints]) => ({ model, endpoints }));
   }
 
-  /** Every model ever seen with the number of routable endpoints serving it now (0 when none). */
+  /**
+   * Every known model (some endpoint's last known list names it) with the number of routable
+   * endpoints serving it now: 0 while the endpoints that list it are down, unhealthy or cannot be
+   * listed. A retired model (no endpoint's last known list names it any longer) is left out.
+   */
   availability(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const model of this.#everSeen) out.set(model, (this.#index.get(model) ?? []).filter((ep) => ep.routable).length);
+    for (const model of this.#known) out.set(model, (this.#index.get(model) ?? []).filter((ep) => ep.routable).length);
     return out;
   }
 }

@@ -38,7 +38,7 @@ export interface MetricsSource {
   endpointLoads(): readonly EndpointLoadSnapshot[];
   /** Block hashes in the prefix index (0 when the strategy keeps none). */
   prefixIndexSize(): number;
-  /** Model name -> number of routable endpoints serving it (every model ever seen, 0 when none). */
+  /** Model name -> number of routable endpoints serving it (every model some endpoint last listed, 0 when none). */
   modelAvailability(): ReadonlyMap<string, number>;
 }
 

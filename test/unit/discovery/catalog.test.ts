@@ -33,12 +33,136 @@ describe('ModelCatalog', () => {
     expect(catalog.metricLabel(undefined)).toBe('none');
     expect(catalog.metricLabel('m1')).toBe('m1');
     expect(catalog.metricLabel('made-up')).toBe('unknown');
-    // A model that has gone away keeps its label (its series already exist) but is no longer routable.
-    endpoints[0]!.setModels([]);
+    // A model whose endpoint is down keeps its label; one that no endpoint lists any longer is unknown again.
+    endpoints[0]!.health.markConnectionFailure('connect ECONNREFUSED');
     catalog.rebuild();
     expect(catalog.metricLabel('m1')).toBe('m1');
+    endpoints[0]!.setModels([]);
+    catalog.rebuild();
+    expect(catalog.metricLabel('m1')).toBe('unknown');
     expect(catalog.resolve('m1')).toBeUndefined();
-    expect(catalog.availability()).toEqual(new Map([['m1', 0]]));
+  });
+});
+
+describe('ModelCatalog: availability (sluice_models_available_endpoints)', () => {
+  const fleet = (names: string[]) => validateConfig({ endpoints: names.map((name, i) => ({ name, url: `http://127.0.0.1:${i + 1}` })) });
+  const endpointsOf = (cfg: ReturnType<typeof fleet>) => cfg.endpoints.map((c) => new Endpoint(c, cfg, () => 0));
+  const up = (ep: Endpoint) => ep.health.recordCheck({ ok: true, latencyMs: 5 });
+  const down = (ep: Endpoint) => ep.health.markConnectionFailure('connect ECONNREFUSED');
+  const listing = (catalog: ModelCatalog, ep: Endpoint, models: string[]) => {
+    ep.setModels(models);
+    catalog.rebuild();
+  };
+  /** A listing that failed: discovery keeps the endpoint's last list and does not rebuild. */
+  const failedListing = (catalog: ModelCatalog, ep: Endpoint) => catalog.listed(ep);
+
+  it('a retired model (its endpoint answered a list without it) leaves the gauge, also across reloads', () => {
+    const [a] = endpointsOf(fleet(['a']));
+    up(a!);
+    const catalog = new ModelCatalog([a!]);
+    listing(catalog, a!, ['m1', 'm2']);
+    expect(catalog.availability()).toEqual(new Map([['m1', 1], ['m2', 1]]));
+    listing(catalog, a!, ['m1']);
+    expect(catalog.availability()).toEqual(new Map([['m1', 1]]));
+    // Routing and 404s as before: m2 is unknown.
+    expect(catalog.resolve('m2')).toBeUndefined();
+    // Reloads (SIGHUP) do not bring it back.
+    const once = new ModelCatalog([a!], { previous: catalog });
+    once.rebuild();
+    const twice = new ModelCatalog([a!], { previous: once });
+    twice.rebuild();
+    expect(twice.availability()).toEqual(new Map([['m1', 1]]));
+  });
+
+  it('a model whose only endpoint is down, unhealthy or cannot be listed stays at 0, also across reloads', () => {
+    const [a, b] = endpointsOf(fleet(['a', 'b']));
+    up(a!);
+    up(b!);
+    const catalog = new ModelCatalog([a!, b!]);
+    listing(catalog, a!, ['m1', 'shared']);
+    listing(catalog, b!, ['shared']);
+    expect(catalog.availability()).toEqual(new Map([['m1', 1], ['shared', 2]]));
+    down(a!);
+    failedListing(catalog, a!);
+    expect(catalog.availability()).toEqual(new Map([['m1', 0], ['shared', 1]]));
+    catalog.rebuild(); // b listed again, unchanged
+    expect(catalog.availability()).toEqual(new Map([['m1', 0], ['shared', 1]]));
+    const reloaded = new ModelCatalog([a!, b!], { previous: catalog });
+    reloaded.rebuild();
+    expect(reloaded.availability()).toEqual(new Map([['m1', 0], ['shared', 1]]));
+    // The alert's case, not a retirement: a request for m1 still finds its (unroutable) endpoint.
+    expect(reloaded.endpointsFor('m1')).toEqual([a]);
+  });
+
+  it('a model listed again comes back', () => {
+    const [a] = endpointsOf(fleet(['a']));
+    up(a!);
+    const catalog = new ModelCatalog([a!]);
+    listing(catalog, a!, ['m1', 'm2']);
+    listing(catalog, a!, ['m1']);
+    expect(catalog.availability().has('m2')).toBe(false);
+    listing(catalog, a!, ['m1', 'm2']);
+    expect(catalog.availability()).toEqual(new Map([['m1', 1], ['m2', 1]]));
+    expect(catalog.metricLabel('m2')).toBe('m2');
+    // Listed by an endpoint that is down: back at 0, the alert's case again.
+    down(a!);
+    listing(catalog, a!, ['m1', 'm2', 'm3']);
+    expect(catalog.availability()).toEqual(new Map([['m1', 0], ['m2', 0], ['m3', 0]]));
+  });
+
+  it('a model stays while any endpoint whose last list names it is left, even if that one is down', () => {
+    const [a, b] = endpointsOf(fleet(['a', 'b']));
+    up(b!);
+    const catalog = new ModelCatalog([a!, b!]);
+    listing(catalog, a!, ['m']);
+    listing(catalog, b!, ['m']);
+    down(a!);
+    failedListing(catalog, a!);
+    expect(catalog.availability()).toEqual(new Map([['m', 1]]));
+    // b retires it; a, down, was last known to serve it.
+    listing(catalog, b!, []);
+    expect(catalog.availability()).toEqual(new Map([['m', 0]]));
+    // a comes back without it: retired everywhere.
+    up(a!);
+    listing(catalog, a!, []);
+    expect(catalog.availability()).toEqual(new Map());
+  });
+
+  it('a model only a removed endpoint listed leaves on reload; one a kept endpoint lists stays', () => {
+    const [a, b] = endpointsOf(fleet(['a', 'b']));
+    up(a!);
+    const catalog = new ModelCatalog([a!, b!]);
+    listing(catalog, a!, ['kept']);
+    listing(catalog, b!, ['gone']);
+    expect(catalog.availability()).toEqual(new Map([['kept', 1], ['gone', 0]]));
+    const reloaded = new ModelCatalog([a!], { previous: catalog });
+    reloaded.rebuild();
+    expect(reloaded.availability()).toEqual(new Map([['kept', 1]]));
+  });
+
+  it('an endpoint that is another backend after a reload (new URL) keeps the last list of its name at 0 until it answers', () => {
+    const [a] = endpointsOf(fleet(['a']));
+    up(a!);
+    const catalog = new ModelCatalog([a!]);
+    listing(catalog, a!, ['m1', 'm2']);
+    const moved = validateConfig({ endpoints: [{ name: 'a', url: 'http://127.0.0.1:9' }] });
+    const a2 = new Endpoint(moved.endpoints[0]!, moved, () => 0);
+    const reloaded = new ModelCatalog([a2], { previous: catalog });
+    reloaded.rebuild();
+    // Not listed yet (or its listings fail): an outage, not a retirement; nothing routes there.
+    expect(reloaded.availability()).toEqual(new Map([['m1', 0], ['m2', 0]]));
+    expect(reloaded.resolve('m1')).toBeUndefined();
+    failedListing(reloaded, a2);
+    const again = new ModelCatalog([a2], { previous: reloaded });
+    again.rebuild();
+    expect(again.availability()).toEqual(new Map([['m1', 0], ['m2', 0]]));
+    // Its first answer replaces what was carried over.
+    up(a2);
+    listing(again, a2, ['m1']);
+    expect(again.availability()).toEqual(new Map([['m1', 1]]));
+    const later = new ModelCatalog([a2], { previous: again });
+    later.rebuild();
+    expect(later.availability()).toEqual(new Map([['m1', 1]]));
   });
 });
 
