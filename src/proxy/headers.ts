@@ -63,15 +63,18 @@ export const CLIENT_ADDRESS_NAMES: ReadonlySet<string> = new Set(CLIENT_ADDRESS_
 /**
  * The client-address headers for the upstream request. From a trusted proxy (`server.trusted_proxies`),
  * the chain it sent is kept and this hop appended; from anyone else, whatever the client wrote
- * is replaced by what Sluice saw (`Forwarded` is dropped: an empty value means "remove").
+ * is replaced by what Sluice saw, and any other `X-Forwarded-*` it sent (`-Port`, `-Prefix`,
+ * `-Server`, ...) is dropped, as is `Forwarded`: an empty value means "remove".
  */
-export function forwardedHeaders(req: IncomingMessage, trusted: BlockList): Record<(typeof CLIENT_ADDRESS_HEADERS)[number], string> {
+export function forwardedHeaders(req: IncomingMessage, trusted: BlockList): Record<string, string> {
   const remote = normalise(req.socket.remoteAddress) ?? '';
   const encrypted = 'encrypted' in req.socket && Boolean(req.socket.encrypted);
   const ownProto = encrypted ? 'https' : 'http';
   const ownHost = req.headers.host ?? '';
   if (!remote || !isTrustedPeer(trusted, req.socket, remote)) {
-    return { 'x-forwarded-for': remote, 'x-forwarded-proto': ownProto, 'x-forwarded-host': ownHost, 'x-real-ip': remote, forwarded: '' };
+    const own: Record<string, string> = { 'x-forwarded-for': remote, 'x-forwarded-proto': ownProto, 'x-forwarded-host': ownHost, 'x-real-ip': remote, forwarded: '' };
+    for (const name in req.headers) if (name.startsWith('x-forwarded-') && !CLIENT_ADDRESS_NAMES.has(name)) own[name] = '';
+    return own;
   }
   const h = req.headers;
   const prior = h['x-forwarded-for'];

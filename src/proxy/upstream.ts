@@ -298,7 +298,12 @@ export class Upstream {
     proxyReq.setHeader('x-request-id', requestId);
     const authorization = this.#authorization();
     if (authorization) proxyReq.setHeader('authorization', authorization);
-    for (const name in headers) if (headers[name]) proxyReq.setHeader(name, headers[name]);
+    // An empty value removes the header (a client's forged X-Forwarded-*, see forwardedHeaders).
+    for (const name in headers) {
+      const value = headers[name];
+      if (value) proxyReq.setHeader(name, value);
+      else proxyReq.removeHeader(name);
+    }
     const socket = proxyReq.socket as Socket | null;
     if (socket?.connecting) {
       const timer = setTimeout(() => proxyReq.destroy(codeError(CONNECT_TIMEOUT, `connect timeout after ${this.#timeouts.connectMs}ms`)), this.#timeouts.connectMs);

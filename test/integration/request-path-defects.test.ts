@@ -328,16 +328,19 @@ describe('client mistakes are 4xx answers, one log line, counted', () => {
       seen.push(req.headers);
       ok(req, res, '');
     });
-    const forged = { 'x-forwarded-for': '203.0.113.7', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https' };
+    const forged = { 'x-forwarded-for': '203.0.113.7', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-prefix': '/evil', 'x-forwarded-port': '1234' };
     const untrusting = await sluiceFor([{ name: 'a', url: b.url }]);
     expect((await post(untrusting, '/v1/chat/completions', '{"model":"t:1"}', forged)).status).toBe(200);
     expect(seen[0]).toMatchObject({ 'x-forwarded-for': '127.0.0.1', 'x-real-ip': '127.0.0.1', 'x-forwarded-proto': 'http' });
     expect(seen[0]!.forwarded).toBeUndefined();
+    // Every other X-Forwarded-* a client writes is dropped too.
+    expect(seen[0]!['x-forwarded-prefix']).toBeUndefined();
+    expect(seen[0]!['x-forwarded-port']).toBeUndefined();
     await untrusting.proc.stop();
     const trusting = await startSluice((port) => config(port, [{ name: 'a', url: b.url }], '').replace('  host: 127.0.0.1\n', '  host: 127.0.0.1\n  trusted_proxies: [127.0.0.1/32]\n'));
     await waitFor(async () => ((await (await fetch(`${trusting.url}/v1/models`)).json()) as { data: unknown[] }).data.length > 0, 30_000, 'catalog');
     expect((await post(trusting, '/v1/chat/completions', '{"model":"t:1"}', forged)).status).toBe(200);
-    expect(seen[1]).toMatchObject({ 'x-forwarded-for': '203.0.113.7, 127.0.0.1', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https' });
+    expect(seen[1]).toMatchObject({ 'x-forwarded-for': '203.0.113.7, 127.0.0.1', 'x-real-ip': '203.0.113.7', forwarded: 'for=203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-prefix': '/evil', 'x-forwarded-port': '1234' });
     // Behind a proxy, with the admin surface on the proxy port and no token: said at start.
     const exposed = (p: SluiceProc) => p.proc.jsonLines().some((l) => l.level === 'warn' && String(l.message).startsWith('the admin surface (/metrics, /internal/*) answers on the proxy port'));
     expect(exposed(trusting)).toBe(true);
