@@ -46,24 +46,6 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   const app = jsonApp();
   if (opts.adminRouter) app.use(opts.adminRouter);
 
-  // The unified lists answer once the catalog is primed: an empty list at start-up is not the fleet's.
-  const afterPriming: express.RequestHandler = (_req, _res, next) => {
-    const { catalog } = opts.current();
-    if (catalog.primed) next();
-    else void catalog.whenPrimed().then(() => next());
-  };
-  app.get('/v1/models', afterPriming, (req, res) => {
-    const pending = opts.current().forwarder.modelListsPending('openai');
-    if (pending) return sendError(req, res, pending);
-    const data = opts.current().catalog.routableModels().map((e) => ({ id: e.model, object: 'model', created: 0, owned_by: 'sluice', endpoints: e.endpoints.filter((ep) => ep.routable).map((ep) => ep.name) }));
-    res.json({ object: 'list', data });
-  });
-  app.get('/api/tags', afterPriming, (req, res) => {
-    const pending = opts.current().forwarder.modelListsPending('ollama');
-    if (pending) return sendError(req, res, pending);
-    const models = opts.current().catalog.routableModels().map((e) => ({ name: e.model, model: e.model, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
-    res.json({ models });
-  });
   answerInJson(app, opts.logger);
 
   const ownRoute = ownRouteMatcher(opts.adminRouter !== undefined);
@@ -78,7 +60,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     // The admin router guards itself (networks, token).
     if (route === 'admin') return void app(req, res);
     const arrival: Arrival = { id: requestIdFor(req), startedAt: performance.now(), traceContext: startServerSpan(req, res) };
-    const serve = () => (route === 'models' ? void app(req, res) : forward(req, res, arrival));
+    const serve = () => (route === 'models' ? answerModelList(req, res, arrival) : forward(req, res, arrival));
     const gate = opts.gate;
     const verdict = gate ? withRequestContext(arrival.traceContext, () => gate.admit(req, res)) : undefined;
     if (verdict instanceof Promise) {
@@ -86,6 +68,13 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     } else if (verdict) refuse(req, res, arrival, verdict);
     else serve();
   };
+
+  // The unified lists answer once the catalog is primed: an empty list at start-up is not the fleet's.
+  function answerModelList(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
+    const { catalog, forwarder } = opts.current();
+    if (catalog.primed) forwarder.answerModelList(req, res, unread(arrival));
+    else void catalog.whenPrimed().then(() => opts.current().forwarder.answerModelList(req, res, unread(arrival)));
+  }
 
   function forward(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
     const { forwarder, maxBodyBytes, catalog } = opts.current();

@@ -10,7 +10,7 @@ import type { LoadBoard } from '../load/index.js';
 import type { SluiceMetrics, ModelStats, Logger } from '../telemetry/index.js';
 import { Attempt } from './attempt.js';
 import { chooseEndpoint, hasCandidate } from './choose.js';
-import { apiFlavour, sendError, SluiceError, type ApiFlavour } from './errors.js';
+import { apiFlavour, sendError, SluiceError } from './errors.js';
 import { asksForStream } from './first-token.js';
 import { ModelAnswers } from './model-answers.js';
 import { RequestObserver } from './observe.js';
@@ -24,6 +24,12 @@ import { answerOnSocket, responseInProgress } from './unparsed.js';
 import type { Upstream } from './upstream.js';
 
 export type { ProxiedRequest } from './request-state.js';
+
+/** The state of a request Sluice answers itself, without routing it: no model, no attempt. */
+function ownAnswerState(req: IncomingMessage, preq: ProxiedRequest): RequestState {
+  const path = req.url ?? '/';
+  return { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
+}
 
 export interface ForwarderDeps {
   readonly config: SluiceConfig;
@@ -120,9 +126,19 @@ export class Forwarder {
     return this.#fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
   }
 
-  /** The answer to a model list request while the fleet's models are not known yet (see ModelAnswers); undefined when the list can be answered. */
-  modelListsPending(flavour: ApiFlavour): SluiceError | undefined {
-    return this.#models.listsPending(flavour);
+  /**
+   * Answers a unified model list (`/v1/models`, `/api/tags`), or says it is not known yet (see
+   * ModelAnswers), and counts and logs it like any request.
+   */
+  answerModelList(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): void {
+    const state = ownAnswerState(req, preq);
+    const pending = this.#models.listsPending(state.flavour);
+    if (pending) return this.#fail(req, res, state, pending);
+    const body = Buffer.from(JSON.stringify(this.#models.list(state.flavour)));
+    const head = req.method === 'HEAD';
+    res.writeHead(200, withOwnHeaders({ 'content-type': 'application/json; charset=utf-8', 'content-length': body.length }, state));
+    res.end(head ? undefined : body);
+    this.#observer.finish(req, state, { endpoint: undefined, code: 200, bytes: head ? 0 : body.length, usage: {} });
   }
 
   #noEndpointError(state: RequestState, why: 'none' | 'busy', model: string | undefined): SluiceError {
@@ -138,9 +154,7 @@ export class Forwarder {
 
   /** Answers a request that failed before routing (bad body) and still counts and logs it. */
   reject(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest, err: SluiceError): void {
-    const path = req.url ?? '/';
-    const state: RequestState = { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
-    this.#fail(req, res, state, err);
+    this.#fail(req, res, ownAnswerState(req, preq), err);
   }
 
   /**

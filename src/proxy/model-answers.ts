@@ -47,6 +47,13 @@ export class ModelAnswers {
     return new SluiceError('model_lists_pending', message, { retryAfterSeconds: this.#retryAfter(unlisted) });
   }
 
+  /** The unified model list in the client's API shape: OpenAI's `/v1/models`, or Ollama's `/api/tags`. */
+  list(flavour: ApiFlavour): object {
+    const models = this.#deps.catalog.routableModels();
+    if (flavour === 'ollama') return { models: models.map((e) => ({ name: e.model, model: e.model, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} })) };
+    return { object: 'list', data: models.map((e) => ({ id: e.model, object: 'model', created: 0, owned_by: 'sluice', endpoints: e.endpoints.filter((ep) => ep.routable).map((ep) => ep.name) })) };
+  }
+
   #which(unlisted: readonly Endpoint[]): string {
     return `${unlisted.length} of ${this.#deps.endpoints.length} endpoints`;
   }

@@ -124,9 +124,21 @@ describe('a model while some endpoint has never listed its models', () => {
     expect(ollama.status, ollama.body).toBe(503);
     expect(Object.keys(json(ollama) as object)).toEqual(['error']);
     expect(ollama.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    // Answers of Sluice's own, counted and logged like any request (endpoint and model none).
+    expect(await requestsTotal(sluice, { endpoint: 'none', model: 'none', code: '503' })).toBe(2);
+    const logged = (path: string, status: number) => sluice.proc.jsonLines().some((l) => l.message === 'request' && l.path === path && l.status === status && l.endpoint === 'none');
+    await waitFor(() => logged('/v1/models', 503) && logged('/api/tags', 503), 5000, 'access log lines of the 503s');
     // Once it has listed, the list is the fleet's.
     await waitFor(async () => (await send(`${sluice.url}/v1/models`)).status === 200, 20_000, 'the model list answered');
     expect((json(await send(`${sluice.url}/v1/models`)) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual([LATE_MODEL]);
+    expect((json(await send(`${sluice.url}/api/tags`)) as { models: Array<{ name: string }> }).models.map((m) => m.name)).toEqual([LATE_MODEL]);
+    await waitFor(() => logged('/v1/models', 200) && logged('/api/tags', 200), 5000, 'access log lines of the lists');
+    expect(await requestsTotal(sluice, { endpoint: 'none', model: 'none', code: '200' })).toBeGreaterThanOrEqual(3);
+    // HEAD gets the head alone.
+    const head = await fetch(`${sluice.url}/v1/models`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toContain('application/json');
+    expect(await head.text()).toBe('');
   }, 90_000);
 
   it('an endpoint added by a reload that has not listed yet: 503 again until it has', async () => {
