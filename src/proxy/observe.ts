@@ -67,7 +67,7 @@ export class RequestObserver {
       traceId: traceId === undefined ? undefined : sampledTraceId(state.req.traceContext),
     });
     if (endpoint) this.#deps.metrics.tokens(endpoint.name, state.modelLabel, usage.inputTokens, usage.outputTokens);
-    this.#deps.modelStats.record(state.modelLabel, code < 500 && code !== CLIENT_CLOSED, durationMs);
+    this.#deps.modelStats.record(state.modelLabel, code === CLIENT_CLOSED ? 'client_closed' : code < 500 ? 'success' : 'failure', durationMs);
     if (this.#deps.config.logging.access_log) {
       this.#accessLog.write({
         request_id: state.req.id,

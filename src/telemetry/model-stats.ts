@@ -1,9 +1,13 @@
 const SAMPLES = 1024;
 
+/** How a request ended for the model's stats: a client that left is neither a success nor the model's failure. */
+export type ModelOutcome = 'success' | 'failure' | 'client_closed';
+
 interface ModelCounters {
   requests: number;
   successes: number;
   failures: number;
+  clientClosed: number;
   /** Ring buffer of the latest request durations in ms. */
   samples: Float64Array;
   next: number;
@@ -14,6 +18,7 @@ export interface ModelStatsView {
   readonly requests: number;
   readonly successes: number;
   readonly failures: number;
+  readonly client_closed: number;
   readonly latency_ms: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
 }
 
@@ -24,11 +29,16 @@ export interface ModelStatsView {
 export class ModelStats {
   readonly #byModel = new Map<string, ModelCounters>();
 
-  record(model: string, success: boolean, durationMs: number): void {
+  /** Counts a finished request; its duration joins the latency samples unless the client left before the end. */
+  record(model: string, outcome: ModelOutcome, durationMs: number): void {
     let c = this.#byModel.get(model);
-    if (!c) this.#byModel.set(model, (c = { requests: 0, successes: 0, failures: 0, samples: new Float64Array(SAMPLES), next: 0, filled: 0 }));
+    if (!c) this.#byModel.set(model, (c = { requests: 0, successes: 0, failures: 0, clientClosed: 0, samples: new Float64Array(SAMPLES), next: 0, filled: 0 }));
     c.requests++;
-    if (success) c.successes++;
+    if (outcome === 'client_closed') {
+      c.clientClosed++;
+      return;
+    }
+    if (outcome === 'success') c.successes++;
     else c.failures++;
     c.samples[c.next] = durationMs;
     c.next = (c.next + 1) % SAMPLES;
@@ -37,9 +47,9 @@ export class ModelStats {
 
   view(model: string): ModelStatsView {
     const c = this.#byModel.get(model);
-    if (!c) return { requests: 0, successes: 0, failures: 0, latency_ms: { p50: null, p95: null, p99: null } };
+    if (!c) return { requests: 0, successes: 0, failures: 0, client_closed: 0, latency_ms: { p50: null, p95: null, p99: null } };
     const sorted = Array.from(c.samples.subarray(0, c.filled)).sort((a, b) => a - b);
-    return { requests: c.requests, successes: c.successes, failures: c.failures, latency_ms: { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99) } };
+    return { requests: c.requests, successes: c.successes, failures: c.failures, client_closed: c.clientClosed, latency_ms: { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99) } };
   }
 
   models(): string[] {

@@ -39,6 +39,7 @@ const ModelStats = z.strictObject({
   requests: z.number().int(),
   successes: z.number().int(),
   failures: z.number().int(),
+  client_closed: z.number().int(),
   latency_ms: z.strictObject({ p50: Latency, p95: Latency, p99: Latency }),
   endpoints: z.array(z.strictObject({ name: z.string(), status: HealthState, routable: z.boolean() })),
 });
@@ -99,7 +100,7 @@ describe('status API schema', () => {
     const { body } = await get('/internal/stats/models');
     const { models } = Models.parse(body);
     const m = models.find((x) => x.model === 'm:1')!;
-    expect(m).toMatchObject({ requests: 5, successes: 5, failures: 0 });
+    expect(m).toMatchObject({ requests: 5, successes: 5, failures: 0, client_closed: 0 });
     expect(m.latency_ms.p50).toBeGreaterThan(0);
     expect(m.latency_ms.p99).toBeGreaterThanOrEqual(m.latency_ms.p50!);
     expect(m.endpoints).toEqual([{ name: 'a', status: 'healthy', routable: true }]);
