@@ -100,6 +100,9 @@ export class Forwarder {
     const canRetry = () => state.attempts < maxAttempts && hasCandidate(pool, state);
 
     while (state.attempts < maxAttempts) {
+      // A client gone while its request waited (the first model listings, an asynchronous rate
+      // limit): an attempt would only learn it from a close event that has already fired.
+      if (req.socket.destroyed) return this.#observer.finish(req, state, { endpoint: undefined, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
       const choice = chooseEndpoint(this.#deps.selector, this.#deps.endpoints, pool, state, sticky);
       if (typeof choice === 'string') return this.#fail(req, res, state, this.#noEndpointError(state, choice, preq.model));
       const endpoint = choice.endpoint;

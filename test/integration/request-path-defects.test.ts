@@ -418,3 +418,46 @@ describe('a backend status line no response can carry', () => {
     }
   });
 });
+
+describe('a client that leaves while its request waits', () => {
+  it('for the first model listings: the request is not sent on, and is logged as 499', async () => {
+    // The first model list answers after 8 s: until then a request for t:1 waits for the catalog
+    // (discovery.timeout, the longest that wait lasts, is longer).
+    const posts: string[] = [];
+    let listed = false;
+    const slow = http.createServer((req, res) => {
+      if (req.url === '/health') return res.end('ok');
+      if (req.url === '/v1/models') {
+        const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
+        if (listed) return answer();
+        return void setTimeout(() => {
+          listed = true;
+          answer();
+        }, 8000);
+      }
+      posts.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+      // Not waiting for it to be ready: it is not, until the list has answered.
+      const sluice = await startSluice((port) => config(port, [{ name: 'slow', url }], 'discovery:\n  timeout: 30s'), {}, false);
+      await waitFor(async () => (await fetch(`${sluice.url}/internal/health`).catch(() => undefined)) !== undefined, 30_000, 'sluice listening');
+      expect(listed).toBe(false);
+      // The client gives up after 300 ms, long before the list answers.
+      const gone = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1"}', signal: AbortSignal.timeout(300) }).catch((err: unknown) => err);
+      expect(gone).toBeInstanceOf(Error);
+      await waitFor(() => listed, 15_000, 'the model list answered');
+      await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'request' && l.path === '/v1/chat/completions'), 10_000, 'the request logged');
+      const line = sluice.proc.jsonLines().find((l) => l.message === 'request' && l.path === '/v1/chat/completions')!;
+      expect(line).toMatchObject({ status: 499, error: 'client_closed', endpoint: 'none' });
+      expect(posts).toEqual([]);
+      expect((await endpointStatus(sluice))[0]!.active_connections).toBe(0);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+});
