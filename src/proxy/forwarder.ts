@@ -20,7 +20,7 @@ import { Responder } from './respond.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
 import { TargetPolicy } from './target.js';
 import { trustedList } from './trusted-proxies.js';
-import { answerOnSocket, responseInProgress } from './unparsed.js';
+import { answeredOnSocket, answerOnSocket, markAnsweredOnSocket, responseInProgress } from './unparsed.js';
 import type { Upstream } from './upstream.js';
 
 export type { ProxiedRequest } from './request-state.js';
@@ -167,15 +167,20 @@ export class Forwarder {
   refuseOnSocket(socket: Duplex, err: SluiceError, req?: IncomingMessage): void {
     const earlier = responseInProgress(socket);
     const bytes = answerOnSocket(socket, err, earlier);
-    // A request whose response is in progress on this connection is counted by its own path.
-    if (earlier) return;
+    // A request whose response is in progress on this connection is counted by its own path,
+    // with this error when it was written in that response's place (bytes: it was).
+    if (earlier) {
+      if (bytes > 0) markAnsweredOnSocket(earlier, { err, bytes });
+      return;
+    }
     const path = req?.url ?? '';
     const state: RequestState = { req: untracedRequest(randomUUID()), flavour: 'openai', catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
     this.#observer.finish({ method: req?.method, url: req?.url }, state, { endpoint: undefined, code: err.status, bytes, usage: {}, error: err.code });
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, state: RequestState, err: SluiceError): void {
-    const bytes = sendError(req, res, err, withOwnHeaders({}, state));
-    this.#observer.finish(req, state, { endpoint: undefined, code: err.status, bytes, usage: {}, error: err.code });
+    // The parser refused the rest of this request and answered on its socket: that is its answer.
+    const answered = answeredOnSocket(res) ?? { err, bytes: sendError(req, res, err, withOwnHeaders({}, state)) };
+    this.#observer.finish(req, state, { endpoint: undefined, code: answered.err.status, bytes: answered.bytes, usage: {}, error: answered.err.code });
   }
 }

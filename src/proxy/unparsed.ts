@@ -47,6 +47,28 @@ export function answerOnSocket(socket: Duplex, err: SluiceError, inFlight = resp
   return bytes;
 }
 
+/** What was written on the socket in place of a response whose head had not gone out (see answeredOnSocket). */
+export interface SocketAnswer {
+  readonly err: SluiceError;
+  readonly bytes: number;
+}
+
+const socketAnswers = new WeakMap<ServerResponse, SocketAnswer>();
+
+/**
+ * Marks a response whose request the parser refused part-way (a bad chunk, the body not arriving
+ * within server.request_timeout): the error was written on its socket instead, and the request's
+ * own path, which only sees the connection close, records that error rather than a client that left.
+ */
+export function markAnsweredOnSocket(res: ServerResponse, answer: SocketAnswer): void {
+  socketAnswers.set(res, answer);
+}
+
+/** The error written on the socket in place of this response, if any (see markAnsweredOnSocket). */
+export function answeredOnSocket(res: ServerResponse): SocketAnswer | undefined {
+  return socketAnswers.get(res);
+}
+
 /**
  * The response of an earlier request still being written on this connection, if any: that
  * request is counted and logged by its own path. Node keeps it on the socket as `_httpMessage`
