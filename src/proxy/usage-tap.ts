@@ -113,7 +113,13 @@ function valueStart(data: Buffer, keyEnd: number): number {
   return at;
 }
 
-/** The digits of the last `"name": 123` in `data`, as a number; undefined when there is none. */
+/**
+ * Digits a token count may have: a trillion tokens is beyond any real request. A backend that
+ * sends more (a 310-digit count reads as Infinity, which a counter refuses) has its count ignored.
+ */
+const MAX_COUNT_DIGITS = 12;
+
+/** The digits of the last `"name": 123` in `data`, as a number; undefined when there is none, or it is no plausible count. */
 function lastNumber(data: Buffer, key: Buffer): number | undefined {
   for (let found = data.lastIndexOf(key); found !== -1; found = found === 0 ? -1 : data.lastIndexOf(key, found - 1)) {
     let at = valueStart(data, found + key.length);
@@ -121,6 +127,7 @@ function lastNumber(data: Buffer, key: Buffer): number | undefined {
     let value = 0;
     const first = at;
     for (; at < data.length && data[at]! >= 0x30 && data[at]! <= 0x39; at++) value = value * 10 + (data[at]! - 0x30);
+    if (at - first > MAX_COUNT_DIGITS) return undefined;
     if (at > first) return value;
   }
   return undefined;

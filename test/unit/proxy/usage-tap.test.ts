@@ -25,6 +25,12 @@ describe('UsageTap', () => {
     expect(tapOf(...events)).toEqual({ inputTokens: 6, outputTokens: 1, responseModel: 'gpt-x' });
   });
 
+  it('ignores a count no request can have: a 310-digit one reads as Infinity, which a counter refuses', () => {
+    const huge = '9'.repeat(310);
+    expect(tapOf(`{"model":"m1","usage":{"prompt_tokens":${huge},"completion_tokens":3}}`)).toEqual({ inputTokens: undefined, outputTokens: 3, responseModel: 'm1' });
+    expect(tapOf(`{"model":"m1","usage":{"prompt_tokens":999999999999,"completion_tokens":1000000000000}}`)).toEqual({ inputTokens: 999999999999, outputTokens: undefined, responseModel: 'm1' });
+  });
+
   it('reads Ollama eval counts from the last NDJSON line', () => {
     const lines = ['{"model":"qwen","response":"a","done":false}\n', '{"model":"qwen","response":"","done":true,"prompt_eval_count":12,"eval_count":5}\n'];
     expect(tapOf(...lines)).toEqual({ inputTokens: 12, outputTokens: 5, responseModel: 'qwen' });
