@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -10,26 +9,20 @@ import type { LoadBoard } from '../load/index.js';
 import type { SluiceMetrics, ModelStats, Logger } from '../telemetry/index.js';
 import { Attempt } from './attempt.js';
 import { chooseEndpoint, hasCandidate } from './choose.js';
-import { apiFlavour, sendError, SluiceError } from './errors.js';
+import { apiFlavour, SluiceError } from './errors.js';
 import { asksForStream } from './first-token.js';
 import { ModelAnswers } from './model-answers.js';
+import { OwnAnswers } from './own-answers.js';
 import { RequestObserver } from './observe.js';
 import { promptBlocks } from './prompt-blocks.js';
-import { CLIENT_CLOSED, operationName, untracedRequest, withOwnHeaders, type ProxiedRequest, type RequestState } from './request-state.js';
+import { CLIENT_CLOSED, operationName, type ProxiedRequest, type RequestState } from './request-state.js';
 import { Responder } from './respond.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
 import { TargetPolicy } from './target.js';
 import { trustedList } from './trusted-proxies.js';
-import { answeredOnSocket, answerOnSocket, markAnsweredOnSocket, responseInProgress } from './unparsed.js';
 import type { Upstream } from './upstream.js';
 
 export type { ProxiedRequest } from './request-state.js';
-
-/** The state of a request Sluice answers itself, without routing it: no model, no attempt. */
-function ownAnswerState(req: IncomingMessage, preq: ProxiedRequest): RequestState {
-  const path = req.url ?? '/';
-  return { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
-}
 
 export interface ForwarderDeps {
   readonly config: SluiceConfig;
@@ -61,6 +54,7 @@ export class Forwarder {
   readonly #responder: Responder;
   readonly #targets: TargetPolicy;
   readonly #models: ModelAnswers;
+  readonly #own: OwnAnswers;
 
   constructor(deps: ForwarderDeps) {
     this.#deps = { ...deps, trustedProxies: trustedList(deps.config.server.trusted_proxies) };
@@ -68,6 +62,7 @@ export class Forwarder {
     this.#responder = new Responder(deps, this.#observer);
     this.#targets = new TargetPolicy(deps.config.proxy.allowed_paths);
     this.#models = new ModelAnswers(deps);
+    this.#own = new OwnAnswers(this.#observer, this.#models);
   }
 
   /** Why a request cannot be forwarded (its target), before its body is read; undefined when it can. */
@@ -93,7 +88,7 @@ export class Forwarder {
       attempts: 0,
       prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),
     };
-    if (preq.model !== undefined && catalogModel === undefined) return this.#fail(req, res, state, this.#models.unknownModel(preq.model, flavour));
+    if (preq.model !== undefined && catalogModel === undefined) return this.#own.fail(req, res, state, this.#models.unknownModel(preq.model, flavour));
     const pool = catalogModel === undefined ? this.#deps.endpoints : this.#deps.catalog.endpointsFor(catalogModel);
     const sticky = this.#deps.sticky ? stickyKey(this.#deps.sticky, req) : undefined;
     const maxAttempts = this.#deps.config.proxy.retries + 1;
@@ -104,7 +99,7 @@ export class Forwarder {
       // limit): an attempt would only learn it from a close event that has already fired.
       if (req.socket.destroyed) return this.#observer.finish(req, state, { endpoint: undefined, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
       const choice = chooseEndpoint(this.#deps.selector, this.#deps.endpoints, pool, state, sticky);
-      if (typeof choice === 'string') return this.#fail(req, res, state, this.#noEndpointError(state, choice, preq.model));
+      if (typeof choice === 'string') return this.#own.fail(req, res, state, this.#noEndpointError(state, choice, preq.model));
       const endpoint = choice.endpoint;
       state.tried.add(endpoint.name);
       state.attempts++;
@@ -117,31 +112,21 @@ export class Forwarder {
         case 'retry':
           continue;
         case 'give_up':
-          return this.#fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
+          return this.#own.fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
         case 'client_gone':
           return this.#observer.finish(req, state, { endpoint, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
         case 'internal':
-          return this.#fail(req, res, state, new SluiceError('internal_error', 'internal error', { cause: next.error }));
+          return this.#own.fail(req, res, state, new SluiceError('internal_error', 'internal error', { cause: next.error }));
         case 'answered':
           return;
       }
     }
-    return this.#fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
+    return this.#own.fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
   }
 
-  /**
-   * Answers a unified model list (`/v1/models`, `/api/tags`), or says it is not known yet (see
-   * ModelAnswers), and counts and logs it like any request.
-   */
+  /** Answers a unified model list (`/v1/models`, `/api/tags`), or says it is not known yet; counted and logged. */
   answerModelList(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): void {
-    const state = ownAnswerState(req, preq);
-    const pending = this.#models.listsPending(state.flavour);
-    if (pending) return this.#fail(req, res, state, pending);
-    const body = Buffer.from(JSON.stringify(this.#models.list(state.flavour)));
-    const head = req.method === 'HEAD';
-    res.writeHead(200, withOwnHeaders({ 'content-type': 'application/json; charset=utf-8', 'content-length': body.length }, state));
-    res.end(head ? undefined : body);
-    this.#observer.finish(req, state, { endpoint: undefined, code: 200, bytes: head ? 0 : body.length, usage: {} });
+    this.#own.modelList(req, res, preq);
   }
 
   #noEndpointError(state: RequestState, why: 'none' | 'busy', model: string | undefined): SluiceError {
@@ -157,30 +142,11 @@ export class Forwarder {
 
   /** Answers a request that failed before routing (bad body) and still counts and logs it. */
   reject(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest, err: SluiceError): void {
-    this.#fail(req, res, ownAnswerState(req, preq), err);
+    this.#own.reject(req, res, preq, err);
   }
 
-  /**
-   * Answers on a bare socket (a request Node's HTTP parser refused, or a CONNECT: `req` is then
-   * what was parsed) and counts and logs it like any request.
-   */
+  /** Answers on a bare socket (a request Node's HTTP parser refused, or a CONNECT) and counts and logs it. */
   refuseOnSocket(socket: Duplex, err: SluiceError, req?: IncomingMessage): void {
-    const earlier = responseInProgress(socket);
-    const bytes = answerOnSocket(socket, err, earlier);
-    // A request whose response is in progress on this connection is counted by its own path,
-    // with this error when it was written in that response's place (bytes: it was).
-    if (earlier) {
-      if (bytes > 0) markAnsweredOnSocket(earlier, { err, bytes });
-      return;
-    }
-    const path = req?.url ?? '';
-    const state: RequestState = { req: untracedRequest(randomUUID()), flavour: 'openai', catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
-    this.#observer.finish({ method: req?.method, url: req?.url }, state, { endpoint: undefined, code: err.status, bytes, usage: {}, error: err.code });
-  }
-
-  #fail(req: IncomingMessage, res: ServerResponse, state: RequestState, err: SluiceError): void {
-    // The parser refused the rest of this request and answered on its socket: that is its answer.
-    const answered = answeredOnSocket(res) ?? { err, bytes: sendError(req, res, err, withOwnHeaders({}, state)) };
-    this.#observer.finish(req, state, { endpoint: undefined, code: answered.err.status, bytes: answered.bytes, usage: {}, error: answered.err.code });
+    this.#own.refuseOnSocket(socket, err, req);
   }
 }

@@ -69,8 +69,9 @@ function statusOf(response: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
 }
 
+/** The access-log lines of forwarded paths (the model list read while waiting for readiness has its own). */
 function accessLines(sluice: SluiceProc): Array<Record<string, unknown>> {
-  return sluice.proc.jsonLines().filter((l) => l.message === 'request');
+  return sluice.proc.jsonLines().filter((l) => l.message === 'request' && l.path !== '/v1/models');
 }
 
 function post(sluice: SluiceProc, path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
