@@ -7,6 +7,7 @@ import { parseDuration, parseSize } from './units.js';
 export const MESSAGES = {
   duration: 'expected a duration like 500ms, 5s, 1m',
   positiveDuration: 'expected a duration greater than 0',
+  longDuration: 'expected a duration of at most 596h (Node.js timers cannot wait longer)',
   size: 'expected a size like 512KiB, 10MiB',
   positiveSize: 'expected a size greater than 0',
   positiveInt: 'expected a positive integer',
@@ -44,6 +45,9 @@ export function integerSchema(message: string) {
 export const positiveInt = () => integerSchema(MESSAGES.positiveInt).positive({ error: MESSAGES.positiveInt });
 export const port = () => integerSchema(MESSAGES.port).min(1, { error: MESSAGES.port }).max(65535, { error: MESSAGES.port });
 
+/** The longest delay a Node.js timer takes (2^31 - 1 ms, about 596.5 hours). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Durations are strings with units; the number 0 is the one bare value allowed. Output: milliseconds. */
 export function duration(options: { allowZero: boolean }) {
   return z
@@ -59,6 +63,12 @@ export function duration(options: { allowZero: boolean }) {
       }
       if (ms === 0 && !options.allowZero) {
         ctx.addIssue({ code: 'custom', message: MESSAGES.positiveDuration });
+        return z.NEVER;
+      }
+      // A longer timer fires after 1 ms (with a TimeoutOverflowWarning): an interval meant as
+      // "practically never" would run back to back.
+      if (ms > MAX_TIMER_MS) {
+        ctx.addIssue({ code: 'custom', message: MESSAGES.longDuration });
         return z.NEVER;
       }
       return ms;
