@@ -67,11 +67,21 @@ export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[
     metrics,
     modelStats: deps.modelStats,
     logger,
-    retryAfterSeconds: (among = endpoints) => Math.max(1, Math.ceil(Math.min(...among.map((ep) => deps.nextCheckInMs(checker, ep))) / 1000)),
+    retryAfterSeconds: (among = endpoints) => Math.max(1, Math.ceil(Math.min(...untilKnown(config, among, (ep) => deps.nextCheckInMs(checker, ep))) / 1000)),
     upstreamFor: deps.upstreamFor,
   });
   if (primary) catalog.onChange(() => primary.modelsChanged(endpoints, catalog.primed));
   return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body };
+}
+
+/**
+ * Milliseconds until each of `among` is checked again; with no endpoint at all (a DNS name that
+ * resolves to nothing yet), until the names are looked up again.
+ */
+function untilKnown(config: SluiceConfig, among: readonly Endpoint[], nextCheckInMs: (ep: Endpoint) => number): number[] {
+  if (among.length > 0) return among.map(nextCheckInMs);
+  const lookups = config.endpoints.filter((ep) => ep.discover === 'dns').map((ep) => ep.discover_interval);
+  return lookups.length > 0 ? lookups : [1000];
 }
 
 /** Points the board at the endpoints' load sources and builds their scraper. */

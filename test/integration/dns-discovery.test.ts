@@ -84,4 +84,23 @@ describe('endpoints discovered through DNS', () => {
     expect(left.has(member('127.0.0.3'))).toBe(true);
     await sleep(0);
   }, 150_000);
+
+  it('a name that resolves to nothing yet: 503 with Retry-After until the next lookup', async () => {
+    const config = validateConfig({
+      server: { host: '127.0.0.1', port: await freePort() },
+      logging: { level: 'error' },
+      endpoints: [{ name: 'pool', url: 'http://model.test:8000', type: 'openai', discover: 'dns', discover_interval: '7s' }],
+    });
+    const empty = await startSluice(config, { logger: createLogger('error'), resolver: async () => [] });
+    try {
+      expect(empty.endpoints).toEqual([]);
+      const res = await fetch(`${empty.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages":[]}' });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_routable_endpoint');
+      // Was `Infinity` (the soonest check of no endpoint at all).
+      expect(res.headers.get('retry-after')).toBe('7');
+    } finally {
+      await empty.close(0);
+    }
+  });
 });
