@@ -18,6 +18,7 @@ export const MESSAGES = {
   url: 'expected a URL like http://127.0.0.1:11434',
   urlProtocol: 'expected an http or https URL',
   urlQuery: 'must not contain a query string or fragment',
+  urlCredentials: 'the user name or password has a bad percent-escape (write % as %25)',
   path: 'expected a path starting with "/"',
   envName: 'expected an environment variable name like OPENAI_API_KEY',
   retryStatus: 'expected an HTTP status 400-599',
@@ -103,6 +104,13 @@ export function endpointUrlProblem(text: string): string | undefined {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return MESSAGES.urlProtocol;
   if (parsed.search !== '' || parsed.hash !== '' || text.includes('?') || text.includes('#')) return MESSAGES.urlQuery;
+  // The credentials become a Basic header, decoded: a bad escape (`%zz`) would fail only then.
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    return MESSAGES.urlCredentials;
+  }
   return undefined;
 }
 

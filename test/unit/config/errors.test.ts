@@ -43,6 +43,8 @@ describe('validation messages', () => {
     ['bare number duration', withPatch({ breaker: { open_duration: 30 } }), 'breaker.open_duration: expected a duration like 500ms, 5s, 1m'],
     ['bad duration unit', { endpoints: [{ ...endpoint, check_interval: '5sec' }] }, 'endpoints[0].check_interval: expected a duration like 500ms, 5s, 1m'],
     ['zero timeout', withPatch({ proxy: { connect_timeout: '0s' } }), 'proxy.connect_timeout: expected a duration greater than 0'],
+    // Accepted, then thrown on when the Basic header was built: a crash at start, a reload half applied.
+    ['a bad percent-escape in URL credentials', withPatch({ endpoints: [{ name: 'x', url: 'http://us%zz:pw@127.0.0.1:9' }] }), 'endpoints[0].url: the user name or password has a bad percent-escape (write % as %25)'],
     // 720h would be a timer of 2,592,000,000 ms, which Node.js fires after 1 ms.
     ['a duration past what a timer can wait', withPatch({ discovery: { interval: '720h' } }), 'discovery.interval: expected a duration of at most 596h (Node.js timers cannot wait longer)'],
     ['bad size', withPatch({ limits: { max_body: '10 megs' } }), 'limits.max_body: expected a size like 512KiB, 10MiB'],
