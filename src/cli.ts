@@ -57,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = positionals;
   if (command !== undefined && command !== 'check-config') return usageError(`unknown command "${command}"`);
 
+  // Before anything slow: a SIGHUP while starting would otherwise end the process.
+  const { holdReloadSignal } = await import('./reload-signal.js');
+  const reloadSignal = holdReloadSignal();
+
   // Tracing must start before Express and http are loaded, so everything else is imported after it.
   const { startTracing } = await import('./telemetry/tracing.js');
   const tracing = command === 'check-config' ? undefined : await startTracing('sluice', process.env, { context: 'explicit', instrumentHttp: false });
@@ -65,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
   if (cluster.isWorker) {
     // A worker of `server.workers` > 1: the primary has read the configuration and sends it.
     const { serveWorker } = await import('./serve.js');
+    // Reloads come from the primary.
+    reloadSignal.ready(() => undefined);
     await serveWorker();
     await tracing?.shutdown();
     return 0;
@@ -92,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
   const workers = workerCount(config.server.workers);
   // SIGHUP re-reads the same file and environment.
   const reloadConfig = () => loadConfig({ path, env: process.env });
-  const status = workers > 1 ? await servePrimary(config, workers, reloadConfig) : (await serveAlone(config, reloadConfig), 0);
+  const status = workers > 1 ? await servePrimary(config, workers, reloadConfig, reloadSignal) : (await serveAlone(config, reloadConfig, reloadSignal), 0);
   await tracing?.shutdown();
   return status;
 }

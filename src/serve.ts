@@ -1,5 +1,6 @@
 import type { SluiceConfig } from './config/index.js';
 import { ClusterPrimary, ClusterWorker } from './cluster/index.js';
+import type { ReloadSignal } from './reload-signal.js';
 import { startSluice } from './sluice.js';
 import { createLogger, type Logger } from './telemetry/index.js';
 
@@ -30,12 +31,12 @@ async function stopSignal(again: () => void, signals: readonly NodeJS.Signals[] 
 }
 
 /** One process: listens, checks, reloads on SIGHUP, drains on SIGTERM/SIGINT. */
-export async function serveAlone(config: SluiceConfig, reloadConfig: () => SluiceConfig): Promise<void> {
+export async function serveAlone(config: SluiceConfig, reloadConfig: () => SluiceConfig, reloadSignal: ReloadSignal): Promise<void> {
   const logger = createLogger(config.logging.level);
   exitOnFatal(logger);
   const sluice = await startSluice(config, { logger });
   // SIGHUP re-reads the same file and environment, as nginx and HAProxy do.
-  process.on('SIGHUP', () => sluice.reload(reloadConfig));
+  reloadSignal.ready(() => sluice.reload(reloadConfig));
   // SIGTERM or SIGINT: drain for server.shutdown_grace; a second one cuts what is left at once.
   await stopSignal(() => void sluice.close(0));
   await sluice.close();
@@ -46,14 +47,14 @@ export async function serveAlone(config: SluiceConfig, reloadConfig: () => Sluic
  * primary and, through it, every worker; SIGTERM/SIGINT drains the workers, then stops. Resolves
  * with the exit status: 1 when a worker could not start (the worker says why on stderr).
  */
-export async function servePrimary(config: SluiceConfig, workers: number, reloadConfig: () => SluiceConfig): Promise<number> {
+export async function servePrimary(config: SluiceConfig, workers: number, reloadConfig: () => SluiceConfig, reloadSignal: ReloadSignal): Promise<number> {
   const logger = createLogger(config.logging.level, 'sluice', { pid: process.pid, worker: 'primary' });
   exitOnFatal(logger);
   const primary = new ClusterPrimary(workers, logger);
   const sluice = await startSluice(config, { logger, cluster: primary });
   primary.start();
   logger.info('sluice starting workers', { workers });
-  process.on('SIGHUP', () => sluice.reload(reloadConfig));
+  reloadSignal.ready(() => sluice.reload(reloadConfig));
   // A second signal is passed on: each worker cuts what it still has.
   const failed = await Promise.race([stopSignal(() => void primary.stopWorkers()).then(() => undefined), primary.startFailure]);
   logger.info('stopping workers', { workers: primary.pids.length });
@@ -70,8 +71,6 @@ export async function serveWorker(): Promise<void> {
   exitOnFatal(logger);
   // Ctrl-C reaches the whole process group; the primary decides, and passes SIGTERM on.
   process.on('SIGINT', () => undefined);
-  // Reloads come from the primary.
-  process.on('SIGHUP', () => undefined);
   const sluice = await startSluice(config, { logger, cluster: worker });
   // The primary's second stop signal arrives over IPC. A second SIGTERM here may be the process
   // group's copy of the one the primary passed on (systemd signals the whole group): it cuts only

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
 import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
@@ -34,6 +34,21 @@ async function endpointView(sluice: SluiceProc, name: string): Promise<EndpointV
 const predict = (url: string) => fetch(`${url}/predict`, { method: 'POST', body: '{"text":"ok"}', headers: { 'content-type': 'application/json' } });
 
 describe('configuration reload (SIGHUP)', () => {
+  it('a SIGHUP while Sluice is still starting is applied once it is up, and does not end the process', async () => {
+    const [a, b] = await Promise.all([startModelServer('a', ['m:1']), startModelServer('b', ['m:1'])]);
+    const sluice = await startSluice((p) => testConfig(p, [{ id: 'a', url: a.url }]), {}, false);
+    // The file a config reloader would have just written, announced as soon as the process
+    // catches SIGHUP (before that, Node itself is still booting): Sluice is still loading then.
+    writeFileSync(sluice.configPath, testConfig(sluice.port, [{ id: 'a', url: a.url }, { id: 'b', url: b.url }]));
+    const catchesSighup = () => (BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${sluice.proc.child.pid}/status`, 'utf8'))![1]}`) & 1n) === 1n;
+    await waitFor(catchesSighup, 10_000, 'a SIGHUP handler');
+    expect(await fetch(`${sluice.url}/internal/health`).catch(() => 'not listening yet')).toBe('not listening yet');
+    sluice.proc.child.kill('SIGHUP');
+    await waitFor(async () => (await reloads(sluice)).ok === 1, 30_000, 'the reload applied once started');
+    expect(sluice.proc.child.exitCode).toBeNull();
+    expect((await endpointView(sluice, 'b')).name).toBe('b');
+  });
+
   it('a bad file is refused and counted; a good one adds endpoints without resetting the others', async () => {
     const [a, b] = await Promise.all([startModelServer('a', ['m:1']), startModelServer('b', ['m:1'])]);
     let port = 0;
