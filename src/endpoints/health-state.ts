@@ -259,6 +259,10 @@ export class EndpointHealth {
         return;
       case 'unhealthy':
         this.#slowStartFrom = this.#now();
+        // The requests that failed while it was down are the outage's: counted, they would keep
+        // a recovered endpoint degraded for a whole error window (as the breaker is reset too).
+        this.#requests = new OutcomeWindow(this.#policy.errorWindowMs, this.#now);
+        this.#slowRequest = undefined;
         if (this.#consecutivePasses >= rise) this.#moveTo(...this.#servingVerdict(latencyMs, this.#passesReason()));
         else this.#moveTo('recovering', 'check passed');
         return;

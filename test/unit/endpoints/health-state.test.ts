@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_POLICY, HEALTH_STATES } from '../../../src/endpoints/health-state.js';
-import { harness, healthyHarness, unhealthyHarness, type Harness } from './health-support.js';
+import { harness, healthyHarness, requests, unhealthyHarness, type Harness } from './health-support.js';
 
 describe('EndpointHealth defaults and counters', () => {
   it('starts unknown, unroutable, with no checks', () => {
@@ -159,6 +159,24 @@ describe('EndpointHealth rise', () => {
       ['unhealthy', 'recovering', 'check passed'],
       ['recovering', 'healthy', '3 consecutive passes'],
     ]);
+  });
+
+  it('does not hold the outage\'s own failed requests against the recovered endpoint', () => {
+    // Healthy, then its requests fail and its checks too: down.
+    const { health, clock, pass, fail } = healthyHarness({ rise: 2 });
+    requests(health, 0, 20);
+    fail();
+    fail();
+    fail();
+    expect(health.state).toBe('unhealthy');
+    clock.ms += 5_000;
+    pass();
+    pass();
+    // Those failures were within the error window, but they were the outage's.
+    expect(health.state).toBe('healthy');
+    // Failures after recovery count as before.
+    requests(health, 0, 20);
+    expect(health.state).toBe('degraded');
   });
 
   it('counts the pass that started recovery: rise 2 is healthy on the second pass', () => {
