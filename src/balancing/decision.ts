@@ -17,6 +17,7 @@ export type RouteReason = (typeof ROUTE_REASONS)[number];
 export const EXCLUSION_REASONS = [
   'model_not_served',
   'already_tried',
+  'retired',
   'unhealthy',
   'breaker_open',
   'cooling_down',

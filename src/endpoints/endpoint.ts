@@ -70,6 +70,7 @@ export class Endpoint {
   #models: ReadonlySet<string> = new Set();
   #modelsUpdatedAt: number | undefined;
   #cooldownUntil = 0;
+  #retired = false;
   readonly #now: () => number;
   readonly #env: NodeJS.ProcessEnv;
   readonly #passive: PassiveSink | undefined;
@@ -127,13 +128,22 @@ export class Endpoint {
     return this.health.state;
   }
 
-  /** Routable: healthy, degraded or recovering, breaker not open, and not cooling down after a 429. */
+  /** Routable: in the fleet, healthy, degraded or recovering, breaker not open, and not cooling down after a 429. */
   get routable(): boolean {
-    return this.health.routable && this.breaker.isAvailable() && this.#now() >= this.#cooldownUntil;
+    return !this.#retired && this.health.routable && this.breaker.isAvailable() && this.#now() >= this.#cooldownUntil;
+  }
+
+  /**
+   * Takes the endpoint out of the fleet (a reload removed it, or its name now points elsewhere):
+   * it finishes what it has and takes nothing new, a retry of a request that began before included.
+   */
+  retire(): void {
+    this.#retired = true;
   }
 
   /** Why the endpoint is not routable now, or undefined when it is. */
-  get unroutableReason(): 'unhealthy' | 'breaker_open' | 'cooling_down' | undefined {
+  get unroutableReason(): 'retired' | 'unhealthy' | 'breaker_open' | 'cooling_down' | undefined {
+    if (this.#retired) return 'retired';
     if (!this.health.routable) return 'unhealthy';
     if (!this.breaker.isAvailable()) return 'breaker_open';
     if (this.#now() < this.#cooldownUntil) return 'cooling_down';

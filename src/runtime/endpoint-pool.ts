@@ -67,6 +67,7 @@ export function endpointPool(deps: EndpointPoolDeps): EndpointPool {
    * `isLive`: whether a name is in the fleet that replaces this one.
    */
   function retire(ep: Endpoint, isLive: (name: string) => boolean): void {
+    ep.retire();
     upstreams.get(ep)?.retire();
     draining.add(ep);
     logger.info('endpoint draining', { endpoint: ep.name, url: ep.displayUrl, active_connections: ep.activeConnections });
