@@ -23,7 +23,9 @@ export class HealthChecker {
   readonly #random: () => number;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #nextAt = new Map<string, number>();
-  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #inFlight = new Map<Endpoint, Promise<void>>();
+  /** Endpoints whose check in flight at stop() a successor took over (see start): still recorded. */
+  readonly #handedOver = new Set<Endpoint>();
   #stopped = true;
 
   constructor(endpoints: readonly Endpoint[], opts: HealthCheckerOptions) {
@@ -33,12 +35,29 @@ export class HealthChecker {
     this.#random = opts.random ?? Math.random;
   }
 
-  /** Checks every endpoint now, then keeps each on its own schedule. */
-  start(): void {
+  /**
+   * Checks every endpoint now, then keeps each on its own schedule. `previous`, the stopped
+   * checker this one replaces (a reload): an endpoint it is still checking is not checked twice
+   * at once; that check's result is recorded, and this one's schedule starts from it.
+   */
+  start(previous?: HealthChecker): void {
     this.#stopped = false;
-    for (const ep of this.#endpoints) void this.checkNow(ep);
+    for (const ep of this.#endpoints) {
+      const running = previous === undefined ? undefined : previous.#inFlight.get(ep);
+      if (previous === undefined || running === undefined) {
+        void this.checkNow(ep);
+        continue;
+      }
+      previous.#handedOver.add(ep);
+      const p = running.finally(() => {
+        this.#inFlight.delete(ep);
+        this.#schedule(ep);
+      });
+      this.#inFlight.set(ep, p);
+    }
   }
 
+  /** No check starts any more; one in flight is recorded only if a successor took it over (an endpoint that left is not). */
   stop(): void {
     this.#stopped = true;
     for (const t of this.#timers.values()) clearTimeout(t);
@@ -53,23 +72,29 @@ export class HealthChecker {
 
   /** Runs a check now unless one is already in flight (then it shares that one). */
   checkNow(endpoint: Endpoint): Promise<void> {
-    const running = this.#inFlight.get(endpoint.name);
+    const running = this.#inFlight.get(endpoint);
     if (running) return running;
     clearTimeout(this.#timers.get(endpoint.name));
     this.#nextAt.delete(endpoint.name);
     const p = this.#run(endpoint).finally(() => {
-      this.#inFlight.delete(endpoint.name);
+      this.#inFlight.delete(endpoint);
       this.#schedule(endpoint);
-      this.#opts.onChecked?.(endpoint);
+      if (this.#recording(endpoint)) this.#opts.onChecked?.(endpoint);
     });
-    this.#inFlight.set(endpoint.name, p);
+    this.#inFlight.set(endpoint, p);
     return p;
   }
 
   async #run(endpoint: Endpoint): Promise<void> {
     const result = await this.#opts.prober(endpoint);
+    // An endpoint that left while it was being checked: its series are gone, and stay gone.
+    if (!this.#recording(endpoint)) return;
     this.#opts.onResult?.(endpoint, result);
     endpoint.health.recordCheck({ ok: result.ok, latencyMs: result.latencyMs, error: result.error });
+  }
+
+  #recording(endpoint: Endpoint): boolean {
+    return !this.#stopped || this.#handedOver.has(endpoint);
   }
 
   #schedule(endpoint: Endpoint): void {

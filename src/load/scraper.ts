@@ -44,6 +44,8 @@ export class LoadScraper {
   readonly #fetch: TextFetcher;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   #stopped = true;
+  /** stop() has been called: a scrape still in flight records nothing. */
+  #ended = false;
 
   constructor(targets: readonly LoadTarget[], options: LoadScraperOptions) {
     this.#targets = targets.filter((target) => target.source !== 'none');
@@ -58,6 +60,7 @@ export class LoadScraper {
 
   stop(): void {
     this.#stopped = true;
+    this.#ended = true;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
   }
@@ -74,10 +77,13 @@ export class LoadScraper {
     try {
       this.#opts.board.scrapeStarted(target.name);
       const answer = await this.#fetch(url, headers, AbortSignal.timeout(this.#opts.timeoutMs));
+      // Stopped meanwhile (a reload; its successor scrapes afresh): the endpoint may have left, and its series with it.
+      if (this.#ended) return result;
       if (answer.status < 200 || answer.status > 299) throw new Error(`HTTP ${answer.status}`);
       if (answer.body.length > MAX_BODY_CHARS) throw new Error('answer too large');
       this.#opts.board.record(target.name, reader.parse(answer.body));
     } catch (err) {
+      if (this.#ended) return result;
       error = describeFetchError(err);
       result = error === 'timeout' ? 'timeout' : 'failure';
       this.#opts.board.fail(target.name, error);

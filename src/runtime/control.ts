@@ -104,7 +104,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     runtime = next;
     // A worker's checks, scrapes and discovery are the primary's.
     if (worker) return;
-    next.checker.start();
+    next.checker.start(previous?.checker);
     next.scraper.start();
     // Endpoints that kept their models are re-discovered too; recovery re-discovers anyway.
     void next.discovery.discoverAll();

@@ -71,6 +71,43 @@ describe('HealthChecker', () => {
     expect(maxInFlight()).toBe(2); // one per endpoint, two endpoints
   });
 
+  it('across a reload: a kept endpoint is not checked twice at once, and a check of one that left is not recorded', async () => {
+    const endpoints = config.endpoints.map((c) => new Endpoint(c, config, Date.now));
+    const [fast, slow] = [endpoints[0]!, endpoints[1]!];
+    const running = new Map<string, number>();
+    let mostAtOnce = 0;
+    const recorded: string[] = [];
+    const checker = (eps: Endpoint[]) =>
+      new HealthChecker(eps, {
+        now: Date.now,
+        random: () => 0.5,
+        prober: async (ep) => {
+          running.set(ep.name, (running.get(ep.name) ?? 0) + 1);
+          mostAtOnce = Math.max(mostAtOnce, running.get(ep.name)!);
+          await new Promise((r) => setTimeout(r, 3000));
+          running.set(ep.name, running.get(ep.name)! - 1);
+          return pass;
+        },
+        onResult: (ep) => recorded.push(`${ep.name}@${Date.now()}`),
+      });
+    const before = checker([fast, slow]);
+    before.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    // Reloaded while both checks run: `slow` left the fleet.
+    before.stop();
+    const after = checker([fast]);
+    after.start(before);
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(recorded).toEqual(['fast@3000']);
+    expect(fast.state).toBe('healthy');
+    expect(slow.health.checksTotal).toBe(0);
+    // The kept endpoint's next check counts from the end of the one handed over.
+    await vi.advanceTimersByTimeAsync(4500);
+    after.stop();
+    expect(recorded).toEqual(['fast@3000', 'fast@7000']);
+    expect(mostAtOnce).toBe(1);
+  });
+
   it('reports when the next check is due', async () => {
     const { checker, endpoints } = setup(() => pass, 0);
     checker.start();

@@ -12,6 +12,17 @@ function scraperWith(fetchText: TextFetcher) {
 }
 
 describe('LoadScraper', () => {
+  it('records nothing of a scrape still in flight when it is stopped (a reload: the endpoint may have left)', async () => {
+    let answer: (value: { status: number; body: string }) => void = () => undefined;
+    const { board, scraper, results } = scraperWith(() => new Promise((resolve) => (answer = resolve)));
+    const scraping = scraper.scrape(target('vllm'));
+    scraper.stop();
+    answer({ status: 200, body: 'vllm:num_requests_running 1\n' });
+    await scraping;
+    expect(results).toEqual([]);
+    expect(board.facts('ep', undefined)).toMatchObject({ requests: undefined });
+  });
+
   it('GETs the source path under the endpoint URL with its credentials, and records the report', async () => {
     const seen: Array<{ url: string; headers: Record<string, string> }> = [];
     const { board, scraper, results } = scraperWith(async (url, headers) => {
