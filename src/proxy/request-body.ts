@@ -17,8 +17,9 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') throw tooLarge(limit);
-    // The client went away, or sent less than it announced: its mistake, answered as such.
-    if (type === 'request.aborted') throw new SluiceError('client_closed', 'the client closed the connection while sending the body');
+    // The client went away, or sent less than it announced: its mistake, answered as such. Gone
+    // before the body was read (it waited for an asynchronous rate limit), the stream is no longer readable.
+    if (type === 'request.aborted' || type === 'stream.not.readable') throw new SluiceError('client_closed', 'the client closed the connection while sending the body');
     if (type === 'request.size.invalid') throw new SluiceError('invalid_request', 'request body length does not match Content-Length');
     throw err;
   }

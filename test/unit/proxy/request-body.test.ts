@@ -1,8 +1,9 @@
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../../src/proxy/errors.js';
-import { modelOf } from '../../../src/proxy/request-body.js';
+import { modelOf, readBody } from '../../../src/proxy/request-body.js';
 
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
 const json = { 'content-type': 'application/json' };
@@ -35,5 +36,25 @@ describe('modelOf', () => {
   it('other bodies pass untouched: form data, and compressed JSON', () => {
     expect(modelOf(req({ 'content-type': 'application/x-www-form-urlencoded' }), Buffer.from('a=1'))).toBeUndefined();
     expect(modelOf(req({ ...json, 'content-encoding': 'gzip' }), gzipSync('{"model":"x"}'))).toBeUndefined();
+  });
+});
+
+describe('readBody', () => {
+  it('a client gone before its body is read (it waited for an asynchronous rate limit) is client_closed, not an internal error', async () => {
+    const settled = new Promise<unknown>((resolve) => {
+      const server = http.createServer((request) => {
+        // Read only once the client has gone, as after a gate's verdict that came late.
+        request.socket.once('close', () => setTimeout(() => void readBody(request, 1_000_000).then(resolve, resolve).finally(() => server.close()), 50));
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1', () => {
+          socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":');
+          setTimeout(() => socket.destroy(), 50);
+        });
+      });
+    });
+    const outcome = await settled;
+    expect(outcome).toBeInstanceOf(SluiceError);
+    expect(outcome).toMatchObject({ code: 'client_closed', status: 499 });
   });
 });
