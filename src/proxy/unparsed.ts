@@ -13,6 +13,8 @@ import { untracedRequest } from './request-state.js';
  */
 export function parserRefusal(err: NodeJS.ErrnoException): SluiceError | undefined {
   if (err.code === 'ECONNRESET') return undefined;
+  // The connection ended part-way through a request: the client left (nothing is written back).
+  if (err.code === 'HPE_INVALID_EOF_STATE') return new SluiceError('client_closed', 'the client closed the connection before its request was complete');
   if (err.code === 'HPE_HEADER_OVERFLOW') return new SluiceError('headers_too_large', 'the request headers are larger than Sluice accepts');
   if (err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return new SluiceError('body_too_large', 'the chunk extensions of the request body are larger than Sluice accepts');
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new SluiceError('request_timeout', 'the request did not arrive in time (server.headers_timeout, server.request_timeout)');
@@ -34,11 +36,12 @@ export function expectationRefusal(req: IncomingMessage): SluiceError {
  * Writes the error on a socket that has no response object of its own (the parser refused the
  * request, or it was a CONNECT), in the OpenAI shape since the path may not be known, then
  * closes it, as Node does by default. Nothing is written when a response already in progress on
- * the connection has started: bytes of this one would corrupt it. Returns the body bytes written.
+ * the connection has started (bytes of this one would corrupt it), nor to a client that left.
+ * Returns the body bytes written.
  */
 export function answerOnSocket(socket: Duplex, err: SluiceError, inFlight = responseInProgress(socket)): number {
   let bytes = 0;
-  if (socket.writable && !inFlight?.headersSent) {
+  if (socket.writable && !inFlight?.headersSent && err.code !== 'client_closed') {
     const body = JSON.stringify(errorBody(err, 'openai'));
     bytes = Buffer.byteLength(body);
     socket.write(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${bytes}\r\nconnection: close\r\n\r\n${body}`);

@@ -67,6 +67,22 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     expect(loggedBytes(code).at(-1)).toBe(Buffer.byteLength(text.split('\r\n\r\n')[1]!));
   });
 
+  it('a client that closes part-way through its request is a 499 client_closed, not a 400 written to nobody', async () => {
+    const { port } = new URL(sluice.url);
+    const before = await counted('499');
+    const linesBefore = loggedBytes('client_closed').length;
+    // Part of the headers, then part of a body: both are the client leaving.
+    for (const partial of ['POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-le', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":']) {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(partial));
+      socket.on('error', () => undefined);
+      await new Promise((r) => setTimeout(r, 200));
+      socket.destroy();
+    }
+    await waitFor(async () => (await counted('499')) === before + 2, 5000, 'both counted as 499');
+    await waitFor(() => loggedBytes('client_closed').length === linesBefore + 2, 5000, 'two access-log lines');
+    expect(loggedBytes('client_closed').slice(-2)).toEqual([0, 0]);
+  });
+
   it('a valid request on the same port is still served', async () => {
     const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
     expect(res.status).toBe(200);
