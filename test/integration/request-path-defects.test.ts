@@ -78,6 +78,39 @@ function post(sluice: SluiceProc, path: string, body: string, headers: Record<st
   return fetch(`${sluice.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 
+/**
+ * A backend on a bare socket, for answers Node's HTTP server will not write: `answer` gets each
+ * request's head in turn (its body read and dropped), the socket, and the request's number on
+ * its connection (1 for the first), and writes what it likes.
+ */
+async function rawBackend(answer: (head: string, socket: net.Socket, nth: number) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let nth = 0;
+    let buffered = '';
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      while (buffered.includes('\r\n\r\n')) {
+        const head = buffered.slice(0, buffered.indexOf('\r\n\r\n'));
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffered.length < head.length + 4 + length) return;
+        buffered = buffered.slice(head.length + 4 + length);
+        answer(head, socket, ++nth);
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
 describe('a request that cannot be forwarded', () => {
   it('`*` targets and dot-segments get a 400 before any endpoint is chosen, and never make an endpoint unhealthy', async () => {
     const b = await backend(ok);
@@ -129,44 +162,20 @@ describe('retries never run a generation twice', () => {
   async function racingBackend() {
     const served: string[] = [];
     const received: string[] = [];
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      let requests = 0;
-      let buffered = '';
-      socket.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        while (buffered.includes('\r\n\r\n')) {
-          const head = buffered.slice(0, buffered.indexOf('\r\n\r\n'));
-          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
-          if (buffered.length < head.length + 4 + length) return;
-          buffered = buffered.slice(head.length + 4 + length);
-          requests++;
-          const health = head.startsWith('GET /health');
-          const models = head.startsWith('GET /v1/models');
-          const line = head.slice(0, head.indexOf(' HTTP/'));
-          if (!health && !models) received.push(line);
-          if (!health && !models && requests > 1) {
-            socket.resetAndDestroy();
-            return;
-          }
-          if (!health && !models) served.push(line);
-          const body = models ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
-          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nkeep-alive: timeout=60\r\n\r\n${body}`);
-        }
-      });
-      socket.on('error', () => undefined);
+    const backend = await rawBackend((head, socket, nth) => {
+      const health = head.startsWith('GET /health');
+      const models = head.startsWith('GET /v1/models');
+      const line = head.slice(0, head.indexOf(' HTTP/'));
+      if (!health && !models) received.push(line);
+      if (!health && !models && nth > 1) {
+        socket.resetAndDestroy();
+        return;
+      }
+      if (!health && !models) served.push(line);
+      const body = models ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nkeep-alive: timeout=60\r\n\r\n${body}`);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      served,
-      received,
-      async close() {
-        for (const socket of sockets) socket.destroy();
-        await new Promise<void>((r) => server.close(() => r()));
-      },
-    };
+    return { ...backend, served, received };
   }
 
   it('the keep-alive race: a reused connection reset before any response byte is retried once on a new one when the request may be sent again, and not held against the endpoint', async () => {
@@ -374,33 +383,12 @@ describe('retries leave nothing behind', () => {
 
 describe('a backend status line no response can carry', () => {
   /** Answers health checks and the model list, and every other request with `HTTP/1.1 099 Weird`, which Node's client parser takes. */
-  async function weirdStatusBackend() {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      let buffered = '';
-      socket.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        while (buffered.includes('\r\n\r\n')) {
-          const head = buffered.slice(0, buffered.indexOf('\r\n\r\n'));
-          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
-          if (buffered.length < head.length + 4 + length) return;
-          buffered = buffered.slice(head.length + 4 + length);
-          const own = head.startsWith('GET /health') || head.startsWith('GET /v1/models');
-          const body = head.startsWith('GET /v1/models') ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
-          socket.write(`HTTP/1.1 ${own ? '200 OK' : '099 Weird'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
-        }
-      });
-      socket.on('error', () => undefined);
+  function weirdStatusBackend() {
+    return rawBackend((head, socket) => {
+      const own = head.startsWith('GET /health') || head.startsWith('GET /v1/models');
+      const body = head.startsWith('GET /v1/models') ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
+      socket.write(`HTTP/1.1 ${own ? '200 OK' : '099 Weird'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      async close() {
-        for (const socket of sockets) socket.destroy();
-        await new Promise<void>((r) => server.close(() => r()));
-      },
-    };
   }
 
   it('is a 502 protocol error, counted and logged, and the endpoint gets its connection slot back', async () => {
