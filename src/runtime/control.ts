@@ -126,6 +126,11 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   }
 
   function reloadFrom(load: () => SluiceConfig): boolean {
+    // Draining for shutdown: a reload would start checks, scrapes and discovery again.
+    if (shuttingDown) {
+      logger.warn('configuration reload ignored: shutting down');
+      return false;
+    }
     try {
       reload(load());
       return true;

@@ -67,6 +67,22 @@ describe('fault matrix: lifecycle', () => {
     expect(sluice.proc.jsonLines().some((l) => l.message === 'request cut at shutdown')).toBe(false);
   }, 120_000);
 
+  it('a SIGHUP while draining for shutdown is ignored, said so, and the drain goes on', async () => {
+    const a = await startModelServer('a', ['m:1'], { TOKEN_DELAY: '20ms' });
+    const sluice = await startSluice((p) => testConfig(p, [{ id: 'a', url: a.url }]).replace('server:\n', 'server:\n  shutdown_grace: 30s\n'));
+    await waitReady(sluice.url, 1, ['m:1']);
+    const stream = chatStream(sluice.url, 100);
+    await stream.opened;
+    const exited = new Promise<number | null>((r) => sluice.proc.child.once('exit', (code) => r(code)));
+    sluice.proc.child.kill('SIGTERM');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'shutting down'), 5000, 'draining');
+    sluice.proc.child.kill('SIGHUP');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'configuration reload ignored: shutting down'), 5000, 'the reload refused');
+    expect((await stream.done).complete).toBe(true);
+    expect(await exited).toBe(0);
+    expect(sluice.proc.jsonLines().some((l) => l.message === 'configuration reloaded')).toBe(false);
+  }, 60_000);
+
   it('SIGTERM with a short grace: a longer stream is cut, logged and counted', async () => {
     const a = await startModelServer('a', ['m:1'], { TOKEN_DELAY: '50ms' });
     const sluice = await startSluice((p) => testConfig(p, [{ id: 'a', url: a.url }]).replace('server:\n', 'server:\n  shutdown_grace: 1s\n'));
