@@ -43,8 +43,8 @@ export class HealthChecker {
   start(previous?: HealthChecker): void {
     this.#stopped = false;
     for (const ep of this.#endpoints) {
-      const running = previous === undefined ? undefined : previous.#inFlight.get(ep);
-      if (previous === undefined || running === undefined) {
+      const running = previous ? previous.#inFlight.get(ep) : undefined;
+      if (!previous || !running) {
         void this.checkNow(ep);
         continue;
       }

@@ -72,22 +72,22 @@ export class LoadScraper {
     const headers: Record<string, string> = { accept: reader.accept };
     if (target.authorization) headers.authorization = target.authorization;
     const url = joinUrl(target.baseUrl, reader.path);
-    let result: ScrapeResult = 'success';
+    let report: ReturnType<typeof reader.parse> | undefined;
     let error: string | undefined;
+    this.#opts.board.scrapeStarted(target.name);
     try {
-      this.#opts.board.scrapeStarted(target.name);
       const answer = await this.#fetch(url, headers, AbortSignal.timeout(this.#opts.timeoutMs));
-      // Stopped meanwhile (a reload; its successor scrapes afresh): the endpoint may have left, and its series with it.
-      if (this.#ended) return result;
       if (answer.status < 200 || answer.status > 299) throw new Error(`HTTP ${answer.status}`);
       if (answer.body.length > MAX_BODY_CHARS) throw new Error('answer too large');
-      this.#opts.board.record(target.name, reader.parse(answer.body));
+      report = reader.parse(answer.body);
     } catch (err) {
-      if (this.#ended) return result;
       error = describeFetchError(err);
-      result = error === 'timeout' ? 'timeout' : 'failure';
-      this.#opts.board.fail(target.name, error);
     }
+    const result: ScrapeResult = error === undefined ? 'success' : error === 'timeout' ? 'timeout' : 'failure';
+    // Stopped meanwhile (a reload; its successor scrapes afresh): the endpoint may have left, and its series with it.
+    if (this.#ended) return result;
+    if (error === undefined) this.#opts.board.record(target.name, report!);
+    else this.#opts.board.fail(target.name, error);
     this.#opts.onResult?.(target, result, error);
     return result;
   }

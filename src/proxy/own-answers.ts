@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { apiFlavour, sendError, type SluiceError } from './errors.js';
+import { apiFlavour, sendError, type ApiFlavour, type SluiceError } from './errors.js';
 import type { ModelAnswers } from './model-answers.js';
 import type { RequestObserver } from './observe.js';
 import { operationName, untracedRequest, withOwnHeaders, type ProxiedRequest, type RequestState } from './request-state.js';
@@ -29,12 +29,12 @@ export class OwnAnswers {
 
   /** Answers a request that failed before routing (bad body). */
   reject(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest, err: SluiceError): void {
-    this.fail(req, res, unroutedState(req, preq), err);
+    this.fail(req, res, unroutedState(req.url ?? '/', preq), err);
   }
 
   /** Answers a unified model list (`/v1/models`, `/api/tags`), or says it is not known yet (see ModelAnswers). */
   modelList(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): void {
-    const state = unroutedState(req, preq);
+    const state = unroutedState(req.url ?? '/', preq);
     const pending = this.#models.listsPending(state.flavour);
     if (pending) return this.fail(req, res, state, pending);
     const body = Buffer.from(JSON.stringify(this.#models.list(state.flavour)));
@@ -54,14 +54,13 @@ export class OwnAnswers {
       if (bytes > 0) markAnsweredOnSocket(earlier, { err, bytes });
       return;
     }
-    const path = req?.url ?? '';
-    const state: RequestState = { req: untracedRequest(randomUUID()), flavour: 'openai', catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
+    // Answered in the OpenAI shape whatever the path (see answerOnSocket).
+    const state = unroutedState(req?.url ?? '', untracedRequest(randomUUID()), 'openai');
     this.#observer.finish({ method: req?.method, url: req?.url }, state, { endpoint: undefined, code: err.status, bytes, usage: {}, error: err.code });
   }
 }
 
-/** The state of a request Sluice answers without routing it: no model, no attempt. */
-function unroutedState(req: IncomingMessage, preq: ProxiedRequest): RequestState {
-  const path = req.url ?? '/';
-  return { req: preq, flavour: apiFlavour(path), catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
+/** The state of a request to `path` that Sluice answers without routing it: no model, no attempt. */
+function unroutedState(path: string, preq: ProxiedRequest, flavour: ApiFlavour = apiFlavour(path)): RequestState {
+  return { req: preq, flavour, catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
 }
