@@ -200,7 +200,8 @@ export class Attempt {
         if (status >= 500 || status === 429) metrics.attemptFailed(endpoint.name, status === 429 ? 'http_429' : 'http_5xx', false);
         return;
       case 'upstream_failed':
-        this.#recordFailure('stream_cut', streamed.timedOut ? 'idle timeout mid-stream' : 'backend closed mid-stream', undefined, !streamed.timedOut);
+        // A stream ended cleanly without its end marker lost no connection: the backend is not down.
+        this.#recordFailure('stream_cut', cutCause(streamed), undefined, !streamed.timedOut && !streamed.unterminated);
         metrics.attemptFailed(endpoint.name, 'stream_cut', false);
         return;
       case 'client_gone':
@@ -298,6 +299,12 @@ function startAttemptSpan(state: RequestState, endpoint: Endpoint): Span {
     'sluice.endpoint': endpoint.name,
     'sluice.attempt': state.attempts,
   });
+}
+
+/** Why the backend cut a stream that had reached the client, in words for logs and health. */
+export function cutCause(streamed: StreamOutcome): string {
+  if (streamed.timedOut) return 'idle timeout mid-stream';
+  return streamed.unterminated ? 'backend ended the stream without its end marker' : 'backend closed mid-stream';
 }
 
 /** A refused or reset connection, or one that does not speak HTTP: the endpoint is marked unhealthy at once. */

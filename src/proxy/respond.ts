@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SluiceConfig } from '../config/index.js';
 import { traceIds, type Logger, type SluiceMetrics } from '../telemetry/index.js';
-import type { Attempt, AttemptVerdict } from './attempt.js';
+import { cutCause, type Attempt, type AttemptVerdict } from './attempt.js';
+import { endsWithMarker, expectedEndMarker } from './end-marker.js';
 import { responseHeaders } from './headers.js';
 import { endResponseSpan, type RequestObserver } from './observe.js';
 import { CLIENT_CLOSED, withOwnHeaders, type RequestState } from './request-state.js';
@@ -59,7 +60,10 @@ export class Responder {
     const tap = new UsageTap();
     const timing = new TokenTiming(proxyRes.headers, this.#deps.metrics.interTokenLatency(attempt.endpoint.name, state.modelLabel));
     const { idle_timeout, client_stall_timeout } = this.#deps.config.proxy;
-    const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing, head);
+    // A successful stream whose API promises an end marker is whole only with it.
+    const marker = status >= 200 && status <= 299 ? expectedEndMarker(req.url ?? '', proxyRes.headers) : undefined;
+    const whole = marker === undefined ? undefined : () => endsWithMarker(tap.lastBytes(), marker);
+    const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing, head, whole);
     if (streamed.outcome === 'no_first_token') return attempt.missedFirstToken(req, canRetry);
     if (streamed.outcome === 'cut_before_first_token') return attempt.cutBeforeFirstToken(req, canRetry, streamed.timedOut);
     attempt.release();
@@ -67,7 +71,7 @@ export class Responder {
     const usage = tap.result();
     endResponseSpan(attempt.span, status, streamed.outcome, usage);
     const [code, error] = endCode(status, streamed);
-    if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: streamed.timedOut ? 'idle timeout' : 'backend closed the connection', bytes: streamed.bytes });
+    if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: cutCause(streamed), bytes: streamed.bytes });
     // An error body is no token: counted, a backend failing fast would look like a fast one.
     const ttftMs = timing.firstTokenAt === undefined || status < 200 || status > 299 ? undefined : timing.firstTokenAt - startedAt;
     this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttftMs, overheadMs, bytes: streamed.bytes, usage, error });

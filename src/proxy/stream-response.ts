@@ -3,11 +3,12 @@ import type { TokenTiming } from './token-timing.js';
 import type { UsageTap } from './usage-tap.js';
 
 /**
- * How streaming a response ended. `upstream_failed`: the backend closed it or went silent past
- * the idle timeout. `client_gone`: the client closed its connection. `client_stalled`: the client
- * stopped reading for longer than the stall timeout and Sluice closed its connection.
+ * How streaming a response ended. `upstream_failed`: the backend closed it, went silent past
+ * the idle timeout (`timedOut`), or ended it without the end marker its API promises
+ * (`unterminated`). `client_gone`: the client closed its connection. `client_stalled`: the
+ * client stopped reading for longer than the stall timeout and Sluice closed its connection.
  */
-export type StreamOutcome = { outcome: 'complete' | 'upstream_failed' | 'client_gone' | 'client_stalled'; bytes: number; timedOut: boolean };
+export type StreamOutcome = { outcome: 'complete' | 'upstream_failed' | 'client_gone' | 'client_stalled'; bytes: number; timedOut: boolean; unterminated?: boolean };
 
 /**
  * A held head whose first token never came, and nothing reached the client: the deadline ran out
@@ -51,8 +52,12 @@ export interface StreamTimeouts {
  * they would have without holding. If the backend fails first (`cut_before_first_token`), or the
  * hold runs out (`no_first_token`, the upstream request cancelled), nothing has reached the
  * client, and another endpoint may answer it.
+ *
+ * A body that ends without being `whole` (its API's end marker missing) is a cut stream: the
+ * client's connection is destroyed rather than ended, so that the client, too, sees an answer
+ * cut short rather than a finished one.
  */
-export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, proxyReq: ClientRequest, timeouts: StreamTimeouts, tap: UsageTap, timing: TokenTiming, head: ResponseHead): Promise<StreamOutcome | NoFirstToken> {
+export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, proxyReq: ClientRequest, timeouts: StreamTimeouts, tap: UsageTap, timing: TokenTiming, head: ResponseHead, whole: () => boolean = () => true): Promise<StreamOutcome | NoFirstToken> {
   return new Promise((resolve) => {
     let bytes = 0;
     let done = false;
@@ -67,10 +72,10 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       clearTimeout(stall);
       clearTimeout(firstToken);
     };
-    const finish = (outcome: StreamOutcome['outcome']) => {
+    const finish = (outcome: StreamOutcome['outcome'], unterminated = false) => {
       if (done) return;
       stop();
-      resolve({ outcome, bytes, timedOut });
+      resolve(unterminated ? { outcome, bytes, timedOut, unterminated } : { outcome, bytes, timedOut });
     };
     const firstToken = head.holdMs === undefined ? undefined : setTimeout(() => {
       if (done || !held) return;
@@ -149,6 +154,11 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
     });
     proxyRes.on('end', () => {
       release();
+      if (!whole()) {
+        res.destroy();
+        finish('upstream_failed', true);
+        return;
+      }
       timing.end(performance.now());
       res.end();
       finish('complete');

@@ -72,7 +72,7 @@ export class UsageTap {
   }
 
   /** The last bytes of the response (at most TAIL_BYTES), in order. */
-  #tail(): Buffer {
+  lastBytes(): Buffer {
     const ring = this.#ring;
     if (!ring) {
       // A response that is not streamed is most often one chunk: read in place, not copied.
@@ -85,7 +85,7 @@ export class UsageTap {
   }
 
   result(): Usage {
-    const tail = this.#tail();
+    const tail = this.lastBytes();
     const usage: Usage = {};
     usage.inputTokens = lastNumber(tail, OPENAI_INPUT) ?? lastNumber(tail, OLLAMA_INPUT) ?? lastNumber(tail, RESPONSES_INPUT);
     usage.outputTokens = lastNumber(tail, OPENAI_OUTPUT) ?? lastNumber(tail, OLLAMA_OUTPUT) ?? lastNumber(tail, RESPONSES_OUTPUT);

@@ -2,7 +2,8 @@
  * Why an upstream attempt failed: the `reason` label of the failure and retry counters, the
  * error type on spans and the reason in logs. One list; the type is derived from it.
  * `protocol_error`: the backend answered something that is not HTTP. `stream_cut`: the response
- * had started and the backend closed it, or went silent past the idle timeout, before its end.
+ * had started and the backend closed it, or went silent past the idle timeout, before its end,
+ * or ended a stream without the end marker its API promises (`data: [DONE]`, `"done": true`).
  * `first_token_timeout`: a streamed request's first token did not come within
  * `proxy.first_token_timeout`, and the attempt was cancelled before anything reached the client.
  */

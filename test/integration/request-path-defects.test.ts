@@ -1,9 +1,11 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { Ollama } from 'ollama';
+import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { ok, scriptedBackends } from '../helpers/backends.js';
+import { ok, scriptedBackends, type Handler } from '../helpers/backends.js';
 import { startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
 
 // Regression tests for defects of the request path: each failed before its fix.
@@ -267,6 +269,68 @@ describe('a stream cut mid-way', () => {
     expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
     const stats = (await (await fetch(`${sluice.url}/internal/stats/models`)).json()) as { models: Array<{ model: string; failures: number; successes: number }> } | Record<string, unknown>;
     expect(JSON.stringify(stats)).toMatch(/"failures":1/);
+  });
+});
+
+describe('a stream that ends without its end marker', () => {
+  // Each backend streams two tokens; `whole` decides whether the API's end marker follows before a clean end.
+  const openaiStream = (whole: boolean): Handler => (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const token of ['a', 'b']) res.write(`data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"t:1","choices":[{"index":0,"delta":{"content":"${token}"},"finish_reason":null}]}\n\n`);
+    res.end(whole ? 'data: [DONE]\n\n' : undefined);
+  };
+  const ollamaStream = (whole: boolean): Handler => (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const token of ['a', 'b']) res.write(`{"model":"t:1","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"${token}"},"done":false}\n`);
+    res.end(whole ? '{"model":"t:1","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done_reason":"stop","done":true}\n' : undefined);
+  };
+
+  async function openaiTokens(sluice: SluiceProc): Promise<string> {
+    const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    let text = '';
+    for await (const chunk of await client.chat.completions.create({ model: 't:1', messages: [{ role: 'user', content: 'hi' }], stream: true })) text += chunk.choices[0]?.delta?.content ?? '';
+    return text;
+  }
+
+  async function ollamaTokens(sluice: SluiceProc): Promise<string> {
+    let text = '';
+    for await (const part of await new Ollama({ host: sluice.url }).chat({ model: 't:1', messages: [{ role: 'user', content: 'hi' }], stream: true })) text += part.message.content;
+    return text;
+  }
+
+  it('is cut for the client and counted as a stream cut (OpenAI SSE without data: [DONE]); with the marker it is a 200', async () => {
+    const whole = await backend(openaiStream(true));
+    const cut = await backend(openaiStream(false));
+    const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
+    expect(await openaiTokens(sluice)).toBe('ab');
+    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
+    expect(accessLines(sluice)[0]).toMatchObject({ status: 200, endpoint: 'whole' });
+
+    const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
+    await expect(openaiTokens(other)).rejects.toThrow();
+    await waitFor(() => accessLines(other).length === 1, 5000, 'access line');
+    expect(accessLines(other)[0]).toMatchObject({ status: 502, error: 'stream_cut', endpoint: 'cut' });
+    expect(await metric(other, 'sluice_requests_total', { endpoint: 'cut', code: '502' })).toBe(1);
+    expect(await metric(other, 'sluice_requests_total', { endpoint: 'cut', code: '200' })).toBe(0);
+    expect(await metric(other, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
+    expect(other.proc.jsonLines().find((l) => l.message === 'response cut mid-stream')).toMatchObject({ reason: 'backend ended the stream without its end marker' });
+    // The backend closed nothing: it is not marked down for it.
+    expect((await endpointStatus(other)).find((e) => e.name === 'cut')?.status).not.toBe('unhealthy');
+  });
+
+  it('is cut for the client and counted as a stream cut (Ollama NDJSON without "done": true); with it, a 200', async () => {
+    const whole = await backend(ollamaStream(true));
+    const cut = await backend(ollamaStream(false));
+    const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
+    expect(await ollamaTokens(sluice)).toBe('ab');
+    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
+    expect(accessLines(sluice)[0]).toMatchObject({ status: 200, endpoint: 'whole' });
+
+    const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
+    await expect(ollamaTokens(other)).rejects.toThrow();
+    await waitFor(() => accessLines(other).length === 1, 5000, 'access line');
+    expect(accessLines(other)[0]).toMatchObject({ status: 502, error: 'stream_cut', endpoint: 'cut' });
+    expect(await metric(other, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { endsWithMarker } from '../../../src/proxy/end-marker.js';
 import { MAX_HELD_BYTES, streamResponse } from '../../../src/proxy/stream-response.js';
 import { TokenTiming } from '../../../src/proxy/token-timing.js';
 import { UsageTap } from '../../../src/proxy/usage-tap.js';
@@ -98,5 +99,30 @@ describe('a held head', () => {
     await expect(done).resolves.toEqual({ outcome: 'cut_before_first_token', timedOut: false });
     expect(headSent()).toBe(0);
     expect(res.received).toEqual([]);
+  });
+});
+
+describe('a body that ends without its end marker', () => {
+  function stream(tail: string) {
+    const proxyRes = Object.assign(new PassThrough(), { complete: false, headers: { 'content-type': 'text/event-stream' } }) as unknown as IncomingMessage;
+    const res = client();
+    const tap = new UsageTap();
+    const timing = new TokenTiming(proxyRes.headers, { observe: () => undefined });
+    const done = streamResponse(proxyRes, res, proxyReq, timeouts, tap, timing, { send: () => undefined }, () => endsWithMarker(tap.lastBytes(), 'openai'));
+    (proxyRes as unknown as PassThrough).end(`data: {"choices":[{"delta":{"content":"a"}}]}\n\n${tail}`);
+    return { res: res as unknown as PassThrough, done };
+  }
+
+  it('is a cut stream, and the client connection is destroyed rather than ended', async () => {
+    const { res, done } = stream('');
+    await expect(done).resolves.toMatchObject({ outcome: 'upstream_failed', unterminated: true, timedOut: false });
+    expect(res.destroyed).toBe(true);
+    expect(res.writableEnded).toBe(false);
+  });
+
+  it('with it, the same body is complete and ended', async () => {
+    const { res, done } = stream('data: [DONE]\n\n');
+    await expect(done).resolves.toEqual({ outcome: 'complete', bytes: 61, timedOut: false });
+    expect(res.writableEnded).toBe(true);
   });
 });
