@@ -54,9 +54,15 @@ export class Responder {
   async #respond(req: IncomingMessage, res: ServerResponse, state: RequestState, attempt: Attempt, verdict: ResponseVerdict, canRetry: () => boolean): Promise<ResponseEnd> {
     const { proxyRes, proxyReq, status, ttfbMs, writtenAt, receivedAt } = verdict;
     const { startedAt } = state.req;
-    const head = { send: () => this.#writeHead(res, state, attempt, status, proxyRes), holdMs: attempt.holdMs(proxyRes) };
-    // Sluice's own time; a retried request's also holds its failed attempts, so only first attempts count.
-    const overheadMs = state.attempts === 1 && writtenAt !== undefined ? writtenAt - startedAt + (performance.now() - receivedAt) : undefined;
+    // Writing the head is Sluice's own time too; a head held for the first token waits in between, which is not.
+    let headMs = 0;
+    const send = () => {
+      const at = performance.now();
+      this.#writeHead(res, state, attempt, status, proxyRes);
+      headMs = performance.now() - at;
+    };
+    const head = { send, holdMs: attempt.holdMs(proxyRes) };
+    const readyAt = performance.now();
     const tap = new UsageTap();
     const timing = new TokenTiming(proxyRes.headers, this.#deps.metrics.interTokenLatency(attempt.endpoint.name, state.modelLabel));
     const { idle_timeout, client_stall_timeout } = this.#deps.config.proxy;
@@ -74,6 +80,8 @@ export class Responder {
     if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: cutCause(streamed), bytes: streamed.bytes });
     // An error body is no token: counted, a backend failing fast would look like a fast one.
     const ttftMs = timing.firstTokenAt === undefined || status < 200 || status > 299 ? undefined : timing.firstTokenAt - startedAt;
+    // Sluice's own time; a retried request's also holds its failed attempts, so only first attempts count.
+    const overheadMs = state.attempts === 1 && writtenAt !== undefined ? writtenAt - startedAt + (readyAt - receivedAt) + headMs : undefined;
     this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttftMs, overheadMs, bytes: streamed.bytes, usage, error });
     return { kind: 'answered' };
   }
