@@ -9,6 +9,8 @@ const FIRST_SWEEP_AT = 1024;
 export class EndpointIds {
   readonly #ids = new Map<string, number>();
   readonly #free: number[] = [];
+  /** Ids of forgotten names: reused only once a sweep finds them no longer referred to. */
+  readonly #forgotten = new Set<number>();
   #next = 0;
   #sweepAt = FIRST_SWEEP_AT;
   #version = 0;
@@ -45,12 +47,29 @@ export class EndpointIds {
     return id;
   }
 
+  /**
+   * Takes the name's id away: what the owner holds under that id no longer belongs to the name,
+   * which gets a new id when it is assigned again.
+   */
+  forget(name: string): void {
+    const id = this.#ids.get(name);
+    if (id === undefined) return;
+    this.#ids.delete(name);
+    this.#forgotten.add(id);
+    this.#version++;
+  }
+
   #sweep(): void {
     const inUse = new Uint8Array(this.#next);
     this.#markInUse(inUse);
     for (const [name, id] of this.#ids) {
       if (inUse[id] === 1) continue;
       this.#ids.delete(name);
+      this.#free.push(id);
+    }
+    for (const id of this.#forgotten) {
+      if (inUse[id] === 1) continue;
+      this.#forgotten.delete(id);
       this.#free.push(id);
     }
     this.#sweepAt = Math.max(FIRST_SWEEP_AT, 2 * this.#ids.size);

@@ -97,6 +97,11 @@ export class PrefixIndex {
     return longest;
   }
 
+  /** Drops `endpoint`'s claims: the name now points at another backend, whose cache holds none of them. */
+  forget(endpoint: string): void {
+    this.#ids.forget(endpoint);
+  }
+
   /** Remembers that `endpoint` was sent these blocks now. */
   record(blocks: readonly number[], endpoint: string): void {
     const now = this.#now();

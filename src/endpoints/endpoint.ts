@@ -112,16 +112,22 @@ export class Endpoint {
   }
 
   /**
-   * Applies a reloaded configuration in place: weight, priority, limits, checks, credentials,
-   * health policy and breaker settings change; health state, breaker state, models and the
-   * live connection count stay. Only for the same backend (see sameBackend).
+   * Prepares a reloaded configuration, changing nothing yet: throws when it is another backend
+   * (see sameBackend) or its credentials cannot be read. The returned function applies it in
+   * place and cannot fail: weight, priority, limits, checks, credentials, health policy and
+   * breaker settings change; health state, breaker state, models and the live connection count stay.
    */
-  reconfigure(config: EndpointConfig, cfg: SluiceConfig): void {
+  prepareReconfigure(config: EndpointConfig, cfg: SluiceConfig): () => void {
     if (!this.sameBackend(config)) throw new Error(`endpoint ${this.name}: ${config.url} is another backend; build a new endpoint`);
-    this.#config = config;
-    this.#authorization = outboundAuthorization(config, this.#env);
-    this.health.setPolicy(healthPolicyFrom(cfg));
-    this.breaker.configure(breakerSettingsFrom(cfg));
+    const authorization = outboundAuthorization(config, this.#env);
+    const policy = healthPolicyFrom(cfg);
+    const breaker = breakerSettingsFrom(cfg);
+    return () => {
+      this.#config = config;
+      this.#authorization = authorization;
+      this.health.setPolicy(policy);
+      this.breaker.configure(breaker);
+    };
   }
 
   get state(): HealthState {

@@ -43,8 +43,7 @@ export class DnsWatcher {
   setTargets(configs: readonly EndpointConfig[]): void {
     const wanted = new Map(configs.filter((c) => c.discover === 'dns').map((c) => [c.name, c]));
     for (const name of [...this.#targets.keys()]) {
-      const config = wanted.get(name);
-      if (!config || hostToResolve(config.url) !== this.#targets.get(name)!.host) {
+      if (!this.#keeps(name, wanted)) {
         this.#targets.delete(name);
         this.#answers.delete(name);
       }
@@ -59,6 +58,19 @@ export class DnsWatcher {
 
   get answers(): Answers {
     return this.#answers;
+  }
+
+  /** The answers `setTargets(configs)` would keep (those of endpoints still watched for the same host), changing nothing. */
+  answersFor(configs: readonly EndpointConfig[]): Answers {
+    const wanted = new Map(configs.filter((c) => c.discover === 'dns').map((c) => [c.name, c]));
+    return new Map([...this.#answers].filter(([name]) => this.#keeps(name, wanted)));
+  }
+
+  /** Whether the watched endpoint `name` stays watched, for the same host, among `wanted` (by name). */
+  #keeps(name: string, wanted: ReadonlyMap<string, EndpointConfig>): boolean {
+    const config = wanted.get(name);
+    const target = this.#targets.get(name);
+    return config !== undefined && target !== undefined && hostToResolve(config.url) === target.host;
   }
 
   /** Resolves every target whose time has come; one round at a time. */

@@ -82,6 +82,10 @@ const DISPATCHED_WITHOUT_BOARD: DispatchTicket = { endpoint: '', tokens: 0, epoc
  * rather than vanishing for a scrape interval.
  */
 interface BoardLoad extends MutableLoad {
+  /** What the name points at (see track). */
+  readonly backend: string | undefined;
+  /** The first epoch of this backend under the name: a ticket from before was sent to the one it replaced. */
+  readonly firstEpoch: number;
   epoch: number;
   reportEpoch: number;
   /** Sluice's requests and prompt tokens still in flight, dispatched in the current epoch. */
@@ -117,14 +121,23 @@ export class LoadBoard {
     this.staleAfterMs = options.staleAfterMs;
   }
 
-  /** Sets the endpoints tracked and their sources; others are forgotten, kept ones keep their data. */
-  track(endpoints: ReadonlyArray<{ readonly name: string; readonly source: LoadSourceName }>): void {
-    const wanted = new Map(endpoints.map((ep) => [ep.name, ep.source]));
+  /**
+   * Sets the endpoints tracked, their sources and what each name points at (`backend`, e.g. its
+   * URL); others are forgotten, kept ones keep their data. A name that points at another backend
+   * now starts afresh: the report, the corrections and Sluice's in-flight count were the other
+   * backend's, and the requests still in flight there no longer count here when they complete.
+   */
+  track(endpoints: ReadonlyArray<{ readonly name: string; readonly source: LoadSourceName; readonly backend?: string }>): void {
+    const wanted = new Map(endpoints.map((ep) => [ep.name, ep]));
     for (const name of this.#loads.keys()) if (!wanted.has(name)) this.#loads.delete(name);
-    for (const [name, source] of wanted) {
-      const known = this.#loads.get(name);
+    for (const [name, { source, backend }] of wanted) {
+      const found = this.#loads.get(name);
+      const known = found?.backend === backend ? found : undefined;
       if (known && known.source === source) continue;
+      const epoch = ++this.#epochs;
       this.#loads.set(name, {
+        backend,
+        firstEpoch: known?.firstEpoch ?? epoch,
         source,
         report: undefined,
         reportedAt: undefined,
@@ -136,8 +149,8 @@ export class LoadBoard {
         completedTokens: 0,
         inFlightRequests: known?.inFlightRequests ?? 0,
         inFlightTokens: known?.inFlightTokens ?? 0,
-        epoch: ++this.#epochs,
-        reportEpoch: this.#epochs,
+        epoch,
+        reportEpoch: epoch,
         currentRequests: 0,
         currentTokens: 0,
         scraping: false,
@@ -199,7 +212,7 @@ export class LoadBoard {
 
   completed(ticket: DispatchTicket): void {
     const load = this.#loads.get(ticket.endpoint);
-    if (!load) return;
+    if (!load || ticket.epoch < load.firstEpoch) return;
     load.inFlightRequests = Math.max(0, load.inFlightRequests - 1);
     load.inFlightTokens = Math.max(0, load.inFlightTokens - ticket.tokens);
     if (ticket.epoch >= load.reportEpoch) {

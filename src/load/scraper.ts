@@ -1,6 +1,6 @@
 import { describeFetchError, joinUrl } from '../endpoints/index.js';
 import type { LoadBoard } from './board.js';
-import type { LoadSourceName } from './report.js';
+import type { LoadReport, LoadSourceName } from './report.js';
 import { LOAD_SOURCE_READERS } from './sources.js';
 
 /** An endpoint as the scraper needs it. */
@@ -34,6 +34,16 @@ const fetchText: TextFetcher = async (url, headers, signal) => {
   return { status: res.status, body };
 };
 
+/** The same backend read the same way: a scrape of it may be handed over across a reload. */
+const scrapeKey = (target: LoadTarget): string => `${target.name} ${target.baseUrl.href} ${target.source}`;
+
+/** What one scrape read, not recorded yet. */
+interface ScrapeOutcome {
+  readonly result: ScrapeResult;
+  readonly report?: LoadReport;
+  readonly error?: string;
+}
+
 /**
  * Asks every endpoint with a load source for its load, each on its own timer every
  * `load.interval`, never two scrapes of one endpoint at once, each bounded by `load.timeout`.
@@ -43,21 +53,33 @@ export class LoadScraper {
   readonly #opts: LoadScraperOptions;
   readonly #fetch: TextFetcher;
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** The scrapes of the loops, by scrapeKey, while they run. */
+  readonly #inFlight = new Map<string, Promise<ScrapeOutcome>>();
   #stopped = true;
-  /** stop() has been called: a scrape still in flight records nothing. */
+  /** stop() has been called: a scrape still in flight records nothing here. */
   #ended = false;
 
+  /** `targets`' sources are read when the scrapes start (a target may be a view of an endpoint a reload reconfigures). */
   constructor(targets: readonly LoadTarget[], options: LoadScraperOptions) {
-    this.#targets = targets.filter((target) => target.source !== 'none');
+    this.#targets = targets;
     this.#opts = options;
     this.#fetch = options.fetchText ?? fetchText;
   }
 
-  start(): void {
+  /**
+   * Scrapes every endpoint with a source now, then each on its own timer. `previous`, the
+   * stopped scraper this one replaces (a reload): a backend it is still scraping, read the same
+   * way, is not asked twice at once; this one records that scrape's result and its timer starts
+   * from it.
+   */
+  start(previous?: LoadScraper): void {
     this.#stopped = false;
-    for (const target of this.#targets) void this.#loop(target);
+    for (const target of this.#targets) {
+      if (target.source !== 'none') void this.#loop(target, previous ? previous.#inFlight.get(scrapeKey(target)) : undefined);
+    }
   }
 
+  /** No scrape starts any more, and one in flight is not recorded here (a successor may take it over: see start). */
   stop(): void {
     this.#stopped = true;
     this.#ended = true;
@@ -65,36 +87,49 @@ export class LoadScraper {
     this.#timers.clear();
   }
 
-  /** One scrape of one endpoint, recorded on the board. */
+  /** One scrape of one endpoint, recorded on the board unless this scraper was stopped meanwhile. */
   async scrape(target: LoadTarget): Promise<ScrapeResult> {
     if (target.source === 'none') return 'success';
+    const outcome = await this.#read(target);
+    this.#record(target, outcome);
+    return outcome.result;
+  }
+
+  async #read(target: LoadTarget): Promise<ScrapeOutcome> {
+    if (target.source === 'none') return { result: 'success' };
     const reader = LOAD_SOURCE_READERS[target.source];
     const headers: Record<string, string> = { accept: reader.accept };
     if (target.authorization) headers.authorization = target.authorization;
     const url = joinUrl(target.baseUrl, reader.path);
-    let report: ReturnType<typeof reader.parse> | undefined;
-    let error: string | undefined;
     this.#opts.board.scrapeStarted(target.name);
     try {
       const answer = await this.#fetch(url, headers, AbortSignal.timeout(this.#opts.timeoutMs));
       if (answer.status < 200 || answer.status > 299) throw new Error(`HTTP ${answer.status}`);
       if (answer.body.length > MAX_BODY_CHARS) throw new Error('answer too large');
-      report = reader.parse(answer.body);
+      return { result: 'success', report: reader.parse(answer.body) };
     } catch (err) {
-      error = describeFetchError(err);
+      const error = describeFetchError(err);
+      return { result: error === 'timeout' ? 'timeout' : 'failure', error };
     }
-    const result: ScrapeResult = error === undefined ? 'success' : error === 'timeout' ? 'timeout' : 'failure';
-    // Stopped meanwhile (a reload; its successor scrapes afresh): the endpoint may have left, and its series with it.
-    if (this.#ended) return result;
-    if (error === undefined) this.#opts.board.record(target.name, report!);
-    else this.#opts.board.fail(target.name, error);
-    this.#opts.onResult?.(target, result, error);
-    return result;
   }
 
-  async #loop(target: LoadTarget): Promise<void> {
+  #record(target: LoadTarget, { result, report, error }: ScrapeOutcome): void {
+    // Stopped meanwhile (a reload): the endpoint may have left, and its series with it; a successor that kept it records instead.
+    if (this.#ended) return;
+    if (report) this.#opts.board.record(target.name, report);
+    else if (error !== undefined) this.#opts.board.fail(target.name, error);
+    this.#opts.onResult?.(target, result, error);
+  }
+
+  /** Scrapes `target` (first taking over `running`, the predecessor's scrape of it), then again every interval. */
+  async #loop(target: LoadTarget, running?: Promise<ScrapeOutcome>): Promise<void> {
     if (this.#stopped) return;
-    await this.scrape(target);
+    const key = scrapeKey(target);
+    const scraping = running ?? this.#read(target);
+    this.#inFlight.set(key, scraping);
+    const outcome = await scraping;
+    this.#inFlight.delete(key);
+    this.#record(target, outcome);
     if (this.#stopped) return;
     const timer = setTimeout(() => void this.#loop(target), this.#opts.intervalMs);
     timer.unref();

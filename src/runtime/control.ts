@@ -8,9 +8,15 @@ import { LoadBoard } from '../load/index.js';
 import { SluiceMetrics, type Logger, type ModelStats } from '../telemetry/index.js';
 import { VERSION } from '../version.js';
 import { endpointEvents } from './endpoint-events.js';
-import { endpointPool } from './endpoint-pool.js';
+import { endpointPool, type FleetChange } from './endpoint-pool.js';
 import { runtimeGauges } from './gauges.js';
-import { buildRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
+import { buildRuntime, trackLoad, type Runtime, type RuntimeDeps } from './runtime.js';
+
+/** A runtime built for a configuration, with the change of the fleet it runs over: committed whole, or dropped. */
+interface Transition {
+  readonly runtime: Runtime;
+  readonly fleet: FleetChange;
+}
 
 export interface ControlOptions {
   readonly logger: Logger;
@@ -20,9 +26,9 @@ export interface ControlOptions {
   readonly resolver?: Resolver;
   readonly cluster?: ClusterSide;
   /**
-   * Given each reloaded configuration before the runtime is replaced, for what else follows it
-   * (access control, whose keys are read from their files then). A throw refuses the reload with
-   * nothing changed.
+   * Given each reloaded configuration once its runtime is built and before anything is replaced,
+   * for what else follows it (access control, whose keys are read from their files then). A throw
+   * refuses the reload with nothing changed.
    */
   readonly reloading?: (config: SluiceConfig) => void;
 }
@@ -38,7 +44,7 @@ export interface Control {
   readonly metrics: SluiceMetrics;
   /** When the endpoint's next active check runs: this process's checker's, or in a worker the primary's. */
   nextCheckInMs(ep: Endpoint): number;
-  /** Reads and applies a configuration (see RunningSluice.reload); false, with nothing changed, when reading throws. */
+  /** Reads and applies a configuration (see RunningSluice.reload); false, with nothing changed, when reading or building it throws. */
   readonly reload: (load: () => SluiceConfig) => boolean;
   /** Shutdown has begun: DNS lookups stop and changes of DNS members are no longer applied. */
   beginShutdown(): void;
@@ -84,18 +90,38 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     },
     log: (level, message, fields) => logger.log(level, message, fields),
   });
-  /** DNS members the fleet is built from: this process's own lookups, or in a worker the primary's. */
+  /** In a worker, the DNS members the fleet is built from (the primary's lookups). */
   let fromPrimary: Answers = worker?.answers ?? new Map();
-  const answers = (): Answers => (worker ? fromPrimary : dns.answers);
   const nextCheckInMs = (checker: HealthChecker, ep: Endpoint): number => (worker ? worker.nextCheckInMs(ep) : checker.nextCheckInMs(ep));
   const deps: RuntimeDeps = { logger, metrics, modelStats: options.modelStats, board, prober: options.prober ?? httpProber, upstreamFor: pool.upstreamFor, nextCheckInMs, primary };
 
-  /** Replaces the runtime: endpoints that stay keep their state, checks, scrapes and discovery restart over the new set. */
-  function apply(config: SluiceConfig): void {
+  /**
+   * Builds the runtime for `config` and what it needs (the endpoints it adds), changing nothing
+   * that runs: a throw leaves the running runtime, the endpoint pool and the DNS targets as they were.
+   */
+  function prepare(config: SluiceConfig): Transition {
+    const members = worker ? fromPrimary : dns.answersFor(config.endpoints);
+    const fleet = pool.prepare(runtime?.endpoints ?? [], expandEndpoints(config.endpoints, members), config);
+    try {
+      return { runtime: buildRuntime(config, fleet.endpoints, runtime, deps), fleet };
+    } catch (err) {
+      fleet.abandon();
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces the runtime with a prepared one; nothing here throws. Endpoints that stay keep their
+   * state; one that now points at another backend is a new endpoint, learnt nothing of the old
+   * one (load, prefix claims); checks, scrapes and discovery restart over the new set, taking
+   * over those in flight of the backends kept.
+   */
+  function commit({ runtime: next, fleet }: Transition): void {
     const previous = runtime;
-    dns.setTargets(config.endpoints);
-    const endpoints = pool.reconcile(previous?.endpoints ?? [], expandEndpoints(config.endpoints, answers()), config);
-    const next = buildRuntime(config, endpoints, previous, deps);
+    dns.setTargets(next.config.endpoints);
+    fleet.commit();
+    trackLoad(next, deps);
+    for (const name of fleet.replaced) next.selector.prefixIndex?.forget(name);
     if (previous) {
       previous.checker.stop();
       previous.scraper.stop();
@@ -105,17 +131,32 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     // A worker's checks, scrapes and discovery are the primary's.
     if (worker) return;
     next.checker.start(previous?.checker);
-    next.scraper.start();
+    next.scraper.start(previous?.scraper);
     // Endpoints that kept their models are re-discovered too; recovery re-discovers anyway.
     void next.discovery.discoverAll();
     next.discovery.start();
   }
 
-  /** Applies a reloaded configuration (see RunningSluice.reload); in a worker it comes from the primary. */
+  /** Rebuilds the runtime over the DNS members of the moment. */
+  function apply(config: SluiceConfig): void {
+    commit(prepare(config));
+  }
+
+  /**
+   * Applies a reloaded configuration (see RunningSluice.reload); in a worker it comes from the
+   * primary. All or nothing: the runtime is built and what follows the configuration is given it
+   * before anything is committed, so a throw leaves the running configuration fully in force.
+   */
   function reload(next: SluiceConfig): void {
-    options.reloading?.(next);
+    const transition = prepare(next);
+    try {
+      options.reloading?.(next);
+    } catch (err) {
+      transition.fleet.abandon();
+      throw err;
+    }
     if (!isDeepStrictEqual(next.server, current().config.server) && !worker) logger.warn('server.* changes take effect only after a restart', { server: next.server });
-    apply(next);
+    commit(transition);
     // New `discover: dns` endpoints get their members without waiting for the next round.
     if (!worker) void dns.refreshDue();
     logger.level = next.logging.level;

@@ -15,16 +15,28 @@ export interface EndpointPoolDeps {
   readonly isLive: (name: string) => boolean;
 }
 
+/** A change of the fleet, prepared: nothing that runs has changed until `commit`. */
+export interface FleetChange {
+  /** The endpoints for the wanted configurations, in their order: running ones kept, new ones not in the pool yet. */
+  readonly endpoints: readonly Endpoint[];
+  /** Names that stay but point at another backend now (a new URL): what was learnt of the old one is not the new one's. */
+  readonly replaced: readonly string[];
+  /** Reconfigures the kept endpoints in place, adds the new ones and retires the ones left over to drain; cannot fail. */
+  commit(): void;
+  /** Drops what was prepared (the change is refused): the new endpoints' upstreams are closed. */
+  abandon(): void;
+}
+
 /**
  * The process's endpoints across reloads and DNS changes, with the upstream (proxy and
  * keep-alive agent) of each; an endpoint that leaves drains its own requests and streams first.
  */
 export interface EndpointPool {
   /**
-   * The endpoints for `wanted`, in its order: running ones kept by name and reconfigured in
-   * place, new ones created, and the running ones left over retired to drain.
+   * Prepares the endpoints for `wanted`, changing nothing that runs: running ones kept by name,
+   * new ones built (with their upstreams). Throws what building throws, having changed nothing.
    */
-  reconcile(running: readonly Endpoint[], wanted: readonly EndpointConfig[], config: SluiceConfig): Endpoint[];
+  prepare(running: readonly Endpoint[], wanted: readonly EndpointConfig[], config: SluiceConfig): FleetChange;
   /** The upstream of an endpoint of the pool (on every attempt); throws for one that has left. */
   readonly upstreamFor: (ep: Endpoint) => Upstream;
   /** `live`, and the draining endpoints whose name no live endpoint has taken over. */
@@ -41,25 +53,41 @@ export function endpointPool(deps: EndpointPoolDeps): EndpointPool {
   let drainTimer: NodeJS.Timeout | undefined;
   const timeoutsOf = (config: SluiceConfig): UpstreamTimeouts => ({ connectMs: config.proxy.connect_timeout, firstByteMs: config.proxy.first_byte_timeout });
 
-  function reconcile(running: readonly Endpoint[], wanted: readonly EndpointConfig[], config: SluiceConfig): Endpoint[] {
+  function prepare(running: readonly Endpoint[], wanted: readonly EndpointConfig[], config: SluiceConfig): FleetChange {
     const plan = planFleet(running, wanted);
-    const next = new Map<string, Endpoint>();
-    for (const { endpoint, config: c } of plan.keep) {
-      endpoint.reconfigure(c, config);
-      upstreams.get(endpoint)?.setTimeouts(timeoutsOf(config));
-      next.set(c.name, endpoint);
+    const reconfigure = plan.keep.map(({ endpoint, config: c }) => endpoint.prepareReconfigure(c, config));
+    const created = new Map<Endpoint, Upstream>();
+    try {
+      for (const c of plan.create) {
+        const ep = new Endpoint(c, config, Date.now, listener);
+        created.set(ep, new Upstream(ep.baseUrl, timeoutsOf(config), () => ep.authorization));
+      }
+    } catch (err) {
+      for (const upstream of created.values()) upstream.close();
+      throw err;
     }
-    for (const c of plan.create) {
-      const ep = new Endpoint(c, config, Date.now, listener);
-      upstreams.set(ep, new Upstream(ep.baseUrl, timeoutsOf(config), () => ep.authorization));
-      metrics.initEndpoint(ep.name);
-      next.set(c.name, ep);
-    }
-    // The fleet being built is not current yet: whether a retired name lives on is read from it.
-    const wantedNames = new Set(wanted.map((c) => c.name));
-    for (const ep of plan.retire) retire(ep, (name) => wantedNames.has(name));
-    // In the configured order, so that status and logs read like the file.
-    return wanted.map((c) => next.get(c.name)!);
+    const byName = new Map<string, Endpoint>(plan.keep.map(({ endpoint }) => [endpoint.name, endpoint]));
+    for (const ep of created.keys()) byName.set(ep.name, ep);
+    const runningNames = new Set(running.map((ep) => ep.name));
+    return {
+      // In the configured order, so that status and logs read like the file.
+      endpoints: wanted.map((c) => byName.get(c.name)!),
+      replaced: [...created.keys()].filter((ep) => runningNames.has(ep.name)).map((ep) => ep.name),
+      commit() {
+        for (const apply of reconfigure) apply();
+        for (const { endpoint } of plan.keep) upstreams.get(endpoint)?.setTimeouts(timeoutsOf(config));
+        for (const [ep, upstream] of created) {
+          upstreams.set(ep, upstream);
+          metrics.initEndpoint(ep.name);
+        }
+        // The fleet being committed is not current yet: whether a retired name lives on is read from it.
+        const wantedNames = new Set(wanted.map((c) => c.name));
+        for (const ep of plan.retire) retire(ep, (name) => wantedNames.has(name));
+      },
+      abandon() {
+        for (const upstream of created.values()) upstream.close();
+      },
+    };
   }
 
   /**
@@ -94,7 +122,7 @@ export function endpointPool(deps: EndpointPoolDeps): EndpointPool {
   }
 
   return {
-    reconcile,
+    prepare,
     upstreamFor: (ep) => {
       const upstream = upstreams.get(ep);
       if (!upstream) throw new Error(`endpoint ${ep.name} has left the fleet`);

@@ -4,7 +4,7 @@ import type { SluiceConfig } from '../config/index.js';
 import { ModelCatalog, ModelDiscovery } from '../discovery/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import { HealthChecker, type Prober } from '../health/index.js';
-import { LoadScraper, type LoadBoard } from '../load/index.js';
+import { LoadScraper, type LoadBoard, type LoadTarget } from '../load/index.js';
 import { CHARS_PER_TOKEN, Forwarder, stickyKeySource, type ProxyRuntime, type Upstream } from '../proxy/index.js';
 import type { Logger, ModelStats, SluiceMetrics } from '../telemetry/index.js';
 
@@ -33,7 +33,8 @@ export interface RuntimeDeps {
 }
 
 /**
- * Builds a runtime for the configuration over `endpoints`, nothing started. The previous
+ * Builds a runtime for the configuration over `endpoints`, nothing started and nothing that
+ * runs changed (a reload builds it before it commits: a throw refuses the reload). The previous
  * runtime, if any, hands over its model lists and prefix index.
  */
 export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[], previous: Runtime | undefined, deps: RuntimeDeps): Runtime {
@@ -84,25 +85,45 @@ function untilKnown(config: SluiceConfig, among: readonly Endpoint[], nextCheckI
   return lookups.length > 0 ? lookups : [1000];
 }
 
-/** Points the board at the endpoints' load sources and builds their scraper. */
+/**
+ * Points the board at the runtime's endpoints, their load sources and backends, once it is
+ * committed (a kept endpoint has its reloaded configuration by then). A name that points at
+ * another backend starts afresh on the board.
+ */
+export function trackLoad(runtime: Runtime, deps: Pick<RuntimeDeps, 'board' | 'metrics'>): void {
+  const { board, metrics } = deps;
+  board.staleAfterMs = runtime.config.load.stale_after;
+  board.track(runtime.endpoints.map((ep) => ({ name: ep.name, source: ep.config.load_source, backend: ep.baseUrl.href })));
+  for (const ep of runtime.endpoints) if (ep.config.load_source !== 'none') metrics.initLoadSource(ep.name);
+}
+
+/** The endpoints' load scraper; it reads their sources and credentials when it scrapes (after the commit). */
 function loadScraper(config: SluiceConfig, endpoints: readonly Endpoint[], deps: RuntimeDeps): LoadScraper {
   const { logger, metrics, board, primary } = deps;
-  board.staleAfterMs = config.load.stale_after;
-  board.track(endpoints.map((ep) => ({ name: ep.name, source: ep.config.load_source })));
-  for (const ep of endpoints) if (ep.config.load_source !== 'none') metrics.initLoadSource(ep.name);
-  return new LoadScraper(
-    endpoints.map((ep) => ({ name: ep.name, baseUrl: ep.baseUrl, source: ep.config.load_source, authorization: ep.authorization })),
-    {
-      board,
-      intervalMs: config.load.interval,
-      timeoutMs: config.load.timeout,
-      onResult(target, result, error) {
-        primary?.loadChanged(target.name, result === 'success' ? undefined : (error ?? result));
-        metrics.loadScrape(target.name, result);
-        if (error) logger.debug('load scrape failed', { endpoint: target.name, error });
-      },
+  return new LoadScraper(endpoints.map(loadTarget), {
+    board,
+    intervalMs: config.load.interval,
+    timeoutMs: config.load.timeout,
+    onResult(target, result, error) {
+      primary?.loadChanged(target.name, result === 'success' ? undefined : (error ?? result));
+      metrics.loadScrape(target.name, result);
+      if (error) logger.debug('load scrape failed', { endpoint: target.name, error });
     },
-  );
+  });
+}
+
+/** The endpoint as the scraper sees it, its source and credentials as they are when read (a reload sets them in place). */
+function loadTarget(ep: Endpoint): LoadTarget {
+  return {
+    name: ep.name,
+    baseUrl: ep.baseUrl,
+    get source() {
+      return ep.config.load_source;
+    },
+    get authorization() {
+      return ep.authorization;
+    },
+  };
 }
 
 /** The `balancing.*` strategy, reading load from the board and keeping the previous prefix index. */

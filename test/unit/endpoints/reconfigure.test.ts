@@ -19,11 +19,11 @@ function reloaded(patch: Record<string, unknown>, endpoint: Record<string, unkno
   return validateConfig({ ...patch, endpoints: [{ ...base, ...endpoint }] });
 }
 
-describe('Endpoint.reconfigure (reload in place)', () => {
+describe('Endpoint.prepareReconfigure (reload in place)', () => {
   it('applies new weight, priority, limits and policies and keeps state, models and connections', () => {
     const { ep, changes } = setup();
     const next = reloaded({ health: { fall: 1, degraded_latency: '10ms' }, breaker: { failure_threshold: 1 } }, { weight: 5, priority: 3, max_connections: 3 });
-    ep.reconfigure(next.endpoints[0]!, next);
+    ep.prepareReconfigure(next.endpoints[0]!, next)();
     expect(ep.state).toBe('healthy');
     expect([...ep.models]).toEqual(['m:1']);
     expect(ep.activeConnections).toBe(2);
@@ -42,7 +42,7 @@ describe('Endpoint.reconfigure (reload in place)', () => {
   it('a lower max_connections applies to the requests already in flight', () => {
     const { ep } = setup();
     const next = reloaded({}, { max_connections: 1 });
-    ep.reconfigure(next.endpoints[0]!, next);
+    ep.prepareReconfigure(next.endpoints[0]!, next)();
     expect(ep.atCapacity).toBe(true);
   });
 
@@ -50,11 +50,11 @@ describe('Endpoint.reconfigure (reload in place)', () => {
     const { ep } = setup();
     const creds = reloaded({}, { url: 'http://other:secret@127.0.0.1:9001' });
     expect(ep.sameBackend(creds.endpoints[0]!)).toBe(true);
-    ep.reconfigure(creds.endpoints[0]!, creds);
+    ep.prepareReconfigure(creds.endpoints[0]!, creds)();
     expect(ep.authorization).toBe(`Basic ${Buffer.from('other:secret').toString('base64')}`);
     const moved = reloaded({}, { url: 'http://127.0.0.1:9002' });
     expect(ep.sameBackend(moved.endpoints[0]!)).toBe(false);
-    expect(() => ep.reconfigure(moved.endpoints[0]!, moved)).toThrow(/another backend/);
+    expect(() => ep.prepareReconfigure(moved.endpoints[0]!, moved)).toThrow(/another backend/);
   });
 
   it('an open breaker stays open with the new open duration', () => {
@@ -62,9 +62,19 @@ describe('Endpoint.reconfigure (reload in place)', () => {
     for (let i = 0; i < 5; i++) ep.breaker.recordFailure(false);
     expect(ep.breaker.state).toBe('open');
     const next = reloaded({ breaker: { open_duration: '1s' } });
-    ep.reconfigure(next.endpoints[0]!, next);
+    ep.prepareReconfigure(next.endpoints[0]!, next)();
     expect(ep.breaker.state).toBe('open');
     clock.ms += 1000;
     expect(ep.breaker.state).toBe('half_open');
+  });
+
+  it('preparing changes nothing until the returned function applies it', () => {
+    const { ep } = setup();
+    const next = reloaded({ health: { fall: 1 } }, { weight: 5, url: 'http://other:secret@127.0.0.1:9001' });
+    const before = { config: ep.config, authorization: ep.authorization, fall: ep.health.policy.fall };
+    const apply = ep.prepareReconfigure(next.endpoints[0]!, next);
+    expect({ config: ep.config, authorization: ep.authorization, fall: ep.health.policy.fall }).toEqual(before);
+    apply();
+    expect({ weight: ep.config.weight, fall: ep.health.policy.fall }).toEqual({ weight: 5, fall: 1 });
   });
 });

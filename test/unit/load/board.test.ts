@@ -237,4 +237,22 @@ describe('LoadBoard', () => {
     // Dispatch and completion on an unknown endpoint are harmless.
     board.completed(board.dispatched('gone', 5));
   });
+
+  it('a name that points at another backend starts afresh: the old report, in-flight count and completions are not the new one\'s', () => {
+    const { board } = setup();
+    board.track([{ name: 'v', source: 'vllm', backend: 'http://10.0.0.1:8000/' }]);
+    board.record('v', { running: 6, waiting: 2, kvUsage: 0.9 });
+    const before = board.dispatched('v', 100);
+    board.track([{ name: 'v', source: 'vllm', backend: 'http://10.0.0.1:8000/' }]);
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 9, stale: false });
+
+    board.track([{ name: 'v', source: 'vllm', backend: 'http://10.0.0.2:8000/' }]);
+    expect(board.facts('v', undefined)).toMatchObject({ requests: undefined, kvUsage: undefined, tokens: 0, stale: true });
+    expect(board.get('v')).toMatchObject({ inFlightRequests: 0, sentRequests: 0 });
+    // The new backend reports; a request sent to the old one completing does not lower its count.
+    board.record('v', { running: 1 });
+    board.completed(before);
+    expect(board.facts('v', undefined).requests).toBe(1);
+    expect(board.get('v')).toMatchObject({ completedRequests: 0, inFlightRequests: 0 });
+  });
 });

@@ -79,4 +79,31 @@ describe('LoadScraper', () => {
     expect(calls).toBe(stoppedAt);
     expect(board.freshness('quiet')).toBe('none');
   });
+
+  it('across a reload: a kept backend is not scraped twice at once and the scrape in flight is recorded; a moved one is scraped afresh', async () => {
+    const answers: Array<{ url: string; answer: (body: string) => void }> = [];
+    const fetchText: TextFetcher = (url) => new Promise((resolve) => answers.push({ url: url.href, answer: (body) => resolve({ status: 200, body }) }));
+    const board = new LoadBoard({ staleAfterMs: 60_000 });
+    board.track([{ name: 'ep', source: 'vllm' }, { name: 'moved', source: 'vllm' }]);
+    const results: string[] = [];
+    const options = { board, intervalMs: 60_000, timeoutMs: 60_000, fetchText, onResult: (t: LoadTarget, result: string) => results.push(`${t.name} ${result}`) };
+    const moved = (base: string): LoadTarget => ({ ...target('vllm', base), name: 'moved' });
+    const before = new LoadScraper([target('vllm'), moved('http://127.0.0.1:8001')], options);
+    before.start();
+    expect(answers.map((a) => a.url)).toEqual(['http://127.0.0.1:8000/prefix/metrics', 'http://127.0.0.1:8001/metrics']);
+
+    before.stop();
+    const after = new LoadScraper([target('vllm'), moved('http://127.0.0.1:8002')], options);
+    after.start(before);
+    // Only the moved endpoint is asked again; the kept one's scrape goes on.
+    expect(answers.map((a) => a.url)).toEqual(['http://127.0.0.1:8000/prefix/metrics', 'http://127.0.0.1:8001/metrics', 'http://127.0.0.1:8002/metrics']);
+    answers[0]!.answer('vllm:num_requests_running 2\n');
+    answers[1]!.answer('vllm:num_requests_running 9\n');
+    answers[2]!.answer('vllm:num_requests_running 1\n');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(board.facts('ep', undefined).requests).toBe(2);
+    expect(board.facts('moved', undefined).requests).toBe(1);
+    expect(results.sort()).toEqual(['ep success', 'moved success']);
+    after.stop();
+  });
 });
