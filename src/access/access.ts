@@ -1,10 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BlockList } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ANONYMOUS_CLIENT, type SluiceConfig } from '../config/index.js';
 import { sendError, SluiceError, type RequestGate } from '../proxy/index.js';
+import { clientBehindTrustedProxies } from '../proxy/sticky-key.js';
+import { trustedList } from '../proxy/trusted-proxies.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
 import { ApiKeyRing, presentedKey } from './api-keys.js';
+import { InvalidKeyLimit } from './invalid-keys.js';
 import { AccessMetrics, type AdminDenialReason } from './metrics.js';
 import { limitedAddress, networkMatcher } from './networks.js';
 import { RateLimit } from './rate-limit.js';
@@ -22,14 +26,19 @@ interface Policy {
   readonly keys: ApiKeyRing;
   readonly limitBy: 'key' | 'address';
   readonly limiter: RateLimit | undefined;
+  /** Wrong keys per client address (`auth.invalid_keys_per_minute`); undefined when off. */
+  readonly invalidKeys: InvalidKeyLimit | undefined;
+  /** `server.trusted_proxies`, when set: the client address of a request they pass on is in X-Forwarded-For. */
+  readonly trustedProxies: BlockList | undefined;
 }
 
 const STORE_WARNING_INTERVAL_MS = 30_000;
 
 /**
  * Access control for both surfaces: the admin routes (allowed networks, optional bearer token)
- * and the proxy surface (inbound API keys, then rate limits). Built once; `update` applies a
- * reloaded configuration, keeping the rate-limit store when its settings did not change.
+ * and the proxy surface (inbound API keys, with a limit on wrong ones per client address, then
+ * rate limits). Built once; `update` applies a reloaded configuration, keeping the rate-limit
+ * store and the wrong-key counts when their settings did not change.
  */
 export class Access {
   readonly gate: RequestGate;
@@ -64,7 +73,7 @@ export class Access {
   update(config: SluiceConfig): void {
     const previous = this.#policy;
     const keepLimiter = isDeepStrictEqual(this.#config.rate_limits, config.rate_limits);
-    this.#policy = this.#build(config, keepLimiter ? previous.limiter : undefined);
+    this.#policy = this.#build(config, keepLimiter ? previous.limiter : undefined, previous.invalidKeys);
     this.#config = config;
     if (!keepLimiter) previous.limiter?.close();
     this.#warnIfAdminExposed(config);
@@ -90,10 +99,12 @@ export class Access {
     return guarded;
   }
 
-  #build(config: SluiceConfig, limiter: RateLimit | undefined): Policy {
+  #build(config: SluiceConfig, limiter: RateLimit | undefined, invalidKeys?: InvalidKeyLimit): Policy {
     const keys = new ApiKeyRing(readApiKeys(config, this.#env));
     const token = readAdminToken(config, this.#env);
     const limits = config.rate_limits;
+    const perMinute = config.auth.invalid_keys_per_minute;
+    const proxies = config.server.trusted_proxies;
     this.#metrics.initClients([...keys.names, ANONYMOUS_CLIENT]);
     return {
       adminAllowed: networkMatcher(config.admin.allow),
@@ -101,6 +112,9 @@ export class Access {
       keys,
       limitBy: limits?.by ?? 'key',
       limiter: limiter ?? (limits === null ? undefined : new RateLimit(limits, (err) => this.#logger.debug('rate-limit store connection error', { error: err.message }))),
+      // A reload that keeps the setting keeps the count: it would otherwise start every address afresh.
+      invalidKeys: perMinute === 0 ? undefined : invalidKeys?.perMinute === perMinute ? invalidKeys : new InvalidKeyLimit(perMinute),
+      trustedProxies: proxies.length === 0 ? undefined : trustedList(proxies),
     };
   }
 
@@ -119,8 +133,17 @@ export class Access {
     let client = ANONYMOUS_CLIENT;
     if (policy.keys.size > 0) {
       const presented = presentedKey(req.headers);
+      // An address past its wrong keys gets no answer about the key it sends now, right or wrong.
+      const guard = presented === undefined ? undefined : policy.invalidKeys;
+      const address = guard ? this.#clientAddress(req, policy) : '';
+      const waitSeconds = guard?.retryAfterSeconds(address);
+      if (waitSeconds !== undefined) {
+        this.#metrics.rateLimited(ANONYMOUS_CLIENT);
+        return new SluiceError('rate_limit_exceeded', `Too many requests with an incorrect API key from this address: retry after ${waitSeconds}s`, { retryAfterSeconds: waitSeconds });
+      }
       const name = presented === undefined ? undefined : policy.keys.nameOf(presented);
       if (name === undefined) {
+        guard?.failed(address);
         this.#metrics.authFailure(presented === undefined ? 'missing_key' : 'invalid_key');
         res.setHeader('www-authenticate', 'Bearer realm="sluice"');
         return presented === undefined
@@ -146,6 +169,11 @@ export class Access {
       this.#metrics.rateLimited(client);
       return new SluiceError('rate_limit_exceeded', `Rate limit reached for ${client === ANONYMOUS_CLIENT ? 'this client' : `client "${client}"`}: retry after ${verdict.resetSeconds}s`, { retryAfterSeconds: verdict.resetSeconds });
     });
+  }
+
+  /** The address wrong keys are counted against: the peer's, or behind trusted proxies the client's they name (IPv6 by its /64). */
+  #clientAddress(req: IncomingMessage, policy: Policy): string {
+    return limitedAddress(policy.trustedProxies ? clientBehindTrustedProxies(req, policy.trustedProxies) : req.socket.remoteAddress);
   }
 
   /** Fail open: a request is not refused because the shared store is down; counted, and warned about every 30 s at most. */

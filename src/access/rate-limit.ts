@@ -1,43 +1,7 @@
 import { Redis } from 'ioredis';
 import type { RateLimitsConfig } from '../config/index.js';
-
-/**
- * A token bucket of `burst` requests that fills at `rate` per `period`, as the generic cell rate
- * algorithm (GCRA) keeps it: one number per client, the time at which its bucket would be full
- * again (its theoretical arrival time, TAT). A request at `now` is admitted when
- * `TAT - now <= tolerance`, and then moves TAT on by one emission interval. From idle, `burst`
- * requests pass at once; a client that keeps sending gets exactly `rate` per `period`.
- */
-export interface Bucket {
-  /** Milliseconds one request costs: `period / rate`. */
-  readonly emissionMs: number;
-  /** How far ahead of now TAT may be for a request to pass: `(burst - 1)` emission intervals. */
-  readonly toleranceMs: number;
-}
-
-export function bucketOf(cfg: Pick<RateLimitsConfig, 'rate' | 'period' | 'burst'>): Bucket {
-  const emissionMs = cfg.period / cfg.rate;
-  return { emissionMs, toleranceMs: (cfg.burst - 1) * emissionMs };
-}
-
-/** One request's outcome against a client's TAT (undefined: never seen, or full again). */
-export interface Decision {
-  readonly allowed: boolean;
-  /** The client's TAT from now on (unchanged when refused). */
-  readonly tat: number;
-  /** Requests that would still pass at once after this one. */
-  readonly remaining: number;
-  /** Milliseconds until the next request may pass (refused), or until the bucket is full again (admitted). */
-  readonly waitMs: number;
-}
-
-/** The GCRA step, pure: the same arithmetic as the Redis script below. */
-export function decide(bucket: Bucket, storedTat: number | undefined, now: number): Decision {
-  const tat = Math.max(storedTat ?? now, now);
-  if (tat - now > bucket.toleranceMs) return { allowed: false, tat, remaining: 0, waitMs: tat - now - bucket.toleranceMs };
-  const next = tat + bucket.emissionMs;
-  return { allowed: true, tat: next, remaining: Math.floor((bucket.toleranceMs - (next - now)) / bucket.emissionMs) + 1, waitMs: next - now };
-}
+import { bucketOf, type Bucket, type Decision } from './gcra.js';
+import { MemoryBuckets } from './memory-buckets.js';
 
 // The same step in Redis, atomic, on Redis's clock (shared by every replica). The key expires when
 // the bucket is full again. Returns {allowed, remaining, waitMs}.
@@ -62,9 +26,6 @@ export type RateVerdict =
   | { readonly kind: 'allowed' | 'limited'; readonly limit: number; readonly remaining: number; readonly resetSeconds: number }
   | { readonly kind: 'store_error'; readonly error: Error };
 
-/** How many idle clients the in-memory store holds before it drops those whose buckets are full again. */
-const SWEEP_AT = 10_000;
-
 /**
  * Rate limits per client key: in process memory, or in Redis when `redis_url` is set so that
  * every Sluice replica draws from the same buckets (keys `sluice:rl:gcra:*`). A store failure is
@@ -76,15 +37,12 @@ export class RateLimit {
   readonly limit: number;
   readonly #bucket: Bucket;
   readonly #redis: RedisWithGcra | undefined;
-  readonly #tats = new Map<string, number>();
-  /** The store's size at which full buckets are next dropped (doubles while the clients are all active). */
-  #sweepAt = SWEEP_AT;
-  readonly #now: () => number;
+  readonly #memory: MemoryBuckets;
 
   constructor(cfg: RateLimitsConfig, onRedisError: (err: Error) => void = () => undefined, now: () => number = Date.now) {
     this.limit = cfg.burst;
     this.#bucket = bucketOf(cfg);
-    this.#now = now;
+    this.#memory = new MemoryBuckets(this.#bucket, now);
     if (cfg.redis_url !== null) {
       const redis = new Redis(cfg.redis_url, {
         enableOfflineQueue: false,
@@ -99,29 +57,13 @@ export class RateLimit {
   }
 
   async consume(key: string): Promise<RateVerdict> {
-    if (!this.#redis) return this.#verdict(this.#consumeInMemory(key));
+    if (!this.#redis) return this.#verdict(this.#memory.consume(key));
     try {
       const [allowed, remaining, waitMs] = await this.#redis.sluiceGcra(`sluice:rl:gcra:${key}`, this.#bucket.emissionMs, this.#bucket.toleranceMs);
       return this.#verdict({ allowed: allowed === 1, remaining, waitMs });
     } catch (err) {
       return { kind: 'store_error', error: err instanceof Error ? err : new Error(String(err)) };
     }
-  }
-
-  #consumeInMemory(key: string): Pick<Decision, 'allowed' | 'remaining' | 'waitMs'> {
-    const now = this.#now();
-    const decision = decide(this.#bucket, this.#tats.get(key), now);
-    if (decision.allowed) {
-      if (this.#tats.size >= this.#sweepAt && !this.#tats.has(key)) this.#sweep(now);
-      this.#tats.set(key, decision.tat);
-    }
-    return decision;
-  }
-
-  /** Drops the clients whose buckets are full again: they are as if never seen. */
-  #sweep(now: number): void {
-    for (const [key, tat] of this.#tats) if (tat <= now) this.#tats.delete(key);
-    this.#sweepAt = Math.max(SWEEP_AT, 2 * this.#tats.size);
   }
 
   #verdict({ allowed, remaining, waitMs }: Pick<Decision, 'allowed' | 'remaining' | 'waitMs'>): RateVerdict {

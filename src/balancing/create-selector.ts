@@ -65,23 +65,29 @@ export interface BuiltSelector extends Selector {
 export function createSelector(strategy: StrategyName, options: SelectorOptions = {}): BuiltSelector {
   const decideInTier = createStrategy(strategy, options);
   const stickyPicker = options.sticky ? new StickyPicker(options.sticky) : undefined;
+  const index = decideInTier.prefixIndex;
   const decide = <T extends Candidate>(candidates: readonly T[], ctx?: PickContext): RouteDecision<T> | undefined => {
     const tier = preferredTier(candidates);
     if (tier.length === 0) return undefined;
     const stickyKey = ctx?.stickyKey;
-    if (stickyPicker && stickyKey !== undefined) {
-      const endpoint = stickyPicker.pick(tier, stickyKey);
-      const blocks = ctx?.prompt?.blocks;
-      if (decideInTier.prefixIndex && blocks) decideInTier.prefixIndex.record(blocks, endpoint.name);
-      return { endpoint, reason: 'sticky' };
-    }
+    if (stickyPicker && stickyKey !== undefined) return { endpoint: stickyPicker.pick(tier, stickyKey), reason: 'sticky' };
     return decideInTier.decide(tier, ctx);
+  };
+  // Only where the request goes is learnt: a pick given up must not claim the prompt's blocks.
+  const sent = (endpoint: string, ctx?: PickContext): void => {
+    const blocks = ctx?.prompt?.blocks;
+    if (index && blocks && blocks.length > 0) index.record(blocks, endpoint);
   };
   return {
     name: strategy,
-    prefixIndex: decideInTier.prefixIndex,
+    prefixIndex: index,
     decide,
-    select: (candidates, ctx) => decide(candidates, ctx)?.endpoint,
+    sent,
+    select: (candidates, ctx) => {
+      const picked = decide(candidates, ctx)?.endpoint;
+      if (picked) sent(picked.name, ctx);
+      return picked;
+    },
   };
 }
 

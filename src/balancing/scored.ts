@@ -57,6 +57,7 @@ const TIE_TOLERANCE = 1e-9;
  * least loaded one and queueing requests, in which case the scores choose (the prefix score still
  * counts there). While the recent prompts fit every candidate's KV cache, "much busier" is any busier at all.
  * Equal totals rotate by smooth weighted round-robin, so idle endpoints share by weight.
+ * It only reads the prefix index: the selector's `sent` writes the pick there once it is final.
  */
 export class ScoredPicker {
   readonly #opts: ScoredOptions;
@@ -124,20 +125,16 @@ export class ScoredPicker {
       // While the recent prompts fit every cache, the prefix is followed only where it costs no queueing.
       const leave = fits ? relative > lowestRelative : this.#overloaded(relative, lowestRelative, facts[preferred]!.waiting, prefix);
       if (!leave) {
-        const chosen = tier[preferred]!;
-        prefix.index.record(blocks, chosen.name);
-        return { endpoint: chosen, reason: longest > 0 ? 'prefix_match' : 'prefix_hash', scores, prefixBlocks: matched[preferred]!, prefixHit: longest > 0 };
+        return { endpoint: tier[preferred]!, reason: longest > 0 ? 'prefix_match' : 'prefix_hash', scores, prefixBlocks: matched[preferred]!, prefixHit: longest > 0 };
       }
       if (fits) {
         const best = this.#best(tier, sheet, 0, loadFirst(sheet.list(), weights.prefix, matched, TIE_TOLERANCE));
-        prefix.index.record(blocks, tier[best]!.name);
         return { endpoint: tier[best]!, reason: 'prefix_fits', scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
       }
       reason = 'prefix_imbalance';
     }
     const best = this.#best(tier, sheet, 0);
     const chosen = tier[best]!;
-    if (prefix && blocks.length > 0) prefix.index.record(blocks, chosen.name);
     if (!prefix || blocks.length === 0) return { endpoint: chosen, reason, scores };
     return { endpoint: chosen, reason, scores, prefixBlocks: matched[best]!, prefixHit: longest > 0 };
   }

@@ -36,10 +36,21 @@ export interface PickContext {
 
 export interface Selector {
   readonly name: StrategyName;
-  /** Picks one of `candidates`, or undefined when the list is empty. */
+  /**
+   * Picks one of `candidates`, or undefined when the list is empty, for a caller that sends the
+   * request wherever it is told: `decide` then `sent` with the pick.
+   */
   select<T extends Candidate>(candidates: readonly T[], ctx?: PickContext): T | undefined;
-  /** Picks like `select`, and says why (with the scores of scoring strategies). */
+  /**
+   * Picks, and says why (with the scores of scoring strategies). Remembers nothing of the
+   * request: the caller may still give the pick up (its half-open trial taken, say).
+   */
   decide<T extends Candidate>(candidates: readonly T[], ctx?: PickContext): RouteDecision<T> | undefined;
+  /**
+   * The request of `ctx` goes to `endpoint` (a pick of `decide` the caller keeps): prefix-aware
+   * remembers that it now holds the prompt's blocks. Nothing for the other strategies.
+   */
+  sent(endpoint: string, ctx?: PickContext): void;
 }
 
 /** The balancing strategies, the one list the configuration schema also validates against. */

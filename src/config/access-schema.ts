@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { MESSAGES, duration, endpointUrlProblem, isIpOrCidr, positiveInt, unlessMissing } from './fields.js';
+import { MESSAGES, duration, endpointUrlProblem, integerSchema, isIpOrCidr, positiveInt, unlessMissing } from './fields.js';
 
 /** Sections for who may use Sluice: the admin surface, inbound API keys and rate limits. */
 
@@ -46,6 +46,11 @@ export const authSchema = z.strictObject({
         seen.add(k.name);
       });
     }),
+  /**
+   * Wrong API keys one client address may present a minute (that many at once, then that many a
+   * minute); past it, its requests with a key get 429 without the key being checked. 0: no limit.
+   */
+  invalid_keys_per_minute: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(10),
 });
 
 const wholeSeconds = duration({ allowZero: false }).refine((ms) => ms % 1000 === 0, { error: 'expected whole seconds, like 1s or 1m' });

@@ -68,7 +68,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       timeout: formatDuration(cfg.discovery.timeout),
     },
     admin: { allow: [...cfg.admin.allow], bearer_token_env: cfg.admin.bearer_token_env },
-    auth: { api_keys: cfg.auth.api_keys.map((k) => ({ name: k.name, ...(k.key_env === null ? {} : { key_env: k.key_env }), ...(k.key_file === null ? {} : { key_file: k.key_file }) })) },
+    auth: { api_keys: cfg.auth.api_keys.map((k) => ({ name: k.name, ...(k.key_env === null ? {} : { key_env: k.key_env }), ...(k.key_file === null ? {} : { key_file: k.key_file }) })), invalid_keys_per_minute: cfg.auth.invalid_keys_per_minute },
     rate_limits: rateLimits === null ? null : { ...rateLimits, period: formatDuration(rateLimits.period), redis_url: rateLimits.redis_url === null ? null : redactUrl(rateLimits.redis_url), redis_timeout: formatDuration(rateLimits.redis_timeout) },
     endpoints: cfg.endpoints.map((endpoint) => ({
       ...endpoint,

@@ -20,7 +20,10 @@ export interface ProxyAppOptions {
   readonly logger: Logger;
   /** Sluice's own routes (/metrics, /internal/*) when they share the proxy's port. */
   readonly adminRouter?: express.Router;
-  /** Who may use the proxy surface (API keys, rate limits); every request but the admin routes passes it first. */
+  /**
+   * Who may use the proxy surface (API keys, rate limits): every request but the admin routes
+   * passes it first, once its path is known to be forwarded or answered by Sluice.
+   */
   readonly gate?: RequestGate;
 }
 
@@ -60,6 +63,13 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     // The admin router guards itself (networks, token).
     if (route === 'admin') return void app(req, res);
     const arrival: Arrival = { id: requestIdFor(req), startedAt: performance.now(), traceContext: startServerSpan(req, res) };
+    // A path that is not forwarded is refused before keys and rate limits are looked at, as nginx
+    // answers for a location it does not serve: it spends no client's budget.
+    const refused = route === undefined ? opts.current().forwarder.refusal(req) : undefined;
+    if (refused) {
+      req.on('error', ignore);
+      return refuse(req, res, arrival, refused);
+    }
     const serve = () => (route === 'models' ? answerModelList(req, res, arrival) : forward(req, res, arrival));
     const gate = opts.gate;
     const verdict = gate ? withRequestContext(arrival.traceContext, () => gate.admit(req, res)) : undefined;
@@ -80,8 +90,6 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     const { forwarder, maxBodyBytes, catalog } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
-    const refused = forwarder.refusal(req);
-    if (refused) return refuse(req, res, arrival, refused);
     readBody(req, maxBodyBytes)
       .then((body) => {
         const { model, json } = bodyFacts(req, body);

@@ -30,6 +30,8 @@ export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[
     const halfOpen = picked.breaker.state === 'half_open';
     if (picked.breaker.tryAcquire()) {
       if (halfOpen) state.trialOf = picked;
+      // The attempt goes there: only now may prefix-aware learn that it holds the prompt.
+      selector.sent(picked.name, ctx);
       return withExclusions(decision, excluded);
     }
     // Its half-open trial is taken by another request: leave it out of this pick.

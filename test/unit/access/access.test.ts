@@ -138,11 +138,17 @@ describe('rate limits: a token bucket (GCRA)', () => {
 });
 
 describe('configuration', () => {
-  it('defaults: admin open to loopback and private ranges, no keys, no rate limits', () => {
+  it('defaults: admin open to loopback and private ranges, no keys (10 wrong ones a minute per address), no rate limits', () => {
     const cfg = validateConfig({ endpoints: ENDPOINTS });
     expect(cfg.admin).toEqual({ allow: [...DEFAULT_ADMIN_ALLOW], bearer_token_env: null });
-    expect(cfg.auth).toEqual({ api_keys: [] });
+    expect(cfg.auth).toEqual({ api_keys: [], invalid_keys_per_minute: 10 });
     expect(cfg.rate_limits).toBeNull();
+  });
+
+  it('auth.invalid_keys_per_minute: 0 turns the limit off; a negative or fractional count is refused', () => {
+    expect(validateConfig({ endpoints: ENDPOINTS, auth: { invalid_keys_per_minute: 0 } }).auth.invalid_keys_per_minute).toBe(0);
+    expect(() => validateConfig({ endpoints: ENDPOINTS, auth: { invalid_keys_per_minute: -1 } })).toThrow(/invalid_keys_per_minute/);
+    expect(() => validateConfig({ endpoints: ENDPOINTS, auth: { invalid_keys_per_minute: 2.5 } })).toThrow(/invalid_keys_per_minute/);
   });
 
   it('rate limits: burst defaults to rate; period in whole seconds', () => {

@@ -11,7 +11,7 @@ describe('createSelector', () => {
   it('a prefix-aware selector built on reload keeps the previous index when its size and TTL are unchanged', () => {
     const prefix = { indexSize: 1_000, ttlMs: 60_000, maxImbalanceRatio: 1.5, maxImbalanceRequests: 8 };
     const first = createSelector('prefix-aware', { prefix, now: () => 0 });
-    first.decide(weighted(1, 1, 1), { prompt: { blocks: [11, 12, 13], tokens: 300 } });
+    first.select(weighted(1, 1, 1), { prompt: { blocks: [11, 12, 13], tokens: 300 } });
     expect(first.prefixIndex!.size).toBe(3);
     const kept = createSelector('prefix-aware', { prefix: { ...prefix, maxImbalanceRatio: 3 }, now: () => 0, previousIndex: first.prefixIndex });
     expect(kept.prefixIndex).toBe(first.prefixIndex);

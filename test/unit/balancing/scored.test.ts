@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { createSelector, type LoadLookup, type PickContext } from '../../../src/balancing/index.js';
+import { createSelector, type Candidate, type LoadLookup, type PickContext, type RouteDecision, type Selector } from '../../../src/balancing/index.js';
 import type { LoadFacts } from '../../../src/load/index.js';
 import { candidate, weighted } from './support.js';
 
 const facts = (overrides: Partial<LoadFacts>): LoadFacts => ({ requests: undefined, kvUsage: undefined, tokens: 0, resident: undefined, stale: false, ...overrides });
 const lookup = (table: Record<string, Partial<LoadFacts>>): LoadLookup => (name) => facts(table[name] ?? {});
 const prompt = (...blocks: number[]): PickContext => ({ prompt: { blocks, tokens: blocks.length * 64 } });
+
+/** A pick as the proxy makes it: decided, then sent there (which is what teaches the prefix index). */
+function routed<T extends Candidate>(selector: Selector, pool: readonly T[], ctx?: PickContext): RouteDecision<T> {
+  const decision = selector.decide(pool, ctx)!;
+  selector.sent(decision.endpoint.name, ctx);
+  return decision;
+}
 
 describe('load-aware', () => {
   it('prefers the shortest backend queue, whatever Sluice itself has in flight', () => {
@@ -92,16 +99,28 @@ describe('prefix-aware', () => {
   it('sends a prompt to the endpoint that served its longest prefix', () => {
     const selector = createSelector('prefix-aware', options);
     const pool = weighted(1, 1, 1, 1);
-    const first = selector.decide(pool, prompt(1, 2, 3))!;
+    const first = routed(selector, pool, prompt(1, 2, 3))!;
     expect(first).toMatchObject({ reason: 'prefix_hash', prefixHit: false });
     for (let turn = 0; turn < 5; turn++) {
-      const next = selector.decide(pool, prompt(1, 2, 3, 4 + turn))!;
+      const next = routed(selector, pool, prompt(1, 2, 3, 4 + turn))!;
       expect(next.endpoint).toBe(first.endpoint);
       expect(next.reason).toBe('prefix_match');
       expect(next.prefixBlocks).toBe(3);
       expect(next.prefixHit).toBe(true);
     }
     expect(selector.prefixIndex!.size).toBe(8);
+  });
+
+  it('learns a prompt only where it is sent: a decision given up claims nothing', () => {
+    const selector = createSelector('prefix-aware', options);
+    const pool = weighted(1, 1, 1);
+    const given = selector.decide(pool, prompt(1, 2, 3))!;
+    expect(selector.prefixIndex!.size).toBe(0);
+    // The caller sent it elsewhere (the pick's half-open trial was taken): that endpoint holds the prompt.
+    const elsewhere = pool.filter((c) => c !== given.endpoint);
+    const sentTo = selector.decide(elsewhere, prompt(1, 2, 3))!.endpoint;
+    selector.sent(sentTo.name, prompt(1, 2, 3));
+    expect(selector.decide(pool, prompt(1, 2, 3, 4))!).toMatchObject({ endpoint: sentTo, reason: 'prefix_match', prefixBlocks: 3 });
   });
 
   it('spreads unrelated prompts by rendezvous hash of their first block', () => {
@@ -133,15 +152,15 @@ describe('prefix-aware', () => {
     // 5 more than the least loaded but not 1.5 times as many: stay.
     table[home] = { requests: 15 };
     table[other] = { requests: 10 };
-    expect(selector.decide(pool, prompt(42, 43))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match' });
+    expect(routed(selector, pool, prompt(42, 43))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match' });
     // Both margins passed: the scores choose.
     table[home] = { requests: 16 };
     table[other] = { requests: 2 };
-    expect(selector.decide(pool, prompt(42, 44))!).toMatchObject({ endpoint: { name: other }, reason: 'prefix_imbalance' });
+    expect(routed(selector, pool, prompt(42, 44))!).toMatchObject({ endpoint: { name: other }, reason: 'prefix_imbalance' });
     // Within 4 requests of the least loaded nothing moves, even at twice its load.
     table[home] = { requests: 4 };
     table[other] = { requests: 0 };
-    expect(selector.decide(pool, prompt(42))!.reason).toBe('prefix_match');
+    expect(routed(selector, pool, prompt(42))!.reason).toBe('prefix_match');
   });
 
   it('keeps the prefix past both margins while its backend reports nothing waiting', () => {
@@ -154,23 +173,23 @@ describe('prefix-aware', () => {
     // prompt is cached, rather than being prefilled in full on the idle endpoint.
     table[home] = { requests: 16, waiting: 0 };
     table[other] = { requests: 2, waiting: 0 };
-    expect(selector.decide(pool, prompt(42, 43, 44, 45))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixBlocks: 3 });
+    expect(routed(selector, pool, prompt(42, 43, 44, 45))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixBlocks: 3 });
     // Requests queue there: the scores choose.
     table[home] = { requests: 16, waiting: 1 };
-    expect(selector.decide(pool, prompt(42, 43, 44, 46))!).toMatchObject({ endpoint: { name: other }, reason: 'prefix_imbalance' });
+    expect(routed(selector, pool, prompt(42, 43, 44, 46))!).toMatchObject({ endpoint: { name: other }, reason: 'prefix_imbalance' });
     // A queue within the margins does not move it either (45 is known on the prefix endpoint only).
     table[home] = { requests: 5, waiting: 3 };
     table[other] = { requests: 4, waiting: 0 };
-    expect(selector.decide(pool, prompt(42, 43, 44, 45, 47))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixBlocks: 4 });
+    expect(routed(selector, pool, prompt(42, 43, 44, 45, 47))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixBlocks: 4 });
   });
 
   it('without a prompt it scores like load-aware; a sticky key wins and teaches the index', () => {
     const selector = createSelector('prefix-aware', { ...options, sticky: { maxLoadFactor: 1.25 } });
     const pool = weighted(1, 1, 1);
-    expect(selector.decide(pool)!.reason).toBe('load');
-    const sticky = selector.decide(pool, { stickyKey: 'user-1', ...prompt(77, 78) })!;
+    expect(routed(selector, pool)!.reason).toBe('load');
+    const sticky = routed(selector, pool, { stickyKey: 'user-1', ...prompt(77, 78) })!;
     expect(sticky.reason).toBe('sticky');
-    expect(selector.decide(pool, prompt(77, 78, 79))!).toMatchObject({ endpoint: sticky.endpoint, reason: 'prefix_match' });
+    expect(routed(selector, pool, prompt(77, 78, 79))!).toMatchObject({ endpoint: sticky.endpoint, reason: 'prefix_match' });
   });
 
   describe('by cache regime', () => {
@@ -187,11 +206,11 @@ describe('prefix-aware', () => {
       const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
       const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
       const pool = weighted(1, 1, 1);
-      const first = selector.decide(pool, prompt(...system))!;
+      const first = routed(selector, pool, prompt(...system))!;
       expect(first).toMatchObject({ reason: 'prefix_hash', prefixHit: false });
       const home = first.endpoint.name;
       for (let turn = 0; turn < 3; turn++) {
-        expect(selector.decide(pool, prompt(...system, 500 + turn))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixHit: true, prefixBlocks: 32 });
+        expect(routed(selector, pool, prompt(...system, 500 + turn))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match', prefixHit: true, prefixBlocks: 32 });
       }
     });
 
@@ -199,9 +218,9 @@ describe('prefix-aware', () => {
       const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
       const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
       const pool = weighted(1, 1, 1);
-      const home = selector.decide(pool, prompt(...system))!.endpoint.name;
+      const home = routed(selector, pool, prompt(...system))!.endpoint.name;
       for (const name of ['a', 'b', 'c']) table[name] = { requests: 2, kvUsage: name === home ? 0.6 : 0.1 };
-      const next = selector.decide(pool, prompt(...system, 500))!;
+      const next = routed(selector, pool, prompt(...system, 500))!;
       expect(next).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match' });
       // Without the prefix part, the load scores would have chosen elsewhere.
       const loadTotal = (s: { total: number; prefix: number }) => s.total - s.prefix;
@@ -214,16 +233,16 @@ describe('prefix-aware', () => {
       const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 } };
       const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
       const pool = weighted(1, 1, 1);
-      const home = selector.decide(pool, prompt(...system))!.endpoint.name;
+      const home = routed(selector, pool, prompt(...system))!.endpoint.name;
       const [idle, busy] = ['a', 'b', 'c'].filter((name) => name !== home);
       // One request more than the least loaded (within max_imbalance_requests, so pressure would stay).
       table[home] = { requests: 1 };
       table[idle!] = { requests: 0 };
       table[busy!] = { requests: 2 };
-      expect(selector.decide(pool, prompt(...system, 501))!).toMatchObject({ endpoint: { name: idle }, reason: 'prefix_fits', prefixHit: true, prefixBlocks: 0 });
+      expect(routed(selector, pool, prompt(...system, 501))!).toMatchObject({ endpoint: { name: idle }, reason: 'prefix_fits', prefixHit: true, prefixBlocks: 0 });
       // Back to level: the prefix is followed again (the index now knows both endpoints).
       table[home] = { requests: 0 };
-      expect(selector.decide(pool, prompt(...system, 502))!).toMatchObject({ reason: 'prefix_match', prefixBlocks: 32 });
+      expect(routed(selector, pool, prompt(...system, 502))!).toMatchObject({ reason: 'prefix_match', prefixBlocks: 32 });
     });
 
     it('while the recent prompts fit, a new prompt goes to its rendezvous choice unless that one has a queue', () => {
@@ -233,7 +252,7 @@ describe('prefix-aware', () => {
       expect(idle.reason).toBe('prefix_hash');
       const target = idle.endpoint.name;
       const selector = createSelector('prefix-aware', regimeOptions({ [target]: { requests: 1 } }, () => 0));
-      const moved = selector.decide(pool, fresh)!;
+      const moved = routed(selector, pool, fresh)!;
       expect(moved).toMatchObject({ reason: 'prefix_fits', prefixHit: false });
       expect(moved.endpoint.name).not.toBe(target);
     });
@@ -243,15 +262,15 @@ describe('prefix-aware', () => {
       const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
       const pool = weighted(1, 1, 1);
       // 300 distinct blocks of other tenants: 19,200 tokens, over half of each cache.
-      for (let tenant = 0; tenant < 10; tenant++) selector.decide(pool, prompt(...Array.from({ length: 30 }, (_, i) => 10_000 * (tenant + 1) + i)));
-      const first = selector.decide(pool, prompt(...system))!;
+      for (let tenant = 0; tenant < 10; tenant++) routed(selector, pool, prompt(...Array.from({ length: 30 }, (_, i) => 10_000 * (tenant + 1) + i)));
+      const first = routed(selector, pool, prompt(...system))!;
       expect(first.reason).toBe('prefix_hash');
       // Within max_imbalance_requests (2) of the least loaded: the prefix is kept.
       table[first.endpoint.name] = { requests: 2 };
-      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
+      expect(routed(selector, pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
       // Past it (and past the ratio): the scores choose, the prefix score among them.
       table[first.endpoint.name] = { requests: 3 };
-      expect(selector.decide(pool, prompt(...system, 501))!.reason).toBe('prefix_imbalance');
+      expect(routed(selector, pool, prompt(...system, 501))!.reason).toBe('prefix_imbalance');
     });
 
     it('returns to the fits rule once the old prompts leave the working-set window', () => {
@@ -259,13 +278,13 @@ describe('prefix-aware', () => {
       const table: Record<string, Partial<LoadFacts>> = {};
       const selector = createSelector('prefix-aware', regimeOptions(table, () => now));
       const pool = weighted(1, 1);
-      selector.decide(pool, prompt(...Array.from({ length: 300 }, (_, i) => 50_000 + i)));
-      const first = selector.decide(pool, prompt(...system))!;
+      routed(selector, pool, prompt(...Array.from({ length: 300 }, (_, i) => 50_000 + i)));
+      const first = routed(selector, pool, prompt(...system))!;
       expect(first.reason).toBe('prefix_hash');
       table[first.endpoint.name] = { requests: 1 };
-      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
+      expect(routed(selector, pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
       now += 61_000;
-      const moved = selector.decide(pool, prompt(...system, 501))!;
+      const moved = routed(selector, pool, prompt(...system, 501))!;
       expect(moved.reason).toBe('prefix_fits');
       expect(moved.endpoint.name).not.toBe(first.endpoint.name);
     });
@@ -274,10 +293,10 @@ describe('prefix-aware', () => {
       const table: Record<string, Partial<LoadFacts>> = { b: { kvCapacityTokens: undefined } };
       const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
       const pool = weighted(1, 1);
-      const first = selector.decide(pool, prompt(...system))!;
+      const first = routed(selector, pool, prompt(...system))!;
       expect(first.reason).toBe('prefix_hash');
       table[first.endpoint.name] = { ...table[first.endpoint.name], requests: 1 };
-      expect(selector.decide(pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
+      expect(routed(selector, pool, prompt(...system, 500))!).toMatchObject({ endpoint: first.endpoint, reason: 'prefix_match' });
     });
   });
 });
