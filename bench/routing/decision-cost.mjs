@@ -28,7 +28,9 @@ function measure(strategy) {
   for (let i = 0; i < DECISIONS + 2_000; i++) {
     const ctx = { model: 'm', prompt: prompt(Math.floor(random() * 5000), Math.floor(random() * 8)) };
     const started = process.hrtime.bigint();
-    selector.decide(candidates, ctx);
+    // A decision, and the record of where the request went (prefix-aware's index write).
+    const decision = selector.decide(candidates, ctx);
+    if (decision) selector.sent(decision.endpoint.name, ctx);
     const took = Number(process.hrtime.bigint() - started) / 1000;
     if (i >= 2_000) times[i - 2_000] = took; // the first 2,000 warm the JIT
   }
