@@ -97,7 +97,7 @@ export class PrefixIndex {
     return longest;
   }
 
-  /** Drops `endpoint`'s claims: the name now points at another backend, whose cache holds none of them. */
+  /** Drops `endpoint`'s claims: its cache holds none of them (another backend under the name, or one that went down). */
   forget(endpoint: string): void {
     this.#ids.forget(endpoint);
   }

@@ -76,6 +76,9 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     rediscover: (ep) => {
       if (runtime?.endpoints.includes(ep)) void runtime.discovery.discover(ep);
     },
+    forgetPrefixes: (ep) => {
+      if (runtime?.endpoints.includes(ep)) runtime.selector.prefixIndex?.forget(ep.name);
+    },
   });
   const pool = endpointPool({ listener, metrics, logger, isLive: (name) => runtime?.endpoints.some((live) => live.name === name) ?? false });
 

@@ -117,6 +117,34 @@ describe('reload of the running control plane', () => {
     expect([...matched]).toEqual([0, 3]);
   }, 30_000);
 
+  it('an endpoint that goes unhealthy loses its prefix claims (its cache is gone once it restarts); the others keep theirs', async () => {
+    const [a, b] = await Promise.all([backends.backend(ok), backends.backend(ok)]);
+    control = await startControl(
+      validateConfig({
+        logging: { level: 'error' },
+        balancing: { strategy: 'prefix-aware' },
+        endpoints: [
+          { name: 'a', url: a.url, ...endpoint, check_interval: '100ms' },
+          { name: 'b', url: b.url, ...endpoint, check_interval: '100ms' },
+        ],
+      }),
+      options(),
+    );
+    await waitFor(() => control!.current().endpoints.every((ep) => ep.state === 'healthy'), 10_000, 'both healthy');
+    const index = control.current().selector.prefixIndex!;
+    index.record([1, 2, 3], 'a');
+    index.record([1, 2, 3], 'b');
+    const matched = new Int32Array(2);
+    index.match([1, 2, 3], ['a', 'b'], matched);
+    expect([...matched]).toEqual([3, 3]);
+
+    a.server.closeAllConnections();
+    await new Promise<void>((r) => a.server.close(() => r()));
+    await waitFor(() => control!.current().endpoints[0]!.state === 'unhealthy', 10_000, 'a unhealthy');
+    index.match([1, 2, 3], ['a', 'b'], matched);
+    expect([...matched]).toEqual([0, 3]);
+  }, 30_000);
+
   it('a reload does not ask a kept backend for its load while a scrape of it is still on its way', async () => {
     let open = 0;
     let most = 0;
