@@ -105,7 +105,8 @@ interface BoardLoad extends MutableLoad {
  * requests: with several replicas, the others' dispatches and completions show at the next
  * report. The part taken off never goes below what Sluice still has in flight there from before
  * the report (those the report counted and that are still at the backend). A failed scrape
- * makes the data stale and the scorers fall back to Sluice's own in-flight counts. Written by
+ * makes the data stale: the scorers fall back to Sluice's own in-flight counts, with the last
+ * report's request count (corrected the same way) as a floor. Written by
  * the scraper and by dispatch and completion; read by scorers.
  */
 export class LoadBoard {
@@ -255,10 +256,16 @@ export class LoadBoard {
     // Sluice's requests from before the report still in flight: the report counted them, and they are still there.
     const heldRequests = Math.max(0, load.inFlightRequests - load.sentRequests);
     const heldTokens = Math.max(0, load.inFlightTokens - load.sentTokens);
+    // A stale report still counts for requests, as a floor under Sluice's own in-flight count: an
+    // engine too busy to answer its /metrics in time must not look idle (and draw more), and
+    // with several replicas Sluice's own count is only its share. What Sluice sees complete there
+    // since the report is taken off as it is from a fresh one, so an old count does not stay.
+    const counted = load.report;
     let requests: number | undefined;
-    if (report && (report.running !== undefined || report.waiting !== undefined)) {
-      const reported = (report.running ?? 0) + (report.waiting ?? 0);
+    if (counted && (counted.running !== undefined || counted.waiting !== undefined)) {
+      const reported = (counted.running ?? 0) + (counted.waiting ?? 0);
       requests = Math.max(reported - load.completedRequests, Math.min(reported, heldRequests)) + load.sentRequests;
+      if (!fresh) requests = Math.max(requests, load.inFlightRequests);
     }
     let kvUsage: number | undefined;
     if (report?.kvUsage !== undefined) {

@@ -47,7 +47,7 @@ describe('LoadBoard', () => {
     board.record('v', { running: 1, waiting: 0, kvUsage: 0.2, kvCapacityTokens: 32_768 });
     expect(board.facts('v', undefined).kvCapacityTokens).toBe(32_768);
     board.fail('v', 'timeout');
-    expect(board.facts('v', undefined)).toMatchObject({ requests: undefined, kvUsage: undefined, stale: true, kvCapacityTokens: 32_768 });
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 1, kvUsage: undefined, stale: true, kvCapacityTokens: 32_768 });
     expect(board.facts('o', undefined).kvCapacityTokens).toBeUndefined();
   });
 
@@ -197,7 +197,7 @@ describe('LoadBoard', () => {
     board.record('v', { running: 1, waiting: 0 });
     board.fail('v', 'timeout');
     expect(board.freshness('v')).toBe('stale');
-    expect(board.facts('v', undefined)).toMatchObject({ requests: undefined, kvUsage: undefined, stale: true });
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 1, kvUsage: undefined, stale: true });
     expect(board.get('v')).toMatchObject({ failures: 1, lastError: 'timeout', report: { running: 1 } });
 
     board.record('v', { running: 1, waiting: 0 });
@@ -207,6 +207,22 @@ describe('LoadBoard', () => {
     expect(board.ageMs('v')).toBe(2_000);
     advance(1);
     expect(board.freshness('v')).toBe('stale');
+  });
+
+  it('a stale report stays a floor for requests: a backend too busy to report does not look idle, and what completes since comes off', () => {
+    const { board } = setup();
+    const before = [board.dispatched('v', 10), board.dispatched('v', 10)];
+    board.record('v', { running: 8, waiting: 30, kvUsage: 0.9 });
+    board.fail('v', 'timeout');
+    // Sluice holds 2 of the 38 the backend reported: stale, it is scored on 38, not 2.
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 38, kvUsage: undefined, stale: true });
+    board.completed(before[0]!);
+    expect(board.facts('v', undefined).requests).toBe(37);
+    // Never below what Sluice itself has in flight there.
+    board.record('v', { running: 0, waiting: 0 });
+    board.fail('v', 'timeout');
+    for (let i = 0; i < 3; i++) board.dispatched('v', 10);
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 4, stale: true });
   });
 
   it('applies a new stale_after (a reload) to the data it already has', () => {
