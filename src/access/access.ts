@@ -156,7 +156,7 @@ export class Access {
       delete req.headers['x-api-key'];
     }
     if (!policy.limiter) return undefined;
-    const subject = policy.limitBy === 'key' && client !== ANONYMOUS_CLIENT ? `key:${client}` : `addr:${limitedAddress(req.socket.remoteAddress)}`;
+    const subject = policy.limitBy === 'key' && client !== ANONYMOUS_CLIENT ? `key:${client}` : `addr:${this.#clientAddress(req, policy)}`;
     return policy.limiter.consume(subject).then((verdict) => {
       if (verdict.kind === 'store_error') {
         this.#storeFailed(verdict.error);
@@ -171,7 +171,7 @@ export class Access {
     });
   }
 
-  /** The address wrong keys are counted against: the peer's, or behind trusted proxies the client's they name (IPv6 by its /64). */
+  /** The address wrong keys and rate limits count against: the peer's, or behind trusted proxies the client's they name (IPv6 by its /64). */
   #clientAddress(req: IncomingMessage, policy: Policy): string {
     return limitedAddress(policy.trustedProxies ? clientBehindTrustedProxies(req, policy.trustedProxies) : req.socket.remoteAddress);
   }
