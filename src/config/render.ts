@@ -66,6 +66,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
     discovery: {
       interval: formatDuration(cfg.discovery.interval),
       timeout: formatDuration(cfg.discovery.timeout),
+      max_models: cfg.discovery.max_models,
     },
     admin: { allow: [...cfg.admin.allow], bearer_token_env: cfg.admin.bearer_token_env },
     auth: { api_keys: cfg.auth.api_keys.map((k) => ({ name: k.name, ...(k.key_env === null ? {} : { key_env: k.key_env }), ...(k.key_file === null ? {} : { key_file: k.key_file }) })), invalid_keys_per_minute: cfg.auth.invalid_keys_per_minute },

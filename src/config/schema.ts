@@ -277,6 +277,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       interval: duration({ allowZero: false }).prefault('5m'),
       timeout: duration({ allowZero: false }).prefault('5s'),
+      // Each model name is a metric label value: a backend listing without bound would mint series without bound.
+      max_models: z.number().int().min(1).max(100_000).default(1000),
     })
     .prefault({}),
   admin: adminSchema.prefault({}),

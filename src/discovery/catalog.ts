@@ -89,6 +89,11 @@ export class ModelCatalog {
     return ep.modelsKnown ? ep.models : this.#carried.get(ep.name);
   }
 
+  /** Every model some endpoint's last known list names (the metric labels a request may get), as of the last rebuild. */
+  get knownModels(): ReadonlySet<string> {
+    return this.#known;
+  }
+
   /** Called after every rebuild, and when the catalog becomes primed. */
   onChange(listener: () => void): void {
     this.#listeners.push(listener);

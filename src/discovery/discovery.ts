@@ -1,10 +1,12 @@
 import type { Endpoint } from '../endpoints/index.js';
 import type { ModelCatalog } from './catalog.js';
-import { listModels } from './model-lister.js';
+import { listModels, MAX_NAME_CHARS } from './model-lister.js';
 
 export interface DiscoveryOptions {
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /** `discovery.max_models`: the most names taken from one endpoint's list. */
+  readonly maxModels: number;
   readonly log: (level: 'info' | 'warn' | 'debug', message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -58,10 +60,14 @@ export class ModelDiscovery {
 
   async #discoverOnce(endpoint: Endpoint): Promise<void> {
     try {
-      const models = await listModels(
+      const { models, dropped } = await listModels(
         { name: endpoint.name, baseUrl: endpoint.baseUrl, modelsPath: endpoint.config.models_path, authorization: endpoint.authorization },
         this.#opts.timeoutMs,
+        this.#opts.maxModels,
       );
+      if (dropped > 0) {
+        this.#opts.log('warn', 'model list entries left out', { endpoint: endpoint.name, dropped, kept: models.length, reason: `names over ${MAX_NAME_CHARS} characters or with control characters, or past discovery.max_models (${this.#opts.maxModels})` });
+      }
       this.#stale.delete(endpoint.name);
       const before = [...endpoint.models].sort().join(',');
       endpoint.setModels(models);

@@ -13,11 +13,26 @@ export class DiscoveryError extends Error {
   readonly code = 'DISCOVERY_FAILED';
 }
 
+/** The largest model list read, in bytes: a backend's list is a few KiB, and a bigger one is refused before it is parsed. */
+export const MAX_LIST_BYTES = 4 * 1024 * 1024;
+/** The longest model name taken, in characters: each name becomes a metric label value. */
+export const MAX_NAME_CHARS = 256;
+/** Control characters, which no model name has and no label or log line should carry. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A parsed model list: the names taken, and how many were left out (unusable names, or past the limit). */
+export interface ModelList {
+  readonly models: string[];
+  readonly dropped: number;
+}
+
 /**
  * Fetches and parses a model list. Understands Ollama's `/api/tags` (`models[].name`) and the
- * OpenAI-style `/v1/models` used by vLLM, LM Studio, llama.cpp and others (`data[].id`).
+ * OpenAI-style `/v1/models` used by vLLM, LM Studio, llama.cpp and others (`data[].id`). Takes at
+ * most `maxModels` names (`discovery.max_models`): each is a metric label value, and a backend
+ * must not be able to mint series without bound.
  */
-export async function listModels(target: ModelListerTarget, timeoutMs: number): Promise<string[]> {
+export async function listModels(target: ModelListerTarget, timeoutMs: number, maxModels: number): Promise<ModelList> {
   const url = joinUrl(target.baseUrl, target.modelsPath);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (target.authorization) headers.authorization = target.authorization;
@@ -33,21 +48,43 @@ export async function listModels(target: ModelListerTarget, timeoutMs: number): 
   }
   let body: unknown;
   try {
-    body = await res.json();
+    body = JSON.parse(await readCapped(res, MAX_LIST_BYTES));
   } catch (err) {
+    if (err instanceof DiscoveryError) throw new DiscoveryError(`GET ${target.modelsPath}: ${err.message}`);
     // A body the timeout cut off is a timeout, not a body that is not JSON.
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     throw new DiscoveryError(`GET ${target.modelsPath}: ${timedOut ? `no complete answer within ${timeoutMs}ms` : 'response is not JSON'}`);
   }
-  return parseModelList(body);
+  return parseModelList(body, maxModels);
+}
+
+/** The body as text, refused (and its stream cancelled) once it passes `maxBytes`. */
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
+    await res.body?.cancel();
+    throw new DiscoveryError(`model list larger than ${maxBytes} bytes`);
+  }
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of res.body) {
+    bytes += chunk.byteLength;
+    if (bytes > maxBytes) {
+      await res.body.cancel().catch(() => undefined);
+      throw new DiscoveryError(`model list larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, bytes).toString('utf8');
 }
 
 /**
  * Extracts model names from either list shape, without empty names or repeats; anything else is
  * an error. So is a list with entries of which none has a name: taken as an empty list, it would
- * replace the endpoint's last good one.
+ * replace the endpoint's last good one. Names longer than MAX_NAME_CHARS or with control
+ * characters are left out, and so are those past the first `maxModels`.
  */
-export function parseModelList(body: unknown): string[] {
+export function parseModelList(body: unknown, maxModels: number): ModelList {
   let entries: unknown[];
   let names: string[];
   if (isRecord(body) && Array.isArray(body.models)) {
@@ -61,7 +98,9 @@ export function parseModelList(body: unknown): string[] {
   }
   const unique = [...new Set(names.filter((n) => n.trim() !== ''))];
   if (entries.length > 0 && unique.length === 0) throw new DiscoveryError(`model list has ${entries.length} entries and no model name among them`);
-  return unique;
+  const usable = unique.filter((n) => n.length <= MAX_NAME_CHARS && !CONTROL.test(n));
+  const models = usable.length > maxModels ? usable.slice(0, maxModels) : usable;
+  return { models, dropped: unique.length - models.length };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -9,6 +9,7 @@ import { SluiceMetrics, type Logger, type ModelStats } from '../telemetry/index.
 import { VERSION } from '../version.js';
 import { endpointEvents } from './endpoint-events.js';
 import { endpointPool, type FleetChange } from './endpoint-pool.js';
+import { ModelSeries } from './model-series.js';
 import { runtimeGauges } from './gauges.js';
 import { buildRuntime, trackLoad, type Runtime, type RuntimeDeps } from './runtime.js';
 
@@ -69,6 +70,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     ...(cluster ? { processLabel: worker ? String(worker.slot) : 'primary' } : {}),
     ...(worker ? { render: (openMetrics: boolean) => worker.renderMetrics(openMetrics) } : {}),
   });
+  const modelSeries = new ModelSeries(metrics, options.modelStats);
   const listener = endpointEvents({
     logger,
     metrics,
@@ -124,6 +126,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     dns.setTargets(next.config.endpoints);
     fleet.commit();
     trackLoad(next, deps);
+    modelSeries.follow(next.catalog);
     for (const name of fleet.replaced) next.selector.prefixIndex?.forget(name);
     if (previous) {
       previous.checker.stop();

@@ -44,6 +44,7 @@ export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[
   const discovery = new ModelDiscovery(endpoints, catalog, {
     intervalMs: config.discovery.interval,
     timeoutMs: config.discovery.timeout,
+    maxModels: config.discovery.max_models,
     log: (level, message, fields) => logger.log(level, message, fields),
   });
   const checker = new HealthChecker(endpoints, {

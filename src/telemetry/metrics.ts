@@ -259,13 +259,28 @@ export class SluiceMetrics {
     // Resolved series would keep writing into the deleted ones: resolve them again if it returns.
     this.#seriesCache.delete(endpoint);
     this.#routeSeries.delete(endpoint);
-    // Every event metric with an endpoint label, whoever registered it: no hand-kept list to forget one in.
+    await this.#removeSeries('endpoint', endpoint);
+  }
+
+  /**
+   * Deletes every series of a model no endpoint lists any longer (retired), so that cardinality
+   * follows what the fleet serves: backends that load and drop adapters or pull models over time
+   * do not pile up series.
+   */
+  async removeModel(model: string): Promise<void> {
+    for (const byModel of this.#seriesCache.values()) byModel.delete(model);
+    await this.#removeSeries('model', model);
+  }
+
+  /** Deletes the series of every event metric (counter, histogram) whose `label` is `value`. */
+  async #removeSeries(label: 'endpoint' | 'model', value: string): Promise<void> {
+    // Every event metric with the label, whoever registered it: no hand-kept list to forget one in.
     // prom-client types the registry's entries loosely; they are the metric objects themselves.
     const metrics = (this.openMetricsRegistry.getMetricsAsArray() as unknown[]).filter((m): m is client.Counter<string> | client.Histogram<string> => m instanceof client.Counter || m instanceof client.Histogram);
     for (const metric of metrics) {
       const done = new Set<string>();
       for (const { labels } of (await metric.get()).values) {
-        if (labels.endpoint !== endpoint) continue;
+        if (labels[label] !== value) continue;
         const { le: _bucket, ...series } = labels;
         const key = JSON.stringify(series);
         if (done.has(key)) continue;

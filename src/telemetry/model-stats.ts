@@ -52,6 +52,11 @@ export class ModelStats {
     return { requests: c.requests, successes: c.successes, failures: c.failures, client_closed: c.clientClosed, latency_ms: { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99) } };
   }
 
+  /** Drops a retired model's counts: `/internal/stats/models` lists what the fleet serves. */
+  forget(model: string): void {
+    this.#byModel.delete(model);
+  }
+
   models(): string[] {
     return [...this.#byModel.keys()];
   }

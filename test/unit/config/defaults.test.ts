@@ -36,7 +36,7 @@ describe('defaults', () => {
       allowed_paths: ['/v1/*', '/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/tags', '/api/show', '/predict'],
       expose_route_headers: false,
     });
-    expect(config.discovery).toEqual({ interval: 300_000, timeout: 5_000 });
+    expect(config.discovery).toEqual({ interval: 300_000, timeout: 5_000, max_models: 1000 });
   });
 
   it('takes server.workers as a count or auto', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/index.js';
 import { ModelCatalog } from '../../../src/discovery/catalog.js';
-import { parseModelList } from '../../../src/discovery/model-lister.js';
+import { MAX_NAME_CHARS, parseModelList } from '../../../src/discovery/model-lister.js';
 import { Endpoint } from '../../../src/endpoints/endpoint.js';
 
 const config = validateConfig({ endpoints: [{ name: 'a', url: 'http://127.0.0.1:1' }, { name: 'b', url: 'http://127.0.0.1:2' }] });
@@ -221,17 +221,26 @@ describe('ModelCatalog: endpoints whose models are not known yet', () => {
 });
 
 describe('parseModelList', () => {
+  const names = (body: unknown, max = 1000) => parseModelList(body, max).models;
+
   it('reads Ollama and OpenAI shapes and rejects anything else', () => {
-    expect(parseModelList({ models: [{ name: 'a:1' }, { model: 'b:2' }] })).toEqual(['a:1', 'b:2']);
-    expect(parseModelList({ object: 'list', data: [{ id: 'x' }, { id: 'y' }] })).toEqual(['x', 'y']);
-    expect(() => parseModelList({ foo: 1 })).toThrow(/neither/);
+    expect(names({ models: [{ name: 'a:1' }, { model: 'b:2' }] })).toEqual(['a:1', 'b:2']);
+    expect(names({ object: 'list', data: [{ id: 'x' }, { id: 'y' }] })).toEqual(['x', 'y']);
+    expect(() => names({ foo: 1 })).toThrow(/neither/);
   });
 
   it('drops empty names and repeats; a list whose entries have no name at all is an error, not an empty list', () => {
-    expect(parseModelList({ data: [{ id: 'm1' }, { id: 'm1' }, { id: '' }, { id: '  ' }, { id: 7 }] })).toEqual(['m1']);
-    expect(parseModelList({ data: [] })).toEqual([]);
-    expect(parseModelList({ models: [] })).toEqual([]);
+    expect(names({ data: [{ id: 'm1' }, { id: 'm1' }, { id: '' }, { id: '  ' }, { id: 7 }] })).toEqual(['m1']);
+    expect(names({ data: [] })).toEqual([]);
+    expect(names({ models: [] })).toEqual([]);
     // Taken as empty, it would replace the endpoint's last good list.
-    expect(() => parseModelList({ data: [{ name: 'm1' }, { id: 7 }] })).toThrow(/2 entries and no model name/);
+    expect(() => names({ data: [{ name: 'm1' }, { id: 7 }] })).toThrow(/2 entries and no model name/);
+  });
+
+  it('takes at most max_models names, none too long or with control characters, and says how many it left out', () => {
+    const many = { data: Array.from({ length: 25 }, (_, i) => ({ id: `m${i}` })) };
+    expect(parseModelList(many, 10)).toEqual({ models: Array.from({ length: 10 }, (_, i) => `m${i}`), dropped: 15 });
+    const hostile = { data: [{ id: 'x'.repeat(MAX_NAME_CHARS + 1) }, { id: 'a\nb' }, { id: 'ok' }, { id: 'y'.repeat(MAX_NAME_CHARS) }] };
+    expect(parseModelList(hostile, 1000)).toEqual({ models: ['ok', 'y'.repeat(MAX_NAME_CHARS)], dropped: 2 });
   });
 });
