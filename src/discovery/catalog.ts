@@ -34,6 +34,10 @@ export interface CatalogOptions {
  * listing answered or failed (see Priming). Before that an empty or partial catalog says
  * nothing about what the fleet serves, so requests wait for it.
  */
+/** The `model` label of a request that names no model, and of one naming a model no endpoint lists. */
+export const NO_MODEL_LABEL = 'none';
+export const UNKNOWN_MODEL_LABEL = 'unknown';
+
 export class ModelCatalog {
   readonly #endpoints: readonly Endpoint[];
   #index = new Map<string, Endpoint[]>();
@@ -157,10 +161,10 @@ export class ModelCatalog {
 
   /** A bounded metric label: a catalog name, `none` (no model asked) or `unknown`. */
   metricLabel(requested: string | undefined): string {
-    if (requested === undefined) return 'none';
+    if (requested === undefined) return NO_MODEL_LABEL;
     if (this.#known.has(requested)) return requested;
     const resolved = this.resolve(requested);
-    return resolved ?? 'unknown';
+    return resolved ?? UNKNOWN_MODEL_LABEL;
   }
 
   /** Models served by at least one routable endpoint, sorted by name. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { NO_MODEL_LABEL } from '../discovery/index.js';
 import { apiFlavour, sendError, type ApiFlavour, type SluiceError } from './errors.js';
 import type { ModelAnswers } from './model-answers.js';
 import type { RequestObserver } from './observe.js';
@@ -62,5 +63,5 @@ export class OwnAnswers {
 
 /** The state of a request to `path` that Sluice answers without routing it: no model, no attempt. */
 function unroutedState(path: string, preq: ProxiedRequest, flavour: ApiFlavour = apiFlavour(path)): RequestState {
-  return { req: preq, flavour, catalogModel: undefined, modelLabel: 'none', operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
+  return { req: preq, flavour, catalogModel: undefined, modelLabel: NO_MODEL_LABEL, operation: operationName(path), streamRequested: false, tried: new Set(), attempts: 0 };
 }

@@ -1,4 +1,4 @@
-import type { ModelCatalog } from '../discovery/index.js';
+import { NO_MODEL_LABEL, UNKNOWN_MODEL_LABEL, type ModelCatalog } from '../discovery/index.js';
 import type { ModelStats, SluiceMetrics } from '../telemetry/index.js';
 
 /**
@@ -32,7 +32,8 @@ export class ModelSeries {
 
   #retire(known: ReadonlySet<string>): void {
     for (const model of this.#known) {
-      if (known.has(model)) continue;
+      // A backend's model named like a sentinel label shares its series: those stay.
+      if (known.has(model) || model === NO_MODEL_LABEL || model === UNKNOWN_MODEL_LABEL) continue;
       void this.#metrics.removeModel(model);
       this.#modelStats.forget(model);
     }
