@@ -32,7 +32,7 @@ describe('ModelDiscovery and model availability', () => {
     const config = validateConfig({ endpoints: [{ name: 'ep', url: await backend(answer) }] });
     const ep = new Endpoint(config.endpoints[0]!, config, () => 0);
     ep.health.recordCheck({ ok: true, latencyMs: 5 });
-    const opts = { intervalMs: 60_000, timeoutMs: 5000, log: () => undefined };
+    const opts = { intervalMs: 60_000, timeoutMs: 5000, maxModels: 1000, log: () => undefined };
     let catalog = new ModelCatalog([ep]);
     catalog.rebuild();
     let discovery = new ModelDiscovery([ep], catalog, opts);

@@ -123,7 +123,7 @@ describe('ModelDiscovery and priming', () => {
     const endpoints = endpointsAt(up, down);
     const catalog = new ModelCatalog(endpoints, { primeWithinMs: BOUND_MS });
     const logs: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-    const discovery = new ModelDiscovery(endpoints, catalog, { intervalMs: 60_000, timeoutMs: BOUND_MS, log: (level, message, fields) => logs.push({ level, message, fields }) });
+    const discovery = new ModelDiscovery(endpoints, catalog, { intervalMs: 60_000, timeoutMs: BOUND_MS, maxModels: 1000, log: (level, message, fields) => logs.push({ level, message, fields }) });
     const round = discovery.discoverAll();
     discovery.start();
     expect(catalog.primed).toBe(false);
