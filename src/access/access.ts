@@ -1,17 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
-import { isDeepStrictEqual } from 'node:util';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ANONYMOUS_CLIENT, type SluiceConfig } from '../config/index.js';
 import { sendError, SluiceError, type RequestGate } from '../proxy/index.js';
 import { clientBehindTrustedProxies } from '../proxy/sticky-key.js';
 import { trustedList } from '../proxy/trusted-proxies.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
-import { ApiKeyRing, presentedKey } from './api-keys.js';
+import { ApiKeyRing, bearerToken, presentedKeys } from './api-keys.js';
 import { InvalidKeyLimit } from './invalid-keys.js';
 import { AccessMetrics, type AdminDenialReason } from './metrics.js';
 import { limitedAddress, networkMatcher } from './networks.js';
-import { RateLimit } from './rate-limit.js';
+import { openBucketStore } from './bucket-stores.js';
+import { RateLimiters } from './rate-limiters.js';
 import { readAdminToken, readApiKeys } from './secrets.js';
 
 /** Readiness and liveness probes: reachable from the allowed networks without the admin token. */
@@ -25,7 +25,6 @@ interface Policy {
   readonly adminToken: ApiKeyRing | undefined;
   readonly keys: ApiKeyRing;
   readonly limitBy: 'key' | 'address';
-  readonly limiter: RateLimit | undefined;
   /** Wrong keys per client address (`auth.invalid_keys_per_minute`); undefined when off. */
   readonly invalidKeys: InvalidKeyLimit | undefined;
   /** `server.trusted_proxies`, when set: the client address of a request they pass on is in X-Forwarded-For. */
@@ -38,14 +37,14 @@ const STORE_WARNING_INTERVAL_MS = 30_000;
  * Access control for both surfaces: the admin routes (allowed networks, optional bearer token)
  * and the proxy surface (inbound API keys, with a limit on wrong ones per client address, then
  * rate limits). Built once; `update` applies a reloaded configuration, keeping the rate-limit
- * store and the wrong-key counts when their settings did not change.
+ * store (see RateLimiters) and the wrong-key counts when their settings did not change.
  */
 export class Access {
   readonly gate: RequestGate;
   readonly #metrics: AccessMetrics;
   readonly #logger: Logger;
   readonly #env: NodeJS.ProcessEnv;
-  #config: SluiceConfig;
+  readonly #limiters: RateLimiters;
   #policy: Policy;
   #storeErrorsSinceWarning = 0;
   #lastStoreWarning = -Infinity;
@@ -54,8 +53,9 @@ export class Access {
     this.#metrics = new AccessMetrics(deps.metrics);
     this.#logger = deps.logger;
     this.#env = deps.env ?? process.env;
-    this.#config = config;
+    this.#limiters = new RateLimiters((limits) => openBucketStore(limits, (err) => this.#logger.debug('rate-limit store connection error', { error: err.message })));
     this.#policy = this.#build(config, undefined);
+    this.#limiters.apply(config.rate_limits);
     this.gate = { admit: (req, res) => this.#admit(req, res) };
     this.#warnIfAdminExposed(config);
   }
@@ -71,16 +71,13 @@ export class Access {
   }
 
   update(config: SluiceConfig): void {
-    const previous = this.#policy;
-    const keepLimiter = isDeepStrictEqual(this.#config.rate_limits, config.rate_limits);
-    this.#policy = this.#build(config, keepLimiter ? previous.limiter : undefined, previous.invalidKeys);
-    this.#config = config;
-    if (!keepLimiter) previous.limiter?.close();
+    this.#policy = this.#build(config, this.#policy.invalidKeys);
+    this.#limiters.apply(config.rate_limits);
     this.#warnIfAdminExposed(config);
   }
 
   close(): void {
-    this.#policy.limiter?.close();
+    this.#limiters.close();
   }
 
   /** The status router behind the admin guard (mounted on the proxy port or on `server.admin_port`). */
@@ -99,7 +96,7 @@ export class Access {
     return guarded;
   }
 
-  #build(config: SluiceConfig, limiter: RateLimit | undefined, invalidKeys?: InvalidKeyLimit): Policy {
+  #build(config: SluiceConfig, invalidKeys: InvalidKeyLimit | undefined): Policy {
     const keys = new ApiKeyRing(readApiKeys(config, this.#env));
     const token = readAdminToken(config, this.#env);
     const limits = config.rate_limits;
@@ -111,7 +108,6 @@ export class Access {
       adminToken: token === undefined ? undefined : new ApiKeyRing([{ name: 'admin', key: token }]),
       keys,
       limitBy: limits?.by ?? 'key',
-      limiter: limiter ?? (limits === null ? undefined : new RateLimit(limits, (err) => this.#logger.debug('rate-limit store connection error', { error: err.message }))),
       // A reload that keeps the setting keeps the count: it would otherwise start every address afresh.
       invalidKeys: perMinute === 0 ? undefined : invalidKeys?.perMinute === perMinute ? invalidKeys : new InvalidKeyLimit(perMinute),
       trustedProxies: proxies.length === 0 ? undefined : trustedList(proxies),
@@ -124,29 +120,31 @@ export class Access {
     if (policy.adminToken === undefined) return undefined;
     const path = (req.originalUrl ?? req.url ?? '/').split('?')[0]!;
     if (isProbePath(path)) return undefined;
-    const presented = bearer(req.headers.authorization);
+    const presented = bearerToken(req.headers.authorization);
     return presented !== undefined && policy.adminToken.nameOf(presented) !== undefined ? undefined : 'token';
   }
 
   #admit(req: IncomingMessage, res: ServerResponse): SluiceError | undefined | Promise<SluiceError | undefined> {
     const policy = this.#policy;
+    const limiter = this.#limiters.current;
     let client = ANONYMOUS_CLIENT;
     if (policy.keys.size > 0) {
-      const presented = presentedKey(req.headers);
+      const presented = presentedKeys(req.headers);
       // An address past its wrong keys gets no answer about the key it sends now, right or wrong.
-      const guard = presented === undefined ? undefined : policy.invalidKeys;
+      const guard = presented.length === 0 ? undefined : policy.invalidKeys;
       const address = guard ? this.#clientAddress(req, policy) : '';
       const waitSeconds = guard?.retryAfterSeconds(address);
       if (waitSeconds !== undefined) {
         this.#metrics.rateLimited(ANONYMOUS_CLIENT);
         return new SluiceError('rate_limit_exceeded', `Too many requests with an incorrect API key from this address: retry after ${waitSeconds}s`, { retryAfterSeconds: waitSeconds });
       }
-      const name = presented === undefined ? undefined : policy.keys.nameOf(presented);
+      const name = policy.keys.nameOfAny(presented);
       if (name === undefined) {
-        guard?.failed(address);
-        this.#metrics.authFailure(presented === undefined ? 'missing_key' : 'invalid_key');
+        // Each wrong key counts: two headers are not two guesses for the price of one.
+        for (let i = 0; i < presented.length; i++) guard?.failed(address);
+        this.#metrics.authFailure(presented.length === 0 ? 'missing_key' : 'invalid_key');
         res.setHeader('www-authenticate', 'Bearer realm="sluice"');
-        return presented === undefined
+        return presented.length === 0
           ? new SluiceError('invalid_api_key', 'You did not provide an API key: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"')
           : new SluiceError('invalid_api_key', 'Incorrect API key provided');
       }
@@ -155,9 +153,9 @@ export class Access {
       delete req.headers.authorization;
       delete req.headers['x-api-key'];
     }
-    if (!policy.limiter) return undefined;
+    if (!limiter) return undefined;
     const subject = policy.limitBy === 'key' && client !== ANONYMOUS_CLIENT ? `key:${client}` : `addr:${this.#clientAddress(req, policy)}`;
-    return policy.limiter.consume(subject).then((verdict) => {
+    return limiter.consume(subject).then((verdict) => {
       if (verdict.kind === 'store_error') {
         this.#storeFailed(verdict.error);
         return undefined;
@@ -186,8 +184,4 @@ export class Access {
     this.#lastStoreWarning = now;
     this.#storeErrorsSinceWarning = 0;
   }
-}
-
-function bearer(header: string | undefined): string | undefined {
-  return header === undefined ? undefined : presentedKey({ authorization: header });
 }

@@ -28,6 +28,12 @@ export class ApiKeyRing {
     return this.#entries.map((e) => e.name);
   }
 
+  /** The configured name of the first of the presented keys that matches one; every key is compared. */
+  nameOfAny(presented: readonly string[]): string | undefined {
+    const names = presented.map((key) => this.nameOf(key));
+    return names.find((name) => name !== undefined);
+  }
+
   /** The configured name of a presented key, or undefined when it matches none. */
   nameOf(presented: string): string | undefined {
     const candidate = digest(presented);
@@ -37,14 +43,28 @@ export class ApiKeyRing {
   }
 }
 
-/** The key a client sent: `Authorization: Bearer <key>` (OpenAI clients) or `x-api-key: <key>`. */
-export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
-  const auth = headers.authorization;
-  if (auth !== undefined) {
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
-    if (match) return match[1];
-  }
+/**
+ * The keys a client sent, distinct: `Authorization: Bearer <key>` (OpenAI clients), then
+ * `x-api-key: <key>` (Anthropic clients). Both may come at once, say when a gateway in front adds
+ * its own Authorization to a client's x-api-key; then either may be the key.
+ */
+export function presentedKeys(headers: IncomingHttpHeaders): string[] {
+  const keys: string[] = [];
+  const token = bearerToken(headers.authorization);
+  if (token !== undefined) keys.push(token);
   const header = headers['x-api-key'];
-  const value = Array.isArray(header) ? header[0] : header;
-  return value?.trim() || undefined;
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (value && value !== token) keys.push(value);
+  return keys;
+}
+
+/** The first key a client sent (see presentedKeys). */
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  return presentedKeys(headers)[0];
+}
+
+/** The token in `Authorization: Bearer <token>`, or undefined for another scheme or none. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
 }

@@ -1,4 +1,4 @@
-import { bucketOf } from './gcra.js';
+import { bucketOf, type Bucket } from './gcra.js';
 import { MemoryBuckets } from './memory-buckets.js';
 
 /**
@@ -10,21 +10,23 @@ import { MemoryBuckets } from './memory-buckets.js';
  */
 export class InvalidKeyLimit {
   readonly perMinute: number;
+  readonly #bucket: Bucket;
   readonly #buckets: MemoryBuckets;
 
   constructor(perMinute: number, now: () => number = Date.now) {
     this.perMinute = perMinute;
-    this.#buckets = new MemoryBuckets(bucketOf({ rate: perMinute, period: 60_000, burst: perMinute }), now);
+    this.#bucket = bucketOf({ rate: perMinute, period: 60_000, burst: perMinute });
+    this.#buckets = new MemoryBuckets(now);
   }
 
   /** Whole seconds (at least 1) until `address` may present a key again, or undefined when it may now. */
   retryAfterSeconds(address: string): number | undefined {
-    const waitMs = this.#buckets.waitMs(address);
+    const waitMs = this.#buckets.waitMs(address, this.#bucket);
     return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : undefined;
   }
 
   /** `address` presented a key that matches none. */
   failed(address: string): void {
-    this.#buckets.consume(address);
+    this.#buckets.consume(address, this.#bucket);
   }
 }

@@ -25,13 +25,17 @@ export function networkMatcher(entries: readonly string[]): (address: string | u
  * What a per-address rate limit counts a client as: an IPv4 address as is (also when seen as
  * `::ffff:a.b.c.d` on a dual-stack socket), an IPv6 address by its /64. One subscriber or host is
  * routinely given a whole /64, and limiting each of its addresses on its own would let it take a
- * new budget with every source address it picks.
+ * new budget with every source address it picks. Anything that is not an IP address counts as
+ * `unknown`, one client.
  */
 export function limitedAddress(address: string | undefined): string {
   if (!address) return 'unknown';
   const plain = address.split('%')[0]!;
   if (plain.startsWith('::ffff:') && isIP(plain.slice(7)) === 4) return plain.slice(7);
-  if (isIP(plain) !== 6) return plain;
+  const family = isIP(plain);
+  if (family === 4) return plain;
+  // Not an address (what a proxy wrote instead of one): one bucket for all such clients, never one per text.
+  if (family === 0) return 'unknown';
   const [left = '', right] = plain.split('::') as [string, string | undefined];
   const head = left === '' ? [] : left.split(':');
   const tail = right === undefined || right === '' ? [] : right.split(':');

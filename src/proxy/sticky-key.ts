@@ -1,4 +1,4 @@
-import type { BlockList } from 'node:net';
+import { isIP, type BlockList } from 'node:net';
 import { parse as parseCookie } from 'cookie';
 import { isTrusted, normalise, trustedList } from './trusted-proxies.js';
 import type { IncomingMessage } from 'node:http';
@@ -37,7 +37,10 @@ export function stickyKey(source: StickyKeySource, req: IncomingMessage): string
 /**
  * The right-most address in X-Forwarded-For (plus the peer) that is not a trusted proxy.
  * Clients can put anything at the left of the header, so only addresses appended by our own
- * proxies are believed; an untrusted peer is the client whatever the header says.
+ * proxies are believed; an untrusted peer is the client whatever the header says. An entry with a
+ * port names its address (see `forwardedAddress`); when the entry a trusted proxy appended names
+ * no address at all (`unknown`, an obfuscated name), the client is unknown: undefined, never that
+ * text, nor an entry further left, which the client may have written.
  */
 export function clientBehindTrustedProxies(req: IncomingMessage, trusted: BlockList): string | undefined {
   const header = req.headers['x-forwarded-for'];
@@ -45,11 +48,26 @@ export function clientBehindTrustedProxies(req: IncomingMessage, trusted: BlockL
   const peer = normalise(req.socket.remoteAddress);
   if (peer) chain.push(peer);
   for (let i = chain.length - 1; i >= 0; i--) {
-    const addr = normalise(chain[i]);
-    if (!addr) continue;
-    if (!isTrusted(trusted, addr)) return addr;
+    const addr = forwardedAddress(chain[i]!);
+    if (addr === undefined || !isTrusted(trusted, addr)) return addr;
   }
-  return normalise(chain[0]);
+  return chain.length === 0 ? undefined : forwardedAddress(chain[0]!);
+}
+
+/**
+ * The IP address in one X-Forwarded-For entry, or undefined when there is none. Some proxies append
+ * the client's port (Azure Application Gateway: `203.0.113.7:4711`, `[2001:db8::1]:4711`), some
+ * quote it as RFC 7239's `for=` does (`"[2001:db8::1]:4711"`): without the port, each new
+ * connection would count as a new client. An IPv6 address without brackets is taken whole (its
+ * last group is not a port).
+ */
+export function forwardedAddress(entry: string): string | undefined {
+  let value = entry.trim();
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1).trim();
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(value);
+  const ipv4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(value);
+  const address = normalise(bracketed?.[1] ?? ipv4WithPort?.[1] ?? value);
+  return address !== undefined && isIP(address) !== 0 ? address : undefined;
 }
 
 /** A cookie's value; a malformed header or value (e.g. `sid=%`) never throws, it is taken as written. */

@@ -9,6 +9,8 @@ import { startModelServer, startSluice, stopAll, waitFor, type SluiceProc } from
 const KEY = 'sk-good-3e71b0';
 /** A key whose rate-limit budget the wrong-key tests leave whole. */
 const SECOND_KEY = 'sk-second-94c2d8';
+/** A key for the tests of both headers at once. */
+const THIRD_KEY = 'sk-third-5a0f17';
 const MODEL = 'llama3.2:1b';
 const WRONG_KEYS_PER_MINUTE = 3;
 
@@ -30,6 +32,8 @@ auth:
       key_env: KEY_GOOD
     - name: second
       key_env: KEY_SECOND
+    - name: third
+      key_env: KEY_THIRD
   invalid_keys_per_minute: ${WRONG_KEYS_PER_MINUTE}
 rate_limits:
   rate: 1
@@ -44,7 +48,7 @@ endpoints:
     check_interval: 200ms
     check_timeout: 500ms
 `,
-    { KEY_GOOD: KEY, KEY_SECOND: SECOND_KEY },
+    { KEY_GOOD: KEY, KEY_SECOND: SECOND_KEY, KEY_THIRD: THIRD_KEY },
   );
   // The model list needs a key, and the key's budget is what the tests count: wait on the status API.
   await waitFor(async () => {
@@ -145,5 +149,40 @@ describe('wrong API keys', () => {
     expect(findSample(after, 'sluice_rate_limited_total', { client: 'anonymous' })).toBe(anonymousLimitedBefore + 3);
     expect(text).not.toContain(attacker);
     await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'request' && l.status === 429 && l.error === 'rate_limit_exceeded' && l.path === '/api/chat'), 5000, '429 access log line');
+  });
+
+  it('count against the client address when the proxy writes it with a port: a new connection is no new allowance', async () => {
+    // Azure Application Gateway appends `ip:port`; RFC 7239's form is `"[v6]:port"`.
+    for (const [attacker, withPort] of [
+      ['203.0.113.20', (i: number) => `203.0.113.20:${40_000 + i}`],
+      ['2001:db8:20::7', (i: number) => `"[2001:db8:20::7]:${40_000 + i}"`],
+    ] as const) {
+      for (let i = 0; i < WRONG_KEYS_PER_MINUTE; i++) {
+        const failure = await chat(client(withPort(i), `sk-guess-${i}`)).catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(AuthenticationError);
+      }
+      const limited = await chat(client(withPort(WRONG_KEYS_PER_MINUTE), 'sk-guess-next')).catch((e: unknown) => e);
+      expect(limited).toBeInstanceOf(RateLimitError);
+      // The address without a port is the same client.
+      expect(await chat(client(attacker, 'sk-guess-plain')).catch((e: unknown) => e)).toBeInstanceOf(RateLimitError);
+    }
+  });
+});
+
+describe('a key in x-api-key with an Authorization header too', () => {
+  it('passes when either holds a key (a gateway in front may add its own Authorization); each wrong one counts', async () => {
+    const res = await from('198.51.100.30', '/v1/chat/completions', { 'x-api-key': THIRD_KEY, authorization: 'Bearer gateway-token-1f2e' });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+
+    // Two wrong keys in one request are two guesses: the allowance (3) is gone in two requests.
+    for (let i = 0; i < 2; i++) {
+      const wrong = await from('198.51.100.31', '/v1/chat/completions', { 'x-api-key': `sk-guess-a${i}`, authorization: `Bearer sk-guess-b${i}` });
+      expect(wrong.status).toBe(401);
+      await wrong.arrayBuffer();
+    }
+    const limited = await from('198.51.100.31', '/v1/chat/completions', { 'x-api-key': 'sk-guess-a2' });
+    expect(limited.status).toBe(429);
+    await limited.arrayBuffer();
   });
 });

@@ -64,6 +64,11 @@ describe('rate limits by client address', () => {
     expect(await chatFrom(sluice, '198.51.100.1')).toBe(200);
     expect(await chatFrom(sluice, '198.51.100.1')).toBe(429);
     expect(await chatFrom(sluice, '198.51.100.2')).toBe(200);
+    // A proxy that writes the client's port (Azure Application Gateway): the port is no new client.
+    expect(await chatFrom(sluice, '198.51.100.3:40001')).toBe(200);
+    expect(await chatFrom(sluice, '198.51.100.3:40002')).toBe(429);
+    expect(await chatFrom(sluice, '[2001:db8:3::1]:40001')).toBe(200);
+    expect(await chatFrom(sluice, '[2001:db8:3::2]:40002')).toBe(429); // the same /64
   }, 60_000);
 
   it('from an untrusted peer, a forged X-Forwarded-For buys no new bucket', async () => {

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
 import { freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
-import { RateLimit } from '../../src/access/index.js';
+import { openBucketStore, RateLimit } from '../../src/access/index.js';
 
 const MODEL = 'llama3.2:1b';
 const BURST = 4;
@@ -103,7 +103,8 @@ describe('rate limits shared through Redis', () => {
   // Two fixed windows (rate per period plus a reserve of burst - rate every (burst - rate) / rate
   // periods) gave a client that never stopped twice the rate: 20 a second here, not 10.
   it('a client that never stops gets the rate, not more (the bucket in Redis, on Redis\'s clock)', async () => {
-    const limit = new RateLimit({ rate: 10, period: 1000, burst: 20, by: 'key', redis_url: `redis://127.0.0.1:${redisPort}`, redis_timeout: 1000 });
+    const cfg = { rate: 10, period: 1000, burst: 20, by: 'key', redis_url: `redis://127.0.0.1:${redisPort}`, redis_timeout: 1000 } as const;
+    const limit = new RateLimit(cfg, openBucketStore(cfg));
     try {
       // The client does not queue commands while it connects (Sluice fails open meanwhile).
       await waitFor(async () => (await limit.consume('warm-up')).kind !== 'store_error', 5000, 'the limiter connected');

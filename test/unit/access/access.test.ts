@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiKeyRing, bucketOf, decide, isProbePath, limitedAddress, networkMatcher, presentedKey, RateLimit } from '../../../src/access/index.js';
+import { ApiKeyRing, bucketOf, decide, isProbePath, limitedAddress, networkMatcher, openBucketStore, presentedKey, presentedKeys, RateLimit } from '../../../src/access/index.js';
 import { DEFAULT_ADMIN_ALLOW, parseConfig, renderEffectiveConfig, validateConfig } from '../../../src/config/index.js';
 
 const ENDPOINTS = [{ name: 'a', url: 'http://127.0.0.1:1' }];
@@ -57,6 +57,16 @@ describe('API keys', () => {
     expect(presentedKey({})).toBeUndefined();
   });
 
+  it('both headers: both keys, Authorization first, once when they are the same', () => {
+    expect(presentedKeys({ authorization: 'Bearer gateway', 'x-api-key': 'sk-1' })).toEqual(['gateway', 'sk-1']);
+    expect(presentedKeys({ authorization: 'Bearer sk-1', 'x-api-key': 'sk-1' })).toEqual(['sk-1']);
+    expect(presentedKeys({ authorization: 'Basic dTpw', 'x-api-key': ' ' })).toEqual([]);
+    expect(ring.nameOfAny(['gateway', 'sk-beta'])).toBe('beta');
+    expect(ring.nameOfAny(['sk-alpha-0123456789', 'sk-beta'])).toBe('alpha');
+    expect(ring.nameOfAny(['gateway', 'nope'])).toBeUndefined();
+    expect(ring.nameOfAny([])).toBeUndefined();
+  });
+
   it('probe paths skip the admin token', () => {
     expect(isProbePath('/internal/health')).toBe(true);
     expect(isProbePath('/internal/status')).toBe(false);
@@ -76,6 +86,10 @@ describe('the address a per-address limit counts', () => {
     expect(limitedAddress('::1')).toBe('0:0:0:0::/64');
     expect(limitedAddress('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(limitedAddress(undefined)).toBe('unknown');
+  });
+
+  it('anything that is not an address is one client, unknown: never a bucket per text (an address with its port, a name)', () => {
+    for (const text of ['203.0.113.7:40001', '203.0.113.7:40002', 'unknown', '_hidden', '[2001:db8::1]:4711']) expect(limitedAddress(text)).toBe('unknown');
   });
 });
 
@@ -123,7 +137,8 @@ describe('rate limits: a token bucket (GCRA)', () => {
 
   it('in memory: a burst of N is admitted, the N+1th refused, other keys unaffected; time refills it', async () => {
     const clock = { ms: 1_000_000 };
-    const limit = new RateLimit({ rate: 2, period: 60_000, burst: 5, by: 'key', redis_url: null, redis_timeout: 200 }, undefined, () => clock.ms);
+    const cfg = { rate: 2, period: 60_000, burst: 5, by: 'key', redis_url: null, redis_timeout: 200 } as const;
+    const limit = new RateLimit(cfg, openBucketStore(cfg, undefined, () => clock.ms));
     const verdicts = [];
     for (let i = 0; i < 6; i++) verdicts.push(await limit.consume('k1'));
     expect(verdicts.slice(0, 5).map((v) => v.kind)).toEqual(['allowed', 'allowed', 'allowed', 'allowed', 'allowed']);

@@ -1,0 +1,164 @@
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startChild } from '../../bench/lib/child-processes.js';
+import { findSample, parseExposition } from '../helpers/exposition.js';
+import { freePort, ROOT, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+
+// A reload that changes `rate_limits` must not leave requests unlimited while a new Redis client
+// connects, nor report that as a store outage: the connection is kept when its settings are, and
+// a new one is used once it is ready.
+
+const MODEL = 'llama3.2:1b';
+const WORKERS = 8;
+
+let server: ModelServer;
+let redisA: number;
+let redisB: number;
+let sluice: SluiceProc;
+
+/** One inline command to the redis-server on `port`, its first reply line. */
+function redisCommand(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => socket.write(`${command}\r\n`));
+    socket.once('data', (d) => {
+      socket.destroy();
+      resolve(d.toString().split('\r\n')[0]!);
+    });
+    socket.once('error', reject);
+  });
+}
+
+async function startRedis(): Promise<number> {
+  const port = await freePort();
+  // Debian's redis-server, in memory only, stopped with the others in afterAll.
+  startChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { cwd: ROOT });
+  await waitFor(async () => (await redisCommand(port, 'PING')) === '+PONG', 10_000, 'redis-server');
+  return port;
+}
+
+const config = (port: number, limits: { rate: number; burst: number; redisPort: number }) => `server:
+  host: 127.0.0.1
+  port: ${port}
+logging:
+  level: info
+health:
+  slow_start: 0s
+rate_limits:
+  rate: ${limits.rate}
+  burst: ${limits.burst}
+  redis_url: redis://127.0.0.1:${limits.redisPort}
+endpoints:
+  - name: server-1
+    url: ${server.url}
+    type: openai
+    health_path: /health
+    check_interval: 200ms
+    check_timeout: 500ms
+`;
+
+async function storeErrors(): Promise<number> {
+  return findSample(parseExposition(await (await fetch(`${sluice.url}/metrics`)).text()), 'sluice_rate_limit_store_errors_total', {}) ?? 0;
+}
+
+/** The X-RateLimit-Limit a request gets now ('' without the header). */
+async function limitHeader(): Promise<string> {
+  const res = await fetch(`${sluice.url}/v1/models`);
+  await res.arrayBuffer();
+  return res.headers.get('x-ratelimit-limit') ?? '';
+}
+
+/** Keeps WORKERS clients sending until `during` is over: how many requests, how many without rate-limit headers. */
+async function underLoad(during: () => Promise<void>): Promise<{ requests: number; unlimited: number }> {
+  let done = false;
+  let requests = 0;
+  let unlimited = 0;
+  const worker = async () => {
+    while (!done) {
+      const res = await fetch(`${sluice.url}/v1/models`);
+      await res.arrayBuffer();
+      requests++;
+      if (res.headers.get('x-ratelimit-limit') === null) unlimited++;
+    }
+  };
+  const workers = Array.from({ length: WORKERS }, worker);
+  try {
+    await during();
+  } finally {
+    done = true;
+    await Promise.all(workers);
+  }
+  return { requests, unlimited };
+}
+
+/** Rewrites the configuration, reloads, and waits until requests get the new `burst`. */
+async function reloadTo(limits: { rate: number; burst: number; redisPort: number }): Promise<void> {
+  writeFileSync(sluice.configPath, config(sluice.port, limits));
+  sluice.proc.child.kill('SIGHUP');
+  await waitFor(async () => (await limitHeader()) === String(limits.burst), 10_000, `X-RateLimit-Limit ${limits.burst}`);
+}
+
+beforeAll(async () => {
+  [redisA, redisB] = await Promise.all([startRedis(), startRedis()]);
+  server = await startModelServer('server-1', [MODEL]);
+  sluice = await startSluice((port) => config(port, { rate: 1000, burst: 100_000, redisPort: redisA }));
+  await waitFor(async () => (await limitHeader()) === '100000', 15_000, 'the limiter connected');
+}, 60_000);
+
+afterAll(stopAll);
+
+describe('rate limits in Redis across reloads', () => {
+  it('a reload that changes the rate keeps the connection: no request passes unlimited, no store error', async () => {
+    const before = await storeErrors();
+    const load = await underLoad(async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      await reloadTo({ rate: 999, burst: 99_999, redisPort: redisA });
+      await new Promise((r) => setTimeout(r, 200));
+    });
+    expect(load.requests).toBeGreaterThan(50);
+    expect(load.unlimited).toBe(0);
+    expect(await storeErrors()).toBe(before);
+    expect(sluice.proc.jsonLines().some((l) => l.message === 'rate-limit store unavailable; requests pass unlimited')).toBe(false);
+  }, 30_000);
+
+  it('a reload to another Redis uses it once connected, then closes the old connection', async () => {
+    const before = await storeErrors();
+    const load = await underLoad(async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      await reloadTo({ rate: 998, burst: 99_998, redisPort: redisB });
+      await new Promise((r) => setTimeout(r, 200));
+    });
+    expect(load.requests).toBeGreaterThan(50);
+    expect(load.unlimited).toBe(0);
+    expect(await storeErrors()).toBe(before);
+    // The buckets are in the new Redis now; the old one is left with this check's connection only.
+    expect(Number((await redisCommand(redisB, 'DBSIZE')).slice(1))).toBeGreaterThan(0);
+    await waitFor(async () => /connected_clients:1\b/.test(await redisInfo(redisA)), 5000, 'the old connection closed');
+  }, 30_000);
+
+  it('a reload to a Redis that does not answer: after one connection attempt it is used anyway, and fails open counted', async () => {
+    const nobody = await freePort();
+    const before = await storeErrors();
+    writeFileSync(sluice.configPath, config(sluice.port, { rate: 997, burst: 99_997, redisPort: nobody }));
+    sluice.proc.child.kill('SIGHUP');
+    await waitFor(async () => (await limitHeader()) === '' && (await storeErrors()) > before, 10_000, 'store errors from the new Redis');
+  }, 30_000);
+});
+
+/** INFO clients as one string (several reply lines). */
+function redisInfo(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.once('connect', () => socket.write('INFO clients\r\n'));
+    socket.on('data', (d) => {
+      text += d.toString();
+      if (text.includes('connected_clients:')) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.once('error', reject);
+  });
+}
