@@ -55,10 +55,9 @@ export async function servePrimary(config: SluiceConfig, workers: number, reload
   primary.start();
   logger.info('sluice starting workers', { workers });
   reloadSignal.ready(() => sluice.reload(reloadConfig));
-  // A second signal is passed on: each worker cuts what it still has.
-  const failed = await Promise.race([stopSignal(() => void primary.stopWorkers()).then(() => undefined), primary.startFailure]);
+  // The workers drain; a second signal is passed on: each worker cuts what it still has.
+  const failed = await Promise.race([stopSignal(() => void sluice.close(0)).then(() => undefined), primary.startFailure]);
   logger.info('stopping workers', { workers: primary.pids.length });
-  await primary.stopWorkers();
   await sluice.close();
   logger.info('shut down');
   return failed ? 1 : 0;

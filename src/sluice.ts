@@ -70,6 +70,8 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const { current, metrics } = control;
 
   if (cluster?.role === 'primary') {
+    const primary = cluster;
+    let closing: Promise<void> | undefined;
     logger.info('sluice primary running checks', { endpoints: current().endpoints.map((ep) => ({ name: ep.name, url: ep.displayUrl })), version: VERSION });
     return {
       url: '',
@@ -78,9 +80,14 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
         return current().endpoints;
       },
       reload: control.reload,
-      close() {
-        control.stop();
-        return Promise.resolve();
+      // The workers drain (each for its server.shutdown_grace); called again with 0, they cut what is left.
+      close(graceMs) {
+        if (closing && graceMs === 0) void primary.stopWorkers();
+        // Shutdown begins now, not once the workers have exited: a SIGHUP or a change of DNS
+        // members while they drain is not applied, as in a single process.
+        control.beginShutdown();
+        closing ??= primary.stopWorkers().then(() => control.stop());
+        return closing;
       },
     };
   }

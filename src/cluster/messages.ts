@@ -87,24 +87,39 @@ export interface ServingMessage {
   readonly type: 'sluice:serving';
 }
 
-/** Worker -> primary: a request could not connect to the endpoint (refused, reset). */
-export interface ConnectionFailedMessage {
-  readonly type: 'sluice:connection-failed';
+/**
+ * Which backend a worker's report is about: the endpoint's name and its base URL (credentials
+ * aside, `Endpoint.baseUrl`). A reload can point a name at another backend while the worker's
+ * old endpoint still drains; the primary applies a report only to its endpoint of that name
+ * and URL, so that what the old backend did never counts against the new one.
+ */
+export interface BackendRef {
   readonly endpoint: string;
+  readonly url: string;
+}
+
+/** Worker -> primary: a request could not connect to the endpoint (refused, reset). */
+export interface ConnectionFailedMessage extends BackendRef {
+  readonly type: 'sluice:connection-failed';
   readonly error: string;
 }
 
 /** Worker -> primary: a request missed its latency deadline on the endpoint (no first token in time). */
-export interface LatencyFailedMessage {
+export interface LatencyFailedMessage extends BackendRef {
   readonly type: 'sluice:latency-failed';
-  readonly endpoint: string;
   readonly error: string;
+}
+
+/** One endpoint's request outcomes in an OutcomesMessage. */
+export interface Outcomes extends BackendRef {
+  readonly successes: number;
+  readonly failures: number;
 }
 
 /** Worker -> primary: request outcomes per endpoint since the last such message (feeds the error ratio). */
 export interface OutcomesMessage {
   readonly type: 'sluice:outcomes';
-  readonly outcomes: ReadonlyMap<string, { readonly successes: number; readonly failures: number }>;
+  readonly outcomes: readonly Outcomes[];
 }
 
 /** Worker -> primary: a scrape of /metrics; answer with the merge of every process. */

@@ -5,6 +5,7 @@ import type { RenderedMetrics } from '../telemetry/index.js';
 interface MetricJson {
   readonly name: string;
   readonly type: string;
+  readonly aggregator?: string;
   readonly values?: ReadonlyArray<{ readonly labels?: Readonly<Record<string, unknown>> }>;
 }
 
@@ -12,17 +13,28 @@ function isMetricJson(value: unknown): value is MetricJson {
   return typeof value === 'object' && value !== null && typeof (value as MetricJson).name === 'string' && typeof (value as MetricJson).type === 'string';
 }
 
+/** Whether every series of the metric carries a `worker` label: one series per process, none shared. */
+function perProcess(metric: MetricJson): boolean {
+  const values = metric.values ?? [];
+  return values.length > 0 && values.every((v) => v.labels?.worker !== undefined);
+}
+
 /**
- * One process's metrics with each counter under the name the output wants: a counter's name in
- * the JSON has `_total` or not depending on how its process last rendered; the classic format
- * wants it, OpenMetrics adds it per sample.
+ * One process's metrics as the merge wants them. A counter under the name the output wants: its
+ * name in the JSON has `_total` or not depending on how its process last rendered; the classic
+ * format wants it, OpenMetrics adds it per sample. A per-process metric that prom-client omits
+ * from a merge (`process_start_time_seconds`: one process's start is not the cluster's) is kept
+ * as each process's own series, which its `worker` label tells apart.
  */
 function normalised(metrics: readonly unknown[], openMetrics: boolean): MetricJson[] {
-  return metrics.filter(isMetricJson).map((metric) => {
-    if (metric.type !== 'counter') return metric;
-    const base = metric.name.replace(/_total$/, '');
-    return { ...metric, name: openMetrics ? base : `${base}_total` };
-  });
+  return metrics
+    .filter(isMetricJson)
+    .map((metric) => (metric.aggregator === 'omit' && perProcess(metric) ? { ...metric, aggregator: 'first' } : metric))
+    .map((metric) => {
+      if (metric.type !== 'counter') return metric;
+      const base = metric.name.replace(/_total$/, '');
+      return { ...metric, name: openMetrics ? base : `${base}_total` };
+    });
 }
 
 /**
@@ -52,4 +64,26 @@ export async function retire(retired: readonly unknown[], lastReport: readonly u
     .map((metric) => ({ ...metric, values: (metric.values ?? []).filter((v) => v.labels?.worker === undefined) }))
     .filter((metric) => metric.values.length > 0);
   return client.AggregatorRegistry.aggregate([normalised(retired, false), events]).getMetricsAsJSON();
+}
+
+/** The endpoints the series of these processes' metrics name (their `endpoint` label). */
+export function endpointsNamed(parts: ReadonlyArray<readonly unknown[]>): Set<string> {
+  const names = new Set<string>();
+  for (const metric of parts.flat().filter(isMetricJson)) {
+    for (const { labels } of metric.values ?? []) if (typeof labels?.endpoint === 'string') names.add(labels.endpoint);
+  }
+  return names;
+}
+
+/**
+ * The dead workers' counts (see retire) without the series of the endpoints that have left: an
+ * endpoint not in `live` (the fleet, and every endpoint a live process still has series of) is
+ * gone from every process, as a single process drops its series once it has drained. Kept, its
+ * series would stay in the merge for good, at the dead workers' share of its last total.
+ */
+export function forgetEndpoints(retired: readonly unknown[], live: ReadonlySet<string>): unknown[] {
+  return retired
+    .filter(isMetricJson)
+    .map((metric) => ({ ...metric, values: (metric.values ?? []).filter((v) => typeof v.labels?.endpoint !== 'string' || live.has(v.labels.endpoint)) }))
+    .filter((metric) => metric.values.length > 0);
 }

@@ -4,7 +4,7 @@ import type { Endpoint } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
 import type { Logger, RenderedMetrics } from '../telemetry/index.js';
 import { isToPrimary, type StateMessage, type ToPrimary, type ToWorker } from './messages.js';
-import { mergeMetrics, retire } from './metrics-merge.js';
+import { endpointsNamed, forgetEndpoints, mergeMetrics, retire } from './metrics-merge.js';
 import { applyPassive } from './passive-relay.js';
 import { fullState, healthMessage, loadMessages, modelsMessage } from './primary-state.js';
 import { RestartBackoff } from './restart-backoff.js';
@@ -24,8 +24,9 @@ interface Slot {
 }
 
 interface Collection {
-  readonly parts: unknown[][];
-  waiting: Set<number>;
+  /** Each slot's answer. */
+  readonly parts: Map<number, unknown[]>;
+  readonly waiting: Set<number>;
   readonly done: () => void;
 }
 
@@ -152,7 +153,10 @@ export class ClusterPrimary implements PrimarySide {
   #onExit(slot: number, worker: Worker, code: number | null, signal: string | null): void {
     const entry = this.#slots.get(slot);
     if (!entry || entry.worker !== worker) return;
+    // Its answer to a scrape in progress leaves that merge: it joins the dead workers' counts
+    // below, which the merge adds once it is done. Counted in both, it would be counted twice.
     for (const collection of this.#collections.values()) {
+      collection.parts.delete(slot);
       collection.waiting.delete(slot);
       if (collection.waiting.size === 0) collection.done();
     }
@@ -212,7 +216,7 @@ export class ClusterPrimary implements PrimarySide {
         if (this.#slots.get(slot)?.worker === worker) this.#lastReports.set(slot, message.metrics);
         const collection = this.#collections.get(message.id);
         if (!collection?.waiting.delete(slot)) return;
-        collection.parts.push(message.metrics);
+        collection.parts.set(slot, message.metrics);
         if (collection.waiting.size === 0) collection.done();
         return;
       }
@@ -222,12 +226,14 @@ export class ClusterPrimary implements PrimarySide {
   /**
    * The primary's metrics and every serving worker's, merged, with what the dead workers had
    * counted. A worker that does not answer in time counts as it last reported: left out, its
-   * counters would drop for one scrape and come back, each a counter reset to Prometheus.
+   * counters would drop for one scrape and come back, each a counter reset to Prometheus. A worker
+   * that dies meanwhile counts once, with the dead (see #onExit).
    */
   async #merged(openMetrics: boolean): Promise<RenderedMetrics> {
-    const own = await this.#view!.metricsJson();
+    const view = this.#view!;
+    const own = await view.metricsJson();
     const id = this.#nextCollection++;
-    const parts: unknown[][] = [];
+    const parts = new Map<number, unknown[]>();
     const targets = [...this.#slots.entries()].filter(([, s]) => s.synced && s.worker.isConnected());
     const waiting = new Set(targets.map(([slot]) => slot));
     await new Promise<void>((resolve) => {
@@ -243,10 +249,22 @@ export class ClusterPrimary implements PrimarySide {
     this.#collections.delete(id);
     for (const slot of waiting) {
       const last = this.#lastReports.get(slot);
-      if (last) parts.push(last);
+      if (last) parts.set(slot, last);
     }
     // The primary's part first: gauges merged with `first` take the primary's value.
-    return mergeMetrics([own, ...parts, await this.#retired], openMetrics);
+    const living = [own, ...parts.values()];
+    // Read now, in the same turn as the collection ended: a worker that exits later is in `parts`, not in these.
+    const retired = this.#forgetLeft(new Set([...view.endpoints.map((ep) => ep.name), ...endpointsNamed(living)]));
+    return mergeMetrics([...living, await retired], openMetrics);
+  }
+
+  /**
+   * Drops from the dead workers' counts the endpoints not in `live`: gone from the fleet and
+   * drained in every live process, which have dropped their series (see forgetEndpoints).
+   */
+  #forgetLeft(live: ReadonlySet<string>): Promise<unknown[]> {
+    this.#retired = this.#retired.then((retired) => forgetEndpoints(retired, live));
+    return this.#retired;
   }
 
   /** A slot's worker has exited: what it last reported joins the dead workers' counts. */

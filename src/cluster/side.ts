@@ -36,6 +36,8 @@ export interface PrimarySide {
   loadChanged(endpoint: string, error: string | undefined): void;
   /** After a reload (`reload` true) or a change of DNS members. */
   fleetChanged(config: SluiceConfig, answers: Answers, reload: boolean): void;
+  /** Drains every worker and resolves once all have exited; called again, tells them to cut what is left. */
+  stopWorkers(): Promise<void>;
 }
 
 /** What the cluster code may do to a worker's runtime when the primary reports a change. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeMetrics, retire } from '../../../src/cluster/metrics-merge.js';
+import { endpointsNamed, forgetEndpoints, mergeMetrics, retire } from '../../../src/cluster/metrics-merge.js';
 import { SluiceMetrics, type EndpointSnapshot } from '../../../src/telemetry/metrics.js';
 
 /** One process's metrics over a shared view of endpoint `a` (state decided by the primary). */
@@ -58,6 +58,16 @@ describe('merging a cluster\'s metrics', () => {
     expect(om.body.endsWith('# EOF\n')).toBe(true);
   });
 
+  // prom-client gives process_start_time_seconds the `omit` aggregator, and its merge dropped it.
+  it('keeps each process\'s process_start_time_seconds, one series per process, in both formats', async () => {
+    const parts = [await processMetrics('primary', {}).json(), await processMetrics('0', {}).json(), await processMetrics('1', {}).json()];
+    for (const openMetrics of [false, true]) {
+      const { body } = await mergeMetrics(parts, openMetrics);
+      expect(body).toContain('# TYPE process_start_time_seconds gauge');
+      for (const label of ['primary', '0', '1']) expect(body.match(new RegExp(`^process_start_time_seconds\\{worker="${label}"\\} \\d+`, 'gm'))).toHaveLength(1);
+    }
+  });
+
   it('keeps a dead worker\'s counters and histograms, so that totals never go down; not its gauges, nor its per-process series', async () => {
     const primary = processMetrics('primary', {});
     const w0 = processMetrics('0', { activeConnections: 2 });
@@ -85,5 +95,34 @@ describe('merging a cluster\'s metrics', () => {
     expect(afterBoth).toContain('sluice_endpoint_active_connections{endpoint="a"} 3');
     expect(afterBoth).not.toMatch(/worker="0"/);
     expect(afterBoth).not.toContain('_total_total');
+  });
+
+  // A dead worker's counts of an endpoint that later left the fleet stayed in every merge for good.
+  it('forgets a dead worker\'s series of an endpoint once no live process has any, as a single process drops them when it has drained', async () => {
+    const primary = processMetrics('primary', {});
+    const w0 = processMetrics('0', {});
+    const w1 = processMetrics('1', {});
+    for (const w of [w0, w0, w1]) {
+      w.requestCompleted(request);
+      w.requestCompleted({ ...request, endpoint: 'b' });
+    }
+    const retired = await retire([], await w0.json());
+    const merge = async (kept: unknown[]) => (await mergeMetrics([await primary.json(), await w1.json(), kept], false)).body;
+    const fleet = ['a'];
+
+    // b has left the fleet, but worker 1 is still draining it: its series go on, the dead worker's share included.
+    let live = new Set([...fleet, ...endpointsNamed([await primary.json(), await w1.json()])]);
+    expect(live).toEqual(new Set(['a', 'b']));
+    expect(await merge(forgetEndpoints(retired, live))).toContain('sluice_requests_total{endpoint="b",model="m",code="200"} 3');
+
+    // Drained in worker 1 too: b is gone from the merge, as from a single process.
+    await w1.removeEndpoint('b');
+    live = new Set([...fleet, ...endpointsNamed([await primary.json(), await w1.json()])]);
+    expect(live).toEqual(new Set(['a']));
+    const body = await merge(forgetEndpoints(retired, live));
+    expect(body).not.toContain('endpoint="b"');
+    // The endpoints that stay keep every count.
+    expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 3');
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 3');
   });
 });

@@ -141,7 +141,7 @@ describe('cluster state sync', () => {
     const w2 = c.addWorker();
     c.check('a', true);
     w1.ep('a').connectionFailed('connect ECONNREFUSED 127.0.0.1:9001');
-    expect(c.fromWorkers).toEqual([{ type: 'sluice:connection-failed', endpoint: 'a', error: 'connect ECONNREFUSED 127.0.0.1:9001' }]);
+    expect(c.fromWorkers).toEqual([{ type: 'sluice:connection-failed', endpoint: 'a', url: 'http://127.0.0.1:9001/', error: 'connect ECONNREFUSED 127.0.0.1:9001' }]);
     expect(c.primary('a').state).toBe('unhealthy');
     for (const w of [w1, w2]) {
       expect(w.ep('a').state).toBe('unhealthy');
@@ -156,7 +156,7 @@ describe('cluster state sync', () => {
     const w2 = c.addWorker();
     c.check('a', true);
     w1.ep('a').latencyFailed('slow request: no first token within 500ms');
-    expect(c.fromWorkers).toEqual([{ type: 'sluice:latency-failed', endpoint: 'a', error: 'slow request: no first token within 500ms' }]);
+    expect(c.fromWorkers).toEqual([{ type: 'sluice:latency-failed', endpoint: 'a', url: 'http://127.0.0.1:9001/', error: 'slow request: no first token within 500ms' }]);
     expect(c.primary('a').state).toBe('degraded');
     for (const w of [w1, w2]) {
       expect(w.ep('a').state).toBe('degraded');
@@ -187,6 +187,48 @@ describe('cluster state sync', () => {
     expect(w2.ep('a').state).toBe('degraded');
     w2.relay.flush(); // nothing new: nothing sent
     expect(c.fromWorkers).toHaveLength(2);
+  });
+
+  // A reload that points a name at another backend retires the worker's old endpoint, which drains
+  // its streams. What those streams then see is about the old backend: it used to be applied to
+  // the primary's endpoint of the same name, the new backend, and took it out of every worker.
+  it('reports from an endpoint a reload pointed elsewhere do not count against the new backend', () => {
+    const c = cluster();
+    const w = c.addWorker();
+    c.check('a', true);
+    const old = w.ep('a');
+    // The reload: the primary's `a` is now another backend; the worker's old `a` drains, a new one serves.
+    const moved = { ...config.endpoints[0]!, url: 'http://127.0.0.1:9003' };
+    const index = c.view.endpoints.indexOf(c.primary('a'));
+    (c.view.endpoints as Endpoint[])[index] = new Endpoint(moved, config, () => c.clock.ms, { stateChanged: (ep) => c.broadcast(healthMessage(ep, 500, c.clock.ms)) });
+    c.check('a', true);
+    old.retire();
+    const current = new Endpoint(moved, config, () => c.clock.ms, { passive: w.relay });
+
+    // The old backend dies under the draining streams.
+    old.connectionFailed('read ECONNRESET');
+    old.latencyFailed('slow request: no first token within 500ms');
+    for (let i = 0; i < 20; i++) old.requestFinished('failure');
+    w.relay.flush();
+    expect(c.fromWorkers.map((m) => m.type)).toEqual(['sluice:connection-failed', 'sluice:latency-failed', 'sluice:outcomes']);
+    expect(c.primary('a').state).toBe('healthy');
+    expect(c.primary('a').health.errorRatio()).toBeUndefined();
+
+    // What the new endpoint sees still counts, also in the same message as the old one's outcomes.
+    for (let i = 0; i < 20; i++) old.requestFinished('failure');
+    for (let i = 0; i < 20; i++) current.requestFinished('failure');
+    w.relay.flush();
+    expect(c.fromWorkers.at(-1)).toEqual({
+      type: 'sluice:outcomes',
+      outcomes: [
+        { endpoint: 'a', url: 'http://127.0.0.1:9001/', successes: 0, failures: 20 },
+        { endpoint: 'a', url: 'http://127.0.0.1:9003/', successes: 0, failures: 20 },
+      ],
+    });
+    expect(c.primary('a').health.errorRatio()).toBe(1);
+    expect(c.primary('a').state).toBe('degraded');
+    current.connectionFailed('connect ECONNREFUSED 127.0.0.1:9003');
+    expect(c.primary('a').state).toBe('unhealthy');
   });
 
   it('models and load reports reach the workers\' catalog and load board', () => {

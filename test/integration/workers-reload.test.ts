@@ -1,0 +1,102 @@
+import { writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { allSamples, parseExposition } from '../helpers/exposition.js';
+import { freshRequest } from '../helpers/fresh-request.js';
+import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
+import { chatStream, sleep } from '../helpers/streams.js';
+
+const MODEL = 'm:1';
+
+afterAll(() => stopAll());
+
+/** Endpoint `a` on `url`, two workers; checks far apart, so that only the workers' reports can change its health in the test's time. */
+const config = (port: number, url: string) =>
+  testConfig(port, [{ id: 'a', url }])
+    .replace(/^server:\n/m, 'server:\n  workers: 2\n  shutdown_grace: 1s\n')
+    .replace('check_interval: 200ms', 'check_interval: 10s');
+
+async function activeConnections(sluice: SluiceProc): Promise<number> {
+  const families = parseExposition((await freshRequest(`${sluice.url}/metrics`)).body);
+  return allSamples(families).filter((s) => s.name === 'sluice_endpoint_active_connections').reduce((sum, s) => sum + s.value, 0);
+}
+
+interface EndpointStatus {
+  readonly name: string;
+  readonly url: string;
+  readonly status: string;
+  readonly routable: boolean;
+}
+
+/** Endpoint `a` as each worker sees it, asked on fresh connections until both have answered. */
+async function inEveryWorker(sluice: SluiceProc): Promise<Map<string, EndpointStatus>> {
+  const seen = new Map<string, EndpointStatus>();
+  await waitFor(async () => {
+    const answer = await freshRequest(`${sluice.url}/internal/status/endpoints`);
+    const { endpoints } = JSON.parse(answer.body) as { endpoints: EndpointStatus[] };
+    seen.set(String(answer.headers['x-sluice-worker']), endpoints.find((e) => e.name === 'a')!);
+    return seen.size === 2;
+  }, 10_000, 'an answer from both workers');
+  return seen;
+}
+
+describe('server.workers: 2, a reload that points an endpoint at another backend', () => {
+  // The workers' old endpoint `a` drains its streams after the reload; when the old backend died
+  // under them, their connection failures went to the primary's `a`, the new backend, and took it
+  // out of every worker (503 no_routable_endpoint) until its next check.
+  it('the old backend\'s failures under the draining streams do not mark the new backend unhealthy', async () => {
+    const old = await startModelServer('old', [MODEL], { TOKEN_DELAY: '100ms' });
+    const next = await startModelServer('new', [MODEL]);
+    const sluice = await startSluice((port) => config(port, old.url));
+    await waitReady(sluice.url, 1, [MODEL], 30_000);
+    await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving').length >= 2, 30_000, 'both workers serving');
+
+    // Streams of 30 s at the old backend, on connections of their own (spread over both workers).
+    const streams = Array.from({ length: 6 }, () => chatStream(sluice.url, 300, MODEL));
+    await Promise.all(streams.map((s) => s.opened));
+    await waitFor(async () => (await activeConnections(sluice)) === 6, 10_000, 'the six streams in flight');
+
+    writeFileSync(sluice.configPath, config(sluice.port, next.url));
+    sluice.proc.child.kill('SIGHUP');
+    await waitFor(async () => [...(await inEveryWorker(sluice)).values()].every((a) => a.url === next.url), 15_000, 'both workers on the new backend');
+    const reloadedAt = sluice.proc.jsonLines().length;
+
+    await old.proc.stop('SIGKILL');
+    const results = await Promise.all(streams.map((s) => s.done));
+    expect(results.filter((r) => r.complete)).toEqual([]);
+    // Past the workers' 250 ms flush of request outcomes.
+    await sleep(1000);
+
+    for (const [worker, a] of await inEveryWorker(sluice)) expect({ worker, status: a.status, routable: a.routable }).toEqual({ worker, status: 'healthy', routable: true });
+    expect(sluice.proc.jsonLines().slice(reloadedAt).filter((l) => l.message === 'endpoint state changed')).toEqual([]);
+    const answers = await Promise.all([1, 2, 3, 4].map(() => freshRequest(`${sluice.url}/v1/chat/completions`, 'POST', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 })));
+    expect(answers.map((a) => [a.status, a.headers['x-sluice-endpoint']])).toEqual(answers.map(() => [200, 'a']));
+  }, 90_000);
+});
+
+describe('server.workers: 2, a SIGHUP while the workers drain for shutdown', () => {
+  // The primary's control plane stopped only once the workers had exited: a SIGHUP meanwhile was
+  // applied and counted as a successful reload.
+  it('is ignored by the primary and said so, as by a single process', async () => {
+    const slow = await startModelServer('slow', [MODEL], { TOKEN_DELAY: '50ms' });
+    const yaml = (port: number, weight: number) => testConfig(port, [{ id: 'a', url: slow.url, weight }]).replace(/^server:\n/m, 'server:\n  workers: 2\n  shutdown_grace: 30s\n');
+    const sluice = await startSluice((port) => yaml(port, 1));
+    await waitReady(sluice.url, 1, [MODEL], 30_000);
+    await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving').length >= 2, 30_000, 'both workers serving');
+    // 10 s of generation, inside the 30 s grace: the workers drain while the test goes on.
+    const stream = chatStream(sluice.url, 200, MODEL);
+    await stream.opened;
+    const exited = new Promise<number | null>((resolve) => sluice.proc.child.once('exit', (code) => resolve(code)));
+    sluice.proc.child.kill('SIGTERM');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'shutting down'), 5000, 'the drain started');
+
+    writeFileSync(sluice.configPath, yaml(sluice.port, 5));
+    sluice.proc.child.kill('SIGHUP');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'configuration reload ignored: shutting down' && l.worker === 'primary'), 5000, 'the reload refused');
+    expect(sluice.proc.jsonLines().filter((l) => l.message === 'configuration reloaded')).toEqual([]);
+
+    // A second SIGTERM cuts what is left.
+    sluice.proc.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect((await stream.done).complete).toBe(false);
+  }, 90_000);
+});
