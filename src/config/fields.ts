@@ -47,7 +47,7 @@ export const positiveInt = () => integerSchema(MESSAGES.positiveInt).positive({ 
 export const port = () => integerSchema(MESSAGES.port).min(1, { error: MESSAGES.port }).max(65535, { error: MESSAGES.port });
 
 /** The longest delay a Node.js timer takes (2^31 - 1 ms, about 596.5 hours). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Durations are strings with units; the number 0 is the one bare value allowed. Output: milliseconds. */
 export function duration(options: { allowZero: boolean }) {
@@ -124,7 +124,12 @@ export const endpointUrl = z.string({ error: unlessMissing(MESSAGES.url) }).tran
   return text.replace(/\/+$/, '');
 });
 
-export const urlPath = () => z.string({ error: unlessMissing(MESSAGES.path) }).startsWith('/', { error: MESSAGES.path });
+/** A path on the endpoint, with an optional query (`/health?ready=1`); a fragment never reaches a server. */
+export const urlPath = () =>
+  z
+    .string({ error: unlessMissing(MESSAGES.path) })
+    .startsWith('/', { error: MESSAGES.path })
+    .refine((path) => !path.includes('#'), { error: 'expected a path without a "#" fragment' });
 
 export const STICKY_KEY_PATTERN = /^(ip|forwarded-for|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+|cookie:[!#$%&'*+.^_`|~0-9A-Za-z-]+)$/;
 

@@ -1,4 +1,5 @@
 export { ConfigError, formatIssues, formatPath } from './errors.js';
+export { MAX_TIMER_MS } from './fields.js';
 export { loadConfig, NO_CONFIGURATION_MESSAGE, type LoadConfigOptions } from './load.js';
 export { parseConfig, validateConfig } from './parse.js';
 export { redactUrl, redactedConfig, renderEffectiveConfig } from './render.js';

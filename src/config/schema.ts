@@ -123,7 +123,14 @@ const endpointFields = z.strictObject({
   first_token_timeout: duration({ allowZero: false }).nullable().default(null),
 });
 
-export const endpointSchema = endpointFields.transform((endpoint) => {
+export const endpointSchema = endpointFields
+  .superRefine((endpoint, ctx) => {
+    // Members are reached by their addresses: a certificate issued for the host name would not match any of them.
+    if (endpoint.discover === 'dns' && endpoint.url.startsWith('https:')) {
+      ctx.addIssue({ code: 'custom', path: ['discover'], message: 'discover: dns is not supported with an https:// url (members are reached by IP address, which a certificate for the host name does not cover); use http://, or list the endpoints' });
+    }
+  })
+  .transform((endpoint) => {
   const typeDefaults = ENDPOINT_TYPE_DEFAULTS[endpoint.type];
   // Listed in file order so rendered configs read like the documentation.
   return {

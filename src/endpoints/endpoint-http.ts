@@ -1,9 +1,15 @@
 /** Small helpers for talking HTTP to an endpoint (health checks, model discovery). */
 
-/** `base` + `path`, keeping any base path the endpoint URL carries (http://h/v1 + /models -> /v1/models). */
+/**
+ * `base` + `path`, keeping any base path the endpoint URL carries (http://h/v1 + /models ->
+ * /v1/models). A query in `path` (`/health?ready=1`) is the URL's query, not part of its path.
+ */
 export function joinUrl(base: URL, path: string): URL {
   const url = new URL(base.href);
-  url.pathname = `${url.pathname.replace(/\/$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
+  const query = path.indexOf('?');
+  const pathname = query === -1 ? path : path.slice(0, query);
+  url.pathname = `${url.pathname.replace(/\/$/, '')}${pathname.startsWith('/') ? pathname : `/${pathname}`}`;
+  url.search = query === -1 ? '' : path.slice(query);
   return url;
 }
 

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import { nextCheckDelayMs, withJitter } from './backoff.js';
 import type { ProbeResult, Prober } from './prober.js';
@@ -99,7 +100,8 @@ export class HealthChecker {
 
   #schedule(endpoint: Endpoint): void {
     if (this.#stopped) return;
-    const delay = withJitter(nextCheckDelayMs(endpoint.config.check_interval, endpoint.health.consecutiveFailures), this.#random);
+    // Jitter may take an interval near the longest a timer can wait past it: Node would fire at once.
+    const delay = Math.min(MAX_TIMER_MS, withJitter(nextCheckDelayMs(endpoint.config.check_interval, endpoint.health.consecutiveFailures), this.#random));
     this.#nextAt.set(endpoint.name, this.#now() + delay);
     const timer = setTimeout(() => void this.checkNow(endpoint), delay);
     timer.unref();

@@ -54,6 +54,9 @@ describe('validation messages', () => {
     ['ftp url', { endpoints: [{ ...endpoint, url: 'ftp://h/x' }] }, 'endpoints[0].url: expected an http or https URL'],
     ['url with query', { endpoints: [{ ...endpoint, url: 'http://h:1/?key=1' }] }, 'endpoints[0].url: must not contain a query string or fragment'],
     ['url with fragment', { endpoints: [{ ...endpoint, url: 'http://h:1/#x' }] }, 'endpoints[0].url: must not contain a query string or fragment'],
+    // Members are reached by IP address: a certificate for the host name would fail every check.
+    ['dns discovery of an https url', { endpoints: [{ ...endpoint, url: 'https://model.test:8443', discover: 'dns' }] }, 'endpoints[0].discover: discover: dns is not supported with an https:// url (members are reached by IP address, which a certificate for the host name does not cover); use http://, or list the endpoints'],
+    ['a fragment in health_path', { endpoints: [{ ...endpoint, health_path: '/health#x' }] }, 'endpoints[0].health_path: expected a path without a "#" fragment'],
     [
       'duplicate names',
       { endpoints: [endpoint, { name: 'a', url: 'http://h:2' }] },

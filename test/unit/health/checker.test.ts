@@ -38,6 +38,18 @@ const pass: ProbeResult = { ok: true, timedOut: false, latencyMs: 10 };
 const fail: ProbeResult = { ok: false, timedOut: false, latencyMs: 10, error: 'ECONNREFUSED' };
 
 describe('HealthChecker', () => {
+  it('never schedules a check past the longest a timer can wait, jitter included (596h and the most jitter)', () => {
+    const long = validateConfig({ endpoints: [{ name: 'rare', url: 'http://127.0.0.1:1', check_interval: '596h' }] });
+    const endpoints = long.endpoints.map((c) => new Endpoint(c, long, Date.now));
+    const checker = new HealthChecker(endpoints, { now: Date.now, random: () => 0.99, prober: async () => pass });
+    checker.start();
+    // The first check runs at once; the next is scheduled when it ends.
+    return vi.advanceTimersByTimeAsync(1).then(() => {
+      expect(checker.nextCheckInMs(endpoints[0]!)).toBeLessThanOrEqual(2 ** 31 - 1);
+      checker.stop();
+    });
+  });
+
   it('checks at once, then each endpoint on its own interval', async () => {
     const { checker, calls } = setup(() => pass);
     checker.start();
