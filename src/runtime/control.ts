@@ -7,6 +7,7 @@ import { httpProber, type HealthChecker, type Prober } from '../health/index.js'
 import { LoadBoard } from '../load/index.js';
 import { SluiceMetrics, type Logger, type ModelStats } from '../telemetry/index.js';
 import { VERSION } from '../version.js';
+import { monotonicNow } from './clock.js';
 import { endpointEvents } from './endpoint-events.js';
 import { endpointPool, type FleetChange } from './endpoint-pool.js';
 import { ModelSeries } from './model-series.js';
@@ -59,7 +60,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   const primary = cluster?.role === 'primary' ? cluster : undefined;
   const worker = cluster?.role === 'worker' ? cluster : undefined;
   // One board for the process: a reload keeps the load of endpoints it keeps.
-  const board = new LoadBoard({ staleAfterMs: initial.load.stale_after });
+  const board = new LoadBoard({ staleAfterMs: initial.load.stale_after, now: monotonicNow });
   let runtime: Runtime | undefined;
   let shuttingDown = false;
   let stopped = false;
@@ -86,7 +87,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
 
   const dns = new DnsWatcher({
     resolver: options.resolver ?? systemResolver,
-    now: Date.now,
+    now: monotonicNow,
     onChange: () => {
       if (!runtime || shuttingDown) return;
       apply(runtime.config);

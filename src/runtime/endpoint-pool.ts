@@ -3,6 +3,7 @@ import { Endpoint, type EndpointListener } from '../endpoints/index.js';
 import { planFleet } from '../fleet/index.js';
 import { Upstream, type UpstreamTimeouts } from '../proxy/index.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
+import { monotonicNow } from './clock.js';
 
 /** How often draining endpoints are looked at. */
 const DRAIN_SWEEP_MS = 250;
@@ -59,7 +60,7 @@ export function endpointPool(deps: EndpointPoolDeps): EndpointPool {
     const created = new Map<Endpoint, Upstream>();
     try {
       for (const c of plan.create) {
-        const ep = new Endpoint(c, config, Date.now, listener);
+        const ep = new Endpoint(c, config, monotonicNow, listener);
         created.set(ep, new Upstream(ep.baseUrl, timeoutsOf(config), () => ep.authorization));
       }
     } catch (err) {

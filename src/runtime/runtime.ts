@@ -7,6 +7,7 @@ import { HealthChecker, type Prober } from '../health/index.js';
 import { LoadScraper, type LoadBoard, type LoadTarget } from '../load/index.js';
 import { CHARS_PER_TOKEN, Forwarder, stickyKeySource, type ProxyRuntime, type Upstream } from '../proxy/index.js';
 import type { Logger, ModelStats, SluiceMetrics } from '../telemetry/index.js';
+import { monotonicNow } from './clock.js';
 
 /** Everything built from one configuration and one set of endpoints; swapped whole on a change. */
 export interface Runtime extends ProxyRuntime {
@@ -48,6 +49,7 @@ export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[
     log: (level, message, fields) => logger.log(level, message, fields),
   });
   const checker = new HealthChecker(endpoints, {
+    now: monotonicNow,
     prober: deps.prober,
     ...(primary ? { onChecked: (ep: Endpoint) => primary.healthChanged(ep) } : {}),
     onResult(ep, result) {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig, type SluiceConfig } from '../../src/config/index.js';
 import { startControl, type Control, type ControlOptions } from '../../src/runtime/index.js';
 import { createLogger, ModelStats } from '../../src/telemetry/index.js';
@@ -143,6 +143,27 @@ describe('reload of the running control plane', () => {
     await waitFor(() => control!.current().endpoints[0]!.state === 'unhealthy', 10_000, 'a unhealthy');
     index.match([1, 2, 3], ['a', 'b'], matched);
     expect([...matched]).toEqual([0, 3]);
+  }, 30_000);
+
+  it('times its breakers on a clock that does not step: the wall clock set back an hour does not hold a breaker open', async () => {
+    const a = await backends.backend(ok);
+    // Only Date is faked (timers and performance.now run as they do): what the wall clock says is the test's.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      control = await startControl(
+        validateConfig({ logging: { level: 'error' }, breaker: { failure_threshold: 1, open_duration: '300ms' }, endpoints: [{ name: 'a', url: a.url, ...endpoint, check_interval: '1m' }] }),
+        options(),
+      );
+      const ep = control.current().endpoints[0]!;
+      ep.breaker.recordFailure(false);
+      expect(ep.breaker.state).toBe('open');
+      // An NTP step, or a VM resumed from a snapshot, sets the wall clock back an hour.
+      vi.setSystemTime(Date.now() - 3_600_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(ep.breaker.state).toBe('half_open');
+    } finally {
+      vi.useRealTimers();
+    }
   }, 30_000);
 
   it('a reload does not ask a kept backend for its load while a scrape of it is still on its way', async () => {

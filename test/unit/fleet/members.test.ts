@@ -6,14 +6,14 @@ const config = validateConfig({
   endpoints: [
     { name: 'fixed', url: 'http://127.0.0.1:9000' },
     { name: 'vllm', url: 'http://u:p@vllm.inference.svc:8000/base', discover: 'dns', weight: 3 },
-    { name: 'tls', url: 'https://api.example', discover: 'dns' },
+    { name: 'v6', url: 'http://api.example', discover: 'dns' },
   ],
 });
 
 describe('expandEndpoints', () => {
   it('keeps configured endpoints and makes one member per address, named stably', () => {
-    const out = expandEndpoints(config.endpoints, new Map([['vllm', ['10.0.0.6', '10.0.0.5', '10.0.0.5']], ['tls', ['2001:db8::1']]]));
-    expect(out.map((e) => e.name)).toEqual(['fixed', 'vllm@10.0.0.5:8000', 'vllm@10.0.0.6:8000', 'tls@[2001:db8::1]:443']);
+    const out = expandEndpoints(config.endpoints, new Map([['vllm', ['10.0.0.6', '10.0.0.5', '10.0.0.5']], ['v6', ['2001:db8::1']]]));
+    expect(out.map((e) => e.name)).toEqual(['fixed', 'vllm@10.0.0.5:8000', 'vllm@10.0.0.6:8000', 'v6@[2001:db8::1]:80']);
     const member = out[1]!;
     expect(new URL(member.url).host).toBe('10.0.0.5:8000');
     expect(new URL(member.url).pathname).toBe('/base');
