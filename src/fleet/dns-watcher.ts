@@ -24,7 +24,8 @@ interface Target {
 
 /**
  * Re-resolves the host of every `discover: dns` endpoint on its interval and keeps the last
- * answer of each. A failed lookup keeps the previous answer: a DNS outage must not empty the
+ * answer of each. A name that has no address (ENOTFOUND) is an answer: no members. A lookup that
+ * gets no answer keeps the previous one: a DNS outage must not empty the
  * fleet. Time comes from the injected clock; `refreshDue()` does one round, so tests drive it
  * without timers, and `start()` only calls it on a short tick.
  */
@@ -108,8 +109,13 @@ export class DnsWatcher {
     try {
       addresses = [...new Set(await this.#opts.resolver(target.host))].sort();
     } catch (err) {
-      this.#opts.log('warn', 'endpoint address lookup failed; keeping the last answer', { endpoint: name, host: target.host, error: (err as Error).message });
-      return false;
+      if (!hasNoAddresses(err)) {
+        this.#opts.log('warn', 'endpoint address lookup failed; keeping the last answer', { endpoint: name, host: target.host, error: (err as Error).message });
+        return false;
+      }
+      // The name exists no longer, or has no address: a headless Service whose last ready pod has
+      // left. That is an answer, not an outage: its members leave, and drain.
+      addresses = [];
     }
     // The target may have been dropped while the lookup ran.
     if (this.#targets.get(name) !== target) return false;
@@ -119,4 +125,13 @@ export class DnsWatcher {
     this.#opts.log('info', 'endpoint addresses changed', { endpoint: name, host: target.host, addresses, previous: before ?? [] });
     return true;
   }
+}
+
+/**
+ * Whether a failed lookup is the DNS's answer that the name has no address (NXDOMAIN, or no
+ * record of its type: Node reports both as ENOTFOUND), rather than a failure to get an answer
+ * (EAI_AGAIN: a server failure or a timeout), which keeps the last answer.
+ */
+function hasNoAddresses(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 'ENOTFOUND';
 }

@@ -58,12 +58,23 @@ describe('DnsWatcher', () => {
   it('a failed lookup keeps the last answer', async () => {
     const t = setup();
     await t.watcher.refreshAll();
-    t.answers.set('vllm.svc', new Error('ENOTFOUND'));
+    t.answers.set('vllm.svc', Object.assign(new Error('getaddrinfo EAI_AGAIN vllm.svc'), { code: 'EAI_AGAIN' }));
     t.clock.ms = 10_000;
     await t.watcher.refreshDue();
     expect(t.watcher.answers.get('vllm')).toEqual(['10.0.0.1', '10.0.0.2']);
     expect(t.changes()).toBe(1);
     expect(t.logs).toContain('endpoint address lookup failed; keeping the last answer');
+  });
+
+  it('a name with no address any more (NXDOMAIN: the last ready pod left a headless Service) empties the members', async () => {
+    const t = setup();
+    await t.watcher.refreshAll();
+    t.answers.set('vllm.svc', Object.assign(new Error('getaddrinfo ENOTFOUND vllm.svc'), { code: 'ENOTFOUND' }));
+    t.clock.ms = 10_000;
+    await t.watcher.refreshDue();
+    expect(t.watcher.answers.get('vllm')).toEqual([]);
+    expect(t.changes()).toBe(2);
+    expect(t.logs).toContain('endpoint addresses changed');
   });
 
   it('an endpoint no longer discovered is forgotten', async () => {
