@@ -28,7 +28,10 @@ const NOT_READY: ReadonlySet<string> = new Set(['shutting_down', 'starting', 'un
 export function healthSummary(src: StatusSource) {
   const counts: Record<HealthState, number> & { total: number } = { healthy: 0, degraded: 0, recovering: 0, unhealthy: 0, unknown: 0, total: src.endpoints.length };
   for (const ep of src.endpoints) counts[ep.state]++;
-  const routable = src.endpoints.some((ep) => ep.routable);
+  // By health alone: a 429's cool-down or an open breaker on every endpoint is a moment Sluice
+  // answers with 503 and Retry-After; reported unready, every replica would leave the load
+  // balancer in front at once, and clients would find no server at all.
+  const routable = src.endpoints.some((ep) => ep.health.routable);
   const status = src.shuttingDown ? 'shutting_down' : !src.catalog.primed ? 'starting' : !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';
   return {
     status,

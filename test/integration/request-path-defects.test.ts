@@ -334,6 +334,20 @@ describe('a stream that ends without its end marker', () => {
   });
 });
 
+describe('readiness', () => {
+  it("stays ready while the only endpoint cools down after a 429 (Sluice answers 503 with Retry-After meanwhile)", async () => {
+    const b = await backend((_req, res) => res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' }).end('{"error":{"message":"busy"}}'));
+    const sluice = await sluiceFor([{ name: 'busy', url: b.url }]);
+    expect((await post(sluice, '/v1/chat/completions', '{"model":"t:1"}')).status).toBe(429);
+    const during = await post(sluice, '/v1/chat/completions', '{"model":"t:1"}');
+    expect(during.status).toBe(503);
+    expect(Number(during.headers.get('retry-after'))).toBeGreaterThan(0);
+    const ready = await fetch(`${sluice.url}/internal/health`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { status: string }).status).not.toBe('unhealthy');
+  });
+});
+
 describe('client mistakes are 4xx answers, one log line, counted', () => {
   it('a malformed sticky cookie is routed normally, never a 500', async () => {
     const b = await backend(ok);
