@@ -2,15 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ANONYMOUS_CLIENT, type SluiceConfig } from '../config/index.js';
-import { sendError, SluiceError, type RequestGate } from '../proxy/index.js';
-import { clientBehindTrustedProxies } from '../proxy/sticky-key.js';
-import { trustedList } from '../proxy/trusted-proxies.js';
+import { clientBehindTrustedProxies, sendError, SluiceError, trustedList, type RequestGate } from '../proxy/index.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
 import { ApiKeyRing, bearerToken, presentedKeys } from './api-keys.js';
+import { openBucketStore } from './bucket-stores.js';
 import { InvalidKeyLimit } from './invalid-keys.js';
 import { AccessMetrics, type AdminDenialReason } from './metrics.js';
 import { limitedAddress, networkMatcher } from './networks.js';
-import { openBucketStore } from './bucket-stores.js';
 import { RateLimiters } from './rate-limiters.js';
 import { readAdminToken, readApiKeys } from './secrets.js';
 
