@@ -131,32 +131,32 @@ export const endpointSchema = endpointFields
     }
   })
   .transform((endpoint) => {
-  const typeDefaults = ENDPOINT_TYPE_DEFAULTS[endpoint.type];
-  // Listed in file order so rendered configs read like the documentation.
-  return {
-    name: endpoint.name,
-    url: endpoint.url,
-    type: endpoint.type,
-    weight: endpoint.weight,
-    priority: endpoint.priority,
-    backup: endpoint.backup,
-    max_connections: endpoint.max_connections,
-    check_interval: endpoint.check_interval,
-    check_timeout: endpoint.check_timeout,
-    health_path: endpoint.health_path ?? typeDefaults.health_path,
-    models_path: endpoint.models_path ?? typeDefaults.models_path,
-    health_expected_status: endpoint.health_expected_status,
-    health_body_contains:
-      endpoint.health_body_contains === undefined
-        ? (typeDefaults.health_body_contains ?? null)
-        : endpoint.health_body_contains,
-    bearer_token_env: endpoint.bearer_token_env,
-    load_source: endpoint.load_source ?? typeDefaults.load_source,
-    discover: endpoint.discover,
-    discover_interval: endpoint.discover_interval,
-    first_token_timeout: endpoint.first_token_timeout,
-  };
-});
+    const typeDefaults = ENDPOINT_TYPE_DEFAULTS[endpoint.type];
+    // Listed in file order so rendered configs read like the documentation.
+    return {
+      name: endpoint.name,
+      url: endpoint.url,
+      type: endpoint.type,
+      weight: endpoint.weight,
+      priority: endpoint.priority,
+      backup: endpoint.backup,
+      max_connections: endpoint.max_connections,
+      check_interval: endpoint.check_interval,
+      check_timeout: endpoint.check_timeout,
+      health_path: endpoint.health_path ?? typeDefaults.health_path,
+      models_path: endpoint.models_path ?? typeDefaults.models_path,
+      health_expected_status: endpoint.health_expected_status,
+      health_body_contains:
+        endpoint.health_body_contains === undefined
+          ? (typeDefaults.health_body_contains ?? null)
+          : endpoint.health_body_contains,
+      bearer_token_env: endpoint.bearer_token_env,
+      load_source: endpoint.load_source ?? typeDefaults.load_source,
+      discover: endpoint.discover,
+      discover_interval: endpoint.discover_interval,
+      first_token_timeout: endpoint.first_token_timeout,
+    };
+  });
 
 /** At least one endpoint, names unique (the name labels metrics and logs). */
 export const endpointListSchema = z
