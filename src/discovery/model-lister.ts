@@ -1,4 +1,4 @@
-import { describeFetchError, joinUrl } from '../endpoints/index.js';
+import { describeFetchError, joinUrl, readTextCapped } from '../endpoints/index.js';
 
 /** Reads the model names an endpoint serves from its models path. */
 export interface ModelListerTarget {
@@ -13,8 +13,6 @@ export class DiscoveryError extends Error {
   readonly code = 'DISCOVERY_FAILED';
 }
 
-/** The largest model list read, in bytes: a backend's list is a few KiB, and a bigger one is refused before it is parsed. */
-export const MAX_LIST_BYTES = 4 * 1024 * 1024;
 /** The longest model name taken, in characters: each name becomes a metric label value. */
 export const MAX_NAME_CHARS = 256;
 /** Control characters, which no model name has and no label or log line should carry. */
@@ -46,36 +44,21 @@ export async function listModels(target: ModelListerTarget, timeoutMs: number, m
     await res.body?.cancel();
     throw new DiscoveryError(`GET ${target.modelsPath}: HTTP ${res.status}`);
   }
+  let text: string;
+  try {
+    text = await readTextCapped(res);
+  } catch (err) {
+    // A body the timeout cut off is a timeout.
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    throw new DiscoveryError(`GET ${target.modelsPath}: ${timedOut ? `no complete answer within ${timeoutMs}ms` : describeFetchError(err)}`);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(await readCapped(res, MAX_LIST_BYTES));
-  } catch (err) {
-    if (err instanceof DiscoveryError) throw new DiscoveryError(`GET ${target.modelsPath}: ${err.message}`);
-    // A body the timeout cut off is a timeout, not a body that is not JSON.
-    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    throw new DiscoveryError(`GET ${target.modelsPath}: ${timedOut ? `no complete answer within ${timeoutMs}ms` : 'response is not JSON'}`);
+    body = JSON.parse(text);
+  } catch {
+    throw new DiscoveryError(`GET ${target.modelsPath}: response is not JSON`);
   }
   return parseModelList(body, maxModels);
-}
-
-/** The body as text, refused (and its stream cancelled) once it passes `maxBytes`. */
-async function readCapped(res: Response, maxBytes: number): Promise<string> {
-  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
-    await res.body?.cancel();
-    throw new DiscoveryError(`model list larger than ${maxBytes} bytes`);
-  }
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for await (const chunk of res.body) {
-    bytes += chunk.byteLength;
-    if (bytes > maxBytes) {
-      await res.body.cancel().catch(() => undefined);
-      throw new DiscoveryError(`model list larger than ${maxBytes} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, bytes).toString('utf8');
 }
 
 /**

@@ -24,3 +24,26 @@ export function describeFetchError(err: unknown): string {
   return String(err);
 }
 
+/** The most Sluice reads of an endpoint's answer to its own requests (model lists, load reports): a few KiB is usual. */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+/** The body as text; refused, its stream cancelled, once it passes `maxBytes` (rather than read whole, then measured). */
+export async function readTextCapped(res: Response, maxBytes = MAX_ANSWER_BYTES): Promise<string> {
+  const tooLarge = () => new Error(`answer larger than ${maxBytes} bytes`);
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of res.body) {
+    bytes += chunk.byteLength;
+    if (bytes > maxBytes) {
+      await res.body.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, bytes).toString('utf8');
+}

@@ -1,4 +1,4 @@
-import { describeFetchError, joinUrl } from '../endpoints/index.js';
+import { describeFetchError, joinUrl, readTextCapped } from '../endpoints/index.js';
 import type { LoadBoard } from './board.js';
 import type { LoadReport, LoadSourceName } from './report.js';
 import { LOAD_SOURCE_READERS } from './sources.js';
@@ -26,12 +26,10 @@ export interface LoadScraperOptions {
   readonly onResult?: (target: LoadTarget, result: ScrapeResult, error?: string) => void;
 }
 
-const MAX_BODY_CHARS = 4 * 1024 * 1024;
-
 const fetchText: TextFetcher = async (url, headers, signal) => {
   const res = await fetch(url, { headers, signal, redirect: 'manual' });
-  const body = await res.text();
-  return { status: res.status, body };
+  // An endpoint's exposition is tens of KiB: a larger answer is refused as it arrives, not read whole.
+  return { status: res.status, body: await readTextCapped(res) };
 };
 
 /** The same backend read the same way: a scrape of it may be handed over across a reload. */
@@ -105,7 +103,6 @@ export class LoadScraper {
     try {
       const answer = await this.#fetch(url, headers, AbortSignal.timeout(this.#opts.timeoutMs));
       if (answer.status < 200 || answer.status > 299) throw new Error(`HTTP ${answer.status}`);
-      if (answer.body.length > MAX_BODY_CHARS) throw new Error('answer too large');
       return { result: 'success', report: reader.parse(answer.body) };
     } catch (err) {
       const error = describeFetchError(err);
