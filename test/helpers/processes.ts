@@ -143,3 +143,13 @@ export async function waitReady(sluiceUrl: string, healthy: number, models: read
     return models.every((m) => listed.data.some((d) => d.id === m));
   }, timeoutMs, `${healthy} healthy endpoints serving ${models.join(', ') || 'anything'}`);
 }
+
+/** One `endpoints:` entry of an OpenAI-type server checked every 200 ms, as YAML (`extra`: more lines of it). */
+export function endpointYaml(name: string, url: string, extra = ''): string {
+  return `  - name: ${name}
+    url: ${url}
+    type: openai
+    health_path: /health
+    check_interval: 200ms
+    check_timeout: 500ms${extra}`;
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { AuthenticationError, RateLimitError } from 'openai';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { startModelServer, startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
+import { endpointYaml, startModelServer, startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
 
 // What a client's budget and its wrong keys cost: a path Sluice does not forward spends no rate
 // limit, and an address that keeps presenting wrong keys is slowed down, in the client's API shape.
@@ -41,12 +41,7 @@ rate_limits:
   burst: 2
   by: key
 endpoints:
-  - name: server-1
-    url: ${server.url}
-    type: openai
-    health_path: /health
-    check_interval: 200ms
-    check_timeout: 500ms
+${endpointYaml('server-1', server.url)}
 `,
     { KEY_GOOD: KEY, KEY_SECOND: SECOND_KEY, KEY_THIRD: THIRD_KEY },
   );

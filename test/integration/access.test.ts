@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI, { AuthenticationError, RateLimitError } from 'openai';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { freePort, ROOT, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { endpointYaml, freePort, ROOT, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 const KEYS = { alpha: 'sk-alpha-7f3a9c', beta: 'sk-beta-from-a-file', limited: 'sk-limited-19d2', forwarded: 'sk-forwarded-5b1e' };
 const ADMIN_TOKEN = 'admin-token-c41f';
@@ -36,15 +36,6 @@ function startCaptureBackend(port: number): Promise<http.Server> {
     req.on('end', () => json({ id: 'c', object: 'chat.completion', created: 0, model: 'capture:1', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] }));
   });
   return new Promise((resolve) => srv.listen(port, '127.0.0.1', () => resolve(srv)));
-}
-
-function endpointYaml(name: string, url: string, extra = ''): string {
-  return `  - name: ${name}
-    url: ${url}
-    type: openai
-    health_path: /health
-    check_interval: 200ms
-    check_timeout: 500ms${extra}`;
 }
 
 async function waitServing(base: string, models: string[], headers: Record<string, string> = {}): Promise<void> {

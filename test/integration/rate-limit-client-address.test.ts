@@ -1,6 +1,6 @@
 import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { endpointYaml, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 // `rate_limits.by: address` counts against the client's address: behind `server.trusted_proxies`,
 // the one X-Forwarded-For names (the clients behind a load balancer are not limited as one);
@@ -31,11 +31,7 @@ rate_limits:
   burst: 1
   by: address
 endpoints:
-  - name: server-1
-    url: ${server.url}
-    type: openai
-    health_path: /health
-    check_interval: 200ms
+${endpointYaml('server-1', server.url)}
 `,
   );
   // The model list would spend the budget: wait on the status API.

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChild } from '../../bench/lib/child-processes.js';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { freePort, ROOT, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { endpointYaml, freePort, ROOT, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 // A reload that changes `rate_limits` must not leave requests unlimited while a new Redis client
 // connects, nor report that as a store outage: the connection is kept when its settings are, and
@@ -50,12 +50,7 @@ rate_limits:
   burst: ${limits.burst}
   redis_url: redis://127.0.0.1:${limits.redisPort}
 endpoints:
-  - name: server-1
-    url: ${server.url}
-    type: openai
-    health_path: /health
-    check_interval: 200ms
-    check_timeout: 500ms
+${endpointYaml('server-1', server.url)}
 `;
 
 async function storeErrors(): Promise<number> {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { endpointYaml, freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 import { openBucketStore, RateLimit } from '../../src/access/index.js';
 
 const MODEL = 'llama3.2:1b';
@@ -53,12 +53,7 @@ rate_limits:
   by: address
   redis_url: redis://127.0.0.1:${redisPort}
 endpoints:
-  - name: server-1
-    url: ${server.url}
-    type: openai
-    health_path: /health
-    check_interval: 200ms
-    check_timeout: 500ms
+${endpointYaml('server-1', server.url)}
 `;
   replicas = await Promise.all([startSluice(config), startSluice(config)]);
   // Ready without spending the budget: the status API is not rate-limited.
