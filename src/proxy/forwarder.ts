@@ -32,6 +32,8 @@ export interface ForwarderDeps {
   readonly sticky: StickyKeySource | undefined;
   readonly metrics: SluiceMetrics;
   readonly modelStats: ModelStats;
+  /** The model label a request's observations go under now (a model may retire while it is in flight). */
+  readonly currentLabel?: (label: string) => string;
   readonly logger: Logger;
   /**
    * Seconds a client should wait when nothing is routable: until the next health check of one of

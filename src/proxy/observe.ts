@@ -12,6 +12,11 @@ export interface ObserverDeps {
   readonly config: SluiceConfig;
   readonly metrics: SluiceMetrics;
   readonly modelStats: ModelStats;
+  /**
+   * The model label a request's observations go under now: a model retired while the request
+   * was in flight has lost its series, and they go under `unknown` (see ModelSeries).
+   */
+  readonly currentLabel?: (label: string) => string;
   readonly logger: Logger;
 }
 
@@ -55,9 +60,10 @@ export class RequestObserver {
     const durationMs = performance.now() - state.req.startedAt;
     const { trace_id: traceId, span_id: spanId } = traceIds(state.req.traceContext);
     const endpointLabel = endpoint?.name ?? 'none';
+    const model = this.#deps.currentLabel?.(state.modelLabel) ?? state.modelLabel;
     this.#deps.metrics.requestCompleted({
       endpoint: endpointLabel,
-      model: state.modelLabel,
+      model,
       code,
       durationSeconds: durationMs / 1000,
       ttfbSeconds: ttfbMs === undefined ? undefined : ttfbMs / 1000,
@@ -66,8 +72,8 @@ export class RequestObserver {
       // An exemplar points at a trace that can be looked up: only a sampled one (the log line keeps any trace id).
       traceId: traceId === undefined ? undefined : sampledTraceId(state.req.traceContext),
     });
-    if (endpoint) this.#deps.metrics.tokens(endpoint.name, state.modelLabel, usage.inputTokens, usage.outputTokens);
-    this.#deps.modelStats.record(state.modelLabel, code === CLIENT_CLOSED ? 'client_closed' : code < 500 ? 'success' : 'failure', durationMs);
+    if (endpoint) this.#deps.metrics.tokens(endpoint.name, model, usage.inputTokens, usage.outputTokens);
+    this.#deps.modelStats.record(model, code === CLIENT_CLOSED ? 'client_closed' : code < 500 ? 'success' : 'failure', durationMs);
     if (this.#deps.config.logging.access_log) {
       this.#accessLog.write({
         request_id: state.req.id,

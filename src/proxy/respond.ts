@@ -14,6 +14,8 @@ export interface ResponderDeps {
   readonly config: SluiceConfig;
   readonly metrics: SluiceMetrics;
   readonly logger: Logger;
+  /** See ObserverDeps.currentLabel. */
+  readonly currentLabel?: (label: string) => string;
 }
 
 export type ResponseVerdict = Extract<AttemptVerdict, { kind: 'response' }>;
@@ -64,7 +66,7 @@ export class Responder {
     const head = { send, holdMs: attempt.holdMs(proxyRes) };
     const readyAt = performance.now();
     const tap = new UsageTap();
-    const timing = new TokenTiming(proxyRes.headers, this.#deps.metrics.interTokenLatency(attempt.endpoint.name, state.modelLabel));
+    const timing = new TokenTiming(proxyRes.headers, this.#deps.metrics.interTokenLatency(attempt.endpoint.name, this.#deps.currentLabel?.(state.modelLabel) ?? state.modelLabel));
     const { idle_timeout, client_stall_timeout } = this.#deps.config.proxy;
     // A successful stream whose API promises an end marker is whole only with it.
     const marker = status >= 200 && status <= 299 ? expectedEndMarker(req.url ?? '', proxyRes.headers) : undefined;

@@ -99,7 +99,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   /** In a worker, the DNS members the fleet is built from (the primary's lookups). */
   let fromPrimary: Answers = worker?.answers ?? new Map();
   const nextCheckInMs = (checker: HealthChecker, ep: Endpoint): number => (worker ? worker.nextCheckInMs(ep) : checker.nextCheckInMs(ep));
-  const deps: RuntimeDeps = { logger, metrics, modelStats: options.modelStats, board, prober: options.prober ?? httpProber, upstreamFor: pool.upstreamFor, nextCheckInMs, primary };
+  const deps: RuntimeDeps = { logger, metrics, modelStats: options.modelStats, currentLabel: modelSeries.currentLabel, board, prober: options.prober ?? httpProber, upstreamFor: pool.upstreamFor, nextCheckInMs, primary };
 
   /**
    * Builds the runtime for `config` and what it needs (the endpoints it adds), changing nothing

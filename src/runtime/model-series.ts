@@ -30,6 +30,14 @@ export class ModelSeries {
     this.#retire(catalog.knownModels);
   }
 
+  /**
+   * The label a request's observations go under now: the one it started with, unless its model
+   * was retired while the request was in flight. Then `unknown`, as for a model no endpoint
+   * serves: under its own name, they would bring back the series just removed, and nothing would
+   * remove them again.
+   */
+  readonly currentLabel = (label: string): string => (this.#known.has(label) || label === NO_MODEL_LABEL || label === UNKNOWN_MODEL_LABEL ? label : UNKNOWN_MODEL_LABEL);
+
   #retire(known: ReadonlySet<string>): void {
     for (const model of this.#known) {
       // A backend's model named like a sentinel label shares its series: those stay.

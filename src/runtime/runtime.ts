@@ -24,6 +24,8 @@ export interface RuntimeDeps {
   readonly logger: Logger;
   readonly metrics: SluiceMetrics;
   readonly modelStats: ModelStats;
+  /** The model label a request's observations go under now (see ModelSeries.currentLabel). */
+  readonly currentLabel: (label: string) => string;
   readonly board: LoadBoard;
   readonly prober: Prober;
   readonly upstreamFor: (ep: Endpoint) => Upstream;
@@ -70,6 +72,7 @@ export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[
     sticky: sticky ? stickyKeySource(sticky.key, sticky.trusted_proxies) : undefined,
     metrics,
     modelStats: deps.modelStats,
+    currentLabel: deps.currentLabel,
     logger,
     retryAfterSeconds: (among = endpoints) => Math.max(1, Math.ceil(Math.min(...untilKnown(config, among, (ep) => deps.nextCheckInMs(checker, ep))) / 1000)),
     upstreamFor: deps.upstreamFor,

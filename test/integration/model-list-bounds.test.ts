@@ -16,14 +16,17 @@ afterEach(async () => {
   }
 });
 
-/** A backend whose model list is whatever `list()` says at the time; chat completions answer 200. */
-async function backend(list: () => string[]): Promise<string> {
+/**
+ * A backend whose model list is whatever `list()` says at the time; chat completions answer 200,
+ * once `held()` resolves (at once by default), with usage.
+ */
+async function backend(list: () => string[], held: () => Promise<void> = () => Promise.resolve()): Promise<string> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       if (req.url === '/health') return res.end('ok');
       if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: list().map((id) => ({ id })) }));
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices":[{"message":{"role":"assistant","content":"ok"}}]}');
+      void held().then(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices":[{"message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":3,"completion_tokens":1}}'));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -79,5 +82,33 @@ describe('model lists are bounded label values', () => {
     const stats = (await (await fetch(`${sluice.url}/internal/stats/models`)).json()) as unknown;
     expect(JSON.stringify(stats)).not.toContain('"dropped"');
     expect(JSON.stringify(stats)).toContain('"kept"');
+  }, 60_000);
+
+  it('a request in flight when its model is retired is counted as unknown, and brings none of its series back', async () => {
+    let models = ['kept', 'dropped'];
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    let holding = false;
+    const url = await backend(() => models, () => {
+      holding = true;
+      return released;
+    });
+    const sluice = await sluiceFor(url, '  interval: 300ms');
+    await waitFor(async () => (await seriesOf(sluice, 'sluice_models_available_endpoints')).length === 2, 15_000, 'both models listed');
+    const answer = chat(sluice, 'dropped');
+    await waitFor(() => holding, 10_000, 'the request at the backend');
+
+    models = ['kept'];
+    await waitFor(async () => !(await seriesOf(sluice, 'sluice_models_available_endpoints')).some((l) => l.model === 'dropped'), 15_000, 'the model retired');
+    release();
+    expect((await answer).status).toBe(200);
+
+    const requests = await seriesOf(sluice, 'sluice_requests_total');
+    expect(requests.filter((l) => l.model === 'unknown' && l.code === '200')).toHaveLength(1);
+    for (const name of ['sluice_requests_total', 'sluice_request_duration_seconds', 'sluice_time_to_first_token_seconds', 'sluice_tokens_total']) {
+      expect((await seriesOf(sluice, name)).some((l) => l.model === 'dropped'), name).toBe(false);
+    }
+    const stats = (await (await fetch(`${sluice.url}/internal/stats/models`)).json()) as unknown;
+    expect(JSON.stringify(stats)).not.toContain('"dropped"');
   }, 60_000);
 });
