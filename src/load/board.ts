@@ -4,9 +4,10 @@ import type { LoadReport, LoadSourceName } from './report.js';
 export interface LoadFacts {
   /**
    * Requests at the backend as it reported them (running + waiting), less those of Sluice's
-   * requests it counted that completed since, plus those Sluice sent since that report;
-   * undefined when there is no fresh report (the caller then falls back to Sluice's own
-   * in-flight count).
+   * requests it counted that completed since, plus those Sluice sent since that report; from a
+   * stale report, never below Sluice's own in-flight count there; undefined when there is no
+   * report, or it is older than STALE_FLOOR_LIFETIME_FACTOR × stale_after (the caller then falls
+   * back to Sluice's own in-flight count).
    */
   readonly requests: number | undefined;
   /**
@@ -75,6 +76,15 @@ export interface LoadBoardOptions {
 const DISPATCHED_WITHOUT_BOARD: DispatchTicket = { endpoint: '', tokens: 0, epoch: -1 };
 
 /**
+ * How long a stale report's request count stays a floor, in multiples of `load.stale_after`
+ * (10 s at its default): long enough to ride out an engine too busy to answer its /metrics for a
+ * while, short enough that an endpoint whose load source broke for good (a 404 after an upgrade)
+ * does not carry the load of its last report until Sluice restarts. Past it the endpoint is scored
+ * on Sluice's own in-flight count alone.
+ */
+export const STALE_FLOOR_LIFETIME_FACTOR = 5;
+
+/**
  * What the board keeps per endpoint beyond what it shows. Dispatches are numbered by epoch: a
  * scrape starting opens a new one. A report counts what the backend had when it answered, so it
  * covers the dispatches of the epochs before its scrape started (`reportEpoch`), and perhaps not
@@ -106,8 +116,9 @@ interface BoardLoad extends MutableLoad {
  * report. The part taken off never goes below what Sluice still has in flight there from before
  * the report (those the report counted and that are still at the backend). A failed scrape
  * makes the data stale: the scorers fall back to Sluice's own in-flight counts, with the last
- * report's request count (corrected the same way) as a floor. Written by
- * the scraper and by dispatch and completion; read by scorers.
+ * report's request count (corrected the same way) as a floor until that report is
+ * STALE_FLOOR_LIFETIME_FACTOR × stale_after old. Written by the scraper and by dispatch and
+ * completion; read by scorers.
  */
 export class LoadBoard {
   readonly #now: () => number;
@@ -259,8 +270,10 @@ export class LoadBoard {
     // A stale report still counts for requests, as a floor under Sluice's own in-flight count: an
     // engine too busy to answer its /metrics in time must not look idle (and draw more), and
     // with several replicas Sluice's own count is only its share. What Sluice sees complete there
-    // since the report is taken off as it is from a fresh one, so an old count does not stay.
-    const counted = load.report;
+    // since the report is taken off as it is from a fresh one, so an old count does not stay. The
+    // floor lasts only a while: what Sluice does not see complete (other replicas' requests) has
+    // most likely completed by then, and a load source that broke for good must not pin load.
+    const counted = fresh || this.#floorHolds(load) ? load.report : undefined;
     let requests: number | undefined;
     if (counted && (counted.running !== undefined || counted.waiting !== undefined)) {
       const reported = (counted.running ?? 0) + (counted.waiting ?? 0);
@@ -292,6 +305,11 @@ export class LoadBoard {
       stale: load.source !== 'none' && !fresh,
       kvCapacityTokens: load.report?.kvCapacityTokens,
     };
+  }
+
+  /** A stale report's request count is still a floor: the report is at most STALE_FLOOR_LIFETIME_FACTOR × stale_after old. */
+  #floorHolds(load: EndpointLoad): boolean {
+    return load.reportedAt !== undefined && this.#now() - load.reportedAt <= STALE_FLOOR_LIFETIME_FACTOR * this.staleAfterMs;
   }
 
   #isFresh(load: EndpointLoad): boolean {

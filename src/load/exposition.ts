@@ -7,9 +7,27 @@ import type { LoadReport } from './report.js';
  * highest series, because a request waits on the fullest cache it needs.
  */
 
-/** vLLM (`vllm:*`); `vllm:gpu_cache_usage_perc` is the name before vLLM 0.10. Both are ratios 0-1. */
+/**
+ * The most samples one family read may have. An engine gives one series per model and engine
+ * (data-parallel rank): a few, tens at most. More is not an engine's load report, and would cost
+ * the parser (synchronous, on the event loop) more than a scrape is worth.
+ */
+export const MAX_SERIES_PER_FAMILY = 256;
+
+/**
+ * The most characters the lines kept (those of the families read) may take in all. An engine's
+ * are a few KiB (`vllm:cache_config_info`, the longest, is under 1 KiB a series); parsing this
+ * much takes a few milliseconds, where a 4 MiB answer took hundreds.
+ */
+export const MAX_KEPT_CHARS = 64 * 1024;
+
+/** vLLM's families read; `vllm:gpu_cache_usage_perc` is the KV usage's name before vLLM 0.10. */
+const VLLM_FAMILIES = ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc', 'vllm:cache_config_info'];
+const SGLANG_FAMILIES = ['sglang:num_running_reqs', 'sglang:num_queue_reqs', 'sglang:token_usage'];
+
+/** vLLM (`vllm:*`). Both KV usages are ratios 0-1. */
 export function parseVllmMetrics(text: string): LoadReport {
-  const families = readFamilies(text, 'vllm:');
+  const families = readFamilies(text, VLLM_FAMILIES);
   const kvUsage = maxOf(families.get('vllm:kv_cache_usage_perc')) ?? maxOf(families.get('vllm:gpu_cache_usage_perc'));
   return {
     running: sumOf(families.get('vllm:num_requests_running')),
@@ -21,7 +39,7 @@ export function parseVllmMetrics(text: string): LoadReport {
 
 /** SGLang (`sglang:*`): `token_usage` is the share of the KV token pool in use. */
 export function parseSglangMetrics(text: string): LoadReport {
-  const families = readFamilies(text, 'sglang:');
+  const families = readFamilies(text, SGLANG_FAMILIES);
   const tokenUsage = maxOf(families.get('sglang:token_usage'));
   return {
     running: sumOf(families.get('sglang:num_running_reqs')),
@@ -31,18 +49,61 @@ export function parseSglangMetrics(text: string): LoadReport {
 }
 
 /**
- * Parses only the lines of one engine's families. An engine's /metrics is mostly histograms
- * (tens of kilobytes); dropping them first keeps a 250 ms scrape of many endpoints cheap.
+ * Parses the families `names`, and throws when the answer has a sample of none of them: it is
+ * not what this engine sends (another engine's /metrics, a login page), and must count as a
+ * failed read rather than as a report that says nothing.
  */
-function readFamilies(text: string, prefix: string): Map<string, ParsedFamily> {
-  const kept: string[] = [];
-  for (const line of text.split('\n')) {
-    const name = line.startsWith('# ') ? line.split(' ', 3)[2] ?? '' : line;
-    if (name.startsWith(prefix) && !/_(bucket|sum|count|created)[{ ]/.test(line)) kept.push(line);
-  }
+function readFamilies(text: string, names: readonly string[]): Map<string, ParsedFamily> {
   const families = new Map<string, ParsedFamily>();
-  for (const family of parsePrometheusTextFormat(`${kept.join('\n')}\n`)) families.set(family.name, family);
+  for (const family of parsePrometheusTextFormat(`${linesOf(text, names).join('\n')}\n`)) families.set(family.name, family);
+  if (!names.some((name) => (families.get(name)?.metrics.length ?? 0) > 0)) {
+    throw new Error(`answer has none of ${names.join(', ')} (is load_source right for this server?)`);
+  }
   return families;
+}
+
+/**
+ * The lines of the families `names` (their `# HELP` and `# TYPE` lines and samples, by exact
+ * name), family by family. An engine's /metrics is mostly histograms and counters never read:
+ * they cost a search for each name here, not a parse. Throws past MAX_SERIES_PER_FAMILY or
+ * MAX_KEPT_CHARS.
+ */
+function linesOf(text: string, names: readonly string[]): string[] {
+  const kept: string[] = [];
+  let chars = 0;
+  for (const name of names) {
+    let series = 0;
+    for (let at = text.indexOf(name); at !== -1; ) {
+      const newline = text.indexOf('\n', at);
+      const end = newline === -1 ? text.length : newline;
+      const start = lineStartOfName(text, at);
+      if (start !== undefined && endsName(text, at + name.length, end)) {
+        chars += end - start;
+        if (chars > MAX_KEPT_CHARS) throw new Error(`answer's lines of the families read exceed ${MAX_KEPT_CHARS} characters (at ${name})`);
+        if (start === at && ++series > MAX_SERIES_PER_FAMILY) throw new Error(`answer has more than ${MAX_SERIES_PER_FAMILY} series of ${name}`);
+        kept.push(text.slice(start, end));
+      }
+      // A name only begins a line (or follows its `# HELP `/`# TYPE `): the next one is on a later line.
+      at = newline === -1 ? -1 : text.indexOf(name, newline + 1);
+    }
+  }
+  return kept;
+}
+
+/** Where the line starts when a metric name begins at `at`: a sample's, or one of `# HELP `/`# TYPE `; else undefined. */
+function lineStartOfName(text: string, at: number): number | undefined {
+  if (at === 0 || text.charAt(at - 1) === '\n') return at;
+  const start = at - '# HELP '.length;
+  const atLineStart = start === 0 || (start > 0 && text.charAt(start - 1) === '\n');
+  return atLineStart && (text.startsWith('# HELP ', start) || text.startsWith('# TYPE ', start)) ? start : undefined;
+}
+
+/** What may follow a metric name on its line: labels, a blank before the value or help text, a CR. */
+const NAME_ENDS = new Set(['{', ' ', '\t', '\r']);
+
+/** Whether a metric name ends at `after` (its line ends at `end`), rather than going on into a longer one. */
+function endsName(text: string, after: number, end: number): boolean {
+  return after === end || NAME_ENDS.has(text.charAt(after));
 }
 
 function values(family: ParsedFamily | undefined): number[] {

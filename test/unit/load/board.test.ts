@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LoadBoard } from '../../../src/load/index.js';
+import { LoadBoard, STALE_FLOOR_LIFETIME_FACTOR } from '../../../src/load/index.js';
 
 function setup() {
   let now = 1_000;
@@ -223,6 +223,47 @@ describe('LoadBoard', () => {
     board.fail('v', 'timeout');
     for (let i = 0; i < 3; i++) board.dispatched('v', 10);
     expect(board.facts('v', undefined)).toMatchObject({ requests: 4, stale: true });
+  });
+
+  it('a stale report is a floor only for a while: a load source broken for good does not carry phantom load', () => {
+    const { board, advance } = setup();
+    const floorMs = STALE_FLOOR_LIFETIME_FACTOR * 2_000;
+    board.record('v', { running: 20, waiting: 0 });
+    const held = board.dispatched('v', 10);
+    // Its /metrics answers 404 from now on (an upgrade moved it), one failed scrape every 250 ms.
+    const failFor = (ms: number) => {
+      for (let t = 0; t < ms; t += 250) {
+        advance(250);
+        board.fail('v', 'HTTP 404');
+      }
+    };
+    failFor(floorMs);
+    expect(board.ageMs('v')).toBe(floorMs);
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 21, stale: true });
+    advance(1);
+    // Scored on Sluice's own in-flight count alone (the scorer's fallback), the report kept for display.
+    expect(board.facts('v', undefined)).toMatchObject({ requests: undefined, kvUsage: undefined, stale: true });
+    failFor(60 * 60 * 1_000);
+    expect(board.facts('v', undefined)).toMatchObject({ requests: undefined, stale: true });
+    expect(board.get('v')).toMatchObject({ report: { running: 20 }, inFlightRequests: 1 });
+    board.completed(held);
+
+    // A report again: it counts at once, and its floor lasts as long again.
+    board.record('v', { running: 4, waiting: 1 });
+    board.fail('v', 'timeout');
+    expect(board.facts('v', undefined)).toMatchObject({ requests: 5, stale: true });
+    advance(floorMs + 1);
+    expect(board.facts('v', undefined).requests).toBeUndefined();
+  });
+
+  it('the floor\'s lifetime follows a new stale_after (a reload)', () => {
+    const { board, advance } = setup();
+    board.record('v', { running: 7, waiting: 0 });
+    board.fail('v', 'timeout');
+    advance(STALE_FLOOR_LIFETIME_FACTOR * 2_000 + 1);
+    expect(board.facts('v', undefined).requests).toBeUndefined();
+    board.staleAfterMs = 4_000;
+    expect(board.facts('v', undefined).requests).toBe(7);
   });
 
   it('applies a new stale_after (a reload) to the data it already has', () => {

@@ -56,6 +56,24 @@ describe('LoadScraper', () => {
     expect(results).toEqual(['success', 'failure: HTTP 503', 'success', expect.stringMatching(/^failure: .*JSON/), 'timeout: timeout']);
   });
 
+  it('counts a 2xx answer without the family\'s metrics as a failure with its reason, and the data goes stale', async () => {
+    let body = 'vllm:num_requests_running 1\n';
+    const { board, scraper, results } = scraperWith(async () => ({ status: 200, body }));
+    await scraper.scrape(target('vllm'));
+    expect(board.freshness('ep')).toBe('fresh');
+
+    // An SGLang server read with load_source: vllm.
+    body = '# TYPE sglang:num_running_reqs gauge\nsglang:num_running_reqs{model_name="m"} 3\n';
+    expect(await scraper.scrape(target('vllm'))).toBe('failure');
+    expect(board.freshness('ep')).toBe('stale');
+    expect(board.get('ep')).toMatchObject({ failures: 1, lastError: expect.stringMatching(/none of vllm:num_requests_running/) });
+
+    // A login page in front of an SGLang server.
+    body = '<html><body>Sign in</body></html>\n';
+    expect(await scraper.scrape(target('sglang'))).toBe('failure');
+    expect(results).toEqual(['success', expect.stringMatching(/^failure: answer has none of vllm:/), expect.stringMatching(/^failure: answer has none of sglang:/)]);
+  });
+
   it('scrapes every endpoint with a source on its interval until stopped, and skips sources of none', async () => {
     let calls = 0;
     const board = new LoadBoard({ staleAfterMs: 60_000 });
