@@ -4,6 +4,8 @@ import { circuitStateCode, circuitStateMappings, healthStateCode, healthStateMap
 
 const ENDPOINT = ['endpoint=~"$endpoint"'];
 const TRAFFIC = ['endpoint=~"$endpoint"', 'model=~"$model"'];
+// Time to first token of streamed responses: one that is not streamed has its first token at the end of its body.
+const STREAMED = 'stream="true"';
 
 const endpointRequests = (...extra) => `sum(${rate('sluice_requests_total', ...TRAFFIC, ...extra)})`;
 // Denominator: requests answered by any endpoint (requests no endpoint answered are nobody's share).
@@ -117,9 +119,9 @@ function traffic() {
     }),
     timeseries({
       title: 'Time to first token',
-      description: 'p50, p95 and p99 of the time to the first generated token from this endpoint (the whole answer when not streamed), its queueing included. SluiceSlowTimeToFirstToken fires above 5s at p95. Exemplar dots link to traces.',
+      description: 'p50, p95 and p99 of the time to the first generated token of streamed responses from this endpoint (stream="true"), its queueing included. A response that is not streamed has its first token at the end of its body (stream="false"), the whole generation: Request duration shows those. SluiceSlowTimeToFirstToken fires above 5s at p95. Exemplar dots link to traces.',
       unit: 's',
-      targets: quantileTargets('sluice_time_to_first_token_seconds', [], TRAFFIC),
+      targets: quantileTargets('sluice_time_to_first_token_seconds', [], [...TRAFFIC, STREAMED]),
     }),
     timeseries({
       title: 'Time to first byte',

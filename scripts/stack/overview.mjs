@@ -4,6 +4,8 @@ import { circuitStateCode, circuitStateMappings, healthStateCode, healthStateMap
 
 const TRAFFIC = ['endpoint=~"$endpoint"', 'model=~"$model"'];
 const ENDPOINT = ['endpoint=~"$endpoint"'];
+// Time to first token of streamed responses: one that is not streamed has its first token at the end of its body.
+const STREAMED = 'stream="true"';
 const ENDPOINT_DETAIL_LINK = [{ title: 'Endpoint detail: ${__field.labels.endpoint}', url: '/d/sluice-endpoint/sluice-endpoint-detail?${__url_time_range}&${datasource:queryparam}&${job:queryparam}&${instance:queryparam}&var-endpoint=${__field.labels.endpoint}' }];
 
 // Alerts of the selected jobs and instances; objective (burn-rate) alerts are per job, without an instance.
@@ -109,9 +111,9 @@ function latency() {
     }),
     timeseries({
       title: 'Time to first token',
-      description: 'p50, p95 and p99 of the time from request arrival to the first generated token (the whole answer when not streamed): what a user waits for, backend queueing included. SluiceTimeToFirstTokenBudgetBurn pages when more than 1% take over 5s. Exemplar dots link to traces.',
+      description: 'p50, p95 and p99 of the time from request arrival to the first generated token of streamed responses (stream="true"): what a user waits for, backend queueing included. A response that is not streamed has its first token at the end of its body (stream="false"), the whole generation: Request duration shows those. SluiceTimeToFirstTokenBudgetBurn pages when more than 1% of streamed responses take over 5s. Exemplar dots link to traces.',
       unit: 's',
-      targets: quantileTargets('sluice_time_to_first_token_seconds', [], TRAFFIC),
+      targets: quantileTargets('sluice_time_to_first_token_seconds', [], [...TRAFFIC, STREAMED]),
     }),
     timeseries({
       title: 'p95 request duration by model',

@@ -25,7 +25,11 @@ export interface RequestEnd {
   readonly endpoint: Endpoint | undefined;
   readonly code: number;
   readonly ttfbMs?: number;
-  readonly ttftMs?: number;
+  /**
+   * Arrival to the first token, and whether the response was streamed (SSE or NDJSON), which
+   * decides what that is: the first chunk with content, or the end of the body (see TokenTiming).
+   */
+  readonly ttft?: { readonly ms: number; readonly streamed: boolean };
   readonly overheadMs?: number;
   readonly bytes: number;
   readonly usage: Usage;
@@ -56,7 +60,7 @@ export class RequestObserver {
   }
 
   finish(req: Pick<IncomingMessage, 'method' | 'url'>, state: RequestState, end: RequestEnd): void {
-    const { endpoint, code, ttfbMs, ttftMs, overheadMs, bytes, usage, error } = end;
+    const { endpoint, code, ttfbMs, ttft, overheadMs, bytes, usage, error } = end;
     const durationMs = performance.now() - state.req.startedAt;
     const { trace_id: traceId, span_id: spanId } = traceIds(state.req.traceContext);
     const endpointLabel = endpoint?.name ?? 'none';
@@ -67,7 +71,7 @@ export class RequestObserver {
       code,
       durationSeconds: durationMs / 1000,
       ttfbSeconds: ttfbMs === undefined ? undefined : ttfbMs / 1000,
-      ttftSeconds: ttftMs === undefined ? undefined : ttftMs / 1000,
+      ttft: ttft === undefined ? undefined : { seconds: ttft.ms / 1000, streamed: ttft.streamed },
       overheadSeconds: overheadMs === undefined ? undefined : overheadMs / 1000,
       // An exemplar points at a trace that can be looked up: only a sampled one (the log line keeps any trace id).
       traceId: traceId === undefined ? undefined : sampledTraceId(state.req.traceContext),
@@ -87,7 +91,7 @@ export class RequestObserver {
         attempts: state.attempts,
         duration_ms: round(durationMs),
         ttfb_ms: ttfbMs === undefined ? undefined : round(ttfbMs),
-        ttft_ms: ttftMs === undefined ? undefined : round(ttftMs),
+        ttft_ms: ttft === undefined ? undefined : round(ttft.ms),
         bytes,
         error,
       });

@@ -7,7 +7,7 @@ import { responseHeaders } from './headers.js';
 import { endResponseSpan, type RequestObserver } from './observe.js';
 import { CLIENT_CLOSED, withOwnHeaders, type RequestState } from './request-state.js';
 import { streamResponse, type StreamOutcome } from './stream-response.js';
-import { TokenTiming } from './token-timing.js';
+import { isStreamed, TokenTiming } from './token-timing.js';
 import { UsageTap } from './usage-tap.js';
 
 export interface ResponderDeps {
@@ -81,10 +81,11 @@ export class Responder {
     const [code, error] = endCode(status, streamed);
     if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: cutCause(streamed), bytes: streamed.bytes });
     // An error body is no token: counted, a backend failing fast would look like a fast one.
-    const ttftMs = timing.firstTokenAt === undefined || status < 200 || status > 299 ? undefined : timing.firstTokenAt - startedAt;
+    // Streamed or not as TokenTiming took it (the response's content type): the `stream` label of the observation.
+    const ttft = timing.firstTokenAt === undefined || status < 200 || status > 299 ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: isStreamed(proxyRes.headers) };
     // Sluice's own time; a retried request's also holds its failed attempts, so only first attempts count.
     const overheadMs = state.attempts === 1 && writtenAt !== undefined ? writtenAt - startedAt + (readyAt - receivedAt) + headMs : undefined;
-    this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttftMs, overheadMs, bytes: streamed.bytes, usage, error });
+    this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttft, overheadMs, bytes: streamed.bytes, usage, error });
     return { kind: 'answered' };
   }
 

@@ -53,14 +53,35 @@ const ITL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 
 const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const CHECK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * The `stream` label of `sluice_time_to_first_token_seconds`: whether the response was a token
+ * stream (SSE or NDJSON), which decides what its first token is: the first chunk carrying
+ * content (`true`), or the end of the body of any other response (`false`, so the whole
+ * generation). One list; the type is derived from it.
+ */
+export const STREAM_LABELS = ['true', 'false'] as const;
+export type StreamLabel = (typeof STREAM_LABELS)[number];
+
+/** The `stream` label of a response that was (or was not) streamed. */
+export function streamLabel(streamed: boolean): StreamLabel {
+  return streamed ? 'true' : 'false';
+}
+
+/** A response's time to first token and what it was taken at (see StreamLabel). */
+export interface FirstTokenObservation {
+  /** Arrival to the first generated token (streams) or the end of the body (other responses). */
+  readonly seconds: number;
+  /** The response was a token stream (SSE or NDJSON): the `stream` label. */
+  readonly streamed: boolean;
+}
+
 export interface RequestObservation {
   readonly endpoint: string; // 'none' when no endpoint answered
   readonly model: string; // already bounded: catalog name, 'unknown' or 'none'
   readonly code: number;
   readonly durationSeconds: number;
   readonly ttfbSeconds?: number;
-  /** Arrival to the first generated token (streams) or the end of the body (other responses). */
-  readonly ttftSeconds?: number;
+  readonly ttft?: FirstTokenObservation;
   /** Sluice's own time on the request (arrival to upstream request written, plus upstream headers to client headers). */
   readonly overheadSeconds?: number;
   readonly traceId?: string;
@@ -71,7 +92,8 @@ interface RequestSeries {
   readonly requests: Map<number, BoundCounter>;
   readonly duration: BoundHistogram;
   readonly ttfb: BoundHistogram;
-  readonly ttft: BoundHistogram;
+  /** By `stream` label. */
+  readonly ttft: Readonly<Record<StreamLabel, BoundHistogram>>;
   readonly overhead: BoundHistogram;
   readonly itl: BoundHistogram;
   readonly inputTokens: BoundCounter;
@@ -195,7 +217,7 @@ export class SluiceMetrics {
     this.#requests = new client.Counter({ name: 'sluice_requests_total', help: 'Completed client requests by answering endpoint, model and HTTP status.', labelNames: ['endpoint', 'model', 'code'], registers });
     this.#requestDuration = new client.Histogram({ name: 'sluice_request_duration_seconds', help: 'Whole client request duration.', labelNames: ['endpoint', 'model'], buckets: REQUEST_BUCKETS, registers, enableExemplars: true });
     this.#ttfb = new client.Histogram({ name: 'sluice_time_to_first_byte_seconds', help: 'Time from request arrival to the first response byte from the backend.', labelNames: ['endpoint', 'model'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
-    this.#ttft = new client.Histogram({ name: 'sluice_time_to_first_token_seconds', help: 'Time from request arrival to the first generated token of a stream, or to the end of the body of a response that is not streamed.', labelNames: ['endpoint', 'model'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
+    this.#ttft = new client.Histogram({ name: 'sluice_time_to_first_token_seconds', help: 'Time from request arrival to the first generated token of a stream (stream="true"), or to the end of the body of a response that is not streamed (stream="false").', labelNames: ['endpoint', 'model', 'stream'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
     this.#itl = new client.Histogram({ name: 'sluice_inter_token_latency_seconds', help: 'Gaps between the chunks of a streamed response after its first token.', labelNames: ['endpoint', 'model'], buckets: ITL_BUCKETS, registers });
     this.#overhead = new client.Histogram({ name: 'sluice_overhead_seconds', help: "Sluice's own time on a request answered at the first attempt: arrival to the upstream request written, plus upstream response headers to the client's.", labelNames: ['endpoint'], buckets: OVERHEAD_BUCKETS, registers, enableExemplars: true });
     this.#retries = new client.Counter({ name: 'sluice_retries_total', help: 'Attempts that failed over from this endpoint to another.', labelNames: ['endpoint', 'reason'], registers });
@@ -302,7 +324,7 @@ export class SluiceMetrics {
     // The series resolved once per endpoint and model: no label hashing, with or without an exemplar.
     series.duration.observe(o.durationSeconds, o.traceId);
     if (o.ttfbSeconds !== undefined) series.ttfb.observe(o.ttfbSeconds, o.traceId);
-    if (o.ttftSeconds !== undefined) series.ttft.observe(o.ttftSeconds, o.traceId);
+    if (o.ttft !== undefined) series.ttft[streamLabel(o.ttft.streamed)].observe(o.ttft.seconds, o.traceId);
     if (o.overheadSeconds !== undefined) series.overhead.observe(o.overheadSeconds, o.traceId);
   }
 
@@ -322,7 +344,8 @@ export class SluiceMetrics {
         requests: new Map(),
         duration: new BoundHistogram(this.#requestDuration, { endpoint, model }),
         ttfb: new BoundHistogram(this.#ttfb, { endpoint, model }),
-        ttft: new BoundHistogram(this.#ttft, { endpoint, model }),
+        // Bound, not created: a series appears with its first observation.
+        ttft: Object.fromEntries(STREAM_LABELS.map((stream) => [stream, new BoundHistogram(this.#ttft, { endpoint, model, stream })])) as Record<StreamLabel, BoundHistogram>,
         overhead: new BoundHistogram(this.#overhead, { endpoint }),
         itl: new BoundHistogram(this.#itl, { endpoint, model }),
         inputTokens: new BoundCounter(this.#tokens, { endpoint, model, type: 'input' }),

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findSample, parseExposition } from '../helpers/exposition.js';
+import { allSamples, findSample, parseExposition } from '../helpers/exposition.js';
 import { startSluice, stopAll, waitFor } from '../helpers/processes.js';
 
 let backend: http.Server;
@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 describe('latency Sluice reports', () => {
-  it('time to first token is taken at the first chunk with content, not at the headers; gaps and overhead are observed', async () => {
+  it('time to first token is taken at the first chunk with content, not at the headers, labelled by whether the response was streamed; gaps and overhead are observed', async () => {
     // Headers and a role-only chunk at once; the first token 400 ms later (a queued request), then four more 30 ms apart.
     backend = http.createServer((req, res) => {
       if (req.url === '/health') return res.end('ok');
@@ -39,6 +39,10 @@ describe('latency Sluice reports', () => {
     await res.text();
     const plain = await fetch(`${sluice.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1"}' });
     expect(await plain.text()).toContain('whole');
+    // Asked for a stream, answered with one JSON body: not streamed, whatever the request said.
+    const unstreamed = await fetch(`${sluice.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1","stream":true}' });
+    expect(unstreamed.headers.get('content-type')).toContain('application/json');
+    expect(await unstreamed.text()).toContain('whole');
     // The backend's error answer carries no token: no time to first token for it.
     const refused = await fetch(`${sluice.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1","input":"x"}' });
     expect(refused.status).toBe(400);
@@ -46,11 +50,18 @@ describe('latency Sluice reports', () => {
 
     const m = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
     const labels = { endpoint: 'gen', model: 't:1' };
-    const ttftCount = findSample(m, 'sluice_time_to_first_token_seconds_count', labels)!;
-    const ttftSum = findSample(m, 'sluice_time_to_first_token_seconds_sum', labels)!;
+    const streamed = { ...labels, stream: 'true' };
+    const notStreamed = { ...labels, stream: 'false' };
+    const ttftSum = findSample(m, 'sluice_time_to_first_token_seconds_sum', streamed)!;
     const ttfbSum = findSample(m, 'sluice_time_to_first_byte_seconds_sum', labels)!;
     expect(findSample(m, 'sluice_requests_total', { ...labels, code: '400' })).toBe(1);
-    expect(ttftCount).toBe(2); // the stream and the plain response, not the error
+    // The stream under stream="true"; the two JSON answers (their first token is the end of the
+    // body) under stream="false"; nothing for the error.
+    expect(findSample(m, 'sluice_time_to_first_token_seconds_count', streamed)).toBe(1);
+    expect(findSample(m, 'sluice_time_to_first_token_seconds_count', notStreamed)).toBe(2);
+    const ttftLabels = allSamples(m).filter((s) => s.name === 'sluice_time_to_first_token_seconds_count').map((s) => s.labels);
+    expect(ttftLabels).toEqual(expect.arrayContaining([streamed, notStreamed]));
+    expect(ttftLabels).toHaveLength(2);
     // The stream's first token came 400 ms after its headers: TTFT sees it, TTFB does not.
     expect(ttftSum - ttfbSum).toBeGreaterThan(0.3);
     // Four gaps after the first token (the [DONE] chunk may be coalesced with the last token).
@@ -58,7 +69,7 @@ describe('latency Sluice reports', () => {
     const itlSum = findSample(m, 'sluice_inter_token_latency_seconds_sum', labels)!;
     expect(itlSum).toBeLessThan(ttftSum);
     // Sluice's own time is every first attempt's, the error's too.
-    expect(findSample(m, 'sluice_overhead_seconds_count', { endpoint: 'gen' })).toBe(3);
+    expect(findSample(m, 'sluice_overhead_seconds_count', { endpoint: 'gen' })).toBe(4);
     expect(findSample(m, 'sluice_overhead_seconds_sum', { endpoint: 'gen' })).toBeLessThan(ttftSum);
   });
 });

@@ -61,6 +61,8 @@ describe('metrics', () => {
     const before = await scrape();
     const okBefore = sample(before, 'sluice_requests_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b', code: '200' }) ?? 0;
     const tokensBefore = sample(before, 'sluice_tokens_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b', type: 'output' }) ?? 0;
+    const firstTokens = (m: Map<string, ExposedFamily>, stream: string) => sample(m, 'sluice_time_to_first_token_seconds_count', { endpoint: 'server-1', model: 'qwen2.5:0.5b', stream }) ?? 0;
+    const [streamedBefore, unstreamedBefore] = [firstTokens(before, 'true'), firstTokens(before, 'false')];
     for (let i = 0; i < 7; i++) expect((await chat('qwen2.5:0.5b')).status).toBe(200);
     // A streamed request reports usage in its final chunk.
     const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused' });
@@ -92,6 +94,11 @@ describe('metrics', () => {
     expect(sample(after, 'sluice_tokens_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b', type: 'output' })).toBe(tokensBefore + 35 + 3 + 2);
     expect(sample(after, 'sluice_tokens_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b', type: 'input' })).toBeGreaterThan(0);
     expect(sample(after, 'sluice_request_duration_seconds_count', { endpoint: 'server-1', model: 'qwen2.5:0.5b' })).toBe(okBefore + 9);
+    // Time to first token by whether the response was streamed: the OpenAI client's stream (SSE)
+    // under stream="true"; the 7 chats and the Ollama generation with "stream": false, whose
+    // first token is the end of their body, under stream="false".
+    expect(firstTokens(after, 'true')).toBe(streamedBefore + 1);
+    expect(firstTokens(after, 'false')).toBe(unstreamedBefore + 8);
     expect(sample(after, 'sluice_models_available_endpoints', { model: 'llama3.2:1b' })).toBe(3);
     // State sets: exactly one state is 1 per endpoint.
     for (const [name, states] of [['sluice_endpoint_state', 5], ['sluice_endpoint_circuit_state', 3]] as const) {

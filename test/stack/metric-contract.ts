@@ -1,5 +1,6 @@
 import { ROUTE_REASONS } from '../../src/balancing/decision.js';
 import { FAILURE_REASONS } from '../../src/telemetry/failure-reasons.js';
+import { STREAM_LABELS } from '../../src/telemetry/metrics.js';
 
 /**
  * The metrics Sluice exports: the contract that dashboards, alert rules and their tests rely
@@ -23,7 +24,7 @@ export interface MetricContract {
 
 export const HEALTH_STATES = ['unknown', 'healthy', 'degraded', 'recovering', 'unhealthy'] as const;
 export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
-export { FAILURE_REASONS, ROUTE_REASONS };
+export { FAILURE_REASONS, ROUTE_REASONS, STREAM_LABELS };
 
 export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_endpoint_info', type: 'gauge', labels: ['endpoint', 'url', 'type', 'priority'] },
@@ -58,7 +59,8 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   {
     name: 'sluice_time_to_first_token_seconds',
     type: 'histogram',
-    labels: ['endpoint', 'model'],
+    labels: ['endpoint', 'model', 'stream'],
+    values: { stream: STREAM_LABELS },
     buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60],
   },
   {

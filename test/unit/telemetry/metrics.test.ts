@@ -61,14 +61,14 @@ describe('SluiceMetrics rendering', () => {
 
   it('counts untraced requests on resolved series, and resolves them again after the endpoint\'s series were removed', async () => {
     const m = metrics();
-    const untraced = { endpoint: 'a', model: 'm', code: 200, durationSeconds: 0.1, ttfbSeconds: 0.05, ttftSeconds: 0.08, overheadSeconds: 0.001 };
+    const untraced = { endpoint: 'a', model: 'm', code: 200, durationSeconds: 0.1, ttfbSeconds: 0.05, ttft: { seconds: 0.08, streamed: true }, overheadSeconds: 0.001 };
     m.requestCompleted(untraced);
     m.requestCompleted({ ...untraced, code: 502 });
     let { body } = await m.render(undefined);
     expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 2');
     expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="502"} 1');
     expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 3');
-    expect(body).toContain('sluice_time_to_first_token_seconds_count{endpoint="a",model="m"} 2');
+    expect(body).toContain('sluice_time_to_first_token_seconds_count{endpoint="a",model="m",stream="true"} 2');
     expect(body).toContain('sluice_overhead_seconds_count{endpoint="a"} 2');
     await m.removeEndpoint('a');
     ({ body } = await m.render(undefined));
@@ -77,5 +77,28 @@ describe('SluiceMetrics rendering', () => {
     ({ body } = await m.render(undefined));
     expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 1');
     expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 1');
+  });
+
+  it('labels time to first token by whether the response was streamed, each series made by its first observation', async () => {
+    const m = metrics();
+    const request = { endpoint: 'a', model: 'm', code: 200, durationSeconds: 12 };
+    let { body } = await m.render(undefined);
+    expect(body).not.toMatch(/^sluice_time_to_first_token_seconds_count/m);
+    m.requestCompleted({ ...request, ttft: { seconds: 0.3, streamed: true } });
+    ({ body } = await m.render(undefined));
+    expect(body).toContain('sluice_time_to_first_token_seconds_count{endpoint="a",model="m",stream="true"} 1');
+    expect(body).not.toMatch(/^sluice_time_to_first_token_seconds_\w+\{[^}]*stream="false"/m);
+    // A response that was not streamed has its first token at the end of its body: the whole generation.
+    m.requestCompleted({ ...request, ttft: { seconds: 12, streamed: false } });
+    m.requestCompleted({ ...request, ttft: { seconds: 11, streamed: false } });
+    ({ body } = await m.render(undefined));
+    expect(body).toContain('sluice_time_to_first_token_seconds_count{endpoint="a",model="m",stream="true"} 1');
+    expect(body).toContain('sluice_time_to_first_token_seconds_count{endpoint="a",model="m",stream="false"} 2');
+    expect(body).toContain('sluice_time_to_first_token_seconds_bucket{le="5",endpoint="a",model="m",stream="false"} 0');
+    expect(body).toContain('sluice_time_to_first_token_seconds_bucket{le="0.5",endpoint="a",model="m",stream="true"} 1');
+    // Both go with their model.
+    await m.removeModel('m');
+    ({ body } = await m.render(undefined));
+    expect(body).not.toMatch(/^sluice_time_to_first_token_seconds_count\{/m);
   });
 });
