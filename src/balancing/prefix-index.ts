@@ -39,7 +39,7 @@ export interface PrefixIndexOptions {
  */
 export class PrefixIndex {
   readonly #blocks: LruBlockTable;
-  readonly #ids = new EndpointIds((inUse) => this.#markIdsInUse(inUse));
+  readonly #ids = new EndpointIds({ drop: (forgotten) => this.#dropClaims(forgotten), mark: (inUse) => this.#markIdsInUse(inUse) });
   /** A row per block slot (ids are small integers, exact as doubles). */
   #rows = new Float64Array(0);
   readonly #ttlMs: number;
@@ -97,7 +97,11 @@ export class PrefixIndex {
     return longest;
   }
 
-  /** Drops `endpoint`'s claims: its cache holds none of them (another backend under the name, or one that went down). */
+  /**
+   * Drops `endpoint`'s claims: its cache holds none of them (another backend under the name, or
+   * one that went down). They stop matching at once, and leave the rows at the next sweep of the
+   * ids, which then hands their id out again.
+   */
   forget(endpoint: string): void {
     this.#ids.forget(endpoint);
   }
@@ -150,6 +154,22 @@ export class PrefixIndex {
       if (id !== undefined) this.#positions[id] = i;
     }
     return this.#positions;
+  }
+
+  /** Removes the claims of the ids marked in `dropped`; each row keeps its other claims, in order. */
+  #dropClaims(dropped: Uint8Array): void {
+    const rows = this.#rows;
+    for (let slot = 0; slot < this.#blocks.allocated; slot++) {
+      const row = slot * ROW;
+      let kept = row;
+      let at = row;
+      for (const end = row + ENDPOINTS_PER_BLOCK; at < end && rows[at] !== NO_ENDPOINT; at++) {
+        if (dropped[rows[at]!] === 1) continue;
+        rows[kept + SERVED_AT] = rows[at + SERVED_AT]!;
+        rows[kept++] = rows[at]!;
+      }
+      for (; kept < at; kept++) rows[kept] = NO_ENDPOINT;
+    }
   }
 
   #markIdsInUse(inUse: Uint8Array): void {

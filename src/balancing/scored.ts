@@ -5,7 +5,7 @@ import type { RouteDecision, RouteReason } from './decision.js';
 import type { PrefixIndex } from './prefix-index.js';
 import { SmoothWeightedRoundRobin } from './round-robin.js';
 import { ScoreSheet } from './score-sheet.js';
-import { kvCacheScore, prefixScore, queueCost, queueScore, residentScore } from './scorers/index.js';
+import { kvCacheScore, prefixScore, queueCost, queueRequests, queueScore, residentScore } from './scorers/index.js';
 import type { Candidate, PickContext } from './selector.js';
 
 /** How much each scorer counts in the total (`balancing.scorers`). */
@@ -51,11 +51,13 @@ const TIE_TOLERANCE = 1e-9;
 
 /**
  * The scoring strategies. `load-aware` takes the best weighted sum of the queue, KV-cache and
- * model-resident scores. `prefix-aware` first follows the prompt: to the endpoint that served
- * its longest prefix, or, when no endpoint is known for it, to the rendezvous choice of its
- * first block (so independent replicas agree); unless that endpoint is much busier than the
- * least loaded one and queueing requests, in which case the scores choose (the prefix score still
- * counts there). While the recent prompts fit every candidate's KV cache, "much busier" is any busier at all.
+ * model-resident scores; the queue and KV-cache scores each compare one kind of count across the
+ * candidates: the backends' own when every candidate has it, else Sluice's own for all of them.
+ * `prefix-aware` first follows the prompt: to the endpoint that served its longest prefix, or,
+ * when no endpoint is known for it, to the rendezvous choice of its first block (so independent
+ * replicas agree); unless that endpoint is much busier than the least loaded one and queueing
+ * requests, in which case the scores choose (the prefix score still counts there). While the
+ * recent prompts fit every candidate's KV cache, "much busier" is any busier at all.
  * Equal totals rotate by smooth weighted round-robin, so idle endpoints share by weight.
  * It only reads the prefix index: the selector's `sent` writes the pick there once it is final.
  */
@@ -80,16 +82,22 @@ export class ScoredPicker {
     let lowestTokens = Infinity;
     let lowestUsage = Infinity;
     let allReportUsage = true;
+    let allReportRequests = true;
     for (let i = 0; i < count; i++) {
       const candidate = tier[i]!;
       const fact = load ? load(candidate.name, ctx?.model) : NO_LOAD;
       facts[i] = fact;
-      requests[i] = fact.requests ?? candidate.activeConnections;
-      lowestCost = Math.min(lowestCost, queueCost(requests[i]!, candidate.weight));
-      lowestRelative = Math.min(lowestRelative, requests[i]! / candidate.weight);
+      if (fact.requests === undefined) allReportRequests = false;
       lowestTokens = Math.min(lowestTokens, fact.tokens / candidate.weight);
       if (fact.kvUsage === undefined) allReportUsage = false;
       else lowestUsage = Math.min(lowestUsage, fact.kvUsage);
+    }
+    // Backend counts only when every candidate has one, else Sluice's own for all (see queueRequests).
+    for (let i = 0; i < count; i++) {
+      const candidate = tier[i]!;
+      requests[i] = queueRequests(facts[i]!.requests, candidate.activeConnections, allReportRequests);
+      lowestCost = Math.min(lowestCost, queueCost(requests[i]!, candidate.weight));
+      lowestRelative = Math.min(lowestRelative, requests[i]! / candidate.weight);
     }
     const promptTokens = ctx?.prompt?.tokens ?? 0;
 

@@ -1,4 +1,4 @@
 export { kvCacheScore, TOKENS_SMOOTHING } from './kv-cache.js';
 export { prefixScore } from './prefix.js';
-export { queueCost, queueScore } from './queue.js';
+export { queueCost, queueRequests, queueScore } from './queue.js';
 export { residentScore } from './resident.js';

@@ -23,8 +23,11 @@ describe('forgetting an endpoint name', () => {
 
   it('gives a forgotten id to another name only once nothing refers to it any more', () => {
     const inUse = new Set<number>();
-    const ids = new EndpointIds((marks) => {
-      for (const id of inUse) marks[id] = 1;
+    const ids = new EndpointIds({
+      drop: () => {},
+      mark: (marks) => {
+        for (const id of inUse) marks[id] = 1;
+      },
     });
     const old = ids.assign('a');
     inUse.add(old);
@@ -44,5 +47,60 @@ describe('forgetting an endpoint name', () => {
     const later = new Set<number>();
     for (let i = 0; i < 2300; i++) later.add(ids.assign(`m-${i}`));
     expect(later.has(old)).toBe(true);
+  });
+
+  it('an endpoint that keeps going down and up: its old claims never match, not even under a reused id', () => {
+    const index = new PrefixIndex({ capacity: 1000, ttlMs: 60_000, now: () => 0 });
+    index.record([20, 21], 'b');
+    const matched = new Int32Array(3);
+    const matches = (blocks: number[], names: string[]) => {
+      index.match(blocks, names, matched);
+      return [...matched];
+    };
+    for (let flap = 0; flap < 2_000; flap++) {
+      // Up: 'a' is sent one prompt; a name seen once (a pod gone since) another.
+      index.record([1, 2, 3], 'a');
+      const passer = `pod-${flap}`;
+      index.record([7, 8, 9], passer);
+      expect(matches([1, 2, 3], ['a', 'b', passer])).toEqual([3, 0, 0]);
+      expect(matches([7, 8, 9], ['a', 'b', passer])).toEqual([0, 0, 3]);
+      // Down: both forgotten. Whatever ids they held go to later names, which hold none of this.
+      index.forget('a');
+      index.forget(passer);
+      expect(matches([1, 2, 3], ['a', 'b', passer])).toEqual([0, 0, 0]);
+      expect(matches([7, 8, 9], ['a', 'b', passer])).toEqual([0, 0, 0]);
+      expect(matches([20, 21], ['a', 'b', passer])).toEqual([0, 2, 0]);
+    }
+    index.record([5], 'fresh');
+    expect(matches([1, 2, 3], ['fresh', 'b', 'a'])).toEqual([0, 0, 0]);
+    expect(matches([7, 8, 9], ['fresh', 'b', 'a'])).toEqual([0, 0, 0]);
+    expect(matches([20, 21], ['fresh', 'b', 'a'])).toEqual([0, 2, 0]);
+  });
+
+  it('once forgotten claims are swept from a block, the others keep their order and their times', () => {
+    let now = 0;
+    const index = new PrefixIndex({ capacity: 1000, ttlMs: 100, now: () => now });
+    index.record([1, 2], 'b');
+    now = 1;
+    index.record([1, 2], 'a');
+    index.forget('a');
+    now = 2;
+    index.record([1, 2], 'c');
+    // Names passing through, forgotten: enough for the next new name to sweep the ids.
+    for (let i = 0; i < 70; i++) {
+      index.record([1_000 + i], `pod-${i}`);
+      index.forget(`pod-${i}`);
+    }
+    index.record([9], 'd');
+    const matched = new Int32Array(3);
+    expect(index.match([1, 2], ['b', 'c', 'd'], matched)).toBe(2);
+    expect([...matched]).toEqual([2, 2, 0]);
+    // b's claim is the older one: past its TTL before c's.
+    now = 101;
+    index.match([1, 2], ['b', 'c', 'd'], matched);
+    expect([...matched]).toEqual([0, 2, 0]);
+    index.record([1, 2], 'd');
+    index.match([1, 2], ['b', 'c', 'd'], matched);
+    expect([...matched]).toEqual([0, 2, 2]);
   });
 });

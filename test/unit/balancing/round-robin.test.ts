@@ -65,4 +65,62 @@ describe('smooth weighted round-robin', () => {
     expect(first.select(pool)!.name).toBe('b');
     expect(second.select(pool)!.name).toBe('a');
   });
+
+  it('forgets names that stopped being candidates without changing any pick of the names in use', () => {
+    // nginx's rule with nothing ever forgotten, for comparison.
+    const remembered = new Map<string, number>();
+    const reference = (pool: readonly Candidate[]): string => {
+      let total = 0;
+      let best = pool[0]!;
+      let bestCurrent = -Infinity;
+      for (const peer of pool) {
+        const current = (remembered.get(peer.name) ?? 0) + peer.weight;
+        remembered.set(peer.name, current);
+        total += peer.weight;
+        if (current > bestCurrent) [best, bestCurrent] = [peer, current];
+      }
+      remembered.set(best.name, bestCurrent - total);
+      return best.name;
+    };
+    const picker = new SmoothWeightedRoundRobin();
+    const stable = weighted(5, 1, 1);
+    let maxKept = 0;
+    for (let turn = 0; turn < 7_000; turn++) {
+      // Pods that each serve ten picks next to the stable endpoints, then go for good; and picks
+      // of the stable endpoints alone in between.
+      const pod = Math.floor(turn / 10);
+      const pool = [...stable, { ...stable[1]!, name: `pod-${pod}@10.0.${pod >> 8}.${pod & 255}:8000`, weight: 2 }];
+      expect(picker.pick(pool).name).toBe(reference(pool));
+      expect(picker.pick(stable).name).toBe(reference(stable));
+      maxKept = Math.max(maxKept, picker.size);
+    }
+    expect(remembered.size).toBe(703);
+    expect(maxKept).toBeLessThan(100);
+  });
+
+  it('keeps the rotation of a stable fleet identical across prunes of lone names gone by', () => {
+    const picker = new SmoothWeightedRoundRobin();
+    const stable = weighted(5, 1, 1);
+    let names = '';
+    let maxKept = 0;
+    for (let turn = 0; turn < 2_100; turn++) {
+      names += picker.pick(stable).name;
+      picker.pick([{ ...stable[2]!, name: `gone-${turn}` }]);
+      maxKept = Math.max(maxKept, picker.size);
+    }
+    expect(names).toBe('aabacaa'.repeat(300));
+    expect(maxKept).toBeLessThan(100);
+  });
+
+  it('is bounded: 200,000 names that come and go leave about as many as are in use', () => {
+    const picker = new SmoothWeightedRoundRobin();
+    const stable = weighted(1, 1, 1);
+    let maxKept = 0;
+    for (let turn = 0; turn < 200_000; turn++) {
+      picker.pick([...stable, { ...stable[0]!, name: `pod-${turn}@10.${turn >> 16}.${(turn >> 8) & 255}.${turn & 255}:8000` }]);
+      maxKept = Math.max(maxKept, picker.size);
+    }
+    // Four names in use at a time: at most 1.5 × 64 more.
+    expect(maxKept).toBeLessThanOrEqual(4 + 96);
+  });
 });

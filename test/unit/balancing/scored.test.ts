@@ -53,6 +53,26 @@ describe('load-aware', () => {
     expect(decision.scores!().map((s) => s.staleLoad)).toEqual([true, false]);
   });
 
+  it('scores every candidate on Sluice’s own counts when one has no backend count, as the KV-cache scorer does', () => {
+    // Two replicas send the same load. a's backend counts both replicas' 5 requests; b has no
+    // load source, so only this replica's 5 are known there. Scored as 10 against 5, b took all.
+    const pool = [candidate('a', { activeConnections: 5 }), candidate('b', { activeConnections: 5 })];
+    const selector = createSelector('load-aware', { load: lookup({ a: { requests: 10 } }) });
+    const decision = selector.decide(pool)!;
+    expect(decision.scores!().map((s) => s.queue)).toEqual([1, 1]);
+    expect(Array.from({ length: 10 }, () => selector.select(pool)!.name).sort().join('')).toBe('aaaaabbbbb');
+  });
+
+  it('keeps a stale backend count (the board’s floor) comparable with fresh ones', () => {
+    // a's last report, stale now, still says 12: its engine may be too busy to answer. Sluice's
+    // own counts (0 there, 5 on b) would send the request to a.
+    const pool = [candidate('a', { activeConnections: 0 }), candidate('b', { activeConnections: 5 })];
+    const selector = createSelector('load-aware', { load: lookup({ a: { requests: 12, stale: true }, b: { requests: 5 } }) });
+    const decision = selector.decide(pool)!;
+    expect(decision.endpoint.name).toBe('b');
+    expect(decision.scores!().map((s) => s.queue)).toEqual([6 / 13, 1]);
+  });
+
   it('does not let KV usage closer than one prompt decide between equal queues: such endpoints rotate', () => {
     // Two requests each. a's and b's are decoding and hold their prompts and some output; c's
     // were sent last, are still being prefilled and hold their prompts only, so c looks
@@ -163,6 +183,17 @@ describe('prefix-aware', () => {
     expect(routed(selector, pool, prompt(42))!.reason).toBe('prefix_match');
   });
 
+  it('does not give the prefix up on counts of unlike kinds: the backend’s against another endpoint’s Sluice-only count', () => {
+    const table: Record<string, Partial<LoadFacts>> = {};
+    const selector = createSelector('prefix-aware', { ...options, load: (name) => facts(table[name] ?? {}) });
+    const pool = [candidate('a', { activeConnections: 3 }), candidate('b', { activeConnections: 3 })];
+    const home = selector.select(pool, prompt(42))!.name;
+    // The backend counts 16 there, every replica's, with one waiting; the other endpoint has no
+    // load source, and this replica has as many requests in flight on each.
+    table[home] = { requests: 16, waiting: 1 };
+    expect(routed(selector, pool, prompt(42, 43))!).toMatchObject({ endpoint: { name: home }, reason: 'prefix_match' });
+  });
+
   it('keeps the prefix past both margins while its backend reports nothing waiting', () => {
     const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0, waiting: 0 }, b: { requests: 0, waiting: 0 } };
     const selector = createSelector('prefix-aware', { ...options, load: (name) => facts(table[name] ?? {}) });
@@ -251,7 +282,8 @@ describe('prefix-aware', () => {
       const idle = createSelector('prefix-aware', regimeOptions({}, () => 0)).decide(pool, fresh)!;
       expect(idle.reason).toBe('prefix_hash');
       const target = idle.endpoint.name;
-      const selector = createSelector('prefix-aware', regimeOptions({ [target]: { requests: 1 } }, () => 0));
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 }, c: { requests: 0 }, [target]: { requests: 1 } };
+      const selector = createSelector('prefix-aware', regimeOptions(table, () => 0));
       const moved = routed(selector, pool, fresh)!;
       expect(moved).toMatchObject({ reason: 'prefix_fits', prefixHit: false });
       expect(moved.endpoint.name).not.toBe(target);
@@ -275,7 +307,7 @@ describe('prefix-aware', () => {
 
     it('returns to the fits rule once the old prompts leave the working-set window', () => {
       let now = 0;
-      const table: Record<string, Partial<LoadFacts>> = {};
+      const table: Record<string, Partial<LoadFacts>> = { a: { requests: 0 }, b: { requests: 0 } };
       const selector = createSelector('prefix-aware', regimeOptions(table, () => now));
       const pool = weighted(1, 1);
       routed(selector, pool, prompt(...Array.from({ length: 300 }, (_, i) => 50_000 + i)));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kvCacheScore, prefixScore, queueCost, queueScore, residentScore, TOKENS_SMOOTHING } from '../../../src/balancing/scorers/index.js';
+import { kvCacheScore, prefixScore, queueCost, queueRequests, queueScore, residentScore, TOKENS_SMOOTHING } from '../../../src/balancing/scorers/index.js';
 
 describe('queue scorer', () => {
   it('scores the least loaded 1 and the others by their load relative to it', () => {
@@ -19,6 +19,12 @@ describe('queue scorer', () => {
   it('a busy fleet: one request more hardly matters, unlike min-max normalisation', () => {
     const lowest = Math.min(queueCost(40, 1), queueCost(41, 1));
     expect(queueScore(41, 1, lowest)).toBeGreaterThan(0.97);
+  });
+
+  it('counts the backend’s requests only when every candidate has them, else Sluice’s own for every candidate', () => {
+    expect(queueRequests(10, 5, true)).toBe(10);
+    expect(queueRequests(10, 5, false)).toBe(5);
+    expect(queueRequests(undefined, 5, false)).toBe(5);
   });
 });
 
