@@ -22,6 +22,8 @@ export class ModelDiscovery {
   readonly #inFlight = new Map<string, Promise<void>>();
   /** Endpoints whose last model list request failed: retried at their next passing health check. */
   readonly #stale = new Set<string>();
+  /** Per endpoint, how many entries of its list were last left out: warned when that changes, not at every listing. */
+  readonly #leftOut = new Map<string, number>();
 
   constructor(endpoints: readonly Endpoint[], catalog: ModelCatalog, opts: DiscoveryOptions) {
     this.#endpoints = endpoints;
@@ -65,7 +67,9 @@ export class ModelDiscovery {
         this.#opts.timeoutMs,
         this.#opts.maxModels,
       );
-      if (dropped > 0) {
+      const leftOutBefore = this.#leftOut.get(endpoint.name) ?? 0;
+      this.#leftOut.set(endpoint.name, dropped);
+      if (dropped > 0 && dropped !== leftOutBefore) {
         this.#opts.log('warn', 'model list entries left out', { endpoint: endpoint.name, dropped, kept: models.length, reason: `names over ${MAX_NAME_CHARS} characters or with control characters, or past discovery.max_models (${this.#opts.maxModels})` });
       }
       this.#stale.delete(endpoint.name);
