@@ -1,6 +1,7 @@
 import type { SluiceConfig } from './config/index.js';
 import { ClusterPrimary, ClusterWorker } from './cluster/index.js';
 import type { ReloadSignal } from './reload-signal.js';
+import { stopSignal } from './server/index.js';
 import { startSluice } from './sluice.js';
 import { createLogger, type Logger } from './telemetry/index.js';
 
@@ -20,14 +21,6 @@ function exitOnFatal(logger: Logger): void {
     // The console transport writes on this turn; the exit waits one more for a piped stdout.
     setImmediate(() => process.exit(1));
   });
-}
-
-/** Resolves at the first SIGTERM or SIGINT; later ones call `again` (cut what is left at once). */
-async function stopSignal(again: () => void, signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<void> {
-  await new Promise<void>((resolve) => {
-    for (const signal of signals) process.once(signal, () => resolve());
-  });
-  for (const signal of signals) process.on(signal, again);
 }
 
 /** One process: listens, checks, reloads on SIGHUP, drains on SIGTERM/SIGINT. */

@@ -47,6 +47,17 @@ export class InFlight {
     return this.#size;
   }
 
+  /**
+   * Whether a response has ended but is still being written: its last bytes wait for the client
+   * to read (a slow client, a large body), not yet handed to the OS.
+   */
+  get writing(): boolean {
+    for (let entry = this.#first; entry; entry = entry.next) {
+      if (entry.res?.writableEnded && !entry.res.writableFinished) return true;
+    }
+    return false;
+  }
+
   /** Wraps a request listener so that its requests are counted until their response closes. */
   track(listener: Listener): Listener {
     return (req, res) => {

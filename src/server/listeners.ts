@@ -49,6 +49,15 @@ export async function startListeners(opts: ListenersOptions): Promise<Listeners>
   const inFlight = new InFlight();
   const server = http.createServer(serverOptions(settings), inFlight.track(opts.proxy));
   server.maxConnections = settings.max_connections;
+  // Node's closeIdleConnections (the drain's sweep, and server.close() calls it too) takes a
+  // connection for idle as soon as its response has ended, even while the end of that response
+  // is still being written to a client that reads slowly, and destroys it: the response is cut
+  // short, and is not counted as cut. While a response is being written, the idle connections
+  // wait for the next sweep (or the end of the drain).
+  const closeIdle = server.closeIdleConnections.bind(server);
+  server.closeIdleConnections = () => {
+    if (!inFlight.writing) closeIdle();
+  };
   if (opts.refusals) {
     server.on('clientError', opts.refusals.clientError);
     server.on('connect', opts.refusals.connect);
