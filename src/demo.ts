@@ -154,8 +154,10 @@ async function main(): Promise<void> {
     process.stderr.write(`demo: ${(err as Error).message}\n${USAGE}\n`);
     process.exit(2);
   }
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
+  // `on`, not `once`: a second Ctrl-C while stopping would otherwise find no listener and end the
+  // demo at once, before its servers are stopped (stop() runs once).
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
   tempDir = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
   const configPath = writeDemoConfig(options, tempDir);
   SERVERS.forEach((s, i) => {

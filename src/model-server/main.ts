@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   const server = await startModelServer({ ...options, log: logLine });
   logLine({ level: 'info', msg: 'model server listening', server_id: options.serverId, port: server.port, models: options.models });
 
+  let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
     logLine({ level: 'info', msg: 'model server stopping', server_id: options.serverId, signal });
     // Closing drops every open connection, so this completes promptly; exit regardless.
     void server
@@ -33,8 +36,9 @@ async function main(): Promise<void> {
       .then(() => tracing?.shutdown())
       .finally(() => process.exit(0));
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  // `on`, not `once`: a second signal while stopping must not find the default action (exit at once).
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 }
 
 main().catch((error: unknown) => {
