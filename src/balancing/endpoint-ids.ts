@@ -46,6 +46,11 @@ export class EndpointIds {
     return this.#next;
   }
 
+  /** Whether `id` is a forgotten name's, not yet reused: what is held under it is dead. */
+  isForgotten(id: number): boolean {
+    return this.#forgotten.size > 0 && this.#forgotten.has(id);
+  }
+
   /** The name's id, or undefined when it has none. */
   idOf(name: string): number | undefined {
     return this.#ids.get(name);

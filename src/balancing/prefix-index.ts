@@ -131,9 +131,10 @@ export class PrefixIndex {
   #claim(slot: number, id: number, now: number): void {
     const rows = this.#rows;
     const row = slot * ROW;
-    // Its own claim, else the first free place, else the oldest claim (the last place) goes.
+    // Its own claim, else the first free place (a forgotten endpoint's claim is one), else the
+    // oldest claim (the last place) goes.
     let from = 0;
-    while (from < ENDPOINTS_PER_BLOCK - 1 && rows[row + from] !== id && rows[row + from] !== NO_ENDPOINT) from++;
+    while (from < ENDPOINTS_PER_BLOCK - 1 && rows[row + from] !== id && rows[row + from] !== NO_ENDPOINT && !this.#ids.isForgotten(rows[row + from]!)) from++;
     for (let at = row + from; at > row; at--) {
       rows[at] = rows[at - 1]!;
       rows[at + SERVED_AT] = rows[at - 1 + SERVED_AT]!;

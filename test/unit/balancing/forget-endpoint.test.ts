@@ -21,6 +21,21 @@ describe('forgetting an endpoint name', () => {
     expect([...matched]).toEqual([1, 3]);
   });
 
+  it("a flapping endpoint's dead claims do not push a steady endpoint's claim off a block", () => {
+    let now = 0;
+    const index = new PrefixIndex({ capacity: 100, ttlMs: 60_000, now: () => now });
+    index.record([1, 2], 'steady');
+    // Goes down (its claims die) and comes back, ten times, served the same prompt each time.
+    for (let flap = 0; flap < 10; flap++) {
+      now += 10;
+      index.record([1, 2], 'flapping');
+      index.forget('flapping');
+    }
+    const matched = new Int32Array(2);
+    expect(index.match([1, 2], ['steady', 'flapping'], matched)).toBe(2);
+    expect([...matched]).toEqual([2, 0]);
+  });
+
   it('gives a forgotten id to another name only once nothing refers to it any more', () => {
     const inUse = new Set<number>();
     const ids = new EndpointIds({
