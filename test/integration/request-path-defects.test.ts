@@ -488,19 +488,22 @@ describe('a backend status line no response can carry', () => {
 
 describe('a client that leaves while its request waits', () => {
   it('for the first model listings: the request is not sent on, and is logged as 499', async () => {
-    // The first model list answers after 8 s: until then a request for t:1 waits for the catalog
-    // (discovery.timeout, the longest that wait lasts, is longer).
+    // The first model list answers only once the test releases it, after the client has given
+    // up: until then a request for t:1 waits for the catalog (discovery.timeout, the longest that
+    // wait lasts, is longer).
     const posts: string[] = [];
     let listed = false;
+    let release = () => {};
+    const released = new Promise<void>((r) => (release = r));
     const slow = http.createServer((req, res) => {
       if (req.url === '/health') return res.end('ok');
       if (req.url === '/v1/models') {
         const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
         if (listed) return answer();
-        return void setTimeout(() => {
+        return void released.then(() => {
           listed = true;
           answer();
-        }, 8000);
+        });
       }
       posts.push(`${req.method} ${req.url}`);
       req.resume();
@@ -516,6 +519,10 @@ describe('a client that leaves while its request waits', () => {
       // The client gives up after 300 ms, long before the list answers.
       const gone = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1"}', signal: AbortSignal.timeout(300) }).catch((err: unknown) => err);
       expect(gone).toBeInstanceOf(Error);
+      // Time for Sluice to see the client leave (there is nothing to poll for it), then the list
+      // answers: the request must not be sent on once its model is known.
+      await new Promise((r) => setTimeout(r, 2000));
+      release();
       await waitFor(() => listed, 15_000, 'the model list answered');
       await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'request' && l.path === '/v1/chat/completions'), 10_000, 'the request logged');
       const line = sluice.proc.jsonLines().find((l) => l.message === 'request' && l.path === '/v1/chat/completions')!;
