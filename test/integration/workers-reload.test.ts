@@ -9,11 +9,16 @@ const MODEL = 'm:1';
 
 afterAll(() => stopAll());
 
-/** Endpoint `a` on `url`, two workers; checks far apart, so that only the workers' reports can change its health in the test's time. */
+/**
+ * Endpoint `a` on `url`, two workers; checks far apart, and patient enough that a CPU busy with
+ * other tests does not fail one, so that only the workers' reports can change its health in the
+ * test's time.
+ */
 const config = (port: number, url: string) =>
   testConfig(port, [{ id: 'a', url }])
     .replace(/^server:\n/m, 'server:\n  workers: 2\n  shutdown_grace: 1s\n')
-    .replace('check_interval: 200ms', 'check_interval: 10s');
+    .replace('check_interval: 200ms', 'check_interval: 10s')
+    .replace('check_timeout: 500ms', 'check_timeout: 5s');
 
 async function activeConnections(sluice: SluiceProc): Promise<number> {
   const families = parseExposition((await freshRequest(`${sluice.url}/metrics`)).body);
@@ -57,7 +62,7 @@ describe('server.workers: 2, a reload that points an endpoint at another backend
 
     writeFileSync(sluice.configPath, config(sluice.port, next.url));
     sluice.proc.child.kill('SIGHUP');
-    await waitFor(async () => [...(await inEveryWorker(sluice)).values()].every((a) => a.url === next.url), 15_000, 'both workers on the new backend');
+    await waitFor(async () => [...(await inEveryWorker(sluice)).values()].every((a) => a.url === next.url && a.status === 'healthy'), 15_000, 'both workers on the new backend, healthy');
     const reloadedAt = sluice.proc.jsonLines().length;
 
     await old.proc.stop('SIGKILL');
