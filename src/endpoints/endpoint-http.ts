@@ -19,9 +19,16 @@ export function describeFetchError(err: unknown): string {
     if (err.name === 'TimeoutError') return 'timeout';
     const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code) return cause.code;
-    return cause?.message ?? err.message;
+    return shortened(cause?.message ?? err.message);
   }
-  return String(err);
+  return shortened(String(err));
+}
+
+/** The most characters of an error's message kept: a parser's message may quote what the backend sent, a 64 KiB line. */
+const MAX_ERROR_CHARS = 300;
+
+function shortened(message: string): string {
+  return message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS)}…` : message;
 }
 
 /** The most Sluice reads of an endpoint's answer to its own requests (model lists, load reports): a few KiB is usual. */
