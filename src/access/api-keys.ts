@@ -58,11 +58,6 @@ export function presentedKeys(headers: IncomingHttpHeaders): string[] {
   return keys;
 }
 
-/** The first key a client sent (see presentedKeys). */
-export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
-  return presentedKeys(headers)[0];
-}
-
 /** The token in `Authorization: Bearer <token>`, or undefined for another scheme or none. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;

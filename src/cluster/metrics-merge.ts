@@ -59,11 +59,18 @@ export async function mergeMetrics(parts: ReadonlyArray<readonly unknown[]>, ope
  * its last report is lost: a total that misses a little, never one that goes back.
  */
 export async function retire(retired: readonly unknown[], lastReport: readonly unknown[]): Promise<unknown[]> {
-  const events = normalised(lastReport, false)
-    .filter((metric) => metric.type === 'counter' || metric.type === 'histogram')
-    .map((metric) => ({ ...metric, values: (metric.values ?? []).filter((v) => v.labels?.worker === undefined) }))
-    .filter((metric) => metric.values.length > 0);
+  const events = keepSeries(
+    normalised(lastReport, false).filter((metric) => metric.type === 'counter' || metric.type === 'histogram'),
+    (labels) => labels?.worker === undefined,
+  );
   return client.AggregatorRegistry.aggregate([normalised(retired, false), events]).getMetricsAsJSON();
+}
+
+type SeriesLabels = Readonly<Record<string, unknown>> | undefined;
+
+/** The metrics with only their series whose labels `keep` takes; a metric left with none is left out. */
+function keepSeries(metrics: readonly MetricJson[], keep: (labels: SeriesLabels) => boolean): MetricJson[] {
+  return metrics.map((metric) => ({ ...metric, values: (metric.values ?? []).filter((v) => keep(v.labels)) })).filter((metric) => metric.values.length > 0);
 }
 
 /** The endpoints the series of these processes' metrics name (their `endpoint` label). */
@@ -82,8 +89,5 @@ export function endpointsNamed(parts: ReadonlyArray<readonly unknown[]>): Set<st
  * series would stay in the merge for good, at the dead workers' share of its last total.
  */
 export function forgetEndpoints(retired: readonly unknown[], live: ReadonlySet<string>): unknown[] {
-  return retired
-    .filter(isMetricJson)
-    .map((metric) => ({ ...metric, values: (metric.values ?? []).filter((v) => typeof v.labels?.endpoint !== 'string' || live.has(v.labels.endpoint)) }))
-    .filter((metric) => metric.values.length > 0);
+  return keepSeries(retired.filter(isMetricJson), (labels) => typeof labels?.endpoint !== 'string' || live.has(labels.endpoint));
 }

@@ -19,6 +19,10 @@ export interface CatalogOptions {
   readonly primeWithinMs?: number;
 }
 
+/** The `model` label of a request that names no model, and of one naming a model no endpoint lists. */
+export const NO_MODEL_LABEL = 'none';
+export const UNKNOWN_MODEL_LABEL = 'unknown';
+
 /**
  * The unified model catalog: which endpoints serve which model, rebuilt whenever an
  * endpoint's model list changes. It also bounds the `model` metric label: only names that some
@@ -34,10 +38,6 @@ export interface CatalogOptions {
  * listing answered or failed (see Priming). Before that an empty or partial catalog says
  * nothing about what the fleet serves, so requests wait for it.
  */
-/** The `model` label of a request that names no model, and of one naming a model no endpoint lists. */
-export const NO_MODEL_LABEL = 'none';
-export const UNKNOWN_MODEL_LABEL = 'unknown';
-
 export class ModelCatalog {
   readonly #endpoints: readonly Endpoint[];
   #index = new Map<string, Endpoint[]>();

@@ -107,17 +107,7 @@ export async function startSluice(yamlText: (port: number) => string, env: Recor
  */
 export function testConfig(port: number, servers: Array<{ id: string; url: string; weight?: number; priority?: number; backup?: boolean; max_connections?: number }>, extra = ''): string {
   const eps = servers
-    .map(
-      (s) => `  - name: ${s.id}
-    url: ${s.url}
-    type: openai
-    health_path: /health
-    check_interval: 200ms
-    check_timeout: 500ms
-    weight: ${s.weight ?? 1}
-    priority: ${s.priority ?? 0}
-    backup: ${s.backup ?? false}${s.max_connections ? `\n    max_connections: ${s.max_connections}` : ''}`,
-    )
+    .map((s) => endpointYaml(s.id, s.url, `\n    weight: ${s.weight ?? 1}\n    priority: ${s.priority ?? 0}\n    backup: ${s.backup ?? false}${s.max_connections ? `\n    max_connections: ${s.max_connections}` : ''}`))
     .join('\n');
   const routeHeaders = '  expose_route_headers: true\n';
   const sections = /^proxy:\n/m.test(extra) ? extra.replace(/^proxy:\n/m, `proxy:\n${routeHeaders}`) : `${extra}\nproxy:\n${routeHeaders}`;

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChild } from '../../bench/lib/child-processes.js';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { endpointYaml, freePort, ROOT, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { freePort, ROOT, startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 // A reload that changes `rate_limits` must not leave requests unlimited while a new Redis client
 // connects, nor report that as a store outage: the connection is kept when its settings are, and
@@ -38,20 +38,8 @@ async function startRedis(): Promise<number> {
   return port;
 }
 
-const config = (port: number, limits: { rate: number; burst: number; redisPort: number }) => `server:
-  host: 127.0.0.1
-  port: ${port}
-logging:
-  level: info
-health:
-  slow_start: 0s
-rate_limits:
-  rate: ${limits.rate}
-  burst: ${limits.burst}
-  redis_url: redis://127.0.0.1:${limits.redisPort}
-endpoints:
-${endpointYaml('server-1', server.url)}
-`;
+const config = (port: number, limits: { rate: number; burst: number; redisPort: number }) =>
+  testConfig(port, [{ id: 'server-1', url: server.url }], `rate_limits:\n  rate: ${limits.rate}\n  burst: ${limits.burst}\n  redis_url: redis://127.0.0.1:${limits.redisPort}\n`);
 
 async function storeErrors(): Promise<number> {
   return findSample(parseExposition(await (await fetch(`${sluice.url}/metrics`)).text()), 'sluice_rate_limit_store_errors_total', {}) ?? 0;
@@ -87,6 +75,15 @@ async function underLoad(during: () => Promise<void>): Promise<{ requests: numbe
   return { requests, unlimited };
 }
 
+/** Requests under load, with a reload to `limits` in the middle of them (see underLoad). */
+function reloadUnderLoad(limits: { rate: number; burst: number; redisPort: number }): Promise<{ requests: number; unlimited: number }> {
+  return underLoad(async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    await reloadTo(limits);
+    await new Promise((r) => setTimeout(r, 200));
+  });
+}
+
 /** Rewrites the configuration, reloads, and waits until requests get the new `burst`. */
 async function reloadTo(limits: { rate: number; burst: number; redisPort: number }): Promise<void> {
   writeFileSync(sluice.configPath, config(sluice.port, limits));
@@ -106,11 +103,7 @@ afterAll(stopAll);
 describe('rate limits in Redis across reloads', () => {
   it('a reload that changes the rate keeps the connection: no request passes unlimited, no store error', async () => {
     const before = await storeErrors();
-    const load = await underLoad(async () => {
-      await new Promise((r) => setTimeout(r, 200));
-      await reloadTo({ rate: 999, burst: 99_999, redisPort: redisA });
-      await new Promise((r) => setTimeout(r, 200));
-    });
+    const load = await reloadUnderLoad({ rate: 999, burst: 99_999, redisPort: redisA });
     expect(load.requests).toBeGreaterThan(50);
     expect(load.unlimited).toBe(0);
     expect(await storeErrors()).toBe(before);
@@ -119,11 +112,7 @@ describe('rate limits in Redis across reloads', () => {
 
   it('a reload to another Redis uses it once connected, then closes the old connection', async () => {
     const before = await storeErrors();
-    const load = await underLoad(async () => {
-      await new Promise((r) => setTimeout(r, 200));
-      await reloadTo({ rate: 998, burst: 99_998, redisPort: redisB });
-      await new Promise((r) => setTimeout(r, 200));
-    });
+    const load = await reloadUnderLoad({ rate: 998, burst: 99_998, redisPort: redisB });
     expect(load.requests).toBeGreaterThan(50);
     expect(load.unlimited).toBe(0);
     expect(await storeErrors()).toBe(before);

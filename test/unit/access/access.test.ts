@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiKeyRing, bucketOf, decide, isProbePath, limitedAddress, networkMatcher, openBucketStore, presentedKey, presentedKeys, RateLimit } from '../../../src/access/index.js';
+import { ApiKeyRing, bucketOf, decide, isProbePath, limitedAddress, networkMatcher, openBucketStore, presentedKeys, RateLimit } from '../../../src/access/index.js';
 import { DEFAULT_ADMIN_ALLOW, parseConfig, renderEffectiveConfig, validateConfig } from '../../../src/config/index.js';
 
 const ENDPOINTS = [{ name: 'a', url: 'http://127.0.0.1:1' }];
@@ -48,13 +48,13 @@ describe('API keys', () => {
   });
 
   it('reads the key from Authorization: Bearer or x-api-key', () => {
-    expect(presentedKey({ authorization: 'Bearer sk-1' })).toBe('sk-1');
-    expect(presentedKey({ authorization: 'bearer   sk-1 ' })).toBe('sk-1');
-    expect(presentedKey({ 'x-api-key': 'sk-2' })).toBe('sk-2');
-    expect(presentedKey({ authorization: 'Basic dTpw', 'x-api-key': 'sk-3' })).toBe('sk-3');
-    expect(presentedKey({ authorization: 'Bearer' })).toBeUndefined();
-    expect(presentedKey({ authorization: 'Bearer a b' })).toBeUndefined();
-    expect(presentedKey({})).toBeUndefined();
+    expect(presentedKeys({ authorization: 'Bearer sk-1' })[0]).toBe('sk-1');
+    expect(presentedKeys({ authorization: 'bearer   sk-1 ' })[0]).toBe('sk-1');
+    expect(presentedKeys({ 'x-api-key': 'sk-2' })[0]).toBe('sk-2');
+    expect(presentedKeys({ authorization: 'Basic dTpw', 'x-api-key': 'sk-3' })[0]).toBe('sk-3');
+    expect(presentedKeys({ authorization: 'Bearer' })[0]).toBeUndefined();
+    expect(presentedKeys({ authorization: 'Bearer a b' })[0]).toBeUndefined();
+    expect(presentedKeys({})[0]).toBeUndefined();
   });
 
   it('both headers: both keys, Authorization first, once when they are the same', () => {
