@@ -306,12 +306,21 @@ export class Upstream {
     }
     const socket = proxyReq.socket as Socket | null;
     if (socket?.connecting) {
+      // Both listeners go once either fires: a pooled socket outlives its first request, and a
+      // listener left on it would keep that request (its body, its client's response) for the
+      // socket's whole life.
       const timer = setTimeout(() => proxyReq.destroy(codeError(CONNECT_TIMEOUT, `connect timeout after ${this.#timeouts.connectMs}ms`)), this.#timeouts.connectMs);
-      socket.once('connect', () => {
+      const onConnect = () => {
         clearTimeout(timer);
+        socket.off('close', onClose);
         pending.connected = true;
-      });
-      socket.once('close', () => clearTimeout(timer));
+      };
+      const onClose = () => {
+        clearTimeout(timer);
+        socket.off('connect', onConnect);
+      };
+      socket.once('connect', onConnect);
+      socket.once('close', onClose);
     } else {
       pending.connected = true;
     }
