@@ -30,12 +30,16 @@ const CHUNKS_BEFORE_RING = 4;
  * Watches a response stream without holding it: keeps only its first and last few KiB, and reads
  * usage from them at the end, so a long generation costs a constant amount of memory and little
  * time per chunk. The first chunks are kept as they came (no copy); from the fifth on, the tail
- * is copied into one ring buffer per response, rather than holding the last 8 KiB as the chunks
- * themselves (dozens of small buffers per stream, each surviving several young-generation
- * collections before it was dropped).
+ * is copied into one ring buffer per response, and from the second on, the head into one buffer
+ * of HEAD_BYTES, rather than holding the first 2 KiB and the last 8 KiB as the chunks themselves
+ * (dozens of small buffers per stream, each with its own memory outside the heap, surviving
+ * young-generation collections for as long as the stream lasts).
  */
 export class UsageTap {
-  readonly #head: Buffer[] = [];
+  /** The first chunk, kept as it came while it is the only one (a response that is not streamed). */
+  #first: Buffer | undefined;
+  /** The first HEAD_BYTES, copied, once a second chunk came while there was room. */
+  #head: Buffer | undefined;
   #headBytes = 0;
   /** The first chunks, until the ring takes over. */
   readonly #chunks: Buffer[] = [];
@@ -44,11 +48,7 @@ export class UsageTap {
   #ringWritten = 0;
 
   push(chunk: Buffer): void {
-    if (this.#headBytes < HEAD_BYTES) {
-      const part = chunk.length > HEAD_BYTES - this.#headBytes ? chunk.subarray(0, HEAD_BYTES - this.#headBytes) : chunk;
-      this.#head.push(part);
-      this.#headBytes += part.length;
-    }
+    if (this.#headBytes < HEAD_BYTES) this.#keepHead(chunk);
     if (!this.#ring) {
       if (this.#chunks.length < CHUNKS_BEFORE_RING) {
         this.#chunks.push(chunk);
@@ -58,6 +58,22 @@ export class UsageTap {
       for (const kept of this.#chunks.splice(0)) this.#write(kept);
     }
     this.#write(chunk);
+  }
+
+  #keepHead(chunk: Buffer): void {
+    const room = HEAD_BYTES - this.#headBytes;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (this.#headBytes === 0) {
+      this.#first = part;
+    } else {
+      if (!this.#head) {
+        this.#head = Buffer.allocUnsafe(HEAD_BYTES);
+        this.#first!.copy(this.#head);
+        this.#first = undefined;
+      }
+      part.copy(this.#head, this.#headBytes);
+    }
+    this.#headBytes += part.length;
   }
 
   /** Copies the last TAIL_BYTES of `data` into the ring. */
@@ -89,7 +105,8 @@ export class UsageTap {
     const usage: Usage = {};
     usage.inputTokens = lastNumber(tail, OPENAI_INPUT) ?? lastNumber(tail, OLLAMA_INPUT) ?? lastNumber(tail, RESPONSES_INPUT);
     usage.outputTokens = lastNumber(tail, OPENAI_OUTPUT) ?? lastNumber(tail, OLLAMA_OUTPUT) ?? lastNumber(tail, RESPONSES_OUTPUT);
-    usage.responseModel = firstString(this.#head.length === 1 ? this.#head[0]! : Buffer.concat(this.#head, this.#headBytes), MODEL);
+    const head = this.#head ? this.#head.subarray(0, this.#headBytes) : this.#first;
+    usage.responseModel = head && firstString(head, MODEL);
     return usage;
   }
 }

@@ -43,6 +43,17 @@ describe('UsageTap', () => {
     expect(tap.result()).toMatchObject({ inputTokens: 1, outputTokens: 10000 });
   });
 
+  it('holds none of a stream\'s chunks once it has several: what it reads from them is copied', () => {
+    const tap = new UsageTap();
+    const pushed = [Buffer.from('data: {"model":"m1","choices":[{"delta":{"content":"a"}}]}\n\n')];
+    for (let i = 0; i < 8; i++) pushed.push(Buffer.from(`data: {"choices":[{"delta":{"content":"${i}"}}]}\n\n`));
+    for (const chunk of pushed) tap.push(chunk);
+    // The stream's reads are Node's buffers: the tap must not keep them alive (nor read them after they are reused).
+    for (const chunk of pushed) chunk.fill(0x20);
+    tap.push(Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":9}}\n\n'));
+    expect(tap.result()).toEqual({ inputTokens: 5, outputTokens: 9, responseModel: 'm1' });
+  });
+
   it('finds the tail after chunks of very different sizes', () => {
     const tap = new UsageTap();
     for (let i = 0; i < 1_000; i++) tap.push(Buffer.alloc(i % 2 === 0 ? 10 : 20_000, 0x20));
