@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import type { Server, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Stream } from 'node:stream';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { FailureReason } from '../telemetry/index.js';
@@ -69,6 +70,9 @@ const WRITTEN_BY_SLUICE = { pipe: () => undefined } as unknown as Stream;
 
 /** Events http-proxy adds a client request listener for on every attempt; what it added is removed when the attempt settles. */
 type PerAttemptEvent = 'aborted' | 'error';
+
+/** What a backend did when it answered with a protocol switch, or closed without any response Node's client could hand on. */
+const UNASKED_UPGRADE = 'the backend switched protocols (101) or closed the request without a response';
 
 const CONNECT_TIMEOUT = 'ESLUICE_CONNECT_TIMEOUT';
 const FIRST_BYTE_TIMEOUT = 'ESLUICE_FIRST_BYTE_TIMEOUT';
@@ -142,8 +146,19 @@ export class Upstream {
         proxy.on('proxyRes', (proxyRes, req) => {
           const pending = this.#pending.get(req);
           const proxyReq = pending?.proxyReq;
-          if (proxyReq) this.#settle(req, { kind: 'response', proxyRes, proxyReq, writtenAt: pending.writtenAt, receivedAt: performance.now() });
-          else proxyRes.destroy();
+          if (!proxyReq) {
+            proxyRes.destroy();
+            return;
+          }
+          // Sluice never asks a backend to switch protocols (Upgrade is hop-by-hop): a 101 is no
+          // answer a client can be given. (Node passes one on as a response when it names no
+          // Upgrade; with one, see the request's 'close' in #onProxyReq.)
+          if (proxyRes.statusCode === 101) {
+            proxyRes.destroy();
+            proxyReq.destroy();
+            return this.#settle(req, { kind: 'failed', reason: 'protocol_error', error: new Error(UNASKED_UPGRADE), sent: true });
+          }
+          this.#settle(req, { kind: 'response', proxyRes, proxyReq, writtenAt: pending.writtenAt, receivedAt: performance.now() });
         });
         proxy.on('error', (err, req) => this.#onError(err as NodeJS.ErrnoException, req));
         proxy.on('econnreset', (_err, req) => this.#settle(req, { kind: 'client_gone' }));
@@ -288,6 +303,12 @@ export class Upstream {
     }
     pending.proxyReq = proxyReq;
     proxyReq.once('finish', () => (pending.writtenAt = performance.now()));
+    // A request that closes with neither a response nor an error: Node's client does that when a
+    // backend answers 101 Switching Protocols (with an Upgrade) to a request that asked for none,
+    // and the first-byte timer, which destroys the request, can no longer end the attempt.
+    proxyReq.once('close', () => {
+      if (this.#pending.get(req) === pending) this.#settle(req, { kind: 'failed', reason: 'protocol_error', error: new Error(UNASKED_UPGRADE), sent: true });
+    });
     const { body, requestId, headers } = pending.request;
     // Hop-by-hop headers describe the client's connection; the agent sets its own `Connection`.
     // Only the names the client sent are looked at (a few), not every name that might be dropped:
@@ -310,6 +331,9 @@ export class Upstream {
       // listener left on it would keep that request (its body, its client's response) for the
       // socket's whole life.
       const timer = setTimeout(() => proxyReq.destroy(codeError(CONNECT_TIMEOUT, `connect timeout after ${this.#timeouts.connectMs}ms`)), this.#timeouts.connectMs);
+      // A TLS connection is made once its handshake is: until then the request is only buffered
+      // here (a handshake that stalls is a connect timeout, and the request did not reach the backend).
+      const connected = socket instanceof TLSSocket ? 'secureConnect' : 'connect';
       const onConnect = () => {
         clearTimeout(timer);
         socket.off('close', onClose);
@@ -317,9 +341,9 @@ export class Upstream {
       };
       const onClose = () => {
         clearTimeout(timer);
-        socket.off('connect', onConnect);
+        socket.off(connected, onConnect);
       };
-      socket.once('connect', onConnect);
+      socket.once(connected, onConnect);
       socket.once('close', onClose);
     } else {
       pending.connected = true;

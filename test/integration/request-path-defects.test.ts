@@ -535,3 +535,46 @@ describe('a client that leaves while its request waits', () => {
     }
   });
 });
+
+describe('a backend that switches protocols without being asked', () => {
+  /** Answers health checks and the model list; every other request gets `answer` (a 101 with or without an Upgrade). */
+  function switchingBackend(answer: string) {
+    return rawBackend((head, socket) => {
+      const models = head.startsWith('GET /v1/models');
+      if (head.startsWith('GET /health') || models) {
+        const body = models ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        return;
+      }
+      socket.write(answer);
+    });
+  }
+
+  it('is a 502 protocol error in the client API shape, not a request left hanging past every timeout, nor a 101 passed on', async () => {
+    for (const answer of ['HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\nconnection: upgrade\r\n\r\n', 'HTTP/1.1 101 Switching Protocols\r\n\r\n']) {
+      const switching = await switchingBackend(answer);
+      try {
+        const sluice = await sluiceFor([{ name: 'switching', url: switching.url }], 'proxy:\n  retries: 0\n  first_byte_timeout: 2s\nbreaker:\n  failure_threshold: 100');
+        // Before the fix, with an Upgrade the request hung until the client gave up (no timeout ended it).
+        const call = (path: string, body: string) => fetch(`${sluice.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(8000) }).catch((err: unknown) => err as Error);
+        const res = await call('/v1/chat/completions', '{"model":"t:1","stream":true}');
+        expect(res, answer).toBeInstanceOf(Response);
+        const openai = res as Response;
+        expect(openai.status, answer).toBe(502);
+        expect(((await openai.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
+        // A backend that does not speak HTTP as asked is marked down at once; its next passing check lets it back in.
+        await waitFor(async () => (await endpointStatus(sluice))[0]!.status !== 'unhealthy', 10_000, 'the endpoint routable again');
+        const ollama = (await call('/api/chat', '{"model":"t:1"}')) as Response;
+        expect(ollama.status).toBe(502);
+        expect(typeof ((await ollama.json()) as { error: unknown }).error).toBe('string');
+        expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'switching', reason: 'protocol_error' })).toBe(2);
+        expect(await metric(sluice, 'sluice_requests_total', { code: '502' })).toBe(2);
+        expect(await metric(sluice, 'sluice_requests_total', { code: '101' })).toBe(0);
+        expect((await endpointStatus(sluice))[0]!.active_connections).toBe(0);
+        await sluice.proc.stop();
+      } finally {
+        await switching.close();
+      }
+    }
+  });
+});
