@@ -87,7 +87,10 @@ export class Endpoint {
     this.health = new EndpointHealth(healthPolicyFrom(cfg), now, (from, to, reason) => {
       // Back from unhealthy on the active checker's word: the failures that opened the breaker
       // were the outage itself, and slow start now protects the endpoint, so traffic may return.
-      if (from === 'unhealthy' && this.health.routable) this.breaker.reset();
+      // Not when the checks never saw that outage (a request's connection failure took the
+      // endpoint out and every check passed): a health path that answers while requests fail
+      // would clear the breaker at every check, and it would never open.
+      if (from === 'unhealthy' && this.health.routable && this.health.outageSeenByChecks) this.breaker.reset();
       listener.stateChanged?.(this, from, to, reason);
     });
     this.breaker = new CircuitBreaker({

@@ -56,6 +56,8 @@ export interface HealthSnapshot {
   readonly lastCheckAt: number | undefined;
   readonly lastLatencyMs: number | undefined;
   readonly slowStartFrom: number | undefined;
+  /** See EndpointHealth.outageSeenByChecks (absent from an older primary: taken as true). */
+  readonly outageSeenByChecks?: boolean;
 }
 
 export type HealthTransitionListener = (from: HealthState, to: HealthState, reason: string) => void;
@@ -95,6 +97,8 @@ export class EndpointHealth {
   #slowStartFrom: number | undefined;
   /** The latest latency failure of a real request and when it happened. */
   #slowRequest: { at: number; detail: string } | undefined;
+  /** Whether a check has failed since the endpoint last became unhealthy (or made it so). */
+  #outageSeenByChecks = true;
 
   constructor(policy: HealthPolicy, now: () => number, onTransition?: HealthTransitionListener) {
     this.#policy = normalised(policy);
@@ -154,6 +158,17 @@ export class EndpointHealth {
     return this.#lastLatencyMs;
   }
 
+  /**
+   * Whether the active checks saw the endpoint's latest outage: it became unhealthy on failed
+   * checks, or a check failed while it was. False when only a real request's connection failure
+   * took it out and every check since has passed: a passing check then says nothing the checks
+   * had not said all along (a health path that answers while requests fail), so leaving
+   * unhealthy does not clear what the requests taught the breaker.
+   */
+  get outageSeenByChecks(): boolean {
+    return this.#outageSeenByChecks;
+  }
+
   /** Request error ratio over the window, or undefined while there are too few requests to judge. */
   errorRatio(): number | undefined {
     const { successes, failures } = this.#requests.counts();
@@ -174,6 +189,7 @@ export class EndpointHealth {
       lastCheckAt: this.#lastCheckAt,
       lastLatencyMs: this.#lastLatencyMs,
       slowStartFrom: this.#slowStartFrom,
+      outageSeenByChecks: this.#outageSeenByChecks,
     };
   }
 
@@ -190,6 +206,7 @@ export class EndpointHealth {
     this.#lastCheckAt = snapshot.lastCheckAt;
     this.#lastLatencyMs = snapshot.lastLatencyMs;
     this.#slowStartFrom = snapshot.slowStartFrom;
+    this.#outageSeenByChecks = snapshot.outageSeenByChecks ?? true;
     this.#moveTo(snapshot.state, snapshot.reason);
     this.#reason = snapshot.reason;
   }
@@ -228,6 +245,7 @@ export class EndpointHealth {
     this.#lastError = error;
     this.#consecutivePasses = 0;
     if (this.#state === 'unhealthy') return;
+    this.#outageSeenByChecks = false;
     this.#moveTo('unhealthy', `connection failed: ${error}`);
   }
 
@@ -280,6 +298,8 @@ export class EndpointHealth {
     this.#consecutiveFailures++;
     this.#consecutivePasses = 0;
     this.#lastError = error;
+    // Failing, or about to be unhealthy for it: either way the checks see this outage.
+    if (this.#state === 'unhealthy' || this.#state === 'unknown' || this.#state === 'recovering' || this.#consecutiveFailures >= this.#policy.fall) this.#outageSeenByChecks = true;
     switch (this.#state) {
       case 'unknown':
       case 'recovering':
