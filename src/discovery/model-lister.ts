@@ -1,4 +1,4 @@
-import { describeFetchError, joinUrl, readTextCapped } from '../endpoints/index.js';
+import { describeFetchError, joinUrl, JsonTooDeepError, parseJsonShallow, readTextCapped } from '../endpoints/index.js';
 
 /** Reads the model names an endpoint serves from its models path. */
 export interface ModelListerTarget {
@@ -54,9 +54,10 @@ export async function listModels(target: ModelListerTarget, timeoutMs: number, m
   }
   let body: unknown;
   try {
-    body = JSON.parse(text);
-  } catch {
-    throw new DiscoveryError(`GET ${target.modelsPath}: response is not JSON`);
+    body = parseJsonShallow(text);
+  } catch (err) {
+    const detail = err instanceof JsonTooDeepError ? err.message : 'response is not JSON';
+    throw new DiscoveryError(`GET ${target.modelsPath}: ${detail}`);
   }
   return parseModelList(body, maxModels);
 }

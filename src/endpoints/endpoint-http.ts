@@ -54,3 +54,60 @@ export async function readTextCapped(res: Response, maxBytes = MAX_ANSWER_BYTES)
   }
   return Buffer.concat(chunks, bytes).toString('utf8');
 }
+
+/**
+ * The first `maxBytes` of the body as text, the rest never read: its stream is cancelled once they
+ * have come (a body that never ends, or one of gigabytes, costs no more than they do).
+ */
+export async function readTextPrefix(res: Response, maxBytes: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    while (bytes < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      bytes += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  const all = Buffer.concat(chunks, bytes);
+  return all.subarray(0, Math.min(bytes, maxBytes)).toString('utf8');
+}
+
+/**
+ * The deepest nesting of arrays and objects read from an endpoint's own answers (model lists,
+ * load reports): theirs is 5 or so. `JSON.parse` of a few MiB of `[[[[...` builds millions of
+ * arrays, blocking the event loop, and so every proxied request, for a second or more.
+ */
+export const MAX_ANSWER_DEPTH = 32;
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Text refused by parseJsonShallow: nested too deep to be parsed. */
+export class JsonTooDeepError extends SyntaxError {}
+
+/** JSON.parse, refused (before any parsing) for text nested deeper than `maxDepth`. */
+export function parseJsonShallow(text: string, maxDepth = MAX_ANSWER_DEPTH): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > maxDepth) throw new JsonTooDeepError(`JSON nested deeper than ${maxDepth}`);
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return JSON.parse(text) as unknown;
+}

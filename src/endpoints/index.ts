@@ -11,4 +11,4 @@ export {
 } from './health-state.js';
 export { OutcomeWindow, type OutcomeCounts } from './outcome-window.js';
 export { Endpoint, healthPolicyFrom, type EndpointListener, type PassiveSink } from './endpoint.js';
-export { describeFetchError, joinUrl, readTextCapped } from './endpoint-http.js';
+export { describeFetchError, joinUrl, JsonTooDeepError, parseJsonShallow, readTextCapped, readTextPrefix } from './endpoint-http.js';

@@ -1,4 +1,4 @@
-import { describeFetchError, joinUrl, type Endpoint } from '../endpoints/index.js';
+import { describeFetchError, joinUrl, readTextPrefix, type Endpoint } from '../endpoints/index.js';
 
 export interface ProbeResult {
   readonly ok: boolean;
@@ -11,6 +11,7 @@ export interface ProbeResult {
 /** Sends one active health check; the narrow edge the checker talks to (fakes replace it in unit tests). */
 export type Prober = (endpoint: Endpoint) => Promise<ProbeResult>;
 
+/** The most of a check's body searched for `health_body_contains`, and the most read of it. */
 const MAX_BODY_CHECKED = 64 * 1024;
 
 /** GET `health_path`; passes on the expected status (any 2xx by default) and, if set, a body substring. */
@@ -30,7 +31,9 @@ export const httpProber: Prober = async (endpoint) => {
       return { ok: false, timedOut: false, latencyMs: elapsed(), status: res.status, error: `HTTP ${res.status}` };
     }
     if (needle) {
-      const text = (await res.text()).slice(0, MAX_BODY_CHECKED);
+      // Only what is searched is read: a health path that streams (or answers gigabytes) would
+      // otherwise be held in memory whole, up to check_timeout's worth at every check.
+      const text = await readTextPrefix(res, MAX_BODY_CHECKED);
       if (!text.includes(needle)) return { ok: false, timedOut: false, latencyMs: elapsed(), status: res.status, error: `body does not contain "${needle}"` };
     } else {
       await res.body?.cancel();

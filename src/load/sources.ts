@@ -1,3 +1,4 @@
+import { parseJsonShallow } from '../endpoints/index.js';
 import { parseSglangMetrics, parseVllmMetrics } from './exposition.js';
 import { parseLmStudioModels, parseOllamaPs } from './model-state.js';
 import type { LoadReport, LoadSourceName } from './report.js';
@@ -14,7 +15,8 @@ const metrics = (parse: (text: string) => LoadReport): LoadSource => ({ path: '/
 const json = (path: string, parse: (body: unknown) => LoadReport): LoadSource => ({
   path,
   accept: 'application/json',
-  parse: (body) => parse(JSON.parse(body) as unknown),
+  // Read every load.interval: an answer nested beyond any real one is refused before it is parsed.
+  parse: (body) => parse(parseJsonShallow(body)),
 });
 
 /** The reader of each source; `none` has no reader (Sluice counts only what it sent). */
