@@ -5,6 +5,7 @@ import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { DispatchTicket, LoadBoard } from '../load/index.js';
 import { hasIds, traceIds, type FailureReason, type Logger, type SluiceMetrics } from '../telemetry/index.js';
+import { discardForReuse } from './drain.js';
 import { FirstTokenDeadline, firstTokenLimit } from './first-token.js';
 import { forwardedHeaders } from './headers.js';
 import type { RequestState } from './request-state.js';
@@ -127,7 +128,7 @@ export class Attempt {
     if (status === 429) endpoint.coolDown(retryAfterMs(proxyRes.headers['retry-after']));
     const retryable = config.proxy.retry_on_status.includes(status);
     if (retryable && canRetry() && this.#maySendAgain(req, !REFUSALS.has(status), false)) {
-      proxyRes.resume(); // drain so the keep-alive socket can be reused
+      discardForReuse(proxyRes);
       this.release();
       const reason: FailureReason = status === 429 ? 'http_429' : 'http_5xx';
       this.#recordFailure(reason, `HTTP ${status}`, status);

@@ -578,3 +578,39 @@ describe('a backend that switches protocols without being asked', () => {
     }
   });
 });
+
+describe('a retried status whose body never ends', () => {
+  it('does not hold the backend connection it came on: the body is read for a second at most, then the connection closed', async () => {
+    /** Connections that carried a 503, while they stay open. */
+    const open = new Set<net.Socket>();
+    let answered = 0;
+    const unending = await rawBackend((head, socket) => {
+      if (head.startsWith('GET /health') || head.startsWith('GET /v1/models')) {
+        const body = head.startsWith('GET /v1/models') ? '{"object":"list","data":[{"id":"t:1"}]}' : '{"ok":true}';
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        return;
+      }
+      // A 503, its chunked body begun and never ended.
+      answered++;
+      if (!open.has(socket)) socket.once('close', () => open.delete(socket));
+      open.add(socket);
+      socket.write('HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{"err\r\n');
+    });
+    const good = await backend(ok);
+    try {
+      const sluice = await sluiceFor([{ name: 'unending', url: unending.url }, { name: 'good', url: good.url }], 'balancing:\n  strategy: round-robin\nbreaker:\n  failure_threshold: 1000\nproxy:\n  retry_on_status: [503]');
+      for (let i = 0; i < 6; i++) {
+        const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1"}' });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      }
+      expect(answered).toBeGreaterThan(1);
+      expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'unending', reason: 'http_5xx' })).toBe(answered);
+      // Before the fix each such response kept its connection open for good.
+      await waitFor(() => open.size === 0, 10_000, "the unending responses' connections closed");
+      await sluice.proc.stop();
+    } finally {
+      await unending.close();
+    }
+  });
+});
