@@ -163,6 +163,16 @@ export class Attempt {
     return this.#failed(req, 'stream_cut', error, true, canRetry, !timedOut, true);
   }
 
+  /**
+   * The backend cut a response after its head but before any byte of its body, or went silent
+   * past the idle timeout there: nothing reached the client, not even the status line, so it gets
+   * an error, or another endpoint when the request may be sent again (it reached this one).
+   */
+  cutBeforeBody(req: IncomingMessage, canRetry: () => boolean, timedOut: boolean): Extract<AttemptVerdict, { kind: 'retry' | 'give_up' }> {
+    const error = new Error(timedOut ? 'idle timeout before the first byte of the body' : 'backend closed the response before its body');
+    return this.#failed(req, 'stream_cut', error, true, canRetry, !timedOut);
+  }
+
   #noFirstToken(): Error {
     return new Error(`no first token within ${this.#deadline?.limitMs}ms`);
   }

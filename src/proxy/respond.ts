@@ -74,6 +74,7 @@ export class Responder {
     const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing, head, whole);
     if (streamed.outcome === 'no_first_token') return attempt.missedFirstToken(req, canRetry);
     if (streamed.outcome === 'cut_before_first_token') return attempt.cutBeforeFirstToken(req, canRetry, streamed.timedOut);
+    if (streamed.outcome === 'cut_before_body') return attempt.cutBeforeBody(req, canRetry, streamed.timedOut);
     attempt.release();
     attempt.recordResponse(status, streamed);
     const usage = tap.result();

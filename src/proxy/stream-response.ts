@@ -11,17 +11,19 @@ import type { UsageTap } from './usage-tap.js';
 export type StreamOutcome = { outcome: 'complete' | 'upstream_failed' | 'client_gone' | 'client_stalled'; bytes: number; timedOut: boolean; unterminated?: boolean };
 
 /**
- * A held head whose first token never came, and nothing reached the client: the deadline ran out
+ * Nothing reached the client. A held head whose first token never came: the deadline ran out
  * (`no_first_token`, the upstream request cancelled), or the backend cut the response or went
- * silent past the idle timeout first (`cut_before_first_token`).
+ * silent past the idle timeout first (`cut_before_first_token`). Or a head not held, cut the same
+ * way before the first byte of its body (`cut_before_body`): its status line had not gone out
+ * either, and the client can still be given an error rather than an empty reply.
  */
-export type NoFirstToken = { outcome: 'no_first_token' } | { outcome: 'cut_before_first_token'; timedOut: boolean };
+export type NothingSent = { outcome: 'no_first_token' } | { outcome: 'cut_before_first_token'; timedOut: boolean } | { outcome: 'cut_before_body'; timedOut: boolean };
 
-/** How the response head goes out: at once, or held back until the body carries a first token. */
+/** How the response head goes out: with the body's first byte, or held back until the body carries a first token. */
 export interface ResponseHead {
   /** Writes the status and headers; called once, before any body byte. */
   readonly send: () => void;
-  /** Hold the head (and the body before the first token) for at most this long; undefined: send it at once. */
+  /** Hold the head (and the body before the first token) for at most this long; undefined: send it with the first byte. */
   readonly holdMs?: number;
 }
 
@@ -47,7 +49,9 @@ export interface StreamTimeouts {
  * While the client is not reading, the backend is paused and its idle timer does not run: a
  * slow reader is timed on its own, and cut when it stalls for too long.
  *
- * A held head waits for the first token (see TokenTiming): what comes before it is kept back,
+ * The head is written with the body's first bytes (Node sends it with them anyway), so that a
+ * backend that fails before any (`cut_before_body`) leaves the client nothing but an error to
+ * get. A held head waits for the first token (see TokenTiming): what comes before it is kept back,
  * then sent with the head. If the body ends first, the head and what was kept go out then, as
  * they would have without holding. If the backend fails first (`cut_before_first_token`), or the
  * hold runs out (`no_first_token`, the upstream request cancelled), nothing has reached the
@@ -57,15 +61,16 @@ export interface StreamTimeouts {
  * client's connection is destroyed rather than ended, so that the client, too, sees an answer
  * cut short rather than a finished one.
  */
-export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, proxyReq: ClientRequest, timeouts: StreamTimeouts, tap: UsageTap, timing: TokenTiming, head: ResponseHead, whole: () => boolean = () => true): Promise<StreamOutcome | NoFirstToken> {
+export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, proxyReq: ClientRequest, timeouts: StreamTimeouts, tap: UsageTap, timing: TokenTiming, head: ResponseHead, whole: () => boolean = () => true): Promise<StreamOutcome | NothingSent> {
   return new Promise((resolve) => {
     let bytes = 0;
     let done = false;
     let timedOut = false;
     let waitingForClient = false;
     let stall: NodeJS.Timeout | undefined;
-    let held: Buffer[] | undefined = head.holdMs === undefined ? undefined : [];
-    if (!held) head.send();
+    // Kept back until the head goes out: the first chunk, or, for a held head, every chunk before the first token.
+    let held: Buffer[] | undefined = [];
+    const holding = head.holdMs !== undefined;
     const stop = () => {
       done = true;
       clearTimeout(idle);
@@ -140,7 +145,7 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       let flowing: boolean;
       if (held) {
         held.push(chunk);
-        if (timing.firstTokenAt === undefined && bytes <= MAX_HELD_BYTES) return;
+        if (holding && timing.firstTokenAt === undefined && bytes <= MAX_HELD_BYTES) return;
         flowing = release();
       } else {
         flowing = res.write(chunk);
@@ -169,7 +174,7 @@ export function streamResponse(proxyRes: IncomingMessage, res: ServerResponse, p
       if (held) {
         stop();
         proxyReq.destroy();
-        resolve({ outcome: 'cut_before_first_token', timedOut });
+        resolve(holding ? { outcome: 'cut_before_first_token', timedOut } : { outcome: 'cut_before_body', timedOut });
         return;
       }
       res.destroy();

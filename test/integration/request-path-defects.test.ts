@@ -270,6 +270,25 @@ describe('a stream cut mid-way', () => {
     const stats = (await (await fetch(`${sluice.url}/internal/stats/models`)).json()) as { models: Array<{ model: string; failures: number; successes: number }> } | Record<string, unknown>;
     expect(JSON.stringify(stats)).toMatch(/"failures":1/);
   });
+
+  it('before the first byte of its body is an error in the client API shape, not an empty reply', async () => {
+    // The head, then the connection closed: Node had not yet sent the head on to the client.
+    const cut = await backend((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      setTimeout(() => req.socket.destroy(), 50);
+    });
+    const sluice = await sluiceFor([{ name: 'cut', url: cut.url }], 'breaker:\n  failure_threshold: 100');
+    const port = Number(new URL(sluice.url).port);
+    const body = '{"model":"t:1","stream":true}';
+    const answer = await raw(port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    expect(answer, 'a status line, never an empty reply').toMatch(/^HTTP\/1\.1 502 /);
+    expect(answer).toContain('"code":"upstream_unreachable"');
+    expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
+    console.log('METRICS', (await (await fetch(`${sluice.url}/metrics`)).text()).split('\n').filter((l) => /requests_total|failures_total/.test(l) && !l.startsWith('#')).join(' | '));
+    // As every request no endpoint could answer: counted with endpoint `none`, the failure under the endpoint.
+    expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'none', model: 't:1', code: '502' })).toBe(1);
+  });
 });
 
 describe('a stream that ends without its end marker', () => {
