@@ -7,6 +7,8 @@ import { sendError, SluiceError } from './errors.js';
 import type { Forwarder, ProxiedRequest } from './forwarder.js';
 import { requestIdFor } from './headers.js';
 import { bodyFacts, readBody } from './request-body.js';
+import { untracedRequest } from './request-state.js';
+import { answeredOnSocket } from './unparsed.js';
 
 /** What a request is served with; replaced as a whole when the configuration is reloaded. */
 export interface ProxyRuntime {
@@ -59,6 +61,13 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     opts.current().forwarder.reject(req, res, unread(arrival), err);
   };
   return (req, res) => {
+    // Node's own check (server option requireHostHeader, turned off for this) answered a bare 400
+    // with no body, neither counted nor logged: refused here in JSON, as the parser's refusals are.
+    if (lacksHost(req)) {
+      res.setHeader('connection', 'close');
+      req.on('error', ignore);
+      return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), hostRefusal());
+    }
     const route = ownRoute(req);
     // The admin router guards itself (networks, token).
     if (route === 'admin') return void app(req, res);
@@ -96,8 +105,8 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
         const preq = proxied(arrival, body, model, json);
         // Before the first discovery round has settled, a model the fleet serves may not be known
         // yet: wait for it (at most discovery.timeout), then route on the runtime of that moment.
-        if (!catalog.primed) return catalog.whenPrimed().then(() => opts.current().forwarder.handle(req, res, preq));
-        return forwarder.handle(req, res, preq);
+        if (!catalog.primed) return catalog.whenPrimed().then(() => route(opts.current().forwarder, req, res, preq));
+        return route(forwarder, req, res, preq);
       })
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);
@@ -106,6 +115,16 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
         forwarder.reject(req, res, unread(arrival), err);
       });
   }
+}
+
+/**
+ * Routes a request whose body has been read, unless what followed it on its connection was
+ * refused by the parser and answered there in its place (a pipelined request that is not HTTP):
+ * then it is recorded with that answer (see markAnsweredOnSocket), not as a client that left.
+ */
+function route(forwarder: Forwarder, req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): Promise<void> | void {
+  if (answeredOnSocket(res)) return forwarder.reject(req, res, { ...preq, model: undefined, json: undefined }, new SluiceError('client_closed', 'the connection was closed'));
+  return forwarder.handle(req, res, preq);
 }
 
 /** What is known of a request when it arrives, before its body is read. */
@@ -137,9 +156,27 @@ function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
   if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
 }
 
+/**
+ * An HTTP/1.1 request without a Host header, which RFC 9112 (3.2) says to answer with a 400.
+ * Node checks this itself (the `requireHostHeader` server option) with a bare 400; Sluice's
+ * listeners turn that off and refuse it here, in JSON.
+ */
+export function lacksHost(req: IncomingMessage): boolean {
+  return req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1;
+}
+
+function hostRefusal(): SluiceError {
+  return new SluiceError('malformed_request', 'an HTTP/1.1 request needs a Host header');
+}
+
 /** The admin port's app (`server.admin_port`): Sluice's own routes, answering JSON for errors and unknown paths too. */
 export function createAdminApp(router: express.Router, logger: Logger): express.Express {
   const app = jsonApp();
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!lacksHost(req)) return next();
+    res.setHeader('connection', 'close');
+    sendError(req, res, hostRefusal());
+  });
   app.use(router);
   answerInJson(app, logger);
   return app;

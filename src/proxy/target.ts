@@ -27,7 +27,13 @@ export class TargetPolicy {
   }
 }
 
-const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+/**
+ * A `.` or `..` segment, its dots plain or percent-encoded, between separators as a backend may
+ * read them: `/`, and also `%2F`, `\` and `%5C` (nginx decodes `%2F` before it resolves
+ * dot-segments, so `/v1/..%2Fadmin` reaches `/admin` behind it; Windows servers take `\` for `/`),
+ * and `;` after the dots (Tomcat and Spring read `/..;/` as `/../`).
+ */
+const DOT_SEGMENT = /(^|\/|%2f|\\|%5c)(\.|%2e){1,2}(\/|%2f|\\|%5c|;|$)/i;
 
 function hasDotSegment(path: string): boolean {
   return DOT_SEGMENT.test(path);

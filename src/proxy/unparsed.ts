@@ -89,6 +89,11 @@ export function responseInProgress(socket: Duplex): ServerResponse | undefined {
 export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket' | 'reject'>) {
   return {
     clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+      // Bytes after a request that said `Connection: close`: RFC 9112 (9.6) has the server answer
+      // that request, then close, processing nothing more. Answering a 400 in its place, as Node
+      // does by default, threw away its answer (and cut its upstream request); destroying the
+      // socket could cut the end of an answer still being written. Nothing more is read.
+      if (err.code === 'HPE_CLOSED_CONNECTION') return ignoreAfterClose(socket);
       const refusal = parserRefusal(err);
       if (refusal) forwarder().refuseOnSocket(socket, refusal);
       else socket.destroy();
@@ -102,4 +107,24 @@ export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket'
       forwarder().reject(req, res, untracedRequest(requestIdFor(req)), expectationRefusal(req));
     },
   };
+}
+
+/** Connections past a `Connection: close` request whose end is watched (see ignoreAfterClose). */
+const closing = new WeakSet<Duplex>();
+
+/**
+ * After a request that said `Connection: close`, the connection carries nothing more: its answer is
+ * written (or on its way), after which Node closes the connection. What else the client sends is
+ * dropped unanswered. A client that then ends its side has left, as Node takes it on any
+ * connection: its answer in progress is cut. With no answer in progress, the connection is closed
+ * once what was written has gone out.
+ */
+function ignoreAfterClose(socket: Duplex): void {
+  if (!responseInProgress(socket)) {
+    (socket as Duplex & { destroySoon?: () => void }).destroySoon?.();
+    return;
+  }
+  if (closing.has(socket)) return;
+  closing.add(socket);
+  socket.once('end', () => socket.destroy());
 }

@@ -30,6 +30,23 @@ function raw(bytes: string): Promise<string> {
   });
 }
 
+/** Sends `first`, then `then` once the first bytes of the answer have come; reads until the server closes. */
+function rawThen(first: string, then: string): Promise<string> {
+  const { port } = new URL(sluice.url);
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(first));
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      if (got === '') socket.write(then);
+      got += d;
+    });
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => reject(new Error(`no close; got ${JSON.stringify(got)}`)));
+  });
+}
+
 function parse(response: string): { status: number; contentType: string | undefined; body: { error: { code: string; message: string } } } {
   const [head = '', body = ''] = response.split('\r\n\r\n');
   const [statusLine = '', ...lines] = head.split('\r\n');
@@ -52,6 +69,9 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     ['an unknown method', 'BREW /v1/models HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed_request'],
     ['headers over the limit', `GET /v1/models HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
     ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'method_not_allowed'],
+    // Node's own Host check answered a bare 400 with no body, neither counted nor logged.
+    ['an HTTP/1.1 request without a Host header', 'GET /v1/models HTTP/1.1\r\n\r\n', 400, 'malformed_request'],
+    ['an HTTP/1.1 POST without a Host header', 'POST /v1/chat/completions HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}', 400, 'malformed_request'],
     ['an Expect other than 100-continue', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}', 417, 'expectation_failed'],
   ])('%s: a JSON error in the OpenAI shape, counted and logged', async (_what, request, status, code) => {
     const before = await counted(String(status));
@@ -81,6 +101,34 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     await waitFor(async () => (await counted('499')) === before + 2, 5000, 'both counted as 499');
     await waitFor(() => loggedBytes('client_closed').length === linesBefore + 2, 5000, 'two access-log lines');
     expect(loggedBytes('client_closed').slice(-2)).toEqual([0, 0]);
+  });
+
+  it('bytes after a request that said Connection: close are ignored: that request is answered, not replaced by a 400', async () => {
+    const body = JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    const request = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+    const before = await counted('400');
+    // In the same packet: a pipelined request the server must not process (RFC 9112, 9.6).
+    const text = await raw(`${request}GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(text.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 200']);
+    expect(text).toContain('chat.completion');
+    // Part-way through a streamed answer: the stream is not cut.
+    const streamed = JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20, stream: true });
+    const stream = await rawThen(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(streamed)}\r\nconnection: close\r\n\r\n${streamed}`, 'garbage\r\n\r\n');
+    expect(stream).toMatch(/^HTTP\/1\.1 200/);
+    expect(stream).toContain('data: [DONE]');
+    expect(await counted('400')).toBe(before);
+  });
+
+  it('a request whose connection then carries something that is not HTTP is recorded with the 400 its client got, not as a 499', async () => {
+    const body = JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    const before = await counted('400');
+    const closedBefore = await counted('499');
+    const linesBefore = loggedBytes('malformed_request').length;
+    const text = await raw(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}garbage\r\n\r\n`);
+    expect(parse(text).body.error.code).toBe('malformed_request');
+    await waitFor(async () => (await counted('400')) === before + 1, 5000, 'the 400 counted');
+    await waitFor(() => loggedBytes('malformed_request').length === linesBefore + 1, 5000, 'an access-log line with malformed_request');
+    expect(await counted('499')).toBe(closedBefore);
   });
 
   it('a valid request on the same port is still served', async () => {

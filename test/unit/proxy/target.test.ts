@@ -20,6 +20,14 @@ describe('which targets are forwarded', () => {
     expect(policy.refusal('/v1/a..b')).toBeUndefined();
   });
 
+  it('refuses dot-segments between encoded slashes or backslashes, which a backend or a proxy in front of it may resolve', () => {
+    // nginx decodes %2F before resolving dot-segments: /v1/..%2Fadmin/fault is /admin/fault behind it.
+    for (const target of ['/v1/..%2fadmin/fault', '/v1/..%2Fadmin', '/v1/%2e%2e%2Fadmin', '/v1/.%2E%2f..%2fadmin', '/v1/..%5cadmin', '/v1/..\\admin', '/v1\\..\\admin', '/v1/..;/admin', '/v1/x/%2e%2e', '/v1/..%2F']) {
+      expect(policy.refusal(target)?.status, target).toBe(400);
+    }
+    for (const target of ['/v1/a..%2fb', '/v1/..a', '/v1/models%2fx', '/v1/...', '/v1/x;y']) expect(policy.refusal(target), target).toBeUndefined();
+  });
+
   it('is configurable: exact paths and prefixes', () => {
     const custom = new TargetPolicy(['/only', '/pre/*']);
     expect(custom.refusal('/only')).toBeUndefined();
