@@ -61,12 +61,13 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     opts.current().forwarder.reject(req, res, unread(arrival), err);
   };
   return (req, res) => {
-    // Node's own check (server option requireHostHeader, turned off for this) answered a bare 400
-    // with no body, neither counted nor logged: refused here in JSON, as the parser's refusals are.
-    if (lacksHost(req)) {
+    // What Node's parser lets through but cannot be read as sent: refused in JSON, counted and
+    // logged, as the parser's own refusals are, and the connection closed.
+    const unframed = framingRefusal(req);
+    if (unframed) {
       res.setHeader('connection', 'close');
       req.on('error', ignore);
-      return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), hostRefusal());
+      return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), unframed);
     }
     const route = ownRoute(req);
     // The admin router guards itself (networks, token).
@@ -159,23 +160,37 @@ function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
 /**
  * An HTTP/1.1 request without a Host header, which RFC 9112 (3.2) says to answer with a 400.
  * Node checks this itself (the `requireHostHeader` server option) with a bare 400; Sluice's
- * listeners turn that off and refuse it here, in JSON.
+ * listeners turn that off and refuse it in JSON (see framingRefusal).
  */
-export function lacksHost(req: IncomingMessage): boolean {
+function lacksHost(req: IncomingMessage): boolean {
   return req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1;
 }
 
-function hostRefusal(): SluiceError {
-  return new SluiceError('malformed_request', 'an HTTP/1.1 request needs a Host header');
+/**
+ * Why a request Node's parser accepted cannot be read as sent, if it cannot: an HTTP/1.1 request
+ * without Host (Node's own check answered a bare 400 that nothing recorded), or a body in a
+ * transfer coding other than chunked alone. Node takes `Transfer-Encoding: gzip, chunked` and
+ * removes only the chunking: the body read would still be gzip, and would be forwarded with a
+ * Content-Length as if it were the JSON (RFC 9112, 6.1: a server refuses a coding it does not
+ * understand).
+ */
+function framingRefusal(req: IncomingMessage): SluiceError | undefined {
+  if (lacksHost(req)) return new SluiceError('malformed_request', 'an HTTP/1.1 request needs a Host header');
+  const coding = req.headers['transfer-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
+    return new SluiceError('malformed_request', `the transfer coding ${JSON.stringify(coding.slice(0, 64))} is not supported (only chunked)`);
+  }
+  return undefined;
 }
 
 /** The admin port's app (`server.admin_port`): Sluice's own routes, answering JSON for errors and unknown paths too. */
 export function createAdminApp(router: express.Router, logger: Logger): express.Express {
   const app = jsonApp();
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!lacksHost(req)) return next();
+    const unframed = framingRefusal(req);
+    if (!unframed) return next();
     res.setHeader('connection', 'close');
-    sendError(req, res, hostRefusal());
+    sendError(req, res, unframed);
   });
   app.use(router);
   answerInJson(app, logger);

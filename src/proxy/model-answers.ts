@@ -2,6 +2,17 @@ import type { Endpoint } from '../endpoints/index.js';
 import { SluiceError, type ApiFlavour } from './errors.js';
 import type { ForwarderDeps } from './forwarder.js';
 
+/**
+ * A model name as an answer quotes it: no catalog name is longer than this (discovery drops
+ * longer ones), so a longer one, which a client may make as long as the body limit allows, is
+ * cut rather than sent back whole in the error.
+ */
+const SHOWN_NAME_CHARS = 256;
+
+function shownName(model: string): string {
+  return model.length <= SHOWN_NAME_CHARS ? model : `${model.slice(0, SHOWN_NAME_CHARS)}... (${model.length} characters)`;
+}
+
 export type ModelAnswersDeps = Pick<ForwarderDeps, 'config' | 'endpoints' | 'catalog' | 'retryAfterSeconds'>;
 
 /**
@@ -20,7 +31,8 @@ export class ModelAnswers {
    * some endpoint's models are not known (its listings failed or are pending: a server still
    * loading, one just added), 503 with Retry-After, since that endpoint may well serve it.
    */
-  unknownModel(model: string, flavour: ApiFlavour): SluiceError {
+  unknownModel(requested: string, flavour: ApiFlavour): SluiceError {
+    const model = shownName(requested);
     const unlisted = this.#deps.catalog.notYetListed();
     if (unlisted.length === 0) {
       const message = flavour === 'ollama' ? `model '${model}' not found` : `The model '${model}' does not exist or is not served by any endpoint`;

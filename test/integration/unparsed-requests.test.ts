@@ -72,6 +72,8 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     // Node's own Host check answered a bare 400 with no body, neither counted nor logged.
     ['an HTTP/1.1 request without a Host header', 'GET /v1/models HTTP/1.1\r\n\r\n', 400, 'malformed_request'],
     ['an HTTP/1.1 POST without a Host header', 'POST /v1/chat/completions HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}', 400, 'malformed_request'],
+    // Node removes the chunking and leaves the gzip: the body would have been forwarded still compressed, as if it were JSON.
+    ['a transfer coding other than chunked', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 400, 'malformed_request'],
     ['an Expect other than 100-continue', 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}', 417, 'expectation_failed'],
   ])('%s: a JSON error in the OpenAI shape, counted and logged', async (_what, request, status, code) => {
     const before = await counted(String(status));
