@@ -70,7 +70,8 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
       return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), unframed);
     }
     const route = ownRoute(req);
-    // The admin router guards itself (networks, token).
+    // The admin router guards itself (networks, token). Neither it nor the model lists read a body.
+    if (route !== undefined) closeIfBodyUnread(req, res);
     if (route === 'admin') return void app(req, res);
     const arrival: Arrival = { id: requestIdFor(req), startedAt: performance.now(), traceContext: startServerSpan(req, res) };
     // A path that is not forwarded is refused before keys and rate limits are looked at, as nginx
@@ -152,7 +153,11 @@ function unread(arrival: Arrival): ProxiedRequest {
 
 function ignore(): void {}
 
-/** A request whose body will not be read: its connection closes after the answer (Node would otherwise read the rest of the body, unbounded, to reuse it). */
+/**
+ * A request whose body will not be read: its connection closes after the answer. Node would
+ * otherwise read the rest of the body, unbounded, to reuse the connection, until
+ * server.request_timeout, and then answer a 408 after the answer already sent.
+ */
 function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
   if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
 }
@@ -188,6 +193,8 @@ export function createAdminApp(router: express.Router, logger: Logger): express.
   const app = jsonApp();
   app.use((req: Request, res: Response, next: NextFunction) => {
     const unframed = framingRefusal(req);
+    // No admin route reads a body (see closeIfBodyUnread).
+    closeIfBodyUnread(req, res);
     if (!unframed) return next();
     res.setHeader('connection', 'close');
     sendError(req, res, unframed);

@@ -133,6 +133,36 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     expect(await counted('499')).toBe(closedBefore);
   });
 
+  it.each(['/v1/models', '/api/tags', '/metrics'])('a body sent to %s, which Sluice answers without reading it, closes the connection after the answer', async (path) => {
+    const { port } = new URL(sluice.url);
+    const before = await counted('408');
+    const { closed, text } = await new Promise<{ closed: boolean; text: string }>((resolve) => {
+      let got = '';
+      let sending: NodeJS.Timeout | undefined;
+      const socket = net.connect(Number(port), '127.0.0.1');
+      // A body announced as 100 GB and sent on after the answer: Node read it all to reuse the
+      // connection, until server.request_timeout (60 s by default), then wrote a 408 after the 200.
+      socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\ncontent-length: 100000000000\r\n\r\n${'a'.repeat(1024)}`));
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => {
+        got += d;
+        sending ??= setInterval(() => socket.write(Buffer.alloc(64 * 1024, 'a')), 100);
+      });
+      const done = (closed: boolean) => {
+        clearInterval(sending);
+        clearTimeout(giveUp);
+        socket.destroy();
+        resolve({ closed, text: got });
+      };
+      socket.on('error', () => undefined);
+      socket.on('close', () => done(true));
+      const giveUp = setTimeout(() => done(false), 3000);
+    });
+    expect(text.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 200']);
+    expect(closed).toBe(true);
+    expect(await counted('408')).toBe(before);
+  });
+
   it('a valid request on the same port is still served', async () => {
     const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
     expect(res.status).toBe(200);
