@@ -9,6 +9,7 @@ import { requestIdFor } from './headers.js';
 import { bodyFacts, readBody } from './request-body.js';
 import { untracedRequest } from './request-state.js';
 import { answeredOnSocket } from './unparsed.js';
+import { MAX_WAITING_PER_CONNECTION, pipelinedTooDeep } from '../server/turns.js';
 
 /** What a request is served with; replaced as a whole when the configuration is reloaded. */
 export interface ProxyRuntime {
@@ -63,6 +64,16 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   return (req, res) => {
     // What Node's parser lets through but cannot be read as sent: refused in JSON, counted and
     // logged, as the parser's own refusals are, and the connection closed.
+    // The client left while its request waited its turn behind earlier ones on its connection (see inTurn).
+    if (res.destroyed) {
+      req.on('error', ignore);
+      return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), new SluiceError('client_closed', 'the client closed the connection before its request was served'));
+    }
+    if (pipelinedTooDeep(res)) {
+      res.setHeader('connection', 'close');
+      req.on('error', ignore);
+      return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), new SluiceError('too_many_pipelined', `more than ${MAX_WAITING_PER_CONNECTION} requests are waiting on this connection; send them on other connections`));
+    }
     const unframed = framingRefusal(req);
     if (unframed) {
       res.setHeader('connection', 'close');

@@ -25,7 +25,8 @@ export type SluiceErrorCode =
   | 'invalid_api_key'
   | 'unauthorized'
   | 'forbidden'
-  | 'rate_limit_exceeded';
+  | 'rate_limit_exceeded'
+  | 'too_many_pipelined';
 
 const STATUS: Record<SluiceErrorCode, number> = {
   model_not_found: 404,
@@ -56,6 +57,8 @@ const STATUS: Record<SluiceErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   rate_limit_exceeded: 429,
+  // More requests pipelined on one connection than may wait their turn there.
+  too_many_pipelined: 429,
 };
 
 /** One error type for everything Sluice itself answers; mapped to HTTP in `sendError` only. */
@@ -99,6 +102,7 @@ const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
   unauthorized: 'invalid_request_error',
   forbidden: 'invalid_request_error',
   rate_limit_exceeded: 'requests',
+  too_many_pipelined: 'requests',
 };
 
 /** Body of an error as the client's API would write it: OpenAI `{error:{...}}` or Ollama `{error:"..."}`. */

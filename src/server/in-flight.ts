@@ -71,6 +71,7 @@ export class InFlight {
   }
 
   #remove(entry: Entry): void {
+    if (entry.res === undefined) return;
     if (entry.prev) entry.prev.next = entry.next;
     else this.#first = entry.next;
     if (entry.next) entry.next.prev = entry.prev;
