@@ -170,7 +170,9 @@ function ignore(): void {}
  * server.request_timeout, and then answer a 408 after the answer already sent.
  */
 function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
-  if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
+  // `Content-Length: 0`, which some clients send with every GET, announces no body: the connection stays.
+  const length = req.headers['content-length'];
+  if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
 }
 
 /**
