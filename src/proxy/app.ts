@@ -9,7 +9,7 @@ import { requestIdFor } from './headers.js';
 import { bodyFacts, readBody } from './request-body.js';
 import { untracedRequest } from './request-state.js';
 import { answeredOnSocket } from './unparsed.js';
-import { MAX_WAITING_PER_CONNECTION, pipelinedTooDeep } from '../server/turns.js';
+import { MAX_WAITING_PER_CONNECTION, waitTurn } from '../server/turns.js';
 
 /** What a request is served with; replaced as a whole when the configuration is reloaded. */
 export interface ProxyRuntime {
@@ -64,16 +64,6 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   return (req, res) => {
     // What Node's parser lets through but cannot be read as sent: refused in JSON, counted and
     // logged, as the parser's own refusals are, and the connection closed.
-    // The client left while its request waited its turn behind earlier ones on its connection (see inTurn).
-    if (res.destroyed) {
-      req.on('error', ignore);
-      return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), new SluiceError('client_closed', 'the client closed the connection before its request was served'));
-    }
-    if (pipelinedTooDeep(res)) {
-      res.setHeader('connection', 'close');
-      req.on('error', ignore);
-      return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), new SluiceError('too_many_pipelined', `more than ${MAX_WAITING_PER_CONNECTION} requests are waiting on this connection; send them on other connections`));
-    }
     const unframed = framingRefusal(req);
     if (unframed) {
       res.setHeader('connection', 'close');
@@ -108,6 +98,13 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     else void catalog.whenPrimed().then(() => opts.current().forwarder.answerModelList(req, res, unread(arrival)));
   }
 
+  /** Routes on the runtime of the moment, once the catalog is primed. */
+  function whenPrimed(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): Promise<void> | void {
+    const { forwarder, catalog } = opts.current();
+    if (!catalog.primed) return catalog.whenPrimed().then(() => route(opts.current().forwarder, req, res, preq));
+    return route(forwarder, req, res, preq);
+  }
+
   function forward(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
     const { forwarder, maxBodyBytes, catalog } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
@@ -116,6 +113,13 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
       .then((body) => {
         const { model, json } = bodyFacts(req, body);
         const preq = proxied(arrival, body, model, json);
+        // A request pipelined behind others on its connection is forwarded in its turn (see waitTurn).
+        const turn = waitTurn(req, res);
+        if (turn === 'too_deep') {
+          res.setHeader('connection', 'close');
+          return forwarder.reject(req, res, unread(arrival), new SluiceError('too_many_pipelined', `more than ${MAX_WAITING_PER_CONNECTION} requests are waiting on this connection; send them on other connections`));
+        }
+        if (turn !== undefined) return turn.then((mine) => (mine ? whenPrimed(req, res, preq) : opts.current().forwarder.reject(req, res, unread(arrival), new SluiceError('client_closed', 'the client closed the connection before its request was forwarded'))));
         // Before the first discovery round has settled, a model the fleet serves may not be known
         // yet: wait for it (at most discovery.timeout), then route on the runtime of that moment.
         if (!catalog.primed) return catalog.whenPrimed().then(() => route(opts.current().forwarder, req, res, preq));

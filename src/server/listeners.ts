@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { SluiceConfig } from '../config/index.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
 import { InFlight } from './in-flight.js';
-import { inTurn } from './turns.js';
+import { closingQueued } from './turns.js';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -48,8 +48,8 @@ export interface Listeners {
 export async function startListeners(opts: ListenersOptions): Promise<Listeners> {
   const { server: settings, logger } = opts;
   const inFlight = new InFlight();
-  // Pipelined requests run one at a time, in their turn (see inTurn).
-  const server = http.createServer(serverOptions(settings), inFlight.track(inTurn(opts.proxy)));
+  // A pipelined request's response queued behind another is closed if its connection closes first (see closingQueued).
+  const server = http.createServer(serverOptions(settings), inFlight.track(closingQueued(opts.proxy)));
   server.maxConnections = settings.max_connections;
   // Node's closeIdleConnections (the drain's sweep, and server.close() calls it too) takes a
   // connection for idle as soon as its response has ended, even while the end of that response

@@ -3,88 +3,79 @@ import type { Socket } from 'node:net';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/**
- * Requests pipelined on one connection that may wait their turn there; past this many, a request
- * is not held but answered at once (see pipelinedTooDeep), its answer waiting its turn.
- */
+/** Forwarded requests pipelined on one connection that may wait their turn there (see waitTurn). */
 export const MAX_WAITING_PER_CONNECTION = 32;
 
-/** The responses of one connection queued behind the one being written, and whether each request has run yet. */
-type Queue = Map<ServerResponse, { readonly run: () => void; ran: boolean }>;
+/** One connection's responses queued behind the one being written, and its requests waiting for their turn. */
+interface Queue {
+  readonly queued: Set<ServerResponse>;
+  waiting: number;
+}
 
 const queues = new WeakMap<Socket, Queue>();
-const tooDeep = new WeakSet<ServerResponse>();
+const abandoned = new WeakSet<ServerResponse>();
 
 /**
- * Runs the requests of one connection one after another, each when its response's turn to be
- * written has come, as nginx and Envoy serve HTTP/1.1 pipelining.
- *
- * Node calls the listener for each pipelined request as soon as it is parsed, while their
- * responses are written in order: a client on one connection could have any number of requests
- * running on the backends at once (200 pipelined requests were 200 generations), past
- * `server.max_connections`. And a response queued behind another gets no `close` when the
- * client goes away before its turn (Node leaves it queued): its request was never cancelled,
- * counted as answered, and held in memory with its answer until the process ended.
- *
- * A request whose client leaves before its turn runs then, its response already destroyed and
- * closed (the listener answers it as a client that left). More than MAX_WAITING_PER_CONNECTION
- * requests waiting: the next runs at once, marked (see pipelinedTooDeep), for the listener to
- * refuse; Node stops reading a connection whose queued answers exceed its high-water mark.
+ * Closes the responses queued behind another on a connection (HTTP/1.1 pipelining) when the
+ * connection closes before their turn. Node leaves them as they are, never closed: their
+ * requests were not cancelled, were counted as answered, and stayed in memory with their answers
+ * (and in the shutdown's in-flight count) until the process ended.
  */
-export function inTurn(listener: Listener): Listener {
+export function closingQueued(listener: Listener): Listener {
   return (req, res) => {
-    if (res.socket) return listener(req, res);
-    const socket = req.socket;
-    const queue = queueOf(socket);
-    const run = () => listener(req, res);
-    if (waitingIn(queue) >= MAX_WAITING_PER_CONNECTION) {
-      tooDeep.add(res);
-      queue.set(res, { run, ran: true });
-      res.once('socket', () => queue.delete(res));
-      return run();
+    if (!res.socket) {
+      const queue = queueOf(req.socket);
+      queue.queued.add(res);
+      res.once('socket', () => queue.queued.delete(res));
     }
-    const entry = { run, ran: false };
-    queue.set(res, entry);
-    res.once('socket', () => {
-      queue.delete(res);
-      if (entry.ran) return;
-      entry.ran = true;
-      run();
-    });
+    listener(req, res);
   };
 }
 
-/** A request answered at once because too many were already waiting on its connection (see inTurn). */
-export function pipelinedTooDeep(res: ServerResponse): boolean {
-  return tooDeep.has(res);
+/**
+ * When a request may be forwarded: undefined when now (its response is the one its connection
+ * writes, as for every request but a pipelined one); a promise when its response is queued behind
+ * others on its connection, true when its turn has come, false when the connection closed first;
+ * `too_deep` when MAX_WAITING_PER_CONNECTION requests already wait there.
+ *
+ * Node calls the request listener for each pipelined request as soon as it is parsed and writes
+ * their responses in order: forwarded at once, one connection had any number of requests running
+ * on the backends (200 pipelined requests were 200 generations at once), past
+ * `server.max_connections`. nginx and Envoy serve them one at a time. The body is read meanwhile
+ * (it is in the connection's way), up to `limits.max_body` each.
+ */
+export function waitTurn(req: IncomingMessage, res: ServerResponse): Promise<boolean> | 'too_deep' | undefined {
+  if (res.socket) return undefined;
+  const queue = queueOf(req.socket);
+  if (abandoned.has(res) || req.socket.destroyed) return Promise.resolve(false);
+  if (queue.waiting >= MAX_WAITING_PER_CONNECTION) return 'too_deep';
+  queue.waiting++;
+  return new Promise((resolve) => {
+    const settle = (mine: boolean) => {
+      res.off('socket', onTurn);
+      res.off('close', onClose);
+      queue.waiting--;
+      resolve(mine);
+    };
+    const onTurn = () => settle(true);
+    const onClose = () => settle(false);
+    res.once('socket', onTurn);
+    res.once('close', onClose);
+  });
 }
 
 function queueOf(socket: Socket): Queue {
   let queue = queues.get(socket);
   if (queue) return queue;
-  const created: Queue = new Map();
+  const created: Queue = { queued: new Set(), waiting: 0 };
   queues.set(socket, created);
   // One listener per connection, whatever its number of requests.
   socket.once('close', () => {
-    for (const [res, entry] of created) {
-      abandon(res);
-      if (!entry.ran) {
-        entry.ran = true;
-        entry.run();
-      }
-    }
-    created.clear();
+    for (const res of created.queued) abandon(res);
+    created.queued.clear();
   });
   return created;
 }
-
-function waitingIn(queue: Queue): number {
-  let waiting = 0;
-  for (const entry of queue.values()) if (!entry.ran) waiting++;
-  return waiting;
-}
-
-const abandoned = new WeakSet<ServerResponse>();
 
 /** A queued response whose connection closed: destroyed, and closed (once) as a response on a closed connection is. */
 function abandon(res: ServerResponse): void {
