@@ -5,7 +5,7 @@ import { redactedConfig, type SluiceConfig } from './config/index.js';
 import type { Endpoint } from './endpoints/index.js';
 import type { Resolver } from './fleet/index.js';
 import type { Prober } from './health/index.js';
-import { createAdminApp, createProxyApp, socketRefusals } from './proxy/index.js';
+import { adminClientError, createAdminApp, createProxyApp, socketRefusals } from './proxy/index.js';
 import { startControl } from './runtime/index.js';
 import { collectStartupGarbage, startListeners } from './server/index.js';
 import { createLogger, type Logger, ModelStats } from './telemetry/index.js';
@@ -128,7 +128,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       app(req, res);
     },
     refusals: socketRefusals(() => current().forwarder),
-    ...(adminPort === undefined ? {} : { admin: { port: adminPort, listener: createAdminApp(adminRouter, logger) } }),
+    ...(adminPort === undefined ? {} : { admin: { port: adminPort, listener: createAdminApp(adminRouter, logger), clientError: adminClientError } }),
     logger,
     metrics,
   });

@@ -5,4 +5,4 @@ export { trustedList } from './trusted-proxies.js';
 export { Upstream, type UpstreamTimeouts } from './upstream.js';
 export { sendError, SluiceError, type SluiceErrorCode } from './errors.js';
 export { CHARS_PER_TOKEN } from './prompt-blocks.js';
-export { socketRefusals } from './unparsed.js';
+export { adminClientError, socketRefusals } from './unparsed.js';

@@ -109,6 +109,17 @@ export function socketRefusals(forwarder: () => Pick<Forwarder, 'refuseOnSocket'
   };
 }
 
+/**
+ * The admin port's (`server.admin_port`) answer to a request its parser refused: the same JSON
+ * as the proxy port's, not counted, as its requests are not. Node's default was a bare 400.
+ */
+export function adminClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'HPE_CLOSED_CONNECTION') return ignoreAfterClose(socket);
+  const refusal = parserRefusal(err);
+  if (refusal) answerOnSocket(socket, refusal);
+  else socket.destroy();
+}
+
 /** Connections past a `Connection: close` request whose end is watched (see ignoreAfterClose). */
 const closing = new WeakSet<Duplex>();
 

@@ -24,8 +24,8 @@ export interface ListenersOptions {
     connect(req: IncomingMessage, socket: Duplex): void;
     expectation(req: IncomingMessage, res: ServerResponse): void;
   };
-  /** A second port of its own (`server.admin_port`) and its listener. */
-  readonly admin?: { readonly port: number; readonly listener: RequestListener };
+  /** A second port of its own (`server.admin_port`), its listener, and its answer to what its parser refuses (Node's default: a bare 400). */
+  readonly admin?: { readonly port: number; readonly listener: RequestListener; readonly clientError?: (err: NodeJS.ErrnoException, socket: Duplex) => void };
   readonly logger: Logger;
   readonly metrics: Pick<SluiceMetrics, 'shutdownCut'>;
 }
@@ -70,6 +70,7 @@ export async function startListeners(opts: ListenersOptions): Promise<Listeners>
   let adminUrl = url;
   if (opts.admin) {
     adminServer = http.createServer(serverOptions(settings), opts.admin.listener);
+    if (opts.admin.clientError) adminServer.on('clientError', opts.admin.clientError);
     adminUrl = await listen(adminServer, settings.host, opts.admin.port);
   }
   return {

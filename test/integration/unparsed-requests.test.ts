@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
+import { freePort, startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
 
 // What never becomes a request (Node's HTTP parser refuses it, or it is a CONNECT) is still
 // answered in JSON and counted and logged like any request; Node's defaults were a bare 400 with
@@ -168,3 +168,35 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe('the admin port (server.admin_port)', () => {
+  it('answers what its parser refuses, and a request without Host, in JSON rather than a bare 400', async () => {
+    const adminPort = await freePort();
+    const admin = await startSluice((port) => testConfig(port, [{ id: 'a', url: 'http://127.0.0.1:9' }]).replace(`  port: ${port}\n`, `  port: ${port}\n  admin_port: ${adminPort}\n`), {}, false);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/internal/live`)).ok, 30_000, 'the admin port up');
+    for (const [request, status, code] of [
+      ['BREW /metrics HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed_request'],
+      [`GET /metrics HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+      ['GET /metrics HTTP/1.1\r\n\r\n', 400, 'malformed_request'],
+    ] as const) {
+      const answer = parse(await rawTo(adminPort, request));
+      expect(answer.status, request.slice(0, 20)).toBe(status);
+      expect(answer.contentType).toBe('application/json');
+      expect(answer.body.error.code).toBe(code);
+    }
+    expect(admin.proc.output()).not.toContain('"level":"error"');
+  });
+});
+
+/** Sends raw bytes to a port and reads until the server closes the connection. */
+function rawTo(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (got += d));
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => reject(new Error(`no close; got ${JSON.stringify(got)}`)));
+  });
+}
