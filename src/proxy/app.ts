@@ -109,7 +109,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     const { forwarder, maxBodyBytes, catalog } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
-    readBody(req, maxBodyBytes)
+    readBody(req, maxBodyBytes, res)
       .then((body) => {
         const { model, json } = bodyFacts(req, body);
         const preq = proxied(arrival, body, model, json);

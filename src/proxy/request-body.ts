@@ -1,17 +1,21 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import getRawBody from 'raw-body';
 import { SluiceError } from './errors.js';
 
 const EMPTY = Buffer.alloc(0);
+const CONTINUE = /^100-continue$/i;
 
 /**
  * Reads the whole request body once (up to `limit` bytes) so the model can be read and the
  * request replayed on another endpoint. Over the limit is a 413, whatever Content-Length says.
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number, res?: ServerResponse): Promise<Buffer> {
   const length = req.headers['content-length'];
   if (length === undefined && req.headers['transfer-encoding'] === undefined) return EMPTY;
   if (length !== undefined && Number(length) > limit) throw tooLarge(limit);
+  // A client that sent `Expect: 100-continue` waits for it before it sends the body (the proxy
+  // port leaves the 100 to the request path: see the listeners' checkContinue).
+  if (res !== undefined && CONTINUE.test(req.headers.expect ?? '')) res.writeContinue();
   try {
     return await getRawBody(req, { limit, length });
   } catch (err) {

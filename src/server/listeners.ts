@@ -49,7 +49,13 @@ export async function startListeners(opts: ListenersOptions): Promise<Listeners>
   const { server: settings, logger } = opts;
   const inFlight = new InFlight();
   // A pipelined request's response queued behind another is closed if its connection closes first (see closingQueued).
-  const server = http.createServer(serverOptions(settings), inFlight.track(closingQueued(opts.proxy)));
+  const listener = inFlight.track(closingQueued(opts.proxy));
+  const server = http.createServer(serverOptions(settings), listener);
+  // `Expect: 100-continue` goes to the same listener, which sends the 100 when it reads the body
+  // (see readBody) rather than Node before anything was looked at: a request refused without its
+  // body (over limits.max_body, no API key, a path not forwarded) gets no 100 first, and its client
+  // does not start an upload only to have the connection closed under it.
+  server.on('checkContinue', listener);
   server.maxConnections = settings.max_connections;
   // Node's closeIdleConnections (the drain's sweep, and server.close() calls it too) takes a
   // connection for idle as soon as its response has ended, even while the end of that response

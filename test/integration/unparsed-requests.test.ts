@@ -163,6 +163,17 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     expect(await counted('408')).toBe(before);
   });
 
+  it('Expect: 100-continue gets no 100 before a refusal, and a 100 before a body that is read', async () => {
+    const head = (path: string, length: number) => `POST ${path} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\nexpect: 100-continue\r\ncontent-length: ${length}\r\n\r\n`;
+    // Refused without the body: Node sent the 100 first, and the client began its upload for nothing.
+    expect((await raw(head('/v1/chat/completions', 100_000_000))).split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    expect((await raw(head('/admin/fault', 10))).split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+    // Read: the 100, then the answer once the body has come.
+    const body = JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    const answer = await rawThen(head('/v1/chat/completions', Buffer.byteLength(body)).replace('\r\n\r\n', '\r\nconnection: close\r\n\r\n'), body);
+    expect(answer.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 100', 'HTTP/1.1 200']);
+  });
+
   it('a valid request on the same port is still served', async () => {
     const res = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
     expect(res.status).toBe(200);
