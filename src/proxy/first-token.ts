@@ -5,10 +5,12 @@ import { isEncoded, isStreamed } from './token-timing.js';
 const OLLAMA_STREAMING = ['/api/chat', '/api/generate'];
 
 /**
- * Whether a request asks for a streamed answer (SSE or Ollama NDJSON): `"stream": true` in its
- * JSON body, or an Ollama generation that does not say `"stream": false`.
+ * Whether a request asks for a streamed answer (SSE or Ollama NDJSON): a POST (every generation
+ * is one) with `"stream": true` in its JSON body, or an Ollama generation that does not say
+ * `"stream": false`. A HEAD or GET to the same path generates nothing.
  */
-export function asksForStream(path: string, json: unknown): boolean {
+export function asksForStream(method: string | undefined, path: string, json: unknown): boolean {
+  if (method !== 'POST') return false;
   const flag = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as { stream?: unknown }).stream : undefined;
   if (OLLAMA_STREAMING.some((p) => path === p || path.startsWith(`${p}?`))) return flag !== false;
   return flag === true;

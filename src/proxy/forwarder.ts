@@ -85,7 +85,7 @@ export class Forwarder {
       catalogModel,
       modelLabel: this.#deps.catalog.metricLabel(preq.model),
       operation: operationName(path),
-      streamRequested: asksForStream(path, preq.json),
+      streamRequested: asksForStream(req.method, path, preq.json),
       tried: new Set(),
       attempts: 0,
       prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),

@@ -68,8 +68,9 @@ export class Responder {
     const tap = new UsageTap();
     const timing = new TokenTiming(proxyRes.headers, this.#deps.metrics.interTokenLatency(attempt.endpoint.name, this.#deps.currentLabel?.(state.modelLabel) ?? state.modelLabel));
     const { idle_timeout, client_stall_timeout } = this.#deps.config.proxy;
-    // A successful stream whose API promises an end marker is whole only with it.
-    const marker = status >= 200 && status <= 299 ? expectedEndMarker(req.url ?? '', proxyRes.headers) : undefined;
+    // A successful stream whose API promises an end marker is whole only with it (an answer that
+    // can have no body, to a HEAD, a 204 or a 304, has none to carry it).
+    const marker = status >= 200 && status <= 299 && status !== 204 && req.method !== 'HEAD' ? expectedEndMarker(req.url ?? '', proxyRes.headers) : undefined;
     const whole = marker === undefined ? undefined : () => endsWithMarker(tap.lastBytes(), marker);
     const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing, head, whole);
     if (streamed.outcome === 'no_first_token') return attempt.missedFirstToken(req, canRetry);

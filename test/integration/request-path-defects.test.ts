@@ -252,6 +252,24 @@ describe('a stalled client', () => {
   });
 });
 
+describe('HEAD on a generation path', () => {
+  it('answered 2xx with a stream type is not a stream cut: clients cannot open a breaker with it', async () => {
+    const b = await backend((_req, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end());
+    const sluice = await sluiceFor([{ name: 'heads', url: b.url }], 'breaker:\n  failure_threshold: 2\nproxy:\n  first_token_timeout: 5s');
+    for (const path of ['/v1/chat/completions', '/api/chat', '/api/generate']) {
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${sluice.url}${path}`, { method: 'HEAD' });
+        expect(res.status, path).toBe(200);
+      }
+    }
+    expect(await failures(sluice, 'heads')).toBe(0);
+    const [status] = await endpointStatus(sluice);
+    expect(status!.circuit).toBe('closed');
+    expect(status!.status).not.toBe('degraded');
+    expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'heads', code: '200' })).toBe(6);
+  });
+});
+
 describe('a stream cut mid-way', () => {
   it('is counted, logged and kept in model stats as a failure with its own reason, not as a 200', async () => {
     const b = await backend((req, res) => {

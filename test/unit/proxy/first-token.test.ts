@@ -7,28 +7,34 @@ const json = { 'content-type': 'application/json' };
 
 describe('asksForStream', () => {
   it('OpenAI paths stream only with "stream": true', () => {
-    expect(asksForStream('/v1/chat/completions', { model: 'm', stream: true })).toBe(true);
-    expect(asksForStream('/v1/completions', { model: 'm', stream: true })).toBe(true);
-    expect(asksForStream('/v1/chat/completions', { model: 'm' })).toBe(false);
-    expect(asksForStream('/v1/chat/completions', { model: 'm', stream: false })).toBe(false);
-    expect(asksForStream('/v1/chat/completions', { model: 'm', stream: 'yes' })).toBe(false);
-    expect(asksForStream('/v1/embeddings', { model: 'm', input: 'x' })).toBe(false);
+    expect(asksForStream('POST', '/v1/chat/completions', { model: 'm', stream: true })).toBe(true);
+    expect(asksForStream('POST', '/v1/completions', { model: 'm', stream: true })).toBe(true);
+    expect(asksForStream('POST', '/v1/chat/completions', { model: 'm' })).toBe(false);
+    expect(asksForStream('POST', '/v1/chat/completions', { model: 'm', stream: false })).toBe(false);
+    expect(asksForStream('POST', '/v1/chat/completions', { model: 'm', stream: 'yes' })).toBe(false);
+    expect(asksForStream('POST', '/v1/embeddings', { model: 'm', input: 'x' })).toBe(false);
+  });
+
+  it('only a POST asks for a stream: a HEAD or GET to a generation path generates nothing', () => {
+    expect(asksForStream('HEAD', '/api/chat', undefined)).toBe(false);
+    expect(asksForStream('GET', '/api/generate', undefined)).toBe(false);
+    expect(asksForStream('GET', '/v1/chat/completions', { stream: true })).toBe(false);
   });
 
   it('Ollama generations stream unless the body says "stream": false', () => {
-    expect(asksForStream('/api/chat', { model: 'm' })).toBe(true);
-    expect(asksForStream('/api/generate', { model: 'm', stream: true })).toBe(true);
-    expect(asksForStream('/api/generate?x=1', { model: 'm' })).toBe(true);
-    expect(asksForStream('/api/chat', { model: 'm', stream: false })).toBe(false);
-    expect(asksForStream('/api/embed', { model: 'm' })).toBe(false);
-    expect(asksForStream('/api/chatter', { model: 'm' })).toBe(false);
+    expect(asksForStream('POST', '/api/chat', { model: 'm' })).toBe(true);
+    expect(asksForStream('POST', '/api/generate', { model: 'm', stream: true })).toBe(true);
+    expect(asksForStream('POST', '/api/generate?x=1', { model: 'm' })).toBe(true);
+    expect(asksForStream('POST', '/api/chat', { model: 'm', stream: false })).toBe(false);
+    expect(asksForStream('POST', '/api/embed', { model: 'm' })).toBe(false);
+    expect(asksForStream('POST', '/api/chatter', { model: 'm' })).toBe(false);
   });
 
   it('bodies that are not JSON objects ask for no stream, except on Ollama generation paths', () => {
-    expect(asksForStream('/v1/chat/completions', undefined)).toBe(false);
-    expect(asksForStream('/v1/chat/completions', [{ stream: true }])).toBe(false);
-    expect(asksForStream('/v1/chat/completions', null)).toBe(false);
-    expect(asksForStream('/api/generate', undefined)).toBe(true);
+    expect(asksForStream('POST', '/v1/chat/completions', undefined)).toBe(false);
+    expect(asksForStream('POST', '/v1/chat/completions', [{ stream: true }])).toBe(false);
+    expect(asksForStream('POST', '/v1/chat/completions', null)).toBe(false);
+    expect(asksForStream('POST', '/api/generate', undefined)).toBe(true);
   });
 });
 
