@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ModelCatalog } from '../discovery/index.js';
+import { MAX_WAITING_PER_CONNECTION, waitTurn } from '../server/index.js';
 import { startServerSpan, withRequestContext, type Logger } from '../telemetry/index.js';
 import { sendError, SluiceError } from './errors.js';
 import type { Forwarder, ProxiedRequest } from './forwarder.js';
@@ -9,7 +10,6 @@ import { requestIdFor } from './headers.js';
 import { bodyFacts, readBody } from './request-body.js';
 import { untracedRequest } from './request-state.js';
 import { answeredOnSocket } from './unparsed.js';
-import { MAX_WAITING_PER_CONNECTION, waitTurn } from '../server/turns.js';
 
 /** What a request is served with; replaced as a whole when the configuration is reloaded. */
 export interface ProxyRuntime {
@@ -98,15 +98,18 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     else void catalog.whenPrimed().then(() => opts.current().forwarder.answerModelList(req, res, unread(arrival)));
   }
 
-  /** Routes on the runtime of the moment, once the catalog is primed. */
-  function whenPrimed(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): Promise<void> | void {
+  /**
+   * Routes on the runtime of the moment. Before the first discovery round has settled, a model
+   * the fleet serves may not be known yet: waits for it (at most discovery.timeout) first.
+   */
+  function routeWhenPrimed(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): Promise<void> | void {
     const { forwarder, catalog } = opts.current();
     if (!catalog.primed) return catalog.whenPrimed().then(() => route(opts.current().forwarder, req, res, preq));
     return route(forwarder, req, res, preq);
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
-    const { forwarder, maxBodyBytes, catalog } = opts.current();
+    const { forwarder, maxBodyBytes } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
     readBody(req, maxBodyBytes, res)
@@ -119,11 +122,8 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
           res.setHeader('connection', 'close');
           return forwarder.reject(req, res, unread(arrival), new SluiceError('too_many_pipelined', `more than ${MAX_WAITING_PER_CONNECTION} requests are waiting on this connection; send them on other connections`));
         }
-        if (turn !== undefined) return turn.then((mine) => (mine ? whenPrimed(req, res, preq) : opts.current().forwarder.reject(req, res, unread(arrival), new SluiceError('client_closed', 'the client closed the connection before its request was forwarded'))));
-        // Before the first discovery round has settled, a model the fleet serves may not be known
-        // yet: wait for it (at most discovery.timeout), then route on the runtime of that moment.
-        if (!catalog.primed) return catalog.whenPrimed().then(() => route(opts.current().forwarder, req, res, preq));
-        return route(forwarder, req, res, preq);
+        if (turn !== undefined) return turn.then((mine) => (mine ? routeWhenPrimed(req, res, preq) : opts.current().forwarder.reject(req, res, unread(arrival), new SluiceError('client_closed', 'the client closed the connection before its request was forwarded'))));
+        return routeWhenPrimed(req, res, preq);
       })
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);

@@ -303,7 +303,6 @@ describe('a stream cut mid-way', () => {
     expect(answer, 'a status line, never an empty reply').toMatch(/^HTTP\/1\.1 502 /);
     expect(answer).toContain('"code":"upstream_unreachable"');
     expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
-    console.log('METRICS', (await (await fetch(`${sluice.url}/metrics`)).text()).split('\n').filter((l) => /requests_total|failures_total/.test(l) && !l.startsWith('#')).join(' | '));
     // As every request no endpoint could answer: counted with endpoint `none`, the failure under the endpoint.
     expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'none', model: 't:1', code: '502' })).toBe(1);
   });
