@@ -15,7 +15,8 @@ export async function readBody(req: IncomingMessage, limit: number, res?: Server
   if (length !== undefined && Number(length) > limit) throw tooLarge(limit);
   // A client that sent `Expect: 100-continue` waits for it before it sends the body (the proxy
   // port leaves the 100 to the request path: see the listeners' checkContinue).
-  if (res !== undefined && CONTINUE.test(req.headers.expect ?? '')) res.writeContinue();
+  const expectation = req.headers.expect;
+  if (res !== undefined && expectation !== undefined && CONTINUE.test(expectation)) res.writeContinue();
   try {
     return await getRawBody(req, { limit, length });
   } catch (err) {
