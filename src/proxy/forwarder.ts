@@ -20,6 +20,7 @@ import { Responder } from './respond.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
 import { TargetPolicy } from './target.js';
 import { trustedList } from './trusted-proxies.js';
+import { answeredOnSocket } from './unparsed.js';
 import type { Upstream } from './upstream.js';
 
 export type { ProxiedRequest } from './request-state.js';
@@ -116,6 +117,8 @@ export class Forwarder {
         case 'give_up':
           return this.#own.fail(req, res, state, this.#noEndpointError(state, 'none', preq.model));
         case 'client_gone':
+          // Unless the parser answered in its place on the socket (what followed it was not HTTP): that is its answer.
+          if (answeredOnSocket(res)) return this.#own.fail(req, res, state, new SluiceError('client_closed', 'the client closed the connection'));
           return this.#observer.finish(req, state, { endpoint, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
         case 'internal':
           return this.#own.fail(req, res, state, new SluiceError('internal_error', 'internal error', { cause: next.error }));

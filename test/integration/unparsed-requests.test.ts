@@ -133,6 +133,34 @@ describe('requests the HTTP parser refuses, and CONNECT', () => {
     expect(await counted('499')).toBe(closedBefore);
   });
 
+  it('the same while the request is already with its endpoint: recorded with the 400, not as a 499 against the endpoint', async () => {
+    // About a second of generation: the bytes that are not HTTP arrive while the attempt runs.
+    const body = JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 200 });
+    /** Requests counted with `code`, whatever their endpoint and model. */
+    const counted = async (code: string) => {
+      const family = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text()).get('sluice_requests_total');
+      return (family?.samples ?? []).filter((s) => s.labels.code === code).reduce((sum, s) => sum + s.value, 0);
+    };
+    const before = await counted('400');
+    const closedBefore = await counted('499');
+    const { port } = new URL(sluice.url);
+    const text = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        setTimeout(() => socket.write('garbage\r\n\r\n'), 200);
+      });
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (got += d));
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+      socket.setTimeout(10_000, () => reject(new Error(`no close; got ${JSON.stringify(got)}`)));
+    });
+    expect(parse(text).body.error.code).toBe('malformed_request');
+    await waitFor(async () => (await counted('400')) === before + 1, 5000, 'the 400 counted');
+    expect(await counted('499')).toBe(closedBefore);
+  });
+
   it.each(['/v1/models', '/api/tags', '/metrics'])('a body sent to %s, which Sluice answers without reading it, closes the connection after the answer', async (path) => {
     const { port } = new URL(sluice.url);
     const before = await counted('408');
