@@ -26,17 +26,18 @@ function summary() {
     }),
     stat({
       title: 'Error ratio (5m)',
-      description: 'Share of client requests answered with a 5xx status over the last 5 minutes (recording rule sluice:endpoint_request_errors:rate5m). SluiceErrorBudgetBurn pages when this burns the 99.5% availability objective too fast.',
+      description: 'Share of client requests answered with a 5xx status over the last 5 minutes, all endpoints and models in the selection (recording rule sluice:requests:rate5m). SluiceErrorBudgetBurn pages when this burns the 99.5% availability objective too fast.',
       unit: 'percentunit',
       decimals: 2,
       thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: 0.01 }, { color: 'red', value: 0.05 }] },
-      targets: [target(`sum(${sel('sluice:endpoint_request_errors:rate5m', ...ENDPOINT)})\n/\nsum(${sel('sluice:endpoint_requests:rate5m', ...ENDPOINT)})`, 'error ratio')],
+      // By endpoint, model and code: the same selection as Request rate, 0 (not empty) while there are no errors.
+      targets: [target(`(\n  sum(${sel('sluice:requests:rate5m', ...TRAFFIC, 'code=~"5.."')})\n  or\n  sum(${sel('sluice:requests:rate5m', ...TRAFFIC)}) * 0\n)\n/\nsum(${sel('sluice:requests:rate5m', ...TRAFFIC)})`, 'error ratio')],
     }),
     stat({
       title: 'Slowest p99 latency (5m)',
-      description: 'Highest per-model p99 request duration over the last 5 minutes, of the requests of all selected replicas together: each model\'s quantile comes from the bucket rates summed over the replicas (recording rule sluice:request_duration_seconds_bucket:rate5m), not from the slowest replica. SluiceHighLatencyP99 fires above 30s.',
+      description: 'Highest per-model p99 request duration over the last 5 minutes, of the requests of all selected replicas together: each model\'s quantile comes from the bucket rates summed over the replicas (recording rule sluice:request_duration_seconds_bucket:rate5m), not from the slowest replica. SluiceHighLatencyP99 fires above 40.96s.',
       unit: 's',
-      thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: 10 }, { color: 'red', value: 30 }] },
+      thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: 10 }, { color: 'red', value: 40.96 }] },
       targets: [target(`max(\n  histogram_quantile(0.99, sum by (model, le) (${sel('sluice:request_duration_seconds_bucket:rate5m', 'model=~"$model"')}))\n)`, 'p99')],
     }),
     stat({
@@ -195,7 +196,7 @@ function endpoints() {
     }),
     timeseries({
       title: 'Failures by reason',
-      description: 'Failed upstream attempts per second, by endpoint and reason (connect_error, timeout, reset, http_5xx, http_429).',
+      description: 'Failed upstream attempts per second, by endpoint and reason (connect_error, timeout, reset, protocol_error, http_5xx, http_429, stream_cut, first_token_timeout).',
       unit: 'ops',
       stack: true,
       targets: [target(`sum by (endpoint, reason) (${rate('sluice_endpoint_failures_total', ...ENDPOINT)})`, '{{endpoint}} {{reason}}')],

@@ -95,6 +95,21 @@ describe('dashboards/', () => {
       }
     });
 
+    it('applies the endpoint and model selection to every panel about client requests (counts, errors, latency, tokens)', () => {
+      // The series of client requests, raw or recorded, all carry endpoint and model (the
+      // recording rules that aggregate model away cannot honour a model selection: not these).
+      const perRequest = /^(sluice_requests_total|sluice_request_duration_seconds_\w+|sluice_time_to_first_\w+|sluice_tokens_total|sluice:(endpoint_)?requests?(_errors)?:\w+)$/;
+      for (const panel of panels) {
+        for (const t of panel.targets ?? []) {
+          for (const m of (t.expr ?? '').matchAll(/(?<![\w:])(sluice[_:][a-z0-9_:]*[a-z0-9])\s*\{([^}]*)\}/g)) {
+            if (!perRequest.test(m[1]!)) continue;
+            const labels = [...m[2]!.matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)].map((l) => l[1]);
+            expect(labels, `${panel.title}: ${m[0]}`).toEqual(expect.arrayContaining(['endpoint', 'model']));
+          }
+        }
+      }
+    });
+
     it('links latency to traces: histogram-quantile panels carry exemplars, heatmaps use pre-bucketed data', () => {
       for (const panel of panels) {
         const exprs = (panel.targets ?? []).map((t) => t.expr ?? '').join('\n');
