@@ -125,7 +125,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
       if (shuttingDown) res.shouldKeepAlive = false;
       // With route headers on, a cluster worker says which one it is.
       if (worker && current().config.proxy.expose_route_headers) res.setHeader('x-sluice-worker', String(worker.slot));
-      app(req, res);
+      return app(req, res);
     },
     refusals: socketRefusals(() => current().forwarder),
     ...(adminPort === undefined ? {} : { admin: { port: adminPort, listener: createAdminApp(adminRouter, logger), clientError: adminClientError } }),

@@ -39,7 +39,8 @@ export interface RequestGate {
   admit(req: IncomingMessage, res: ServerResponse): SluiceError | undefined | Promise<SluiceError | undefined>;
 }
 
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+/** Returns the id given to the request (undefined for Sluice's admin routes): what a request cut at shutdown is logged with. */
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => string | undefined;
 
 /**
  * The client-facing request listener. Sluice's own routes (status, metrics, the unified model
@@ -68,19 +69,25 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     if (unframed) {
       res.setHeader('connection', 'close');
       req.on('error', ignore);
-      return opts.current().forwarder.reject(req, res, untracedRequest(requestIdFor(req)), unframed);
+      const id = requestIdFor(req);
+      opts.current().forwarder.reject(req, res, untracedRequest(id), unframed);
+      return id;
     }
     const route = ownRoute(req);
     // The admin router guards itself (networks, token). Neither it nor the model lists read a body.
     if (route !== undefined) closeIfBodyUnread(req, res);
-    if (route === 'admin') return void app(req, res);
+    if (route === 'admin') {
+      app(req, res);
+      return undefined;
+    }
     const arrival: Arrival = { id: requestIdFor(req), startedAt: performance.now(), traceContext: startServerSpan(req, res) };
     // A path that is not forwarded is refused before keys and rate limits are looked at, as nginx
     // answers for a location it does not serve: it spends no client's budget.
     const refused = route === undefined ? opts.current().forwarder.refusal(req) : undefined;
     if (refused) {
       req.on('error', ignore);
-      return refuse(req, res, arrival, refused);
+      refuse(req, res, arrival, refused);
+      return arrival.id;
     }
     const serve = () => (route === 'models' ? answerModelList(req, res, arrival) : forward(req, res, arrival));
     const gate = opts.gate;
@@ -89,6 +96,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
       verdict.then((refusal) => (refusal ? refuse(req, res, arrival, refusal) : serve()), (err: unknown) => answerError(req, res, err, opts.logger));
     } else if (verdict) refuse(req, res, arrival, verdict);
     else serve();
+    return arrival.id;
   };
 
   // The unified lists answer once the catalog is primed: an empty list at start-up is not the fleet's.

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+/** A request listener; it may return the id it gave the request, for the log of a request cut at shutdown. */
+type Listener = (req: IncomingMessage, res: ServerResponse) => string | void;
 
 /** A request still running when the shutdown grace period ended. */
 export interface CutRequest {
@@ -17,6 +18,8 @@ const IDLE_SWEEP_MS = 100;
 interface Entry {
   req: IncomingMessage | undefined;
   res: ServerResponse | undefined;
+  /** The request's id, as its listener returned it. */
+  id: string | undefined;
   readonly startedAt: number;
   prev: Entry | undefined;
   next: Entry | undefined;
@@ -61,12 +64,14 @@ export class InFlight {
   /** Wraps a request listener so that its requests are counted until their response closes. */
   track(listener: Listener): Listener {
     return (req, res) => {
-      const entry: Entry = { req, res, startedAt: this.#now(), prev: undefined, next: this.#first };
+      const entry: Entry = { req, res, id: undefined, startedAt: this.#now(), prev: undefined, next: this.#first };
       if (this.#first) this.#first.prev = entry;
       this.#first = entry;
       this.#size++;
       res.once('close', () => this.#remove(entry));
-      listener(req, res);
+      // The id from the listener: Sluice writes its headers in writeHead, where getHeader cannot see them.
+      const id = listener(req, res);
+      if (typeof id === 'string' && entry.res) entry.id = id;
     };
   }
 
@@ -75,7 +80,7 @@ export class InFlight {
     if (entry.prev) entry.prev.next = entry.next;
     else this.#first = entry.next;
     if (entry.next) entry.next.prev = entry.prev;
-    entry.prev = entry.next = entry.req = entry.res = undefined;
+    entry.prev = entry.next = entry.req = entry.res = entry.id = undefined;
     this.#size--;
     if (this.#size === 0) this.#onEmpty?.();
   }
@@ -111,9 +116,8 @@ export class InFlight {
     const now = this.#now();
     const cut: CutRequest[] = [];
     for (let entry = this.#first; entry; entry = entry.next) {
-      const { req, res, startedAt } = entry;
-      const id = res?.getHeader('x-sluice-request-id');
-      cut.push({ method: req?.method, path: req?.url, request_id: typeof id === 'string' ? id : undefined, age_ms: Math.round(now - startedAt) });
+      const { req, id, startedAt } = entry;
+      cut.push({ method: req?.method, path: req?.url, request_id: id, age_ms: Math.round(now - startedAt) });
     }
     return cut.reverse();
   }

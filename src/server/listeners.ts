@@ -7,12 +7,14 @@ import { InFlight } from './in-flight.js';
 import { closingQueued } from './turns.js';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+/** The proxy port's listener returns the id it gave the request (logged if it is cut at shutdown). */
+type ProxyListener = (req: IncomingMessage, res: ServerResponse) => string | void;
 
 export interface ListenersOptions {
   /** `server.*` at start (changes take effect after a restart). */
   readonly server: SluiceConfig['server'];
   /** The proxy port's request listener; its requests are tracked for a graceful shutdown. */
-  readonly proxy: RequestListener;
+  readonly proxy: ProxyListener;
   /**
    * The proxy port's answers to what never becomes a request: a request Node's HTTP parser
    * refused or timed out (`clientError`), CONNECT, and an `Expect` other than 100-continue

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+type Listener = (req: IncomingMessage, res: ServerResponse) => string | void;
 
 /** Forwarded requests pipelined on one connection that may wait their turn there (see waitTurn). */
 export const MAX_WAITING_PER_CONNECTION = 32;
@@ -28,7 +28,7 @@ export function closingQueued(listener: Listener): Listener {
       queue.queued.add(res);
       res.once('socket', () => queue.queued.delete(res));
     }
-    listener(req, res);
+    return listener(req, res);
   };
 }
 

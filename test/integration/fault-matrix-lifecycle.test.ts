@@ -96,6 +96,8 @@ describe('fault matrix: lifecycle', () => {
     const cut = sluice.proc.jsonLines().filter((l) => l.message === 'request cut at shutdown');
     expect(cut).toHaveLength(1);
     expect(cut[0]).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });
+    // The line names the request it cut (the id its access line and x-sluice-request-id carry).
+    expect(cut[0]!.request_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   }, 60_000);
 
   it('slowloris: 200 connections sending a byte a second are cut; the cap closes the excess at once', async () => {

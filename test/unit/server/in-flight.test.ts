@@ -13,10 +13,11 @@ afterEach(() => {
 async function serve(inFlight: InFlight) {
   const pending: http.ServerResponse[] = [];
   server = http.createServer(inFlight.track((_req, res) => {
-    res.setHeader('x-sluice-request-id', `r${pending.length}`);
+    const id = `r${pending.length}`;
     res.writeHead(200);
     res.write('started');
     pending.push(res);
+    return id;
   }));
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -58,6 +59,25 @@ describe('InFlight', () => {
     const cut = await drained;
     expect(cut).toHaveLength(1);
     expect(cut[0]).toMatchObject({ method: 'GET', path: '/', request_id: 'r0' });
+  });
+
+  it('reports a cut request with the id its listener returned, its headers written in writeHead as Sluice writes them', async () => {
+    const inFlight = new InFlight();
+    const pending: http.ServerResponse[] = [];
+    server = http.createServer(inFlight.track((_req, res) => {
+      const id = `w${pending.length}`;
+      // Sluice passes its headers to writeHead (getHeader does not see them afterwards).
+      res.writeHead(200, { 'x-sluice-request-id': id, 'content-type': 'text/event-stream' });
+      res.write('started');
+      pending.push(res);
+      return id;
+    }));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    void request(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    while (pending.length < 1) await new Promise((r) => setTimeout(r, 10));
+    const drained = inFlight.drain(server, 60_000);
+    inFlight.endGrace();
+    expect((await drained).map((c) => c.request_id)).toEqual(['w0']);
   });
 
   it('forgets a finished request wherever it sits, and lists the rest oldest first', async () => {
