@@ -37,7 +37,9 @@ export function startServerSpan(req: IncomingMessage, res: ServerResponse): Cont
   });
   res.once('close', () => {
     const status = res.statusCode;
-    span.setAttribute('http.response.status_code', status);
+    // A client that left before the response head got no status: none is claimed (statusCode
+    // is Node's default, 200, until a head is written).
+    if (res.headersSent) span.setAttribute('http.response.status_code', status);
     if (!res.writableFinished) span.setAttribute('error.type', 'client_closed');
     else if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR });
     span.end();
