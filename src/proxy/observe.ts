@@ -3,7 +3,7 @@ import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { RouteDecision } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
-import { AccessLog, logsAt, routeAttributes, sampledTraceId, traceIds, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
+import { AccessLog, logsAt, recordServerOutcome, routeAttributes, sampledTraceId, traceIds, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { Usage } from './usage-tap.js';
@@ -77,6 +77,7 @@ export class RequestObserver {
       traceId: traceId === undefined ? undefined : sampledTraceId(state.req.traceContext),
     });
     if (endpoint) this.#deps.metrics.tokens(endpoint.name, model, usage.inputTokens, usage.outputTokens);
+    recordServerOutcome(state.req.traceContext, code, error);
     this.#deps.modelStats.record(model, code === CLIENT_CLOSED ? 'client_closed' : code < 500 ? 'success' : 'failure', durationMs);
     if (this.#deps.config.logging.access_log) {
       this.#accessLog.write({

@@ -56,8 +56,7 @@ export function withOwnHeaders<H extends Record<string, string | number | string
   return headers;
 }
 
-/** HTTP status of a request whose client went away before its answer: 499 (nginx's convention). */
-export const CLIENT_CLOSED = 499;
+export { CLIENT_CLOSED } from '../telemetry/index.js';
 
 /** The GenAI operation a path performs (span names and attributes). */
 export function operationName(path: string): string {

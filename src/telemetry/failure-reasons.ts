@@ -9,3 +9,6 @@
  */
 export const FAILURE_REASONS = ['connect_error', 'timeout', 'reset', 'protocol_error', 'http_5xx', 'http_429', 'stream_cut', 'first_token_timeout'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** HTTP status of a request whose client went away before its answer: 499 (nginx's convention). */
+export const CLIENT_CLOSED = 499;

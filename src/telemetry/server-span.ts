@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, INVALID_SPANID, INVALID_TRACEID, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type SpanContext } from '@opentelemetry/api';
+import { context, INVALID_SPANID, INVALID_TRACEID, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import { CLIENT_CLOSED } from './failure-reasons.js';
 
 const tracer = trace.getTracer('sluice');
 
@@ -40,11 +41,37 @@ export function startServerSpan(req: IncomingMessage, res: ServerResponse): Cont
     // A client that left before the response head got no status: none is claimed (statusCode
     // is Node's default, 200, until a head is written).
     if (res.headersSent) span.setAttribute('http.response.status_code', status);
-    if (!res.writableFinished) span.setAttribute('error.type', 'client_closed');
-    else if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
+    if (res.writableFinished) {
+      if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      return;
+    }
+    // Cut short: by the client, or by Sluice for a stream the backend cut. The request's end is
+    // recorded just after (recordServerOutcome), and says which; without it, the client left.
+    setImmediate(() => {
+      if (!outcomes.has(span)) span.setAttribute('error.type', 'client_closed');
+      span.end();
+    });
   });
   return spanContext;
+}
+
+/** Server spans whose request's end was recorded by recordServerOutcome. */
+const outcomes = new WeakSet<Span>();
+
+/**
+ * Records on a request's server span how the request ended, when that is not what its response
+ * shows: a failure (5xx, such as a stream the backend cut, which Sluice ends by cutting the
+ * client's connection) or a client that left (499). Other requests' spans read it from the
+ * response as it closes.
+ */
+export function recordServerOutcome(requestContext: Context, code: number, error: string | undefined): void {
+  if (code < CLIENT_CLOSED) return;
+  const span = trace.getSpan(requestContext);
+  if (!span?.isRecording()) return;
+  outcomes.add(span);
+  span.setAttribute('error.type', error ?? String(code));
+  if (code >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
 }
 
 /** Runs `fn` with the request's context active, for libraries that read the active context (the rate-limit store's client). */

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerSpan } from '../../../src/telemetry/index.js';
+import { recordServerOutcome, startServerSpan } from '../../../src/telemetry/index.js';
 
 const exporter = new tracing.InMemorySpanExporter();
 const provider = new tracing.BasicTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] });
@@ -14,8 +14,18 @@ beforeAll(async () => {
   trace.setGlobalTracerProvider(provider);
   // /never: no answer (the client leaves first); /late: the head, then a body that never ends; other paths: 404 at once.
   server = http.createServer((req, res) => {
-    startServerSpan(req, res);
+    const requestContext = startServerSpan(req, res);
     if (req.url === '/never') return;
+    if (req.url === '/cut') {
+      // As Sluice does for a stream the backend cut: the client's connection destroyed, the
+      // request's end recorded once the stream's promise settles (after the response's close).
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: x\n\n');
+      setTimeout(() => {
+        res.destroy();
+        void Promise.resolve().then(() => recordServerOutcome(requestContext, 502, 'stream_cut'));
+      }, 50);
+      return;
+    }
     if (req.url === '/late') return void res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: x\n\n');
     res.writeHead(404).end();
   });
@@ -53,6 +63,15 @@ describe('server span', () => {
     const attributes = await spanOf('/never', 100);
     expect(attributes['error.type']).toBe('client_closed');
     expect(attributes).not.toHaveProperty('http.response.status_code');
+  });
+
+  it('is an error with the reason Sluice recorded for a stream it cut because the backend did, not a client that left', async () => {
+    exporter.reset();
+    await fetch(`${url}/cut`).then((r) => r.arrayBuffer()).catch(() => undefined);
+    for (let i = 0; i < 100 && exporter.getFinishedSpans().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const [span] = exporter.getFinishedSpans();
+    expect(span!.attributes['error.type']).toBe('stream_cut');
+    expect(span!.status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it('keeps the status sent for a client that left during the body', async () => {
