@@ -50,10 +50,13 @@ export const SLOS = [
     thresholdSeconds: 5,
     // Streamed responses only: one that is not streamed (stream="false") has its first token at
     // the end of its body, the whole generation, however soon generation started.
+    // A stream that ended before its first token (cut, or its client gone while it waited) has no
+    // time to first token: it is a bad event of its own (sluice_first_token_missed_total).
     of: 'streamed responses',
-    what: 'slower than 5s to their first token',
+    what: 'slower than 5s to their first token or ended without one',
     good: `sluice_time_to_first_token_seconds_bucket{stream="true", ${leMatcher(5)}}`,
     total: 'sluice_time_to_first_token_seconds_count{stream="true"}',
+    missed: 'sluice_first_token_missed_total',
   },
 ];
 
@@ -74,10 +77,17 @@ const seconds = (d) => Number(d.slice(0, -1)) * SECONDS[d.at(-1)];
 const WINDOWS = [...new Set(BURN_WINDOWS.flatMap((w) => [w.short, w.long]))].sort((a, b) => seconds(a) - seconds(b));
 
 function ratioExpr(slo, window) {
-  const total = `sum by (namespace, job) (rate(${slo.total}[${window}]))`;
+  const sum = (selector) => `sum by (namespace, job) (rate(${selector}[${window}]))`;
+  // Events counted apart from the histogram (missed: bad, and part of the total). Each side is 0,
+  // not missing, while only the other has series: a fleet whose every stream misses still burns.
+  if (slo.missed) {
+    const either = (selector, other) => `(${sum(selector)} or ${sum(other)} * 0)`;
+    return `1 - (\n  ${either(slo.good, slo.missed)}\n  /\n  (${either(slo.total, slo.missed)} + ${either(slo.missed, slo.total)})\n)`;
+  }
+  const total = sum(slo.total);
   // 0, not missing, while there is traffic and no error series exists yet.
-  if (slo.errors) return `(\n  sum by (namespace, job) (rate(${slo.errors}[${window}]))\n  or\n  ${total} * 0\n)\n/\n${total}`;
-  return `1 - (\n  sum by (namespace, job) (rate(${slo.good}[${window}]))\n  /\n  ${total}\n)`;
+  if (slo.errors) return `(\n  ${sum(slo.errors)}\n  or\n  ${total} * 0\n)\n/\n${total}`;
+  return `1 - (\n  ${sum(slo.good)}\n  /\n  ${total}\n)`;
 }
 
 const record = (slo, window) => `sluice:slo_${slo.sli}:ratio_rate${window}`;

@@ -31,6 +31,8 @@ export interface RequestEnd {
    */
   readonly ttft?: { readonly ms: number; readonly streamed: boolean };
   readonly overheadMs?: number;
+  /** See RequestObservation.firstTokenMissed. */
+  readonly firstTokenMissed?: boolean;
   readonly bytes: number;
   readonly usage: Usage;
   readonly error?: string;
@@ -60,7 +62,7 @@ export class RequestObserver {
   }
 
   finish(req: Pick<IncomingMessage, 'method' | 'url'>, state: RequestState, end: RequestEnd): void {
-    const { endpoint, code, ttfbMs, ttft, overheadMs, bytes, usage, error } = end;
+    const { endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, bytes, usage, error } = end;
     const durationMs = performance.now() - state.req.startedAt;
     const { trace_id: traceId, span_id: spanId } = traceIds(state.req.traceContext);
     const endpointLabel = endpoint?.name ?? 'none';
@@ -73,6 +75,7 @@ export class RequestObserver {
       ttfbSeconds: ttfbMs === undefined ? undefined : ttfbMs / 1000,
       ttft: ttft === undefined ? undefined : { seconds: ttft.ms / 1000, streamed: ttft.streamed },
       overheadSeconds: overheadMs === undefined ? undefined : overheadMs / 1000,
+      firstTokenMissed,
       // An exemplar points at a trace that can be looked up: only a sampled one (the log line keeps any trace id).
       traceId: traceId === undefined ? undefined : sampledTraceId(state.req.traceContext),
     });

@@ -84,10 +84,13 @@ export class Responder {
     if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: cutCause(streamed), bytes: streamed.bytes });
     // An error body is no token: counted, a backend failing fast would look like a fast one.
     // Streamed or not as TokenTiming took it (the response's content type): the `stream` label of the observation.
-    const ttft = timing.firstTokenAt === undefined || status < 200 || status > 299 ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: isStreamed(proxyRes.headers) };
+    const answered = status >= 200 && status <= 299;
+    const ttft = timing.firstTokenAt === undefined || !answered ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: isStreamed(proxyRes.headers) };
+    // A stream that ended before its first token, cut or left: the wait has no time to first token, and is counted apart.
+    const firstTokenMissed = answered && timing.firstTokenAt === undefined && streamed.outcome !== 'complete' && isStreamed(proxyRes.headers);
     // Sluice's own time; a retried request's also holds its failed attempts, so only first attempts count.
     const overheadMs = state.attempts === 1 && writtenAt !== undefined ? writtenAt - startedAt + (readyAt - receivedAt) + headMs : undefined;
-    this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttft, overheadMs, bytes: streamed.bytes, usage, error });
+    this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, bytes: streamed.bytes, usage, error });
     return { kind: 'answered' };
   }
 

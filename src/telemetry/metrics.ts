@@ -84,6 +84,8 @@ export interface RequestObservation {
   readonly ttft?: FirstTokenObservation;
   /** Sluice's own time on the request (arrival to upstream request written, plus upstream headers to client headers). */
   readonly overheadSeconds?: number;
+  /** A streamed answer that ended (cut, or its client gone) before its first token: no time to first token to observe. */
+  readonly firstTokenMissed?: boolean;
   readonly traceId?: string;
 }
 
@@ -95,6 +97,7 @@ interface RequestSeries {
   /** By `stream` label. */
   readonly ttft: Readonly<Record<StreamLabel, BoundHistogram>>;
   readonly overhead: BoundHistogram;
+  readonly firstTokenMissed: BoundCounter;
   readonly itl: BoundHistogram;
   readonly inputTokens: BoundCounter;
   readonly outputTokens: BoundCounter;
@@ -144,6 +147,7 @@ export class SluiceMetrics {
   readonly #requestDuration: client.Histogram<string>;
   readonly #ttfb: client.Histogram<string>;
   readonly #ttft: client.Histogram<string>;
+  readonly #firstTokenMissed: client.Counter<string>;
   readonly #itl: client.Histogram<string>;
   readonly #overhead: client.Histogram<string>;
   readonly #retries;
@@ -218,6 +222,7 @@ export class SluiceMetrics {
     this.#requestDuration = new client.Histogram({ name: 'sluice_request_duration_seconds', help: 'Whole client request duration.', labelNames: ['endpoint', 'model'], buckets: REQUEST_BUCKETS, registers, enableExemplars: true });
     this.#ttfb = new client.Histogram({ name: 'sluice_time_to_first_byte_seconds', help: 'Time from request arrival to the first response byte from the backend.', labelNames: ['endpoint', 'model'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
     this.#ttft = new client.Histogram({ name: 'sluice_time_to_first_token_seconds', help: 'Time from request arrival to the first generated token of a stream (stream="true"), or to the end of the body of a response that is not streamed (stream="false").', labelNames: ['endpoint', 'model', 'stream'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
+    this.#firstTokenMissed = new client.Counter({ name: 'sluice_first_token_missed_total', help: 'Streamed answers that ended before their first token: the backend cut the stream, or the client left or stalled, while it waited. The time to first token they never had is not in sluice_time_to_first_token_seconds.', labelNames: ['endpoint', 'model'], registers });
     this.#itl = new client.Histogram({ name: 'sluice_inter_token_latency_seconds', help: 'Gaps between the chunks of a streamed response after its first token.', labelNames: ['endpoint', 'model'], buckets: ITL_BUCKETS, registers });
     this.#overhead = new client.Histogram({ name: 'sluice_overhead_seconds', help: "Sluice's own time on a request answered at the first attempt: arrival to the upstream request written, plus upstream response headers to the client's.", labelNames: ['endpoint'], buckets: OVERHEAD_BUCKETS, registers, enableExemplars: true });
     this.#retries = new client.Counter({ name: 'sluice_retries_total', help: 'Attempts that failed over from this endpoint to another.', labelNames: ['endpoint', 'reason'], registers });
@@ -326,6 +331,7 @@ export class SluiceMetrics {
     if (o.ttfbSeconds !== undefined) series.ttfb.observe(o.ttfbSeconds, o.traceId);
     if (o.ttft !== undefined) series.ttft[streamLabel(o.ttft.streamed)].observe(o.ttft.seconds, o.traceId);
     if (o.overheadSeconds !== undefined) series.overhead.observe(o.overheadSeconds, o.traceId);
+    if (o.firstTokenMissed) series.firstTokenMissed.inc();
   }
 
   /** The request series by endpoint, then model, resolved once (labels are bounded, so are these maps); no key is built per lookup. */
@@ -347,6 +353,7 @@ export class SluiceMetrics {
         // Bound, not created: a series appears with its first observation.
         ttft: Object.fromEntries(STREAM_LABELS.map((stream) => [stream, new BoundHistogram(this.#ttft, { endpoint, model, stream })])) as Record<StreamLabel, BoundHistogram>,
         overhead: new BoundHistogram(this.#overhead, { endpoint }),
+        firstTokenMissed: new BoundCounter(this.#firstTokenMissed, { endpoint, model }),
         itl: new BoundHistogram(this.#itl, { endpoint, model }),
         inputTokens: new BoundCounter(this.#tokens, { endpoint, model, type: 'input' }),
         outputTokens: new BoundCounter(this.#tokens, { endpoint, model, type: 'output' }),

@@ -5,10 +5,13 @@ import { allSamples, findSample, parseExposition } from '../helpers/exposition.j
 import { startSluice, stopAll, waitFor } from '../helpers/processes.js';
 
 let backend: http.Server;
+let silent: http.Server | undefined;
 afterAll(async () => {
   await stopAll();
-  backend?.closeAllConnections();
-  await new Promise<void>((r) => (backend ? backend.close(() => r()) : r()));
+  for (const server of [backend, silent]) {
+    server?.closeAllConnections();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  }
 });
 
 describe('latency Sluice reports', () => {
@@ -71,5 +74,33 @@ describe('latency Sluice reports', () => {
     // Sluice's own time is every first attempt's, the error's too.
     expect(findSample(m, 'sluice_overhead_seconds_count', { endpoint: 'gen' })).toBe(4);
     expect(findSample(m, 'sluice_overhead_seconds_sum', { endpoint: 'gen' })).toBeLessThan(ttftSum);
+  });
+
+  it('a stream that ends before its first token, its client gone or the backend cutting it, is counted as missed, not as a time to first token', async () => {
+    // A role-only chunk at once, then no token: the connection cut after 300 ms on /v1/completions, never on chat.
+    silent = http.createServer((req, res) => {
+      if (req.url === '/health') return res.end('ok');
+      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n');
+      if (req.url === '/v1/completions') setTimeout(() => req.socket.destroy(), 300);
+    });
+    await new Promise<void>((r) => silent!.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: silent\n    url: ${url}\n    check_interval: 1m\n`);
+    await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 1, 30_000, 'catalog');
+
+    // The client gives up waiting.
+    const left = await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1","stream":true}', signal: AbortSignal.timeout(500) }).then((r) => r.text()).catch((err: unknown) => err);
+    expect(left).toBeInstanceOf(Error);
+    // The backend cuts the stream.
+    await fetch(`${sluice.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"t:1","stream":true}' }).then((r) => r.text()).catch(() => undefined);
+
+    const labels = { endpoint: 'silent', model: 't:1' };
+    await waitFor(async () => findSample(parseExposition(await (await fetch(`${sluice.url}/metrics`)).text()), 'sluice_first_token_missed_total', labels) === 2, 5000, 'both streams counted as missed');
+    const m = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
+    expect(findSample(m, 'sluice_time_to_first_token_seconds_count', { ...labels, stream: 'true' }) ?? 0).toBe(0);
+    expect(findSample(m, 'sluice_requests_total', { ...labels, code: '499' })).toBe(1);
+    expect(findSample(m, 'sluice_requests_total', { ...labels, code: '502' })).toBe(1);
   });
 });

@@ -63,6 +63,7 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
     values: { stream: STREAM_LABELS },
     buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60],
   },
+  { name: 'sluice_first_token_missed_total', type: 'counter', labels: ['endpoint', 'model'] },
   {
     name: 'sluice_inter_token_latency_seconds',
     type: 'histogram',
