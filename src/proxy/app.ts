@@ -130,7 +130,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
           res.setHeader('connection', 'close');
           return forwarder.reject(req, res, unread(arrival), new SluiceError('too_many_pipelined', `more than ${MAX_WAITING_PER_CONNECTION} requests are waiting on this connection; send them on other connections`));
         }
-        if (turn !== undefined) return turn.then((mine) => (mine ? routeWhenPrimed(req, res, preq) : opts.current().forwarder.reject(req, res, unread(arrival), new SluiceError('client_closed', 'the client closed the connection before its request was forwarded'))));
+        if (turn !== undefined) return turn.then((mine) => (mine ? routeWhenPrimed(req, res, { ...preq, waitedTurn: true }) : opts.current().forwarder.reject(req, res, unread(arrival), new SluiceError('client_closed', 'the client closed the connection before its request was forwarded'))));
         return routeWhenPrimed(req, res, preq);
       })
       .catch((err: unknown) => {

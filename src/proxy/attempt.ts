@@ -302,7 +302,8 @@ function startAttemptSpan(state: RequestState, endpoint: Endpoint): Span {
   const span = tracer.startSpan('attempt', { kind: SpanKind.CLIENT }, state.req.traceContext);
   if (!span.isRecording()) return span;
   const model = state.catalogModel ?? state.req.model;
-  return span.updateName(`${state.operation} ${model ?? 'unknown'}`).setAttributes({
+  // GenAI semantic conventions name the span `{operation} {model}`, and `{operation}` alone without a model.
+  return span.updateName(model ? `${state.operation} ${model}` : state.operation).setAttributes({
     'gen_ai.operation.name': state.operation,
     ...(model ? { 'gen_ai.request.model': model } : {}),
     'server.address': endpoint.baseUrl.hostname,

@@ -16,6 +16,8 @@ export interface ProxiedRequest {
    * arrived and passed along explicitly: attempt spans are its children.
    */
   readonly traceContext: Context;
+  /** It waited for its turn behind others pipelined on its connection: Sluice's own time on it holds that wait too. */
+  readonly waitedTurn?: boolean;
 }
 
 /**

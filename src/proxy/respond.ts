@@ -88,8 +88,9 @@ export class Responder {
     const ttft = timing.firstTokenAt === undefined || !answered ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: isStreamed(proxyRes.headers) };
     // A stream that ended before its first token, cut or left: the wait has no time to first token, and is counted apart.
     const firstTokenMissed = answered && timing.firstTokenAt === undefined && streamed.outcome !== 'complete' && isStreamed(proxyRes.headers);
-    // Sluice's own time; a retried request's also holds its failed attempts, so only first attempts count.
-    const overheadMs = state.attempts === 1 && writtenAt !== undefined ? writtenAt - startedAt + (readyAt - receivedAt) + headMs : undefined;
+    // Sluice's own time; a retried request's also holds its failed attempts, and a pipelined one's
+    // its wait for its turn: only first attempts of requests that did not wait count.
+    const overheadMs = state.attempts === 1 && !state.req.waitedTurn && writtenAt !== undefined ? writtenAt - startedAt + (readyAt - receivedAt) + headMs : undefined;
     this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, bytes: streamed.bytes, usage, error });
     return { kind: 'answered' };
   }

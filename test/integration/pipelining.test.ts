@@ -84,6 +84,9 @@ describe('pipelined requests', () => {
     expect(backend.seen.started).toBe(10);
     // Before: 10 at once.
     expect(backend.seen.peak).toBe(1);
+    // Sluice's own time leaves out the requests that waited their turn (it would hold the wait).
+    const exposition = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
+    expect(findSample(exposition, 'sluice_overhead_seconds_count', { endpoint: 'a' })).toBe(1);
   });
 
   it('whose client leaves before their turn are not run, are counted as 499, and are not left in flight', async () => {

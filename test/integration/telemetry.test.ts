@@ -72,6 +72,14 @@ describe('metrics', () => {
     const gen = await fetch(`${sluice.url}/api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'qwen2.5:0.5b', prompt: 'p', stream: false, options: { num_predict: 2 } }) });
     expect(gen.status).toBe(200);
     await gen.text();
+    // A stream whose client stops waiting before its first token (server-1 stalls it): counted as missed.
+    const fault = (spec: Record<string, unknown>) => fetch(`${servers[0]!.url}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    expect((await fault({ mode: 'stall', delayMs: 5000 })).ok).toBe(true);
+    await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'qwen2.5:0.5b', messages: [{ role: 'user', content: 'x' }], stream: true }), signal: AbortSignal.timeout(500) })
+      .then((r) => r.text())
+      .catch(() => undefined);
+    expect((await fault({ mode: 'none' })).ok).toBe(true);
+    await waitFor(async () => (sample(await scrape(), 'sluice_first_token_missed_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b' }) ?? 0) > 0, 5000, 'the missed first token counted');
 
     const text = await (await fetch(`${sluice.url}/metrics`)).text();
     // Prometheus' own parser accepts the exposition; its linter finds nothing wrong with Sluice's
@@ -93,7 +101,8 @@ describe('metrics', () => {
     // 7 x 5 + 3 + 2 output tokens.
     expect(sample(after, 'sluice_tokens_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b', type: 'output' })).toBe(tokensBefore + 35 + 3 + 2);
     expect(sample(after, 'sluice_tokens_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b', type: 'input' })).toBeGreaterThan(0);
-    expect(sample(after, 'sluice_request_duration_seconds_count', { endpoint: 'server-1', model: 'qwen2.5:0.5b' })).toBe(okBefore + 9);
+    // Every request's duration: the stream its client left (499) too.
+    expect(sample(after, 'sluice_request_duration_seconds_count', { endpoint: 'server-1', model: 'qwen2.5:0.5b' })).toBe(okBefore + 10);
     // Time to first token by whether the response was streamed: the OpenAI client's stream (SSE)
     // under stream="true"; the 7 chats and the Ollama generation with "stream": false, whose
     // first token is the end of their body, under stream="false".
