@@ -3,10 +3,14 @@ import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { RouteDecision } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
+import { wasCutAtShutdown } from '../server/index.js';
 import { AccessLog, logsAt, recordServerOutcome, routeAttributes, sampledTraceId, traceIds, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { Usage } from './usage-tap.js';
+
+/** The status a request cut at shutdown is recorded with: Sluice could not finish it (503). */
+const SHUTDOWN_CUT = 503;
 
 export interface ObserverDeps {
   readonly config: SluiceConfig;
@@ -62,7 +66,8 @@ export class RequestObserver {
   }
 
   finish(req: Pick<IncomingMessage, 'method' | 'url'>, state: RequestState, end: RequestEnd): void {
-    const { endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, bytes, usage, error } = end;
+    // A request cut when the shutdown grace period ended: its client did not leave, and its endpoint did not fail it.
+    const { endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, bytes, usage, error } = end.code === CLIENT_CLOSED && wasCutAtShutdown(req) ? { ...end, endpoint: undefined, code: SHUTDOWN_CUT, error: 'shutdown_cut' } : end;
     const durationMs = performance.now() - state.req.startedAt;
     const { trace_id: traceId, span_id: spanId } = traceIds(state.req.traceContext);
     const endpointLabel = endpoint?.name ?? 'none';

@@ -14,6 +14,17 @@ export interface CutRequest {
 /** How often idle keep-alive connections are closed while draining. */
 const IDLE_SWEEP_MS = 100;
 
+/** Requests still running when a shutdown's grace period ended, and cut (see wasCutAtShutdown). */
+const cutAtShutdown = new WeakSet<object>();
+
+/**
+ * Whether a request was cut because the shutdown grace period ended: its client did not leave,
+ * Sluice ended it (recorded as Sluice's failure, not the client's or the endpoint's).
+ */
+export function wasCutAtShutdown(req: object): boolean {
+  return cutAtShutdown.has(req);
+}
+
 /** One request in flight: a node of the tracker's list, unlinked (and emptied) when its response closes. */
 interface Entry {
   req: IncomingMessage | undefined;
@@ -107,6 +118,24 @@ export class InFlight {
     });
   }
 
+  /**
+   * Resolves once every request has ended and what ends one (recording it: metrics, the access
+   * log) has run, or after `timeoutMs`: after the cut, before the process exits.
+   */
+  settled(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(deadline);
+        this.#onEmpty = undefined;
+        // Ending a request takes a few turns of promises after its response closes.
+        setImmediate(resolve);
+      };
+      const deadline = setTimeout(done, timeoutMs);
+      if (this.#size === 0) done();
+      else this.#onEmpty = done;
+    });
+  }
+
   /** Ends a running drain's grace period now (a second shutdown signal). */
   endGrace(): void {
     this.#endGrace?.();
@@ -117,6 +146,7 @@ export class InFlight {
     const cut: CutRequest[] = [];
     for (let entry = this.#first; entry; entry = entry.next) {
       const { req, id, startedAt } = entry;
+      if (req) cutAtShutdown.add(req);
       cut.push({ method: req?.method, path: req?.url, request_id: id, age_ms: Math.round(now - startedAt) });
     }
     return cut.reverse();

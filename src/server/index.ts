@@ -1,4 +1,4 @@
-export { InFlight, type CutRequest } from './in-flight.js';
+export { InFlight, wasCutAtShutdown, type CutRequest } from './in-flight.js';
 export { startListeners, type Listeners, type ListenersOptions } from './listeners.js';
 export { collectStartupGarbage } from './heap.js';
 export { stopSignal } from './stop-signal.js';

@@ -6,6 +6,9 @@ import type { Logger, SluiceMetrics } from '../telemetry/index.js';
 import { InFlight } from './in-flight.js';
 import { closingQueued } from './turns.js';
 
+/** The longest a shutdown waits for the requests it cut to be recorded. */
+const CUT_RECORDED_MS = 1000;
+
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 /** The proxy port's listener returns the id it gave the request (logged if it is cut at shutdown). */
 type ProxyListener = (req: IncomingMessage, res: ServerResponse) => string | void;
@@ -94,6 +97,8 @@ export async function startListeners(opts: ListenersOptions): Promise<Listeners>
         logger.warn('shutdown grace period over; requests cut', { cut: cut.length, grace_ms: grace });
       }
       server.closeAllConnections();
+      // The cut requests are recorded (counted, an access-log line each) before the process goes.
+      if (cut.length > 0) await inFlight.settled(CUT_RECORDED_MS);
       await closed;
       if (adminServer) await closeServer(adminServer);
       return cut.length;

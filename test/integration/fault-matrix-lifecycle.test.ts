@@ -98,6 +98,11 @@ describe('fault matrix: lifecycle', () => {
     expect(cut[0]).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });
     // The line names the request it cut (the id its access line and x-sluice-request-id carry).
     expect(cut[0]!.request_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    // And it is recorded before the process goes, as Sluice's failure (503, endpoint none): its
+    // client did not leave, and its endpoint did not fail it.
+    const recorded = sluice.proc.jsonLines().filter((l) => l.message === 'request' && l.request_id === cut[0]!.request_id);
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({ status: 503, endpoint: 'none', error: 'shutdown_cut' });
   }, 60_000);
 
   it('slowloris: 200 connections sending a byte a second are cut; the cap closes the excess at once', async () => {
