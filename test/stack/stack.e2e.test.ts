@@ -110,7 +110,23 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
       await new Promise((resolve) => setTimeout(resolve, 1200));
     }
     expect(await chat('no-such-model', false)).toBe(404);
+    await streamLeftBeforeFirstToken(models[0]!);
     await runLoadGenerator();
+  }
+
+  /** A stream whose client stops waiting before its first token (every server stalls it): sluice_first_token_missed_total. */
+  async function streamLeftBeforeFirstToken(model: string): Promise<void> {
+    const fault = (spec: Record<string, unknown>) => Promise.all(servers.map((srv) => fetch(`${srv.url}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) })));
+    await fault({ mode: 'stall', delayMs: 5000 });
+    try {
+      const body = JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'x' }] });
+      await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(500) })
+        .then((r) => r.arrayBuffer())
+        .catch(() => undefined);
+      requestsSent += 1;
+    } finally {
+      await fault({ mode: 'none' });
+    }
   }
 
   /** The compose stack's load generator, bounded, must finish its requests with 200s. */
