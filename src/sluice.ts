@@ -24,6 +24,11 @@ export interface SluiceOptions {
    * primary's state. Alone (unset), one process does everything.
    */
   readonly cluster?: ClusterSide;
+  /**
+   * The `server.*` settings to bind the listeners with (default: the configuration's). A cluster
+   * worker restarted after a reload binds with the cluster's start settings, as the others did.
+   */
+  readonly listen?: SluiceConfig['server'];
 }
 
 export interface RunningSluice {
@@ -110,7 +115,8 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     nextCheckInMs: (ep) => control.nextCheckInMs(ep),
     redactedConfig: () => redactedConfig(current().config),
   };
-  const adminPort = initial.server.admin_port ?? undefined;
+  const listen = options.listen ?? initial.server;
+  const adminPort = listen.admin_port ?? undefined;
   const guard = new Access(initial, { metrics, logger });
   access = guard;
   const adminRouter = guard.guardAdmin(statusRouter(status));
@@ -119,7 +125,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   // Start-up's garbage, collected before the port opens rather than in the first seconds of load.
   const startupGcMs = collectStartupGarbage();
   const listeners = await startListeners({
-    server: initial.server,
+    server: listen,
     proxy: (req, res) => {
       // During shutdown a keep-alive client is told to reconnect elsewhere.
       if (shuttingDown) res.shouldKeepAlive = false;

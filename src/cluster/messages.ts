@@ -17,6 +17,12 @@ export interface ConfigMessage {
   readonly answers: Answers;
   /** True for a reload (counted and logged by the primary), false for a worker's first config. */
   readonly reload: boolean;
+  /**
+   * In a worker's first config: the `server.*` settings to bind its listeners with, the cluster's
+   * as it started. A reload's `server.*` changes take effect only after a restart, so a worker
+   * restarted after one binds as the others did, not on a reloaded `server.port`.
+   */
+  readonly listen?: SluiceConfig['server'];
 }
 
 /** Primary -> worker: `discover: dns` members changed. */

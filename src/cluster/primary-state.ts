@@ -1,3 +1,4 @@
+import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { HealthMessage, LoadMessage, ModelsMessage, StateMessage } from './messages.js';
 import type { ControlView } from './side.js';
@@ -21,10 +22,13 @@ export function loadMessages(view: Pick<ControlView, 'board'>, endpoint: string)
   return out;
 }
 
-/** Everything a (re)started worker needs, in the order it applies it: the configuration first. */
-export function fullState(view: ControlView, now: number): StateMessage[] {
+/**
+ * Everything a (re)started worker needs, in the order it applies it: the configuration first, with
+ * the `server.*` settings its listeners bind with (`listen`, the cluster's start settings).
+ */
+export function fullState(view: ControlView, now: number, listen?: SluiceConfig['server']): StateMessage[] {
   return [
-    { type: 'sluice:config', config: view.config, answers: view.answers, reload: false },
+    { type: 'sluice:config', config: view.config, answers: view.answers, reload: false, ...(listen ? { listen } : {}) },
     ...view.endpoints.map((ep) => healthMessage(ep, view.nextCheckInMs(ep), now)),
     modelsMessage(view.endpoints, view.primed),
     ...view.endpoints.flatMap((ep) => loadMessages(view, ep.name)),

@@ -48,6 +48,8 @@ export class ClusterPrimary implements PrimarySide {
   /** The counters and histograms of the workers that died, as they last reported them (see retire). */
   #retired: Promise<unknown[]> = Promise.resolve([]);
   #view: ControlView | undefined;
+  /** `server.*` as the cluster started: what every worker, a restarted one too, binds its listeners with. */
+  #listen: SluiceConfig['server'] | undefined;
   #stopping = false;
   /** SIGTERM has been passed on to the workers. */
   #signalled = false;
@@ -68,6 +70,7 @@ export class ClusterPrimary implements PrimarySide {
 
   attach(view: ControlView): void {
     this.#view = view;
+    this.#listen ??= view.config.server;
   }
 
   // A check or discovery round of a runtime a reload replaced can still finish after it; its news
@@ -191,7 +194,7 @@ export class ClusterPrimary implements PrimarySide {
     if (!view) return;
     switch (message.type) {
       case 'sluice:hello':
-        for (const state of fullState(view, Date.now())) send(worker, state);
+        for (const state of fullState(view, Date.now(), this.#listen)) send(worker, state);
         if (this.#slots.get(slot)?.worker === worker) this.#slots.get(slot)!.synced = true;
         return;
       case 'sluice:serving':

@@ -54,14 +54,17 @@ export class ClusterWorker implements WorkerSide {
     });
   }
 
-  /** Says hello to the primary and resolves with the link and the configuration to start from. */
-  static join(): Promise<{ worker: ClusterWorker; config: SluiceConfig }> {
+  /**
+   * Says hello to the primary and resolves with the link, the configuration to start from and the
+   * `server.*` settings to listen with (the cluster's start settings, see ConfigMessage.listen).
+   */
+  static join(): Promise<{ worker: ClusterWorker; config: SluiceConfig; listen: SluiceConfig['server'] }> {
     const slot = Number(process.env[WORKER_SLOT_ENV] ?? 0);
     return new Promise((resolve) => {
       const first = (message: unknown): void => {
         if (!isToWorker(message) || message.type !== 'sluice:config') return;
         process.off('message', first);
-        resolve({ worker: new ClusterWorker(slot, message), config: message.config });
+        resolve({ worker: new ClusterWorker(slot, message), config: message.config, listen: message.listen ?? message.config.server });
       };
       process.on('message', first);
       send({ type: 'sluice:hello' });

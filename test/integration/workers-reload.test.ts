@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allSamples, parseExposition } from '../helpers/exposition.js';
 import { freshRequest } from '../helpers/fresh-request.js';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
+import { freePort, startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
 import { chatStream, sleep } from '../helpers/streams.js';
 
 const MODEL = 'm:1';
@@ -103,5 +103,32 @@ describe('server.workers: 2, a SIGHUP while the workers drain for shutdown', () 
     sluice.proc.child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect((await stream.done).complete).toBe(false);
+  }, 90_000);
+});
+
+describe('server.workers: 2, a reload that changes server.port, then a worker that dies', () => {
+  // server.* takes effect after a restart, and the workers running kept the old port; but the
+  // primary started a dead worker's replacement with the reloaded configuration, and it listened
+  // on the new port: Sluice served on both, the new one from that worker alone (or, with the new
+  // port taken, the replacement could not bind and was restarted forever, its slot lost).
+  it('restarts the worker on the port the cluster started with, as the others', async () => {
+    const backend = await startModelServer('a', [MODEL]);
+    const sluice = await startSluice((port) => config(port, backend.url));
+    await waitReady(sluice.url, 1, [MODEL], 30_000);
+    const serving = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
+    await waitFor(() => serving().length >= 2, 30_000, 'both workers serving');
+
+    const newPort = await freePort();
+    writeFileSync(sluice.configPath, config(newPort, backend.url));
+    sluice.proc.child.kill('SIGHUP');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'configuration reloaded' && l.worker === 'primary'), 10_000, 'the reload applied');
+    expect(sluice.proc.jsonLines().some((l) => l.message === 'server.* changes take effect only after a restart')).toBe(true);
+
+    process.kill(Number(serving()[0]!.worker_pid), 'SIGKILL');
+    await waitFor(() => serving().length >= 3, 30_000, 'the dead worker restarted');
+
+    await expect(freshRequest(`http://127.0.0.1:${newPort}/internal/health`)).rejects.toThrow(/ECONNREFUSED/);
+    // Both slots answer on the port Sluice started with, the restarted one included.
+    await inEveryWorker(sluice);
   }, 90_000);
 });
