@@ -32,7 +32,7 @@ export function healthSummary(src: StatusSource) {
   // answers with 503 and Retry-After; reported unready, every replica would leave the load
   // balancer in front at once, and clients would find no server at all.
   const routable = src.endpoints.some((ep) => ep.health.routable);
-  const status = src.shuttingDown ? 'shutting_down' : !src.catalog.primed ? 'starting' : !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';
+  const status = src.shuttingDown ? 'shutting_down' : !src.catalog.warmedUp ? 'starting' : !routable ? 'unhealthy' : counts.healthy === counts.total ? 'healthy' : 'degraded';
   return {
     status,
     endpoints: counts,

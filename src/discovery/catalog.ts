@@ -12,7 +12,10 @@ export interface CatalogOptions {
    * The catalog this one replaces (config reload, DNS change). An endpoint of the same name that
    * is another backend now (a new URL, so a new Endpoint whose models are not known) keeps the
    * last known list of the one it replaces for `availability()` until its own listing answers.
-   * Once that catalog has been primed this one is primed from the start (the warm-up is a start-up's).
+   * Once the start-up warm-up is over (see warmedUp), this one does not warm up again; but it is
+   * primed only once each such endpoint's first listing has settled (at most `primeWithinMs`): a
+   * request for a model it was serving waits for its list, as at start, rather than getting 503
+   * `model_lists_pending` because a reload changed the port of the backend that serves it.
    */
   readonly previous?: ModelCatalog;
   /** The longest the warm-up lasts (`discovery.timeout`); unset, it waits for every first listing. */
@@ -50,6 +53,8 @@ export class ModelCatalog {
   readonly #carried = new Map<string, ReadonlySet<string>>();
   readonly #listeners: Array<() => void> = [];
   readonly #priming: Priming;
+  /** The start-up warm-up is over: this catalog, or one it replaced, has been primed. */
+  readonly #afterStart: boolean;
 
   constructor(endpoints: readonly Endpoint[], options: CatalogOptions = {}) {
     const { previous } = options;
@@ -62,8 +67,10 @@ export class ModelCatalog {
         if (last && last.size > 0) this.#carried.set(ep.name, last);
       }
     }
-    // Every endpoint lists its models from its models_path: each one's first listing is awaited.
-    const awaiting = previous?.primed ? [] : endpoints.map((ep) => ep.name);
+    // At start every endpoint's first listing is awaited; after it, only those of the endpoints
+    // that are another backend under a name whose models were known (their models are carried).
+    this.#afterStart = previous?.warmedUp ?? false;
+    const awaiting = this.#afterStart ? [...this.#carried.keys()] : endpoints.map((ep) => ep.name);
     this.#priming = new Priming(awaiting, options.primeWithinMs, () => this.#changed());
   }
 
@@ -106,6 +113,15 @@ export class ModelCatalog {
   /** Whether the first discovery round has settled (or its wait is over): the request path's one check. */
   get primed(): boolean {
     return this.#priming.primed;
+  }
+
+  /**
+   * Whether the start-up warm-up is over (readiness stops answering `starting`): primed, or
+   * replacing a catalog that was. A reload that points a name at another backend leaves the
+   * catalog unprimed until that backend has listed, without making Sluice unready.
+   */
+  get warmedUp(): boolean {
+    return this.#afterStart || this.#priming.primed;
   }
 
   /** Resolves once primed: at the latest `primeWithinMs` after construction; never rejects. */

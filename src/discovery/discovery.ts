@@ -33,7 +33,8 @@ export class ModelDiscovery {
 
   /** Refreshes every `discovery.interval` from now on (the first round is `discoverAll`'s). */
   start(): void {
-    if (!this.#catalog.primed) void this.#catalog.whenPrimed().then(() => this.#logPrimed());
+    // The start-up warm-up's end is logged; a reload's wait for a re-pointed endpoint's list is not.
+    if (!this.#catalog.warmedUp) void this.#catalog.whenPrimed().then(() => this.#logPrimed());
     this.#timer = setInterval(() => void this.discoverAll(), this.#opts.intervalMs);
     this.#timer.unref();
   }

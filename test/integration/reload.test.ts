@@ -143,3 +143,23 @@ describe('configuration reload (SIGHUP)', () => {
     expect(sluice.proc.output()).not.toContain('MaxListenersExceededWarning');
   }, 150_000);
 });
+
+describe('a reload that points an endpoint at another backend (a new port) serving the same model', () => {
+  // The new backend's models are not known until its list answers: every request for the model
+  // meanwhile got 503 model_lists_pending, though the name had served it a moment before. The
+  // catalog now waits for that list, as at start, and readiness stays up.
+  it('holds requests for the model until the new backend has listed, then routes them there; none fails', async () => {
+    const old = await startModelServer('old', ['m:1']);
+    const next = await startModelServer('new', ['m:1'], { MODEL_LIST_DELAY: '1s' });
+    const sluice = await startSluice((p) => testConfig(p, [{ id: 'a', url: old.url }]));
+    await waitReady(sluice.url, 1, ['m:1']);
+
+    writeFileSync(sluice.configPath, testConfig(sluice.port, [{ id: 'a', url: next.url }]));
+    sluice.proc.child.kill('SIGHUP');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'configuration reloaded'), 10_000, 'the reload applied');
+    const chat = () => fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm:1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }) });
+    const [answers, ready] = await Promise.all([Promise.all([1, 2, 3].map(() => chat())), fetch(`${sluice.url}/internal/health`)]);
+    expect(ready.status).toBe(200);
+    expect(answers.map((r) => [r.status, r.headers.get('x-sluice-endpoint'), r.headers.get('x-server-id')])).toEqual(answers.map(() => [200, 'a', 'new']));
+  }, 60_000);
+});

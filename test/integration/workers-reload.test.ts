@@ -132,3 +132,22 @@ describe('server.workers: 2, a reload that changes server.port, then a worker th
     await inEveryWorker(sluice);
   }, 90_000);
 });
+
+describe('server.workers: 2, a reload that points an endpoint at another backend serving the same model', () => {
+  // As in a single process (reload.test.ts): each worker's catalog waits for the primary's news of
+  // the new backend's list instead of answering 503 model_lists_pending meanwhile.
+  it('every worker holds requests until the new backend has listed; none fails', async () => {
+    const old = await startModelServer('old', [MODEL]);
+    const next = await startModelServer('new', [MODEL], { MODEL_LIST_DELAY: '1s' });
+    const sluice = await startSluice((port) => config(port, old.url));
+    await waitReady(sluice.url, 1, [MODEL], 30_000);
+    await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving').length >= 2, 30_000, 'both workers serving');
+
+    writeFileSync(sluice.configPath, config(sluice.port, next.url));
+    sluice.proc.child.kill('SIGHUP');
+    await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'configuration reloaded').length >= 3, 10_000, 'the primary and both workers reloaded');
+    const answers = await Promise.all(Array.from({ length: 6 }, () => freshRequest(`${sluice.url}/v1/chat/completions`, 'POST', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 })));
+    expect(answers.map((a) => [a.status, a.headers['x-server-id']])).toEqual(answers.map(() => [200, 'new']));
+    expect(new Set(answers.map((a) => a.headers['x-sluice-worker'])).size).toBe(2);
+  }, 90_000);
+});
