@@ -58,12 +58,12 @@ export async function servePrimary(config: SluiceConfig, workers: number, reload
 
 /** A cluster worker: takes its configuration and state from the primary, serves until told to stop. */
 export async function serveWorker(): Promise<void> {
-  const { worker, config, listen } = await ClusterWorker.join();
+  const { worker, config, listen, startedAt } = await ClusterWorker.join();
   const logger = createLogger(config.logging.level, 'sluice', { pid: process.pid, worker: worker.slot });
   exitOnFatal(logger);
   // Ctrl-C reaches the whole process group; the primary decides, and passes SIGTERM on.
   process.on('SIGINT', () => undefined);
-  const sluice = await startSluice(config, { logger, cluster: worker, listen });
+  const sluice = await startSluice(config, { logger, cluster: worker, listen, startedAt });
   // The primary's second stop signal arrives over IPC. A second SIGTERM here may be the process
   // group's copy of the one the primary passed on (systemd signals the whole group): it cuts only
   // when there is no primary left to decide.

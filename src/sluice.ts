@@ -29,6 +29,8 @@ export interface SluiceOptions {
    * worker restarted after a reload binds with the cluster's start settings, as the others did.
    */
   readonly listen?: SluiceConfig['server'];
+  /** When Sluice started, for `uptime_seconds` (default: now; a cluster worker gets the cluster's). */
+  readonly startedAt?: number;
 }
 
 export interface RunningSluice {
@@ -60,7 +62,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const logger = options.logger ?? createLogger(initial.logging.level);
   const { cluster } = options;
   const worker = cluster?.role === 'worker' ? cluster : undefined;
-  const startedAt = Date.now();
+  const startedAt = options.startedAt ?? Date.now();
   const modelStats = new ModelStats();
   /** Access control and rate limits (none in a cluster primary, which serves no requests). */
   let access: Access | undefined;

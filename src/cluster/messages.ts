@@ -23,6 +23,11 @@ export interface ConfigMessage {
    * restarted after one binds as the others did, not on a reloaded `server.port`.
    */
   readonly listen?: SluiceConfig['server'];
+  /**
+   * In a worker's first config: when the cluster started (Date.now() in the primary). The status
+   * API's `uptime_seconds` is the cluster's from every worker, not a restarted worker's own.
+   */
+  readonly startedAt?: number;
 }
 
 /** Primary -> worker: `discover: dns` members changed. */

@@ -1,6 +1,5 @@
-import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
-import type { HealthMessage, LoadMessage, ModelsMessage, StateMessage } from './messages.js';
+import type { ConfigMessage, HealthMessage, LoadMessage, ModelsMessage, StateMessage } from './messages.js';
 import type { ControlView } from './side.js';
 
 export function healthMessage(endpoint: Endpoint, nextCheckInMs: number, now: number): HealthMessage {
@@ -24,11 +23,11 @@ export function loadMessages(view: Pick<ControlView, 'board'>, endpoint: string)
 
 /**
  * Everything a (re)started worker needs, in the order it applies it: the configuration first, with
- * the `server.*` settings its listeners bind with (`listen`, the cluster's start settings).
+ * what the cluster started with (`listen`, the `server.*` settings its listeners bind with, and `startedAt`).
  */
-export function fullState(view: ControlView, now: number, listen?: SluiceConfig['server']): StateMessage[] {
+export function fullState(view: ControlView, now: number, start: Pick<ConfigMessage, 'listen' | 'startedAt'> = {}): StateMessage[] {
   return [
-    { type: 'sluice:config', config: view.config, answers: view.answers, reload: false, ...(listen ? { listen } : {}) },
+    { type: 'sluice:config', config: view.config, answers: view.answers, reload: false, ...start },
     ...view.endpoints.map((ep) => healthMessage(ep, view.nextCheckInMs(ep), now)),
     modelsMessage(view.endpoints, view.primed),
     ...view.endpoints.flatMap((ep) => loadMessages(view, ep.name)),

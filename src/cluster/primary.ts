@@ -50,6 +50,8 @@ export class ClusterPrimary implements PrimarySide {
   #view: ControlView | undefined;
   /** `server.*` as the cluster started: what every worker, a restarted one too, binds its listeners with. */
   #listen: SluiceConfig['server'] | undefined;
+  /** When the cluster started: every worker's `uptime_seconds` counts from it. */
+  readonly #startedAt = Date.now();
   #stopping = false;
   /** SIGTERM has been passed on to the workers. */
   #signalled = false;
@@ -194,7 +196,7 @@ export class ClusterPrimary implements PrimarySide {
     if (!view) return;
     switch (message.type) {
       case 'sluice:hello':
-        for (const state of fullState(view, Date.now(), this.#listen)) send(worker, state);
+        for (const state of fullState(view, Date.now(), { listen: this.#listen, startedAt: this.#startedAt })) send(worker, state);
         if (this.#slots.get(slot)?.worker === worker) this.#slots.get(slot)!.synced = true;
         return;
       case 'sluice:serving':

@@ -55,16 +55,16 @@ export class ClusterWorker implements WorkerSide {
   }
 
   /**
-   * Says hello to the primary and resolves with the link, the configuration to start from and the
-   * `server.*` settings to listen with (the cluster's start settings, see ConfigMessage.listen).
+   * Says hello to the primary and resolves with the link, the configuration to start from, the
+   * `server.*` settings to listen with and when the cluster started (see ConfigMessage).
    */
-  static join(): Promise<{ worker: ClusterWorker; config: SluiceConfig; listen: SluiceConfig['server'] }> {
+  static join(): Promise<{ worker: ClusterWorker; config: SluiceConfig; listen: SluiceConfig['server']; startedAt: number }> {
     const slot = Number(process.env[WORKER_SLOT_ENV] ?? 0);
     return new Promise((resolve) => {
       const first = (message: unknown): void => {
         if (!isToWorker(message) || message.type !== 'sluice:config') return;
         process.off('message', first);
-        resolve({ worker: new ClusterWorker(slot, message), config: message.config, listen: message.listen ?? message.config.server });
+        resolve({ worker: new ClusterWorker(slot, message), config: message.config, listen: message.listen ?? message.config.server, startedAt: message.startedAt ?? Date.now() });
       };
       process.on('message', first);
       send({ type: 'sluice:hello' });

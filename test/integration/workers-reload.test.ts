@@ -151,3 +151,28 @@ describe('server.workers: 2, a reload that points an endpoint at another backend
     expect(new Set(answers.map((a) => a.headers['x-sluice-worker'])).size).toBe(2);
   }, 90_000);
 });
+
+describe('server.workers: 2, a worker restarted', () => {
+  // A restarted worker counted uptime_seconds from its own start: /internal/health said 1 from it
+  // and 11 from the other, as if Sluice had restarted, depending on which worker a probe reached.
+  it('reports the cluster\'s uptime in /internal/health, as the other worker does', async () => {
+    const backend = await startModelServer('a', [MODEL]);
+    const sluice = await startSluice((port) => config(port, backend.url));
+    await waitReady(sluice.url, 1, [MODEL], 30_000);
+    const serving = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
+    await waitFor(() => serving().length >= 2, 30_000, 'both workers serving');
+    await sleep(3000);
+    process.kill(Number(serving()[0]!.worker_pid), 'SIGKILL');
+    await waitFor(() => serving().length >= 3, 30_000, 'the dead worker restarted');
+
+    const uptimes = new Map<string, number>();
+    await waitFor(async () => {
+      const answer = await freshRequest(`${sluice.url}/internal/health`);
+      uptimes.set(String(answer.headers['x-sluice-worker']), (JSON.parse(answer.body) as { uptime_seconds: number }).uptime_seconds);
+      return uptimes.size === 2;
+    }, 10_000, 'an answer from both workers');
+    const [a, b] = [...uptimes.values()];
+    expect(Math.min(a!, b!)).toBeGreaterThanOrEqual(3);
+    expect(Math.abs(a! - b!)).toBeLessThanOrEqual(1);
+  }, 90_000);
+});
