@@ -55,6 +55,9 @@ export class ModelCatalog {
   readonly #priming: Priming;
   /** The start-up warm-up is over: this catalog, or one it replaced, has been primed. */
   readonly #afterStart: boolean;
+  /** Resolves once a reload or DNS change has replaced this catalog (see retire). */
+  readonly #retired: Promise<void>;
+  #retire: () => void = () => undefined;
 
   constructor(endpoints: readonly Endpoint[], options: CatalogOptions = {}) {
     const { previous } = options;
@@ -72,6 +75,7 @@ export class ModelCatalog {
     this.#afterStart = previous?.warmedUp ?? false;
     const awaiting = this.#afterStart ? [...this.#carried.keys()] : endpoints.map((ep) => ep.name);
     this.#priming = new Priming(awaiting, options.primeWithinMs, () => this.#changed());
+    this.#retired = new Promise((resolve) => (this.#retire = resolve));
   }
 
   /** Rebuilds the index from the endpoints' current model lists. */
@@ -127,6 +131,21 @@ export class ModelCatalog {
   /** Resolves once primed: at the latest `primeWithinMs` after construction; never rejects. */
   whenPrimed(): Promise<void> {
     return this.#priming.whenPrimed();
+  }
+
+  /**
+   * Resolves once primed, or once another catalog has replaced this one (a reload or DNS change
+   * committed): a request waiting for it then waits for the catalog of the moment. A replaced
+   * catalog is no longer told of listings (in a cluster worker, of the primary's), so it would
+   * otherwise hold its waiters until its own `primeWithinMs`, long after the fleet had listed.
+   */
+  whenPrimedOrRetired(): Promise<void> {
+    return this.primed ? Promise.resolve() : Promise.race([this.#priming.whenPrimed(), this.#retired]);
+  }
+
+  /** Another catalog has replaced this one (its runtime was swapped out). */
+  retire(): void {
+    this.#retire();
   }
 
   /** Discovery reports that an endpoint's model listing has settled, answered or failed. */

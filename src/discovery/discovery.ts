@@ -19,6 +19,7 @@ export class ModelDiscovery {
   readonly #catalog: ModelCatalog;
   readonly #opts: DiscoveryOptions;
   #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
   readonly #inFlight = new Map<string, Promise<void>>();
   /** Endpoints whose last model list request failed: retried at their next passing health check. */
   readonly #stale = new Set<string>();
@@ -34,12 +35,13 @@ export class ModelDiscovery {
   /** Refreshes every `discovery.interval` from now on (the first round is `discoverAll`'s). */
   start(): void {
     // The start-up warm-up's end is logged; a reload's wait for a re-pointed endpoint's list is not.
-    if (!this.#catalog.warmedUp) void this.#catalog.whenPrimed().then(() => this.#logPrimed());
+    if (!this.#catalog.warmedUp) void this.#catalog.whenPrimed().then(() => this.#stopped || this.#logPrimed());
     this.#timer = setInterval(() => void this.discoverAll(), this.#opts.intervalMs);
     this.#timer.unref();
   }
 
   stop(): void {
+    this.#stopped = true;
     clearInterval(this.#timer);
   }
 

@@ -103,7 +103,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   function answerModelList(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
     const { catalog, forwarder } = opts.current();
     if (catalog.primed) forwarder.answerModelList(req, res, unread(arrival));
-    else void catalog.whenPrimed().then(() => opts.current().forwarder.answerModelList(req, res, unread(arrival)));
+    else void currentPrimed().then(() => opts.current().forwarder.answerModelList(req, res, unread(arrival)));
   }
 
   /**
@@ -112,8 +112,17 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
    */
   function routeWhenPrimed(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): Promise<void> | void {
     const { forwarder, catalog } = opts.current();
-    if (!catalog.primed) return catalog.whenPrimed().then(() => route(opts.current().forwarder, req, res, preq));
+    if (!catalog.primed) return currentPrimed().then(() => route(opts.current().forwarder, req, res, preq));
     return route(forwarder, req, res, preq);
+  }
+
+  /**
+   * Resolves once the catalog of the moment is primed. A reload that replaces the catalog waited
+   * for hands the wait on to the new one (the old one is no longer told of listings).
+   */
+  function currentPrimed(): Promise<void> {
+    const { catalog } = opts.current();
+    return catalog.primed ? Promise.resolve() : catalog.whenPrimedOrRetired().then(currentPrimed);
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {

@@ -130,6 +130,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     modelSeries.follow(next.catalog);
     for (const name of fleet.replaced) next.selector.prefixIndex?.forget(name);
     if (previous) {
+      previous.catalog.retire();
       previous.checker.stop();
       previous.scraper.stop();
       previous.discovery.stop();

@@ -176,3 +176,26 @@ describe('server.workers: 2, a worker restarted', () => {
     expect(Math.abs(a! - b!)).toBeLessThanOrEqual(1);
   }, 90_000);
 });
+
+describe('server.workers: 2, a reload during the start-up warm-up', () => {
+  // Requests that arrived before the catalog was primed waited on the worker's catalog of that
+  // moment; a reload replaced it, and the replaced one was no longer told the primary's news, so
+  // they waited out discovery.timeout (15 s here) although the fleet had listed in 3 s.
+  it('requests waiting for the first model lists are routed once the fleet has listed, not at discovery.timeout', async () => {
+    const slow = await startModelServer('slow', [MODEL], { LOAD_TIME: '0ms', MODEL_LIST_DELAY: '3s' });
+    const yaml = (port: number, strategy: string) => `${config(port, slow.url)}\ndiscovery:\n  timeout: 15s\nbalancing:\n  strategy: ${strategy}\n`;
+    const sluice = await startSluice((port) => yaml(port, 'round-robin'), {}, false);
+    await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving').length >= 2, 30_000, 'both workers serving');
+    expect(sluice.proc.jsonLines().some((l) => l.message === 'model catalog primed')).toBe(false);
+
+    const sent = performance.now();
+    const answers = Array.from({ length: 4 }, () => freshRequest(`${sluice.url}/v1/chat/completions`, 'POST', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }));
+    await sleep(100);
+    writeFileSync(sluice.configPath, yaml(sluice.port, 'least-connections'));
+    sluice.proc.child.kill('SIGHUP');
+    const done = await Promise.all(answers);
+    expect(done.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(new Set(done.map((a) => a.headers['x-sluice-worker'])).size).toBe(2);
+    expect(performance.now() - sent).toBeLessThan(10_000);
+  }, 90_000);
+});
