@@ -72,7 +72,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
     cluster,
     prober: options.prober,
     resolver: options.resolver,
-    reloading: (config) => access?.update(config),
+    reloading: (config) => (cluster?.role === 'primary' ? cluster.reloading(config) : access?.update(config)),
   });
   const { current, metrics } = control;
 
@@ -119,7 +119,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   };
   const listen = options.listen ?? initial.server;
   const adminPort = listen.admin_port ?? undefined;
-  const guard = new Access(initial, { metrics, logger });
+  const guard = new Access(initial, { metrics, logger, ...(worker ? { keysFor: (config: SluiceConfig) => worker.keysFor(config) } : {}) });
   access = guard;
   const adminRouter = guard.guardAdmin(statusRouter(status));
   const app = createProxyApp({ current, logger, adminRouter: adminPort === undefined ? adminRouter : undefined, gate: guard.gate });

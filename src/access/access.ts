@@ -4,7 +4,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { ANONYMOUS_CLIENT, type SluiceConfig } from '../config/index.js';
 import { clientBehindTrustedProxies, sendError, SluiceError, trustedList, type RequestGate } from '../proxy/index.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
-import { ApiKeyRing, bearerToken, presentedKeys } from './api-keys.js';
+import { ApiKeyRing, bearerToken, presentedKeys, type NamedKey } from './api-keys.js';
 import { openBucketStore } from './bucket-stores.js';
 import { InvalidKeyLimit } from './invalid-keys.js';
 import { AccessMetrics, type AdminDenialReason } from './metrics.js';
@@ -42,15 +42,18 @@ export class Access {
   readonly #metrics: AccessMetrics;
   readonly #logger: Logger;
   readonly #env: NodeJS.ProcessEnv;
+  /** The inbound keys someone else read for a configuration (a cluster worker's primary); undefined: read them here. */
+  readonly #keysFor: (config: SluiceConfig) => readonly NamedKey[] | undefined;
   readonly #limiters: RateLimiters;
   #policy: Policy;
   #storeErrorsSinceWarning = 0;
   #lastStoreWarning = -Infinity;
 
-  constructor(config: SluiceConfig, deps: { metrics: SluiceMetrics; logger: Logger; env?: NodeJS.ProcessEnv }) {
+  constructor(config: SluiceConfig, deps: { metrics: SluiceMetrics; logger: Logger; env?: NodeJS.ProcessEnv; keysFor?: (config: SluiceConfig) => readonly NamedKey[] | undefined }) {
     this.#metrics = new AccessMetrics(deps.metrics);
     this.#logger = deps.logger;
     this.#env = deps.env ?? process.env;
+    this.#keysFor = deps.keysFor ?? (() => undefined);
     this.#limiters = new RateLimiters((limits) => openBucketStore(limits, (err) => this.#logger.debug('rate-limit store connection error', { error: err.message })));
     this.#policy = this.#build(config, undefined);
     this.#limiters.apply(config.rate_limits);
@@ -95,7 +98,7 @@ export class Access {
   }
 
   #build(config: SluiceConfig, invalidKeys: InvalidKeyLimit | undefined): Policy {
-    const keys = new ApiKeyRing(readApiKeys(config, this.#env));
+    const keys = new ApiKeyRing(this.#keysFor(config) ?? readApiKeys(config, this.#env));
     const token = readAdminToken(config, this.#env);
     const limits = config.rate_limits;
     const perMinute = config.auth.invalid_keys_per_minute;

@@ -1,3 +1,4 @@
+import type { NamedKey } from '../access/api-keys.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { HealthSnapshot } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -28,6 +29,13 @@ export interface ConfigMessage {
    * API's `uptime_seconds` is the cluster's from every worker, not a restarted worker's own.
    */
   readonly startedAt?: number;
+  /**
+   * The inbound API keys (`auth.api_keys`) as the primary read them for this configuration: a
+   * worker takes them from here rather than reading the variables and files itself, so that one
+   * restarted after a key file was removed or emptied still starts with the keys in force (it
+   * crashed at start, and was restarted again and again), and every worker has the same keys.
+   */
+  readonly apiKeys?: readonly NamedKey[];
 }
 
 /** Primary -> worker: `discover: dns` members changed. */

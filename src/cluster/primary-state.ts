@@ -25,7 +25,7 @@ export function loadMessages(view: Pick<ControlView, 'board'>, endpoint: string)
  * Everything a (re)started worker needs, in the order it applies it: the configuration first, with
  * what the cluster started with (`listen`, the `server.*` settings its listeners bind with, and `startedAt`).
  */
-export function fullState(view: ControlView, now: number, start: Pick<ConfigMessage, 'listen' | 'startedAt'> = {}): StateMessage[] {
+export function fullState(view: ControlView, now: number, start: Pick<ConfigMessage, 'listen' | 'startedAt' | 'apiKeys'> = {}): StateMessage[] {
   return [
     { type: 'sluice:config', config: view.config, answers: view.answers, reload: false, ...start },
     ...view.endpoints.map((ep) => healthMessage(ep, view.nextCheckInMs(ep), now)),

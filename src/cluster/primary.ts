@@ -1,4 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { NamedKey } from '../access/api-keys.js';
+import { readApiKeys } from '../access/secrets.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -52,6 +54,9 @@ export class ClusterPrimary implements PrimarySide {
   #listen: SluiceConfig['server'] | undefined;
   /** When the cluster started: every worker's `uptime_seconds` counts from it. */
   readonly #startedAt = Date.now();
+  /** The inbound API keys of the running configuration, and of one being reloaded (see reloading). */
+  #apiKeys: readonly NamedKey[] = [];
+  #reloadKeys: readonly NamedKey[] = [];
   #stopping = false;
   /** SIGTERM has been passed on to the workers. */
   #signalled = false;
@@ -73,6 +78,11 @@ export class ClusterPrimary implements PrimarySide {
   attach(view: ControlView): void {
     this.#view = view;
     this.#listen ??= view.config.server;
+    this.#apiKeys = readKeys(view.config);
+  }
+
+  reloading(config: SluiceConfig): void {
+    this.#reloadKeys = readKeys(config);
   }
 
   // A check or discovery round of a runtime a reload replaced can still finish after it; its news
@@ -94,7 +104,8 @@ export class ClusterPrimary implements PrimarySide {
   }
 
   fleetChanged(config: SluiceConfig, answers: Answers, reload: boolean): void {
-    this.#broadcast(reload ? { type: 'sluice:config', config, answers, reload: true } : { type: 'sluice:fleet', answers });
+    if (reload) this.#apiKeys = this.#reloadKeys;
+    this.#broadcast(reload ? { type: 'sluice:config', config, answers, reload: true, apiKeys: this.#apiKeys } : { type: 'sluice:fleet', answers });
   }
 
   /** Forks every worker. Call once the control plane runs (attach was called). */
@@ -196,7 +207,7 @@ export class ClusterPrimary implements PrimarySide {
     if (!view) return;
     switch (message.type) {
       case 'sluice:hello':
-        for (const state of fullState(view, Date.now(), { listen: this.#listen, startedAt: this.#startedAt })) send(worker, state);
+        for (const state of fullState(view, Date.now(), { listen: this.#listen, startedAt: this.#startedAt, apiKeys: this.#apiKeys })) send(worker, state);
         if (this.#slots.get(slot)?.worker === worker) this.#slots.get(slot)!.synced = true;
         return;
       case 'sluice:serving':
@@ -288,6 +299,11 @@ export class ClusterPrimary implements PrimarySide {
   #broadcast(message: StateMessage): void {
     for (const { worker, synced } of this.#slots.values()) if (synced) send(worker, message);
   }
+}
+
+/** The configuration's inbound API keys, from their variables and files (none for a stub configuration in tests). */
+function readKeys(config: SluiceConfig): readonly NamedKey[] {
+  return config.auth ? readApiKeys(config, process.env) : [];
 }
 
 /** Sends unless the worker is gone (its exit is handled on its own). */

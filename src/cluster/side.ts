@@ -1,3 +1,4 @@
+import type { NamedKey } from '../access/api-keys.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint, PassiveSink } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -34,6 +35,11 @@ export interface PrimarySide {
   modelsChanged(endpoints: readonly Endpoint[], primed: boolean): void;
   /** After a load scrape of the endpoint (error set when it failed). */
   loadChanged(endpoint: string, error: string | undefined): void;
+  /**
+   * A reloaded configuration is about to be committed: reads what the workers are sent with it
+   * (the inbound API keys). A throw refuses the reload with nothing changed.
+   */
+  reloading(config: SluiceConfig): void;
   /** After a reload (`reload` true) or a change of DNS members. */
   fleetChanged(config: SluiceConfig, answers: Answers, reload: boolean): void;
   /** Drains every worker and resolves once all have exited; called again, tells them to cut what is left. */
@@ -70,4 +76,6 @@ export interface WorkerSide {
   renderMetrics(openMetrics: boolean): Promise<RenderedMetrics>;
   /** The listeners are bound. */
   serving(): void;
+  /** The inbound API keys the primary read for `config` (a configuration it sent), if it sent them. */
+  keysFor(config: SluiceConfig): readonly NamedKey[] | undefined;
 }

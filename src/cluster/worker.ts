@@ -1,3 +1,4 @@
+import type { NamedKey } from '../access/api-keys.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -21,6 +22,8 @@ export class ClusterWorker implements WorkerSide {
   readonly passive: PassiveRelay;
   readonly #replica = new Replica();
   readonly #merges = new Map<number, (metrics: RenderedMetrics) => void>();
+  /** The API keys the primary sent with each configuration (see ConfigMessage.apiKeys). */
+  readonly #keys = new WeakMap<SluiceConfig, readonly NamedKey[]>();
   #nextMerge = 0;
   #target: ReplicaTarget | undefined;
   #onCut: (() => void) | undefined;
@@ -29,6 +32,7 @@ export class ClusterWorker implements WorkerSide {
     this.slot = slot;
     this.answers = first.answers;
     this.passive = new PassiveRelay(send, OUTCOME_FLUSH_MS);
+    this.#keep(first);
     process.on('message', (message: unknown) => {
       if (!isToWorker(message)) return;
       switch (message.type) {
@@ -49,6 +53,7 @@ export class ClusterWorker implements WorkerSide {
           this.#onCut?.();
           return;
         default:
+          if (message.type === 'sluice:config') this.#keep(message);
           this.#replica.apply(message);
       }
     });
@@ -69,6 +74,14 @@ export class ClusterWorker implements WorkerSide {
       process.on('message', first);
       send({ type: 'sluice:hello' });
     });
+  }
+
+  #keep(message: ConfigMessage): void {
+    if (message.apiKeys) this.#keys.set(message.config, message.apiKeys);
+  }
+
+  keysFor(config: SluiceConfig): readonly NamedKey[] | undefined {
+    return this.#keys.get(config);
   }
 
   /** What to do when the primary says to cut what is left of a drain. */

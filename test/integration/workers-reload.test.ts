@@ -1,4 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allSamples, parseExposition } from '../helpers/exposition.js';
 import { freshRequest } from '../helpers/fresh-request.js';
@@ -197,5 +200,50 @@ describe('server.workers: 2, a reload during the start-up warm-up', () => {
     expect(done.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     expect(new Set(done.map((a) => a.headers['x-sluice-worker'])).size).toBe(2);
     expect(performance.now() - sent).toBeLessThan(10_000);
+  }, 90_000);
+});
+
+describe('server.workers: 2, auth.api_keys from a key file that is removed after start', () => {
+  // Each worker read the key files itself: once the file was gone, a worker that died could not
+  // start again (ENOENT, exit 1) and was restarted every 10 s forever, its slot lost. The primary
+  // now reads the keys with the configuration and sends them to every worker.
+  it('a worker that dies is restarted with the keys in force and serves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-keys-'));
+    const keyFile = join(dir, 'key');
+    writeFileSync(keyFile, 'secret-1\n');
+    try {
+      const backend = await startModelServer('a', [MODEL]);
+      // Started once /internal/health answers 200 (the model lists need a key).
+      const sluice = await startSluice((port) => `${config(port, backend.url)}\nauth:\n  api_keys:\n    - name: team\n      key_file: ${keyFile}\n`);
+      const serving = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
+      await waitFor(() => serving().length >= 2, 30_000, 'both workers serving');
+
+      rmSync(keyFile);
+      process.kill(Number(serving()[0]!.worker_pid), 'SIGKILL');
+      await waitFor(() => serving().length >= 3 || sluice.proc.jsonLines().filter((l) => l.message === 'worker died; restarting it').length >= 2, 30_000, 'the dead worker restarted');
+      expect(sluice.proc.jsonLines().filter((l) => l.message === 'worker died; restarting it')).toHaveLength(1);
+
+      const ask = (key?: string) =>
+        new Promise<{ status: number; worker: string }>((resolve, reject) => {
+          const req = http.get(`${sluice.url}/v1/models`, { agent: false, headers: key ? { authorization: `Bearer ${key}` } : {} }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-sluice-worker']) }));
+          });
+          req.on('error', reject);
+        });
+      // Each worker, the restarted one included, asked with the key and without it (three at a
+      // time, so that the primary's round robin does not give one worker only one kind).
+      const seen = new Map<string, number>();
+      await waitFor(async () => {
+        for (const key of ['secret-1', undefined, undefined]) {
+          const a = await ask(key);
+          seen.set(`${a.worker} ${key ? 'key' : 'none'}`, a.status);
+        }
+        return seen.size === 4;
+      }, 10_000, 'answers from both workers, with and without the key');
+      expect(Object.fromEntries([...seen].sort())).toEqual({ '0 key': 200, '0 none': 401, '1 key': 200, '1 none': 401 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 90_000);
 });
