@@ -119,7 +119,9 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   };
   const listen = options.listen ?? initial.server;
   const adminPort = listen.admin_port ?? undefined;
-  const guard = new Access(initial, { metrics, logger, ...(worker ? { keysFor: (config: SluiceConfig) => worker.keysFor(config) } : {}) });
+  // From the configuration in force: in a cluster worker, a reload that came with the first
+  // configuration has been applied by now (see Replica.attach), keys and rate limits included.
+  const guard = new Access(current().config, { metrics, logger, ...(worker ? { keysFor: (config: SluiceConfig) => worker.keysFor(config) } : {}) });
   access = guard;
   const adminRouter = guard.guardAdmin(statusRouter(status));
   const app = createProxyApp({ current, logger, adminRouter: adminPort === undefined ? adminRouter : undefined, gate: guard.gate });
