@@ -73,4 +73,6 @@ export async function serveWorker(): Promise<void> {
   }, ['SIGTERM']);
   await sluice.close();
   worker.passive.flush();
+  // What it counted since the last scrape stays in the merged counters (a worker stopped on its own is restarted).
+  await worker.finalReport();
 }

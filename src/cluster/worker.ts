@@ -116,7 +116,22 @@ export class ClusterWorker implements WorkerSide {
   serving(): void {
     send({ type: 'sluice:serving' });
   }
+
+  /**
+   * Sends this worker's metrics as they are at its end (once it has drained), and resolves once
+   * they are written: the primary keeps them as this slot's last report, so that what the worker
+   * counted since the last scrape joins the dead workers' counts instead of being lost.
+   */
+  async finalReport(): Promise<void> {
+    if (!this.#target || !process.connected) return;
+    const metrics = await this.#target.metricsJson().catch(() => undefined);
+    if (!metrics || !process.connected) return;
+    await new Promise<void>((resolve) => process.send!({ type: 'sluice:worker-metrics', id: FINAL_REPORT, metrics } satisfies ToPrimary, undefined, {}, () => resolve()));
+  }
 }
+
+/** The collection id of a worker's report at its end (no collection waits for it). */
+const FINAL_REPORT = -1;
 
 function send(message: ToPrimary): void {
   if (process.connected) process.send!(message, undefined, {}, () => undefined);

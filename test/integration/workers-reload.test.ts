@@ -247,3 +247,33 @@ describe('server.workers: 2, auth.api_keys from a key file that is removed after
     }
   }, 90_000);
 });
+
+describe('server.workers: 2, a worker stopped on its own with SIGTERM', () => {
+  // A worker that drains and exits left in the primary only what it had counted at the last
+  // scrape: the requests it served since were gone from the merged counters for good.
+  it('hands its final counts to the primary: the merged total keeps every request it served', async () => {
+    const backend = await startModelServer('a', [MODEL]);
+    const sluice = await startSluice((port) => config(port, backend.url));
+    await waitReady(sluice.url, 1, [MODEL], 30_000);
+    const serving = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
+    await waitFor(() => serving().length >= 2, 30_000, 'both workers serving');
+    const served = async () => {
+      const families = parseExposition((await freshRequest(`${sluice.url}/metrics`)).body);
+      return allSamples(families).filter((x) => x.name === 'sluice_requests_total' && x.labels.model === MODEL && x.labels.code === '200').reduce((sum, x) => sum + x.value, 0);
+    };
+    const chats = async (n: number) => {
+      const answers = await Promise.all(Array.from({ length: n }, () => freshRequest(`${sluice.url}/v1/chat/completions`, 'POST', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 })));
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+      return answers.filter((a) => a.headers['x-sluice-worker'] === '0').length;
+    };
+    await chats(4);
+    expect(await served()).toBe(4);
+    // Served after that scrape, some of them by worker 0, which then stops.
+    expect(await chats(6)).toBeGreaterThan(0);
+    const victim = Number(serving()[0]!.worker_pid);
+    process.kill(victim, 'SIGTERM');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'worker died; restarting it' && l.worker_pid === victim), 10_000, 'the worker exited');
+    await waitFor(() => serving().length >= 3, 30_000, 'its slot restarted');
+    expect(await served()).toBe(10);
+  }, 90_000);
+});
