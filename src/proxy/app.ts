@@ -99,21 +99,23 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     return arrival.id;
   };
 
-  // The unified lists answer once the catalog is primed: an empty list at start-up is not the fleet's.
+  // The unified lists answer once the start-up warm-up is over: an empty list then is not the fleet's.
   function answerModelList(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
     const { catalog, forwarder } = opts.current();
-    if (catalog.primed) forwarder.answerModelList(req, res, unread(arrival));
+    if (catalog.warmedUp) forwarder.answerModelList(req, res, unread(arrival));
     else void currentPrimed().then(() => opts.current().forwarder.answerModelList(req, res, unread(arrival)));
   }
 
   /**
    * Routes on the runtime of the moment. Before the first discovery round has settled, a model
-   * the fleet serves may not be known yet: waits for it (at most discovery.timeout) first.
+   * the fleet serves may not be known yet: waits for it (at most discovery.timeout) first. After
+   * it, only a request for a model no endpoint is known to serve waits, while a reload's re-pointed
+   * endpoint has not listed yet (see ModelCatalog): the others are not held up by its list.
    */
   function routeWhenPrimed(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): Promise<void> | void {
     const { forwarder, catalog } = opts.current();
-    if (!catalog.primed) return currentPrimed().then(() => route(opts.current().forwarder, req, res, preq));
-    return route(forwarder, req, res, preq);
+    if (catalog.primed || (catalog.warmedUp && (preq.model === undefined || catalog.resolve(preq.model) !== undefined))) return route(forwarder, req, res, preq);
+    return currentPrimed().then(() => route(opts.current().forwarder, req, res, preq));
   }
 
   /**
