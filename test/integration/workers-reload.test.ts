@@ -47,6 +47,16 @@ async function inEveryWorker(sluice: SluiceProc): Promise<Map<string, EndpointSt
   return seen;
 }
 
+
+/** A sample model server, a two-worker Sluice in front of it, and both workers serving. */
+async function servingCluster() {
+  const backend = await startModelServer('a', [MODEL]);
+  const sluice = await startSluice((port) => config(port, backend.url));
+  await waitReady(sluice.url, 1, [MODEL], 30_000);
+  const serving = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
+  await waitFor(() => serving().length >= 2, 30_000, 'both workers serving');
+  return { backend, sluice, serving };
+}
 describe('server.workers: 2, a reload that points an endpoint at another backend', () => {
   // The workers' old endpoint `a` drains its streams after the reload; when the old backend died
   // under them, their connection failures went to the primary's `a`, the new backend, and took it
@@ -115,11 +125,7 @@ describe('server.workers: 2, a reload that changes server.port, then a worker th
   // on the new port: Sluice served on both, the new one from that worker alone (or, with the new
   // port taken, the replacement could not bind and was restarted forever, its slot lost).
   it('restarts the worker on the port the cluster started with, as the others', async () => {
-    const backend = await startModelServer('a', [MODEL]);
-    const sluice = await startSluice((port) => config(port, backend.url));
-    await waitReady(sluice.url, 1, [MODEL], 30_000);
-    const serving = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
-    await waitFor(() => serving().length >= 2, 30_000, 'both workers serving');
+    const { backend, sluice, serving } = await servingCluster();
 
     const newPort = await freePort();
     writeFileSync(sluice.configPath, config(newPort, backend.url));
@@ -159,11 +165,7 @@ describe('server.workers: 2, a worker restarted', () => {
   // A restarted worker counted uptime_seconds from its own start: /internal/health said 1 from it
   // and 11 from the other, as if Sluice had restarted, depending on which worker a probe reached.
   it('reports the cluster\'s uptime in /internal/health, as the other worker does', async () => {
-    const backend = await startModelServer('a', [MODEL]);
-    const sluice = await startSluice((port) => config(port, backend.url));
-    await waitReady(sluice.url, 1, [MODEL], 30_000);
-    const serving = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
-    await waitFor(() => serving().length >= 2, 30_000, 'both workers serving');
+    const { sluice, serving } = await servingCluster();
     await sleep(3000);
     process.kill(Number(serving()[0]!.worker_pid), 'SIGKILL');
     await waitFor(() => serving().length >= 3, 30_000, 'the dead worker restarted');
@@ -252,11 +254,7 @@ describe('server.workers: 2, a worker stopped on its own with SIGTERM', () => {
   // A worker that drains and exits left in the primary only what it had counted at the last
   // scrape: the requests it served since were gone from the merged counters for good.
   it('hands its final counts to the primary: the merged total keeps every request it served', async () => {
-    const backend = await startModelServer('a', [MODEL]);
-    const sluice = await startSluice((port) => config(port, backend.url));
-    await waitReady(sluice.url, 1, [MODEL], 30_000);
-    const serving = () => sluice.proc.jsonLines().filter((l) => l.message === 'worker serving');
-    await waitFor(() => serving().length >= 2, 30_000, 'both workers serving');
+    const { sluice, serving } = await servingCluster();
     const served = async () => {
       const families = parseExposition((await freshRequest(`${sluice.url}/metrics`)).body);
       return allSamples(families).filter((x) => x.name === 'sluice_requests_total' && x.labels.model === MODEL && x.labels.code === '200').reduce((sum, x) => sum + x.value, 0);
