@@ -163,7 +163,8 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
       transition.fleet.abandon();
       throw err;
     }
-    if (!isDeepStrictEqual(next.server, current().config.server) && !worker) logger.warn('server.* changes take effect only after a restart', { server: next.server });
+    const waiting = worker ? [] : restartOnly(current().config.server, next.server);
+    if (waiting.length > 0) logger.warn('server.* changes take effect only after a restart', { settings: waiting, server: next.server });
     commit(transition);
     // New `discover: dns` endpoints get their members without waiting for the next round.
     if (!worker) void dns.refreshDue();
@@ -269,4 +270,13 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
       pool.close();
     },
   };
+}
+
+/** `server.*` settings a reload applies at once (the shutdown reads the grace of the moment; access and the forwarder are rebuilt): the others are the listeners', set when they start. */
+const APPLIED_ON_RELOAD: ReadonlySet<string> = new Set(['shutdown_grace', 'trusted_proxies']);
+
+/** The `server.*` settings a reload changes that wait for a restart, as `server.<name>`. */
+export function restartOnly(running: SluiceConfig['server'], next: SluiceConfig['server']): string[] {
+  const names = Object.keys(next) as Array<keyof SluiceConfig['server']>;
+  return names.filter((name) => !APPLIED_ON_RELOAD.has(name) && !isDeepStrictEqual(running[name], next[name])).map((name) => `server.${name}`);
 }
