@@ -150,7 +150,7 @@ export class ClusterPrimary implements PrimarySide {
       worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) });
     } catch (err) {
       // Node could not start a process (a process or memory limit): as a worker that died at once.
-      this.#afterDeath(slot, 0, { error: err instanceof Error ? err.message : String(err) });
+      this.#afterDeath(slot, 0, false, { error: err instanceof Error ? err.message : String(err) });
       return;
     }
     this.#slots.set(slot, { worker, startedAt: Date.now(), synced: false });
@@ -178,11 +178,14 @@ export class ClusterPrimary implements PrimarySide {
     }
     this.#slots.delete(slot);
     this.#retireReport(slot);
-    this.#afterDeath(slot, Date.now() - entry.startedAt, { worker_pid: worker.process.pid, code, signal });
+    this.#afterDeath(slot, Date.now() - entry.startedAt, code === 0, { worker_pid: worker.process.pid, code, signal });
   }
 
-  /** A slot's worker is gone after running `ranMs`: restarted after a backoff, unless stopping or start-up failed. */
-  #afterDeath(slot: number, ranMs: number, fields: Record<string, unknown>): void {
+  /**
+   * A slot's worker is gone after running `ranMs` (`clean`: it exited with status 0, stopped on
+   * its own after draining): restarted, after a backoff unless clean, unless stopping or start-up failed.
+   */
+  #afterDeath(slot: number, ranMs: number, clean: boolean, fields: Record<string, unknown>): void {
     if (!this.#served && !this.#stopping) {
       this.#logger.error('worker failed to start; stopping', { worker: slot, ...fields });
       this.#stopping = true;
@@ -193,9 +196,19 @@ export class ClusterPrimary implements PrimarySide {
       if (this.#slots.size === 0) this.#allExited?.();
       return;
     }
-    // The slot stays empty until the restart: a shutdown meanwhile does not wait for it.
+    // The slot stays empty until the restart: a shutdown meanwhile does not wait for it. A worker
+    // that exited cleanly did not crash: said so, and no backoff.
+    if (clean) {
+      const delay = this.#backoff.delayAfterExit(slot);
+      this.#logger.warn('worker exited; restarting it', { worker: slot, ...fields, restart_in_ms: delay });
+      return this.#restartAfter(slot, delay);
+    }
     const delay = this.#backoff.delayAfterDeath(slot, ranMs);
     this.#logger.error('worker died; restarting it', { worker: slot, ...fields, restart_in_ms: delay });
+    this.#restartAfter(slot, delay);
+  }
+
+  #restartAfter(slot: number, delay: number): void {
     // Not unref'd: while every worker is down, this timer is what keeps the primary running.
     setTimeout(() => {
       if (!this.#stopping) this.#fork(slot);

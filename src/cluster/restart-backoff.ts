@@ -26,4 +26,13 @@ export class RestartBackoff {
     this.#quickDeaths.set(slot, quick + 1);
     return Math.min(this.#policy.maxMs, this.#policy.baseMs * 2 ** quick);
   }
+
+  /**
+   * Records that the worker in `slot` exited cleanly (stopped on its own, after draining): no
+   * crash, so the count of quick deaths starts over. Returns the delay before restarting it.
+   */
+  delayAfterExit(slot: number): number {
+    this.#quickDeaths.delete(slot);
+    return this.#policy.baseMs;
+  }
 }

@@ -270,7 +270,10 @@ describe('server.workers: 2, a worker stopped on its own with SIGTERM', () => {
     expect(await chats(6)).toBeGreaterThan(0);
     const victim = Number(serving()[0]!.worker_pid);
     process.kill(victim, 'SIGTERM');
-    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'worker died; restarting it' && l.worker_pid === victim), 10_000, 'the worker exited');
+    await waitFor(() => sluice.proc.jsonLines().some((l) => l.message === 'worker exited; restarting it' && l.worker_pid === victim), 10_000, 'the worker exited');
+    // A clean exit after draining is no crash: a warning, not an error, and no backoff.
+    expect(sluice.proc.jsonLines().find((l) => l.message === 'worker exited; restarting it')).toMatchObject({ level: 'warn', code: 0, restart_in_ms: 100 });
+    expect(sluice.proc.jsonLines().some((l) => l.message === 'worker died; restarting it')).toBe(false);
     await waitFor(() => serving().length >= 3, 30_000, 'its slot restarted');
     expect(await served()).toBe(10);
   }, 90_000);

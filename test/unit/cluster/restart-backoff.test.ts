@@ -11,6 +11,13 @@ describe('worker restarts', () => {
     expect(backoff.delayAfterDeath(0, 60_000)).toBe(100);
     expect(backoff.delayAfterDeath(0, 10)).toBe(200);
   });
+
+  it('restart a worker that exited cleanly at once, and start its slot\'s count over', () => {
+    const backoff = new RestartBackoff({ baseMs: 100, maxMs: 1000, stableAfterMs: 30_000 });
+    expect([1, 2, 3].map(() => backoff.delayAfterDeath(0, 50))).toEqual([100, 200, 400]);
+    expect(backoff.delayAfterExit(0)).toBe(100);
+    expect(backoff.delayAfterDeath(0, 50)).toBe(100);
+  });
 });
 
 describe('server.workers', () => {
