@@ -35,10 +35,10 @@ function summary() {
     }),
     stat({
       title: 'Slowest p99 latency (5m)',
-      description: 'Highest per-model p99 request duration over the last 5 minutes, of the requests of all selected replicas together: each model\'s quantile comes from the bucket rates summed over the replicas (recording rule sluice:request_duration_seconds_bucket:rate5m), not from the slowest replica. Every endpoint\'s requests, whatever the endpoint selection: the rule, which SluiceHighLatencyP99 reads too, keeps models, not endpoints. The alert fires above 40.96s.',
+      description: 'Highest per-model p99 duration of the answers that were not streamed, over the last 5 minutes, of the requests of all selected replicas together: each model\'s quantile comes from the bucket rates summed over the replicas (recording rule sluice:unstreamed_request_duration_seconds_bucket:rate5m), not from the slowest replica. A stream lasts its whole generation: how soon streams start is in the time to first token panels. Every endpoint\'s requests, whatever the endpoint selection: the rule, which SluiceHighLatencyP99 reads too, keeps models, not endpoints. The alert fires above 40.96s.',
       unit: 's',
       thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: 10 }, { color: 'red', value: 40.96 }] },
-      targets: [target(`max(\n  histogram_quantile(0.99, sum by (model, le) (${sel('sluice:request_duration_seconds_bucket:rate5m', 'model=~"$model"')}))\n)`, 'p99')],
+      targets: [target(`max(\n  histogram_quantile(0.99, sum by (model, le) (${sel('sluice:unstreamed_request_duration_seconds_bucket:rate5m', 'model=~"$model"')}))\n)`, 'p99')],
     }),
     stat({
       title: 'Routable endpoints',

@@ -37,6 +37,8 @@ export interface RequestEnd {
   readonly overheadMs?: number;
   /** See RequestObservation.firstTokenMissed. */
   readonly firstTokenMissed?: boolean;
+  /** The answer was a stream (SSE or NDJSON), as its content type says. */
+  readonly streamed?: boolean;
   readonly bytes: number;
   readonly usage: Usage;
   readonly error?: string;
@@ -67,7 +69,7 @@ export class RequestObserver {
 
   finish(req: Pick<IncomingMessage, 'method' | 'url'>, state: RequestState, end: RequestEnd): void {
     // A request cut when the shutdown grace period ended: its client did not leave, and its endpoint did not fail it.
-    const { endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, bytes, usage, error } = end.code === CLIENT_CLOSED && wasCutAtShutdown(req) ? { ...end, endpoint: undefined, code: SHUTDOWN_CUT, error: 'shutdown_cut' } : end;
+    const { endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, streamed, bytes, usage, error } = end.code === CLIENT_CLOSED && wasCutAtShutdown(req) ? { ...end, endpoint: undefined, code: SHUTDOWN_CUT, error: 'shutdown_cut' } : end;
     const durationMs = performance.now() - state.req.startedAt;
     const { trace_id: traceId, span_id: spanId } = traceIds(state.req.traceContext);
     const endpointLabel = endpoint?.name ?? 'none';
@@ -77,6 +79,7 @@ export class RequestObserver {
       model,
       code,
       durationSeconds: durationMs / 1000,
+      streamed,
       ttfbSeconds: ttfbMs === undefined ? undefined : ttfbMs / 1000,
       ttft: ttft === undefined ? undefined : { seconds: ttft.ms / 1000, streamed: ttft.streamed },
       overheadSeconds: overheadMs === undefined ? undefined : overheadMs / 1000,

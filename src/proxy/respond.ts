@@ -85,13 +85,14 @@ export class Responder {
     // An error body is no token: counted, a backend failing fast would look like a fast one.
     // Streamed or not as TokenTiming took it (the response's content type): the `stream` label of the observation.
     const answered = status >= 200 && status <= 299;
-    const ttft = timing.firstTokenAt === undefined || !answered ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: isStreamed(proxyRes.headers) };
+    const stream = isStreamed(proxyRes.headers);
+    const ttft = timing.firstTokenAt === undefined || !answered ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: stream };
     // A stream that ended before its first token, cut or left: the wait has no time to first token, and is counted apart.
-    const firstTokenMissed = answered && timing.firstTokenAt === undefined && streamed.outcome !== 'complete' && isStreamed(proxyRes.headers);
+    const firstTokenMissed = answered && timing.firstTokenAt === undefined && streamed.outcome !== 'complete' && stream;
     // Sluice's own time; a retried request's also holds its failed attempts, and a pipelined one's
     // its wait for its turn: only first attempts of requests that did not wait count.
     const overheadMs = state.attempts === 1 && !state.req.waitedTurn && writtenAt !== undefined ? writtenAt - startedAt + (readyAt - receivedAt) + headMs : undefined;
-    this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, bytes: streamed.bytes, usage, error });
+    this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, streamed: stream, bytes: streamed.bytes, usage, error });
     return { kind: 'answered' };
   }
 

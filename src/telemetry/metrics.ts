@@ -80,6 +80,8 @@ export interface RequestObservation {
   readonly model: string; // already bounded: catalog name, 'unknown' or 'none'
   readonly code: number;
   readonly durationSeconds: number;
+  /** The answer was a stream (SSE or NDJSON): the `stream` label of its duration. */
+  readonly streamed?: boolean;
   readonly ttfbSeconds?: number;
   readonly ttft?: FirstTokenObservation;
   /** Sluice's own time on the request (arrival to upstream request written, plus upstream headers to client headers). */
@@ -92,7 +94,8 @@ export interface RequestObservation {
 interface RequestSeries {
   /** By status code. */
   readonly requests: Map<number, BoundCounter>;
-  readonly duration: BoundHistogram;
+  /** By `stream` label. */
+  readonly duration: Readonly<Record<StreamLabel, BoundHistogram>>;
   readonly ttfb: BoundHistogram;
   /** By `stream` label. */
   readonly ttft: Readonly<Record<StreamLabel, BoundHistogram>>;
@@ -219,7 +222,7 @@ export class SluiceMetrics {
     this.#checkDuration = new client.Histogram({ name: 'sluice_health_check_duration_seconds', help: 'Latency of active health checks.', labelNames: ['endpoint'], buckets: CHECK_BUCKETS, registers });
     this.#failures = new client.Counter({ name: 'sluice_endpoint_failures_total', help: 'Failed upstream attempts by reason.', labelNames: ['endpoint', 'reason'], registers });
     this.#requests = new client.Counter({ name: 'sluice_requests_total', help: 'Completed client requests by answering endpoint, model and HTTP status.', labelNames: ['endpoint', 'model', 'code'], registers });
-    this.#requestDuration = new client.Histogram({ name: 'sluice_request_duration_seconds', help: 'Whole client request duration.', labelNames: ['endpoint', 'model'], buckets: REQUEST_BUCKETS, registers, enableExemplars: true });
+    this.#requestDuration = new client.Histogram({ name: 'sluice_request_duration_seconds', help: 'Whole client request duration, by whether the answer was streamed (stream="true": SSE or NDJSON, as long as its generation) or not.', labelNames: ['endpoint', 'model', 'stream'], buckets: REQUEST_BUCKETS, registers, enableExemplars: true });
     this.#ttfb = new client.Histogram({ name: 'sluice_time_to_first_byte_seconds', help: 'Time from request arrival to the first response byte from the backend.', labelNames: ['endpoint', 'model'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
     this.#ttft = new client.Histogram({ name: 'sluice_time_to_first_token_seconds', help: 'Time from request arrival to the first generated token of a stream (stream="true"), or to the end of the body of a response that is not streamed (stream="false").', labelNames: ['endpoint', 'model', 'stream'], buckets: TTFB_BUCKETS, registers, enableExemplars: true });
     this.#firstTokenMissed = new client.Counter({ name: 'sluice_first_token_missed_total', help: 'Streamed answers that ended before their first token: the backend cut the stream, or the client left or stalled, while it waited. The time to first token they never had is not in sluice_time_to_first_token_seconds.', labelNames: ['endpoint', 'model'], registers });
@@ -327,7 +330,7 @@ export class SluiceMetrics {
     if (!requests) series.requests.set(o.code, (requests = new BoundCounter(this.#requests, { endpoint: o.endpoint, model: o.model, code: String(o.code) })));
     requests.inc();
     // The series resolved once per endpoint and model: no label hashing, with or without an exemplar.
-    series.duration.observe(o.durationSeconds, o.traceId);
+    series.duration[streamLabel(o.streamed === true)].observe(o.durationSeconds, o.traceId);
     if (o.ttfbSeconds !== undefined) series.ttfb.observe(o.ttfbSeconds, o.traceId);
     if (o.ttft !== undefined) series.ttft[streamLabel(o.ttft.streamed)].observe(o.ttft.seconds, o.traceId);
     if (o.overheadSeconds !== undefined) series.overhead.observe(o.overheadSeconds, o.traceId);
@@ -348,7 +351,7 @@ export class SluiceMetrics {
     if (!series) {
       series = {
         requests: new Map(),
-        duration: new BoundHistogram(this.#requestDuration, { endpoint, model }),
+        duration: Object.fromEntries(STREAM_LABELS.map((stream) => [stream, new BoundHistogram(this.#requestDuration, { endpoint, model, stream })])) as Record<StreamLabel, BoundHistogram>,
         ttfb: new BoundHistogram(this.#ttfb, { endpoint, model }),
         // Bound, not created: a series appears with its first observation.
         ttft: Object.fromEntries(STREAM_LABELS.map((stream) => [stream, new BoundHistogram(this.#ttft, { endpoint, model, stream })])) as Record<StreamLabel, BoundHistogram>,

@@ -101,8 +101,11 @@ describe('metrics', () => {
     // 7 x 5 + 3 + 2 output tokens.
     expect(sample(after, 'sluice_tokens_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b', type: 'output' })).toBe(tokensBefore + 35 + 3 + 2);
     expect(sample(after, 'sluice_tokens_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b', type: 'input' })).toBeGreaterThan(0);
-    // Every request's duration: the stream its client left (499) too.
-    expect(sample(after, 'sluice_request_duration_seconds_count', { endpoint: 'server-1', model: 'qwen2.5:0.5b' })).toBe(okBefore + 10);
+    // Every request's duration, by whether its answer was streamed: the OpenAI client's stream and
+    // the one its client left (499) under stream="true", the 7 chats and the generation under "false".
+    const durations = (m: Map<string, ExposedFamily>, stream: string) => sample(m, 'sluice_request_duration_seconds_count', { endpoint: 'server-1', model: 'qwen2.5:0.5b', stream }) ?? 0;
+    expect(durations(after, 'true') - durations(before, 'true')).toBe(2);
+    expect(durations(after, 'false') - durations(before, 'false')).toBe(8);
     // Time to first token by whether the response was streamed: the OpenAI client's stream (SSE)
     // under stream="true"; the 7 chats and the Ollama generation with "stream": false, whose
     // first token is the end of their body, under stream="false".

@@ -47,7 +47,8 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   {
     name: 'sluice_request_duration_seconds',
     type: 'histogram',
-    labels: ['endpoint', 'model'],
+    labels: ['endpoint', 'model', 'stream'],
+    values: { stream: STREAM_LABELS },
     buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68],
   },
   {

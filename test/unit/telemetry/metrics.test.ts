@@ -21,7 +21,7 @@ describe('SluiceMetrics rendering', () => {
     const m = metrics();
     const om = await m.render('application/openmetrics-text; version=1.0.0');
     expect(om.body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 1');
-    expect(om.body).toMatch(/sluice_request_duration_seconds_bucket\{le="0\.64",endpoint="a",model="m"\} 1 # \{trace_id="0af7651916cd43dd8448eb211c80319c"\} 0\.5/);
+    expect(om.body).toMatch(/sluice_request_duration_seconds_bucket\{le="0\.64",endpoint="a",model="m",stream="false"\} 1 # \{trace_id="0af7651916cd43dd8448eb211c80319c"\} 0\.5/);
     const text = await m.render('text/plain');
     expect(text.body).toContain('# TYPE sluice_requests_total counter');
     expect(text.body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 1');
@@ -61,13 +61,15 @@ describe('SluiceMetrics rendering', () => {
 
   it('counts untraced requests on resolved series, and resolves them again after the endpoint\'s series were removed', async () => {
     const m = metrics();
-    const untraced = { endpoint: 'a', model: 'm', code: 200, durationSeconds: 0.1, ttfbSeconds: 0.05, ttft: { seconds: 0.08, streamed: true }, overheadSeconds: 0.001 };
+    const untraced = { endpoint: 'a', model: 'm', code: 200, durationSeconds: 0.1, streamed: true, ttfbSeconds: 0.05, ttft: { seconds: 0.08, streamed: true }, overheadSeconds: 0.001 };
     m.requestCompleted(untraced);
     m.requestCompleted({ ...untraced, code: 502 });
     let { body } = await m.render(undefined);
     expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 2');
     expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="502"} 1');
-    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 3');
+    // The one from metrics() was not streamed; these two were.
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m",stream="true"} 2');
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m",stream="false"} 1');
     expect(body).toContain('sluice_time_to_first_token_seconds_count{endpoint="a",model="m",stream="true"} 2');
     expect(body).toContain('sluice_overhead_seconds_count{endpoint="a"} 2');
     await m.removeEndpoint('a');
@@ -76,7 +78,7 @@ describe('SluiceMetrics rendering', () => {
     m.requestCompleted(untraced);
     ({ body } = await m.render(undefined));
     expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 1');
-    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 1');
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m",stream="true"} 1');
   });
 
   it('labels time to first token by whether the response was streamed, each series made by its first observation', async () => {
