@@ -34,7 +34,7 @@ describe('merging a cluster\'s metrics', () => {
     const { body, contentType } = await mergeMetrics(parts, false);
     expect(contentType).toMatch(/^text\/plain/);
     expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 5');
-    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 5');
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m",stream="false"} 5');
     expect(body).toContain('sluice_health_checks_total{endpoint="a",result="success"} 4');
     expect(body).toContain('sluice_endpoint_state{endpoint="a",state="healthy"} 1');
     expect(body).toContain('sluice_endpoint_up{endpoint="a"} 1');
@@ -82,8 +82,8 @@ describe('merging a cluster\'s metrics', () => {
     w0b.requestCompleted(request);
     const withNewWorker = (await mergeMetrics([await primary.json(), await w0b.json(), await w1.json(), retired], false)).body;
     expect(withNewWorker).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 6');
-    expect(withNewWorker).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 6');
-    expect(withNewWorker).toContain('sluice_request_duration_seconds_bucket{le="+Inf",endpoint="a",model="m"} 6');
+    expect(withNewWorker).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m",stream="false"} 6');
+    expect(withNewWorker).toContain('sluice_request_duration_seconds_bucket{le="+Inf",endpoint="a",model="m",stream="false"} 6');
     // Gauges are the live workers' only: 1 + 3 connections, not the dead worker's 2 as well.
     expect(withNewWorker).toContain('sluice_endpoint_active_connections{endpoint="a"} 4');
     // Node's own series of slot 0 are the live process's, one series, not added to the dead one's.
@@ -123,6 +123,6 @@ describe('merging a cluster\'s metrics', () => {
     expect(body).not.toContain('endpoint="b"');
     // The endpoints that stay keep every count.
     expect(body).toContain('sluice_requests_total{endpoint="a",model="m",code="200"} 3');
-    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m"} 3');
+    expect(body).toContain('sluice_request_duration_seconds_count{endpoint="a",model="m",stream="false"} 3');
   });
 });
