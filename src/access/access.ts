@@ -4,7 +4,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { ANONYMOUS_CLIENT, type SluiceConfig } from '../config/index.js';
 import { clientBehindTrustedProxies, sendError, SluiceError, trustedList, type RequestGate } from '../proxy/index.js';
 import type { Logger, SluiceMetrics } from '../telemetry/index.js';
-import { ApiKeyRing, bearerToken, presentedKeys, type NamedKey } from './api-keys.js';
+import { ApiKeyRing, bearerToken, digestKeys, presentedKeys, type KeyDigest } from './api-keys.js';
 import { openBucketStore } from './bucket-stores.js';
 import { InvalidKeyLimit } from './invalid-keys.js';
 import { AccessMetrics, type AdminDenialReason } from './metrics.js';
@@ -43,13 +43,13 @@ export class Access {
   readonly #logger: Logger;
   readonly #env: NodeJS.ProcessEnv;
   /** The inbound keys someone else read for a configuration (a cluster worker's primary); undefined: read them here. */
-  readonly #keysFor: (config: SluiceConfig) => readonly NamedKey[] | undefined;
+  readonly #keysFor: (config: SluiceConfig) => readonly KeyDigest[] | undefined;
   readonly #limiters: RateLimiters;
   #policy: Policy;
   #storeErrorsSinceWarning = 0;
   #lastStoreWarning = -Infinity;
 
-  constructor(config: SluiceConfig, deps: { metrics: SluiceMetrics; logger: Logger; env?: NodeJS.ProcessEnv; keysFor?: (config: SluiceConfig) => readonly NamedKey[] | undefined }) {
+  constructor(config: SluiceConfig, deps: { metrics: SluiceMetrics; logger: Logger; env?: NodeJS.ProcessEnv; keysFor?: (config: SluiceConfig) => readonly KeyDigest[] | undefined }) {
     this.#metrics = new AccessMetrics(deps.metrics);
     this.#logger = deps.logger;
     this.#env = deps.env ?? process.env;
@@ -98,7 +98,7 @@ export class Access {
   }
 
   #build(config: SluiceConfig, invalidKeys: InvalidKeyLimit | undefined): Policy {
-    const keys = new ApiKeyRing(this.#keysFor(config) ?? readApiKeys(config, this.#env));
+    const keys = new ApiKeyRing(this.#keysFor(config) ?? digestKeys(readApiKeys(config, this.#env)));
     const token = readAdminToken(config, this.#env);
     const limits = config.rate_limits;
     const perMinute = config.auth.invalid_keys_per_minute;
@@ -106,7 +106,7 @@ export class Access {
     this.#metrics.initClients([...keys.names, ANONYMOUS_CLIENT]);
     return {
       adminAllowed: networkMatcher(config.admin.allow),
-      adminToken: token === undefined ? undefined : new ApiKeyRing([{ name: 'admin', key: token }]),
+      adminToken: token === undefined ? undefined : new ApiKeyRing(digestKeys([{ name: 'admin', key: token }])),
       keys,
       limitBy: limits?.by ?? 'key',
       // A reload that keeps the setting keeps the count: it would otherwise start every address afresh.

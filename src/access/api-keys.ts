@@ -6,7 +6,18 @@ export interface NamedKey {
   readonly key: string;
 }
 
+/** A configured key as Sluice keeps it: its name and the SHA-256 digest of the key (hex). */
+export interface KeyDigest {
+  readonly name: string;
+  readonly sha256: string;
+}
+
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/** The digests of keys just read, the keys themselves left behind (a cluster's primary sends these to its workers). */
+export function digestKeys(keys: readonly NamedKey[]): KeyDigest[] {
+  return keys.map((k) => ({ name: k.name, sha256: digest(k.key).toString('hex') }));
+}
 
 /**
  * The configured inbound API keys. Only SHA-256 digests are kept; a presented key is compared
@@ -16,8 +27,8 @@ const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8
 export class ApiKeyRing {
   readonly #entries: ReadonlyArray<{ readonly name: string; readonly digest: Buffer }>;
 
-  constructor(keys: readonly NamedKey[]) {
-    this.#entries = keys.map((k) => ({ name: k.name, digest: digest(k.key) }));
+  constructor(keys: readonly KeyDigest[]) {
+    this.#entries = keys.map((k) => ({ name: k.name, digest: Buffer.from(k.sha256, 'hex') }));
   }
 
   get size(): number {

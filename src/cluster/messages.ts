@@ -1,4 +1,4 @@
-import type { NamedKey } from '../access/api-keys.js';
+import type { KeyDigest } from '../access/api-keys.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { HealthSnapshot } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -35,7 +35,7 @@ export interface ConfigMessage {
    * restarted after a key file was removed or emptied still starts with the keys in force (it
    * crashed at start, and was restarted again and again), and every worker has the same keys.
    */
-  readonly apiKeys?: readonly NamedKey[];
+  readonly apiKeys?: readonly KeyDigest[];
 }
 
 /** Primary -> worker: `discover: dns` members changed. */

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { NamedKey } from '../access/api-keys.js';
+import { digestKeys, type KeyDigest } from '../access/api-keys.js';
 import { readApiKeys } from '../access/secrets.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
@@ -55,8 +55,8 @@ export class ClusterPrimary implements PrimarySide {
   /** When the cluster started: every worker's `uptime_seconds` counts from it. */
   readonly #startedAt = Date.now();
   /** The inbound API keys of the running configuration, and of one being reloaded (see reloading). */
-  #apiKeys: readonly NamedKey[] = [];
-  #reloadKeys: readonly NamedKey[] = [];
+  #apiKeys: readonly KeyDigest[] = [];
+  #reloadKeys: readonly KeyDigest[] = [];
   #stopping = false;
   /** SIGTERM has been passed on to the workers. */
   #signalled = false;
@@ -314,9 +314,9 @@ export class ClusterPrimary implements PrimarySide {
   }
 }
 
-/** The configuration's inbound API keys, from their variables and files (none for a stub configuration in tests). */
-function readKeys(config: SluiceConfig): readonly NamedKey[] {
-  return config.auth ? readApiKeys(config, process.env) : [];
+/** The digests of the configuration's inbound API keys, read from their variables and files (none for a stub configuration in tests). */
+function readKeys(config: SluiceConfig): readonly KeyDigest[] {
+  return config.auth ? digestKeys(readApiKeys(config, process.env)) : [];
 }
 
 /** Sends unless the worker is gone (its exit is handled on its own). */

@@ -1,4 +1,4 @@
-import type { NamedKey } from '../access/api-keys.js';
+import type { KeyDigest } from '../access/api-keys.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint, PassiveSink } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -77,5 +77,5 @@ export interface WorkerSide {
   /** The listeners are bound. */
   serving(): void;
   /** The inbound API keys the primary read for `config` (a configuration it sent), if it sent them. */
-  keysFor(config: SluiceConfig): readonly NamedKey[] | undefined;
+  keysFor(config: SluiceConfig): readonly KeyDigest[] | undefined;
 }

@@ -1,4 +1,4 @@
-import type { NamedKey } from '../access/api-keys.js';
+import type { KeyDigest } from '../access/api-keys.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -23,7 +23,7 @@ export class ClusterWorker implements WorkerSide {
   readonly #replica = new Replica();
   readonly #merges = new Map<number, (metrics: RenderedMetrics) => void>();
   /** The API keys the primary sent with each configuration (see ConfigMessage.apiKeys). */
-  readonly #keys = new WeakMap<SluiceConfig, readonly NamedKey[]>();
+  readonly #keys = new WeakMap<SluiceConfig, readonly KeyDigest[]>();
   #nextMerge = 0;
   #target: ReplicaTarget | undefined;
   #onCut: (() => void) | undefined;
@@ -80,7 +80,7 @@ export class ClusterWorker implements WorkerSide {
     if (message.apiKeys) this.#keys.set(message.config, message.apiKeys);
   }
 
-  keysFor(config: SluiceConfig): readonly NamedKey[] | undefined {
+  keysFor(config: SluiceConfig): readonly KeyDigest[] | undefined {
     return this.#keys.get(config);
   }
 

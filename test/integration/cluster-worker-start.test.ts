@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
+import { digestKeys } from '../../src/access/index.js';
 import type { WorkerSide } from '../../src/cluster/index.js';
 import { validateConfig, type SluiceConfig } from '../../src/config/index.js';
 import { startSluice, type RunningSluice } from '../../src/sluice.js';
@@ -48,7 +49,7 @@ describe('a cluster worker whose first configuration comes with a reload (in the
       renderMetrics: async () => ({ contentType: 'text/plain', body: '' }),
       serving: () => undefined,
       // The primary read the reloaded configuration's keys and sent them with it.
-      keysFor: (c) => (c === reloaded ? [{ name: 'team', key: 'secret-1' }] : undefined),
+      keysFor: (c) => (c === reloaded ? digestKeys([{ name: 'team', key: 'secret-1' }]) : undefined),
     };
     const sluice = await startSluice(first, { logger: createLogger('error'), cluster: worker });
     running.push(sluice);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiKeyRing, bucketOf, decide, isProbePath, limitedAddress, networkMatcher, openBucketStore, presentedKeys, RateLimit } from '../../../src/access/index.js';
+import { ApiKeyRing, bucketOf, decide, digestKeys, isProbePath, limitedAddress, networkMatcher, openBucketStore, presentedKeys, RateLimit } from '../../../src/access/index.js';
 import { DEFAULT_ADMIN_ALLOW, parseConfig, renderEffectiveConfig, validateConfig } from '../../../src/config/index.js';
 
 const ENDPOINTS = [{ name: 'a', url: 'http://127.0.0.1:1' }];
@@ -35,10 +35,12 @@ describe('admin networks', () => {
 });
 
 describe('API keys', () => {
-  const ring = new ApiKeyRing([
-    { name: 'alpha', key: 'sk-alpha-0123456789' },
-    { name: 'beta', key: 'sk-beta' },
-  ]);
+  const ring = new ApiKeyRing(
+    digestKeys([
+      { name: 'alpha', key: 'sk-alpha-0123456789' },
+      { name: 'beta', key: 'sk-beta' },
+    ]),
+  );
 
   it('finds the configured name of a key, only for an exact match', () => {
     expect(ring.nameOf('sk-alpha-0123456789')).toBe('alpha');
