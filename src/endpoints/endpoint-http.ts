@@ -41,18 +41,9 @@ export async function readTextCapped(res: Response, maxBytes = MAX_ANSWER_BYTES)
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge();
   }
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for await (const chunk of res.body) {
-    bytes += chunk.byteLength;
-    if (bytes > maxBytes) {
-      await res.body.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, bytes).toString('utf8');
+  const body = await readUpTo(res, maxBytes + 1);
+  if (body.length > maxBytes) throw tooLarge();
+  return body.toString('utf8');
 }
 
 /**
@@ -60,12 +51,18 @@ export async function readTextCapped(res: Response, maxBytes = MAX_ANSWER_BYTES)
  * have come (a body that never ends, or one of gigabytes, costs no more than they do).
  */
 export async function readTextPrefix(res: Response, maxBytes: number): Promise<string> {
-  if (!res.body) return '';
+  const body = await readUpTo(res, maxBytes);
+  return body.subarray(0, maxBytes).toString('utf8');
+}
+
+/** Reads the body until it ends or at least `limit` bytes have come, then cancels what is left. */
+async function readUpTo(res: Response, limit: number): Promise<Buffer> {
+  if (!res.body) return Buffer.alloc(0);
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let bytes = 0;
   try {
-    while (bytes < maxBytes) {
+    while (bytes < limit) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
@@ -74,8 +71,7 @@ export async function readTextPrefix(res: Response, maxBytes: number): Promise<s
   } finally {
     await reader.cancel().catch(() => undefined);
   }
-  const all = Buffer.concat(chunks, bytes);
-  return all.subarray(0, Math.min(bytes, maxBytes)).toString('utf8');
+  return Buffer.concat(chunks, bytes);
 }
 
 /**

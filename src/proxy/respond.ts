@@ -7,7 +7,7 @@ import { responseHeaders } from './headers.js';
 import { endResponseSpan, type RequestObserver } from './observe.js';
 import { CLIENT_CLOSED, withOwnHeaders, type RequestState } from './request-state.js';
 import { streamResponse, type StreamOutcome } from './stream-response.js';
-import { isStreamed, TokenTiming } from './token-timing.js';
+import { TokenTiming } from './token-timing.js';
 import { UsageTap } from './usage-tap.js';
 
 export interface ResponderDeps {
@@ -85,7 +85,7 @@ export class Responder {
     // An error body is no token: counted, a backend failing fast would look like a fast one.
     // Streamed or not as TokenTiming took it (the response's content type): the `stream` label of the observation.
     const answered = status >= 200 && status <= 299;
-    const stream = isStreamed(proxyRes.headers);
+    const stream = timing.streamed;
     const ttft = timing.firstTokenAt === undefined || !answered ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: stream };
     // A stream that ended before its first token, cut or left: the wait has no time to first token, and is counted apart.
     const firstTokenMissed = answered && timing.firstTokenAt === undefined && streamed.outcome !== 'complete' && stream;

@@ -84,6 +84,11 @@ export class TokenTiming {
     this.#gaps = gaps;
   }
 
+  /** Whether the response is a stream (SSE or NDJSON, see isStreamed): the `stream` label of its observations. */
+  get streamed(): boolean {
+    return this.#streamed;
+  }
+
   chunk(data: Buffer, now: number): void {
     if (!this.#streamed || this.#opaque) return;
     const token = this.#acrossSeam(data) || carriesContent(data);

@@ -106,6 +106,11 @@ interface RequestSeries {
   readonly outputTokens: BoundCounter;
 }
 
+/** One bound series of `histogram` per `stream` label value, for an endpoint and model. */
+function byStream(histogram: client.Histogram<string>, endpoint: string, model: string): Record<StreamLabel, BoundHistogram> {
+  return Object.fromEntries(STREAM_LABELS.map((stream) => [stream, new BoundHistogram(histogram, { endpoint, model, stream })])) as Record<StreamLabel, BoundHistogram>;
+}
+
 /**
  * How each gauge merges across the processes of a cluster (prom-client's `aggregator`): `first`
  * for state the primary decides and every worker copies (the primary's value comes first in the
@@ -351,10 +356,10 @@ export class SluiceMetrics {
     if (!series) {
       series = {
         requests: new Map(),
-        duration: Object.fromEntries(STREAM_LABELS.map((stream) => [stream, new BoundHistogram(this.#requestDuration, { endpoint, model, stream })])) as Record<StreamLabel, BoundHistogram>,
-        ttfb: new BoundHistogram(this.#ttfb, { endpoint, model }),
         // Bound, not created: a series appears with its first observation.
-        ttft: Object.fromEntries(STREAM_LABELS.map((stream) => [stream, new BoundHistogram(this.#ttft, { endpoint, model, stream })])) as Record<StreamLabel, BoundHistogram>,
+        duration: byStream(this.#requestDuration, endpoint, model),
+        ttfb: new BoundHistogram(this.#ttfb, { endpoint, model }),
+        ttft: byStream(this.#ttft, endpoint, model),
         overhead: new BoundHistogram(this.#overhead, { endpoint }),
         firstTokenMissed: new BoundCounter(this.#firstTokenMissed, { endpoint, model }),
         itl: new BoundHistogram(this.#itl, { endpoint, model }),

@@ -85,6 +85,11 @@ export interface SluiceProc {
   readonly configPath: string;
 }
 
+/** Sets a sample model server's fault: POST /admin/fault with `{mode, status?, delay_ms?, period_ms?}`. */
+export function postFault(serverUrl: string, fault: { mode: string; status?: number; delay_ms?: number; period_ms?: number }): Promise<Response> {
+  return fetch(`${serverUrl}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fault) });
+}
+
 /**
  * Writes a YAML config to a temp dir and starts `node dist/cli.js --config` on it. Stopping the
  * process (its `stop()`, or `stopAll`) removes the directory.

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { postFault, startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 afterEach(stopAll);
 afterAll(stopAll);
@@ -31,7 +31,7 @@ function chat(sluice: SluiceProc, model: string, signal?: AbortSignal) {
 }
 
 async function setFault(server: ModelServer, mode: string): Promise<void> {
-  const res = await fetch(`${server.url}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }) });
+  const res = await postFault(server.url, { mode });
   expect(res.status).toBe(200);
 }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { startModelServer, startSluice, stopAll, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { postFault, startModelServer, startSluice, stopAll, waitFor, waitReady, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 // proxy.first_token_timeout: a streamed request whose first token does not come in time is
 // cancelled on its endpoint and answered by another; the slow endpoint is counted and degraded.
@@ -46,7 +46,7 @@ async function startMute(): Promise<MuteBackend> {
 }
 
 async function stall(server: ModelServer, delayMs: number): Promise<void> {
-  const res = await fetch(`${server.url}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'stall', delay_ms: delayMs }) });
+  const res = await postFault(server.url, { mode: 'stall', delay_ms: delayMs });
   expect(res.status).toBe(200);
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
+import { postFault, startModelServer, startSluice, stopAll, testConfig, waitFor, waitReady, type SluiceProc } from '../helpers/processes.js';
 
 afterEach(stopAll);
 
@@ -77,7 +77,7 @@ describe('routing across real servers', () => {
     const [busy, calm] = await Promise.all([startModelServer('busy', ['m:1']), startModelServer('calm', ['m:1'])]);
     const sluice = await startSluice((port) => testConfig(port, [{ id: 'busy', url: busy.url }, { id: 'calm', url: calm.url }]).replace(/health_path: \/health/g, 'health_path: /admin/fault'));
     await allHealthy(sluice, 2);
-    await fetch(`${busy.url}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'error', status: 429 }) });
+    await postFault(busy.url, { mode: 'error', status: 429 });
     const results = [];
     for (let i = 0; i < 8; i++) results.push(await endpointOf(sluice));
     // At most one request met the 429 (then the endpoint cooled down), and it was answered as the backend did.

@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import { SLUICE_METRICS } from '../stack/metric-contract.js';
 import { allSamples, findSample, parseExposition, promtoolCheckMetrics, type ExposedFamily } from '../helpers/exposition.js';
 import { startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
-import { startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { postFault, startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 let servers: ModelServer[];
 let sluice: SluiceProc;
@@ -73,12 +73,11 @@ describe('metrics', () => {
     expect(gen.status).toBe(200);
     await gen.text();
     // A stream whose client stops waiting before its first token (server-1 stalls it): counted as missed.
-    const fault = (spec: Record<string, unknown>) => fetch(`${servers[0]!.url}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
-    expect((await fault({ mode: 'stall', delayMs: 5000 })).ok).toBe(true);
+    expect((await postFault(servers[0]!.url, { mode: 'stall', delay_ms: 5000 })).ok).toBe(true);
     await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'qwen2.5:0.5b', messages: [{ role: 'user', content: 'x' }], stream: true }), signal: AbortSignal.timeout(500) })
       .then((r) => r.text())
       .catch(() => undefined);
-    expect((await fault({ mode: 'none' })).ok).toBe(true);
+    expect((await postFault(servers[0]!.url, { mode: 'none' })).ok).toBe(true);
     await waitFor(async () => (sample(await scrape(), 'sluice_first_token_missed_total', { endpoint: 'server-1', model: 'qwen2.5:0.5b' }) ?? 0) > 0, 5000, 'the missed first token counted');
 
     const text = await (await fetch(`${sluice.url}/metrics`)).text();

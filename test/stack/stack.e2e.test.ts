@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
-import { freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { freePort, postFault, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 import { dashboardQueries, loadDashboards, loadRuleFile, parseLabelValues, PROMETHEUS_DIR, ROOT, sluiceMetricNames, substituteVariables } from './dashboard-queries.js';
 import { parseExposition } from '../helpers/exposition.js';
 import { composeModelServers, loopbackPrometheusConfig, loopbackSluiceConfig, shortenedAlertRules, startPrometheus, type PrometheusProcess } from './local-stack.js';
@@ -116,8 +116,8 @@ describe.skipIf(!built)('the observability stack on loopback', () => {
 
   /** A stream whose client stops waiting before its first token (every server stalls it): sluice_first_token_missed_total. */
   async function streamLeftBeforeFirstToken(model: string): Promise<void> {
-    const fault = (spec: Record<string, unknown>) => Promise.all(servers.map((srv) => fetch(`${srv.url}/admin/fault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) })));
-    await fault({ mode: 'stall', delayMs: 5000 });
+    const fault = (spec: Parameters<typeof postFault>[1]) => Promise.all(servers.map((srv) => postFault(srv.url, spec)));
+    await fault({ mode: 'stall', delay_ms: 5000 });
     try {
       const body = JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'x' }] });
       await fetch(`${sluice.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(500) })
