@@ -25,7 +25,9 @@ export class OwnAnswers {
   fail(req: IncomingMessage, res: ServerResponse, state: RequestState, err: SluiceError): void {
     // The parser refused the rest of this request and answered on its socket: that is its answer.
     const answered = answeredOnSocket(res) ?? { err, bytes: sendError(req, res, err, withOwnHeaders({}, state)) };
-    this.#observer.finish(req, state, { endpoint: undefined, code: answered.err.status, bytes: answered.bytes, usage: {}, error: answered.err.code });
+    // Every endpoint tried missed the first-token deadline: a stream that never had its first token.
+    const firstTokenMissed = answered.err.code === 'first_token_timeout';
+    this.#observer.finish(req, state, { endpoint: undefined, code: answered.err.status, bytes: answered.bytes, usage: {}, error: answered.err.code, firstTokenMissed });
   }
 
   /** Answers a request that failed before routing (bad body). */

@@ -209,6 +209,8 @@ describe('every endpoint misses the first token', () => {
 
     const m = await metrics(sluice);
     expect(findSample(m, 'sluice_requests_total', { endpoint: 'none', model: MODEL, code: '504' })).toBe(2);
+    // Streams that never had a first token: in the time-to-first-token SLO as bad events.
+    expect(findSample(m, 'sluice_first_token_missed_total', { endpoint: 'none', model: MODEL })).toBe(2);
     expect(findSample(m, 'sluice_endpoint_failures_total', { endpoint: 'stalling', reason: 'first_token_timeout' })).toBeGreaterThanOrEqual(1);
     expect(findSample(m, 'sluice_endpoint_failures_total', { endpoint: 'mute', reason: 'first_token_timeout' })).toBeGreaterThanOrEqual(1);
     // Access-log lines reach stdout at the end of the event-loop turn, and this process reads them from a pipe: wait for both.
