@@ -124,7 +124,7 @@ export async function startSluice(initial: SluiceConfig, options: SluiceOptions 
   const guard = new Access(current().config, { metrics, logger, ...(worker ? { keysFor: (config: SluiceConfig) => worker.keysFor(config) } : {}) });
   access = guard;
   const adminRouter = guard.guardAdmin(statusRouter(status));
-  const app = createProxyApp({ current, logger, adminRouter: adminPort === undefined ? adminRouter : undefined, gate: guard.gate });
+  const app = createProxyApp({ current, logger, adminRouter: adminPort === undefined ? adminRouter : undefined, gate: guard.gate, bodies: control.bodies });
 
   // Start-up's garbage, collected before the port opens rather than in the first seconds of load.
   const startupGcMs = collectStartupGarbage();

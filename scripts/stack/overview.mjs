@@ -377,10 +377,14 @@ function sluiceProcess() {
     }),
     timeseries({
       title: 'Memory',
-      description: 'Resident memory (RSS) and used V8 heap of each Sluice process.',
+      description: 'Resident memory (RSS) and used V8 heap of each Sluice process, and the request bodies it holds (outside the heap; past limits.max_body_total, per process, new ones are refused with 503).',
       unit: 'bytes',
       w: 6,
-      targets: [target(`sum by (instance) (${own(sel('process_resident_memory_bytes'))})`, 'RSS {{instance}}'), target(`sum by (instance) (${own(sel('nodejs_heap_size_used_bytes'))})`, 'heap {{instance}}')],
+      targets: [
+        target(`sum by (instance) (${own(sel('process_resident_memory_bytes'))})`, 'RSS {{instance}}'),
+        target(`sum by (instance) (${own(sel('nodejs_heap_size_used_bytes'))})`, 'heap {{instance}}'),
+        target(`sum by (instance) (${sel('sluice_request_bodies_held_bytes')})`, 'request bodies {{instance}}'),
+      ],
     }),
     timeseries({
       title: 'Garbage collection',

@@ -35,7 +35,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       request_timeout: formatDuration(cfg.server.request_timeout),
     },
     logging: { ...cfg.logging },
-    limits: { ...cfg.limits, max_body: formatSize(cfg.limits.max_body) },
+    limits: { ...cfg.limits, max_body: formatSize(cfg.limits.max_body), max_body_total: formatSize(cfg.limits.max_body_total) },
     balancing: {
       ...cfg.balancing,
       sticky: sticky === null ? null : { ...sticky, trusted_proxies: [...sticky.trusted_proxies] },

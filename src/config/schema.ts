@@ -212,7 +212,16 @@ export const configSchema = z.strictObject({
       access_log: z.boolean().default(true),
     })
     .prefault({}),
-  limits: z.strictObject({ max_body: size().prefault('10MiB') }).prefault({}),
+  limits: z
+    .strictObject({
+      max_body: size().prefault('10MiB'),
+      // Request bodies held in memory at once, per process (see BodyBudget).
+      max_body_total: size().prefault('256MiB'),
+    })
+    .superRefine((limits, ctx) => {
+      if (limits.max_body_total < limits.max_body) ctx.addIssue({ code: 'custom', path: ['max_body_total'], message: 'must be at least limits.max_body' });
+    })
+    .prefault({}),
   balancing: z
     .strictObject({
       strategy: z.enum(STRATEGY_NAMES).default('round-robin'),

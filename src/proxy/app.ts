@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ModelCatalog } from '../discovery/index.js';
+import type { BodyBudget } from './body-budget.js';
 import { MAX_WAITING_PER_CONNECTION, waitTurn } from '../server/index.js';
 import { startServerSpan, withRequestContext, type Logger } from '../telemetry/index.js';
 import { sendError, SluiceError } from './errors.js';
@@ -16,6 +17,8 @@ export interface ProxyRuntime {
   readonly forwarder: Forwarder;
   readonly catalog: ModelCatalog;
   readonly maxBodyBytes: number;
+  /** limits.max_body_total */
+  readonly maxBodyTotalBytes: number;
 }
 
 export interface ProxyAppOptions {
@@ -28,6 +31,8 @@ export interface ProxyAppOptions {
    * passes it first, once its path is known to be forwarded or answered by Sluice.
    */
   readonly gate?: RequestGate;
+  /** The request bodies the process holds (it outlives a reload; the limit is the runtime's). */
+  readonly bodies: BodyBudget;
 }
 
 /**
@@ -128,10 +133,10 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, arrival: Arrival): void {
-    const { forwarder, maxBodyBytes } = opts.current();
+    const { forwarder, maxBodyBytes, maxBodyTotalBytes } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
-    readBody(req, maxBodyBytes, res)
+    readBody(req, maxBodyBytes, res, { budget: opts.bodies, limit: maxBodyTotalBytes, until: res })
       .then((body) => {
         const { model, json } = bodyFacts(req, body);
         const preq = proxied(arrival, body, model, json);
@@ -146,8 +151,8 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
       })
       .catch((err: unknown) => {
         if (!(err instanceof SluiceError)) return answerError(req, res, err, opts.logger);
-        // Stop reading an oversized upload: answer and close rather than drain it.
-        if (err.code === 'body_too_large') res.setHeader('connection', 'close');
+        // Stop reading an upload refused before its end: answer and close rather than drain it.
+        if (err.code === 'body_too_large' || err.code === 'overloaded') res.setHeader('connection', 'close');
         forwarder.reject(req, res, unread(arrival), err);
       });
   }

@@ -26,7 +26,8 @@ export type SluiceErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'rate_limit_exceeded'
-  | 'too_many_pipelined';
+  | 'too_many_pipelined'
+  | 'overloaded';
 
 const STATUS: Record<SluiceErrorCode, number> = {
   model_not_found: 404,
@@ -59,6 +60,8 @@ const STATUS: Record<SluiceErrorCode, number> = {
   rate_limit_exceeded: 429,
   // More requests pipelined on one connection than may wait their turn there.
   too_many_pipelined: 429,
+  // The request bodies held in memory are at limits.max_body_total: no one client's fault.
+  overloaded: 503,
 };
 
 /** One error type for everything Sluice itself answers; mapped to HTTP in `sendError` only. */

@@ -1,4 +1,5 @@
 export { createAdminApp, createProxyApp, type ProxyAppOptions, type ProxyRuntime, type RequestGate } from './app.js';
+export { BodyBudget } from './body-budget.js';
 export { Forwarder, type ForwarderDeps, type ProxiedRequest } from './forwarder.js';
 export { clientBehindTrustedProxies, stickyKeySource, type StickyKeySource } from './sticky-key.js';
 export { trustedList } from './trusted-proxies.js';

@@ -1,24 +1,39 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import getRawBody from 'raw-body';
+import type { BodyBudget } from './body-budget.js';
 import { SluiceError } from './errors.js';
 
 const EMPTY = Buffer.alloc(0);
 const CONTINUE = /^100-continue$/i;
 
+/** Where a body read is accounted while its request lasts (see BodyBudget). */
+export interface BodyHold {
+  readonly budget: BodyBudget;
+  /** limits.max_body_total */
+  readonly limit: number;
+  /** The request's response: the body is held until it closes. */
+  readonly until: ServerResponse;
+}
+
 /**
  * Reads the whole request body once (up to `limit` bytes) so the model can be read and the
  * request replayed on another endpoint. Over the limit is a 413, whatever Content-Length says.
+ * With `hold`, the body counts against the process's total until the response closes: a body
+ * that would take it over is refused (503 `overloaded`) before a byte of it is read.
  */
-export async function readBody(req: IncomingMessage, limit: number, res?: ServerResponse): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number, res?: ServerResponse, hold?: BodyHold): Promise<Buffer> {
   const length = req.headers['content-length'];
   if (length === undefined && req.headers['transfer-encoding'] === undefined) return EMPTY;
   if (length !== undefined && Number(length) > limit) throw tooLarge(limit);
+  const held = hold === undefined ? undefined : holdFor(hold, length === undefined ? limit : Number(length));
   // A client that sent `Expect: 100-continue` waits for it before it sends the body (the proxy
   // port leaves the 100 to the request path: see the listeners' checkContinue).
   const expectation = req.headers.expect;
   if (res !== undefined && expectation !== undefined && CONTINUE.test(expectation)) res.writeContinue();
   try {
-    return await getRawBody(req, { limit, length });
+    const body = await getRawBody(req, { limit, length });
+    held?.shrinkTo(body.length);
+    return body;
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') throw tooLarge(limit);
@@ -28,6 +43,27 @@ export async function readBody(req: IncomingMessage, limit: number, res?: Server
     if (type === 'request.size.invalid') throw new SluiceError('invalid_request', 'request body length does not match Content-Length');
     throw err;
   }
+}
+
+/**
+ * Takes `bytes` from the budget until the response closes (a body of unknown length: as much as
+ * it may grow to, until it is read), or throws `overloaded` when they do not fit.
+ */
+function holdFor({ budget, limit, until }: BodyHold, bytes: number): { shrinkTo(read: number): void } {
+  if (!budget.take(bytes, limit)) throw new SluiceError('overloaded', `the request bodies this process holds are at limits.max_body_total (${limit} bytes); try again shortly`, { retryAfterSeconds: 1 });
+  let held = bytes;
+  let released = false;
+  until.once('close', () => {
+    released = true;
+    budget.give(held);
+  });
+  return {
+    shrinkTo(read: number) {
+      if (released) return;
+      budget.give(held - read);
+      held = read;
+    },
+  };
 }
 
 function tooLarge(limit: number): SluiceError {

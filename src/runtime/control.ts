@@ -5,6 +5,7 @@ import type { Endpoint } from '../endpoints/index.js';
 import { DnsWatcher, expandEndpoints, systemResolver, type Answers, type Resolver } from '../fleet/index.js';
 import { httpProber, type HealthChecker, type Prober } from '../health/index.js';
 import { LoadBoard } from '../load/index.js';
+import { BodyBudget } from '../proxy/index.js';
 import { SluiceMetrics, type Logger, type ModelStats } from '../telemetry/index.js';
 import { VERSION } from '../version.js';
 import { monotonicNow } from './clock.js';
@@ -44,6 +45,8 @@ export interface Control {
   /** The runtime of the moment (read on every request). */
   readonly current: () => Runtime;
   readonly metrics: SluiceMetrics;
+  /** The request bodies the process holds, across reloads (limits.max_body_total). */
+  readonly bodies: BodyBudget;
   /** When the endpoint's next active check runs: this process's checker's, or in a worker the primary's. */
   nextCheckInMs(ep: Endpoint): number;
   /** Reads and applies a configuration (see RunningSluice.reload); false, with nothing changed, when reading or building it throws. */
@@ -66,7 +69,8 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   let stopped = false;
   const current = (): Runtime => runtime!;
 
-  const metrics = new SluiceMetrics(runtimeGauges({ current, reported: () => pool.withDraining(current().endpoints), board, primary: primary !== undefined }), {
+  const bodies = new BodyBudget();
+  const metrics = new SluiceMetrics(runtimeGauges({ current, reported: () => pool.withDraining(current().endpoints), board, primary: primary !== undefined, bodies }), {
     version: VERSION,
     ...(cluster ? { processLabel: worker ? String(worker.slot) : 'primary' } : {}),
     ...(worker ? { render: (openMetrics: boolean) => worker.renderMetrics(openMetrics) } : {}),
@@ -252,6 +256,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   return {
     current,
     metrics,
+    bodies,
     nextCheckInMs: (ep) => nextCheckInMs(current().checker, ep),
     reload: reloadFrom,
     beginShutdown() {

@@ -1,5 +1,6 @@
 import type { Endpoint } from '../endpoints/index.js';
 import type { LoadBoard } from '../load/index.js';
+import type { BodyBudget } from '../proxy/index.js';
 import type { MetricsSource } from '../telemetry/index.js';
 import type { Runtime } from './runtime.js';
 
@@ -10,11 +11,12 @@ export interface GaugeView {
   readonly board: LoadBoard;
   /** A cluster primary sends no requests, so its endpoints have no circuit of their own. */
   readonly primary: boolean;
+  readonly bodies: BodyBudget;
 }
 
 /** What the metrics' gauges read at scrape time: the runtime of the moment, the board. */
 export function runtimeGauges(view: GaugeView): MetricsSource {
-  const { current, reported, board, primary } = view;
+  const { current, reported, board, primary, bodies } = view;
   return {
     endpoints: () =>
       reported().map((ep) => ({
@@ -46,5 +48,6 @@ export function runtimeGauges(view: GaugeView): MetricsSource {
           };
         }),
     prefixIndexSize: () => current().selector.prefixIndex?.size ?? 0,
+    requestBodiesHeld: () => bodies.held,
   };
 }

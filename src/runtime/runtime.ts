@@ -78,7 +78,7 @@ export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[
     upstreamFor: deps.upstreamFor,
   });
   if (primary) catalog.onChange(() => primary.modelsChanged(endpoints, catalog.primed));
-  return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body };
+  return { config, endpoints, catalog, discovery, checker, scraper, selector, forwarder, maxBodyBytes: config.limits.max_body, maxBodyTotalBytes: config.limits.max_body_total };
 }
 
 /**

@@ -40,6 +40,8 @@ export interface MetricsSource {
   prefixIndexSize(): number;
   /** Model name -> number of routable endpoints serving it (every model some endpoint last listed, 0 when none). */
   modelAvailability(): ReadonlyMap<string, number>;
+  /** Bytes of request bodies the process holds in memory (see limits.max_body_total). */
+  requestBodiesHeld(): number;
 }
 
 
@@ -218,6 +220,7 @@ export class SluiceMetrics {
     gauge('sluice_endpoint_load_stale', '1 when the endpoint\'s load data is stale and routing uses Sluice\'s own counts for it.', ['endpoint'], 'first', (g) => {
       for (const e of source.endpointLoads()) g.set({ endpoint: e.name }, e.stale ? 1 : 0);
     });
+    gauge('sluice_request_bodies_held_bytes', 'Request bodies held in memory: being read (as much as they may grow to) or kept for retries until their request ends. At limits.max_body_total (per process) new ones are refused with 503.', [], 'sum', (g) => g.set(source.requestBodiesHeld()));
     gauge('sluice_prefix_index_blocks', 'Prompt block hashes in the prefix-aware index.', [], 'sum', (g) => g.set(source.prefixIndexSize()));
     const buildInfo = new client.Gauge({ name: 'sluice_build_info', help: 'Sluice build (value 1).', labelNames: ['version', 'node_version'], registers, aggregator: 'first' });
     buildInfo.set({ version: build.version, node_version: process.version }, 1);

@@ -37,11 +37,11 @@ const MAY_BE_EMPTY = new Set(['Firing alerts']);
 const GRAFANA_BUILTINS = { __rate_interval: '1m', __interval: '15s', __range: '5m', datasource: 'prometheus', job: '.+', model: '.+' };
 /**
  * Gauges that count a replica's own work or state (its connections in flight, its own prefix
- * index): the fleet's value is the sum over replicas. Every
+ * index, the request bodies it holds): the fleet's value is the sum over replicas. Every
  * other gauge describes an endpoint, a model or the build, a fact each replica reports alike,
  * so summing it over replicas counts the same thing twice.
  */
-const PER_REPLICA_GAUGES = new Set(['sluice_endpoint_active_connections', 'sluice_prefix_index_blocks']);
+const PER_REPLICA_GAUGES = new Set(['sluice_endpoint_active_connections', 'sluice_prefix_index_blocks', 'sluice_request_bodies_held_bytes']);
 const SHARED_FACT_GAUGES = new Set(SLUICE_METRICS.filter((m) => m.type === 'gauge' && !PER_REPLICA_GAUGES.has(m.name)).map((m) => m.name));
 
 /** How the value over both replicas must relate to each replica's own value. */

@@ -95,6 +95,7 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_route_decisions_total', type: 'counter', labels: ['endpoint', 'reason'], values: { reason: ROUTE_REASONS } },
   { name: 'sluice_prefix_index_lookups_total', type: 'counter', labels: ['result'], values: { result: ['hit', 'miss'] } },
   { name: 'sluice_prefix_index_blocks', type: 'gauge', labels: [] },
+  { name: 'sluice_request_bodies_held_bytes', type: 'gauge', labels: [] },
 ];
 
 export const SLUICE_METRIC_NAMES: ReadonlySet<string> = new Set(SLUICE_METRICS.map((m) => m.name));

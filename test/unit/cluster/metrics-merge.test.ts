@@ -10,6 +10,7 @@ function processMetrics(label: string, own: Partial<EndpointSnapshot>) {
       modelAvailability: () => new Map([['m', 1]]),
       endpointLoads: () => [{ name: 'a', stale: false, running: 3, waiting: 1 }],
       prefixIndexSize: () => 0,
+      requestBodiesHeld: () => 0,
     },
     { version: '9.9.9', processLabel: label },
   );

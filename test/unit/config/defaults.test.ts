@@ -8,7 +8,7 @@ describe('defaults', () => {
     const config = validateConfig(minimal);
     expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, admin_port: null, trusted_proxies: [], shutdown_grace: 30_000, headers_timeout: 10_000, request_timeout: 60_000, max_connections: 10_000, workers: 1 });
     expect(config.logging).toEqual({ level: 'info', access_log: true });
-    expect(config.limits).toEqual({ max_body: 10 * 1024 * 1024 });
+    expect(config.limits).toEqual({ max_body: 10 * 1024 * 1024, max_body_total: 256 * 1024 * 1024 });
     expect(config.balancing).toEqual({
       strategy: 'round-robin',
       sticky: null,

@@ -49,6 +49,7 @@ describe('validation messages', () => {
     ['a duration past what a timer can wait', withPatch({ discovery: { interval: '720h' } }), 'discovery.interval: expected a duration of at most 596h (Node.js timers cannot wait longer)'],
     ['bad size', withPatch({ limits: { max_body: '10 megs' } }), 'limits.max_body: expected a size like 512KiB, 10MiB'],
     ['zero size', withPatch({ limits: { max_body: 0 } }), 'limits.max_body: expected a size greater than 0'],
+    ['total of bodies under one body', withPatch({ limits: { max_body: '10MiB', max_body_total: '1MiB' } }), 'limits.max_body_total: must be at least limits.max_body'],
     ['unparseable url', { endpoints: [{ ...endpoint, url: 'localhost:11434' }] }, 'endpoints[0].url: expected an http or https URL'],
     ['not a url', { endpoints: [{ ...endpoint, url: 'not a url' }] }, 'endpoints[0].url: expected a URL like http://127.0.0.1:11434'],
     ['ftp url', { endpoints: [{ ...endpoint, url: 'ftp://h/x' }] }, 'endpoints[0].url: expected an http or https URL'],

@@ -48,18 +48,19 @@ describe('renderEffectiveConfig', () => {
 
   it('renders durations and sizes in human units', () => {
     const config = validateConfig({
-      limits: { max_body: 10_485_760 },
+      limits: { max_body: 10_485_760, max_body_total: 268_435_456 },
       health: { slow_start: '90s' },
       proxy: { first_token_timeout: '1500ms' },
       endpoints: [{ name: 'a', url: 'http://h:1', check_interval: '1500ms' }, { name: 'b', url: 'http://h:2', first_token_timeout: '10s' }],
     });
     const plain = redactedConfig(config) as {
-      limits: { max_body: string };
+      limits: { max_body: string; max_body_total: string };
       health: { slow_start: string; degraded_latency: string };
       proxy: { first_byte_timeout: string; first_token_timeout: string };
       endpoints: Array<{ check_interval: string; check_timeout: string; first_token_timeout: string | null }>;
     };
     expect(plain.limits.max_body).toBe('10MiB');
+    expect(plain.limits.max_body_total).toBe('256MiB');
     expect(plain.health.slow_start).toBe('1m30s');
     expect(plain.health.degraded_latency).toBe('1s');
     expect(plain.proxy.first_byte_timeout).toBe('5m');

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ModelCatalog } from '../../../src/discovery/index.js';
 import { createProxyApp } from '../../../src/proxy/app.js';
+import { BodyBudget } from '../../../src/proxy/body-budget.js';
 import type { Forwarder } from '../../../src/proxy/forwarder.js';
 import { createLogger } from '../../../src/telemetry/index.js';
 
@@ -21,7 +22,7 @@ async function appWith(handle: Forwarder['handle'], logged: string[]): Promise<s
   const logger = createLogger('error');
   for (const transport of logger.transports) transport.silent = true;
   logger.on('data', (line: { message: string }) => logged.push(line.message));
-  const listener = createProxyApp({ current: () => ({ forwarder, catalog, maxBodyBytes: 1 << 20 }), logger });
+  const listener = createProxyApp({ current: () => ({ forwarder, catalog, maxBodyBytes: 1 << 20, maxBodyTotalBytes: 1 << 24 }), logger, bodies: new BodyBudget() });
   server = createServer(listener);
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

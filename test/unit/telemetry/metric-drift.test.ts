@@ -6,7 +6,7 @@ import { SLUICE_METRICS } from '../../stack/metric-contract.js';
 
 /** Metric names as the code registers them (histograms and counters by family name). */
 function namesInCode(): string[] {
-  const metrics = new SluiceMetrics({ endpoints: () => [], modelAvailability: () => new Map(), endpointLoads: () => [], prefixIndexSize: () => 0 }, { version: 'test' });
+  const metrics = new SluiceMetrics({ endpoints: () => [], modelAvailability: () => new Map(), endpointLoads: () => [], prefixIndexSize: () => 0, requestBodiesHeld: () => 0 }, { version: 'test' });
   new AccessMetrics(metrics); // registers its counters with Sluice's registries
   return metrics.textRegistry
     .getMetricsAsArray()

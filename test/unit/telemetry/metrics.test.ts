@@ -8,6 +8,7 @@ function metrics() {
       modelAvailability: () => new Map([['m', 1]]),
       endpointLoads: () => [{ name: 'a', stale: false, running: 3, waiting: 7, kvUsage: 0.5, ageSeconds: 0.2 }],
       prefixIndexSize: () => 42,
+      requestBodiesHeld: () => 1024,
     },
     { version: '9.9.9' },
   );
