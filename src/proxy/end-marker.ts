@@ -4,25 +4,30 @@ import { isEncoded } from './token-timing.js';
 /**
  * How a streamed answer says it is whole. `openai`: chat and text completions end their SSE
  * stream with `data: [DONE]`. `ollama`: `/api/chat` and `/api/generate` end their NDJSON stream
- * with an object carrying `"done": true`. A backend that ends the body without it (a worker
- * that died behind a server that still closed the response cleanly, an answer cut by a proxy
- * in between) has cut the answer short, however cleanly the connection ended.
+ * with an object carrying `"done": true`. `responses`: the Responses API ends its SSE stream
+ * with a closing event, `response.completed` (or `response.incomplete`, `response.failed`, or
+ * `error`), and no `[DONE]`. A backend that ends the body without it (a worker that died behind
+ * a server that still closed the response cleanly, an answer cut by a proxy in between) has cut
+ * the answer short, however cleanly the connection ended.
  */
-export type EndMarker = 'openai' | 'ollama';
+export type EndMarker = 'openai' | 'ollama' | 'responses';
 
 const OPENAI_PATHS = ['/v1/chat/completions', '/v1/completions'];
 const OLLAMA_PATHS = ['/api/chat', '/api/generate'];
+const RESPONSES_PATH = '/v1/responses';
 
 /**
  * The end marker a response must carry to be whole, by the request's path and the response's
  * type; undefined when Sluice knows none for it (another API, a body that is not streamed or is
- * compressed, the Responses API, whose closing event holds the whole answer and may lie beyond
- * the bytes Sluice keeps).
+ * compressed).
  */
 export function expectedEndMarker(path: string, headers: IncomingHttpHeaders): EndMarker | undefined {
   if (isEncoded(headers)) return undefined;
   const type = headers['content-type'] ?? '';
-  if (type.includes('text/event-stream')) return OPENAI_PATHS.some((p) => isPath(path, p)) ? 'openai' : undefined;
+  if (type.includes('text/event-stream')) {
+    if (OPENAI_PATHS.some((p) => isPath(path, p))) return 'openai';
+    return path === RESPONSES_PATH || (path.startsWith(RESPONSES_PATH) && path[RESPONSES_PATH.length] === '?') ? 'responses' : undefined;
+  }
   if (type.includes('ndjson')) return OLLAMA_PATHS.some((p) => isPath(path, p)) ? 'ollama' : undefined;
   return undefined;
 }
@@ -35,17 +40,106 @@ const DONE = Buffer.from('[DONE]');
 const OLLAMA_DONE = [Buffer.from('"done":true'), Buffer.from('"done": true')];
 const NEWLINE = 0x0a;
 
-/** Whether the last bytes of a body (see UsageTap.lastBytes) end with `marker`. */
-export function endsWithMarker(tail: Buffer, marker: EndMarker): boolean {
+/**
+ * Whether a body ends with `marker`: read in its last bytes (see UsageTap.lastBytes), and for
+ * the Responses API in the first bytes of its last event as well (see LastEventHead), since that
+ * closing event holds the whole answer and its name may lie far before the last bytes.
+ */
+export function endsWithMarker(tail: Buffer, marker: EndMarker, lastEventHead?: Buffer): boolean {
   let end = tail.length;
   while (end > 0 && isSpace(tail[end - 1]!)) end--;
   if (end === 0) return false;
   if (marker === 'openai') return end >= DONE.length && tail.subarray(end - DONE.length, end).equals(DONE);
+  // The closing event must have ended (at a blank line): an event the stream stops within is never dispatched to the client.
+  if (marker === 'responses') return endsWithBlankLine(tail) && closesResponse(lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
   // The last line: from the newline before it (if the tail holds one) to its end.
   const start = tail.lastIndexOf(NEWLINE, end - 1) + 1;
   const line = tail.subarray(start, end);
   return OLLAMA_DONE.some((done) => line.includes(done));
 }
+
+/** The Responses API's closing events: the answer finished, stopped short by a limit, or failed, or an error. */
+const CLOSING_EVENT = /^event: ?(response\.(completed|incomplete|failed)|error)\r?$/m;
+const CLOSING_TYPE = /"type" ?: ?"(response\.(completed|incomplete|failed)|error)"/;
+/** How far from the end of the body the last event's `type` is looked for, when it is written after its other fields. */
+const CLOSING_TYPE_WINDOW = 128;
+
+/**
+ * Whether the last event is a closing one: named so on its `event:` line, or, with no such line,
+ * typed so in its data (as its first field, or as its last).
+ */
+function closesResponse(head: Buffer | undefined, end: Buffer): boolean {
+  const text = head?.toString('latin1') ?? '';
+  const named = /^event:/m.test(text);
+  if (named) return CLOSING_EVENT.test(text);
+  return CLOSING_TYPE.test(text) || CLOSING_TYPE.test(end.toString('latin1'));
+}
+
+/** The most of an event's first bytes kept: its `event:` line and the start of its data. */
+const EVENT_HEAD_BYTES = 128;
+const CR = 0x0d;
+
+/**
+ * Keeps the first bytes of the last server-sent event of a stream (events end at a blank line),
+ * whatever the chunks it came in: a copy of at most EVENT_HEAD_BYTES, whatever the event's length.
+ */
+export class LastEventHead {
+  readonly #head = Buffer.allocUnsafe(EVENT_HEAD_BYTES);
+  #length = 0;
+  /** A blank line has ended the last event: the next byte that is not a line end starts a new one. */
+  #between = true;
+  /** The last chunk ended with a line end (a blank line may span two chunks). */
+  #lineEnded = false;
+
+  push(chunk: Buffer): void {
+    // A blank line between chunks: the last one ended a line, this one starts with another line end.
+    if (this.#lineEnded && (chunk[0] === NEWLINE || (chunk[0] === CR && chunk[1] === NEWLINE))) this.#between = true;
+    // The line ends that close the chunk, apart: its last event is what follows the blank line before them.
+    let end = chunk.length;
+    let lineEnds = 0;
+    for (; end > 0 && (chunk[end - 1] === NEWLINE || chunk[end - 1] === CR); end--) if (chunk[end - 1] === NEWLINE) lineEnds++;
+    let from = 0;
+    const blank = lastBlankLine(chunk, end);
+    if (blank !== -1) {
+      from = blank;
+      this.#between = true;
+    }
+    if (this.#between) {
+      // A new event starts at its first byte that is not one of the blank line's line ends.
+      while (from < end && (chunk[from] === NEWLINE || chunk[from] === CR)) from++;
+      if (from < end) {
+        this.#length = 0;
+        this.#between = false;
+      }
+    }
+    // Within an event, its line ends are part of it.
+    if (!this.#between && this.#length < EVENT_HEAD_BYTES) this.#length += chunk.copy(this.#head, this.#length, from, Math.min(chunk.length, from + EVENT_HEAD_BYTES - this.#length));
+    // A blank line closing the chunk ends its last event.
+    if (lineEnds >= 2) this.#between = true;
+    this.#lineEnded = lineEnds > 0;
+  }
+
+  /** The first bytes of the last event. */
+  bytes(): Buffer {
+    return this.#head.subarray(0, this.#length);
+  }
+}
+
+/** Where the bytes after the last blank line within `chunk`'s first `end` bytes begin (`\n\n` or `\n\r\n`), or -1 when there is none. */
+function lastBlankLine(chunk: Buffer, end: number): number {
+  const lf = end >= LF_LF.length ? chunk.lastIndexOf(LF_LF, end - LF_LF.length) : -1;
+  const crlf = end >= LF_CRLF.length ? chunk.lastIndexOf(LF_CRLF, end - LF_CRLF.length) : -1;
+  if (lf === -1 && crlf === -1) return -1;
+  return lf > crlf ? lf + LF_LF.length : crlf + LF_CRLF.length;
+}
+
+function endsWithBlankLine(tail: Buffer): boolean {
+  const n = tail.length;
+  return (n >= 2 && tail[n - 1] === NEWLINE && tail[n - 2] === NEWLINE) || (n >= 3 && tail[n - 1] === NEWLINE && tail[n - 2] === CR && tail[n - 3] === NEWLINE);
+}
+
+const LF_LF = Buffer.from('\n\n');
+const LF_CRLF = Buffer.from('\n\r\n');
 
 function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;

@@ -71,7 +71,8 @@ export class Responder {
     // A successful stream whose API promises an end marker is whole only with it (an answer that
     // can have no body, to a HEAD, a 204 or a 304, has none to carry it).
     const marker = status >= 200 && status <= 299 && status !== 204 && req.method !== 'HEAD' ? expectedEndMarker(req.url ?? '', proxyRes.headers) : undefined;
-    const whole = marker === undefined ? undefined : () => endsWithMarker(tap.lastBytes(), marker);
+    if (marker === 'responses') tap.watchEvents();
+    const whole = marker === undefined ? undefined : () => endsWithMarker(tap.lastBytes(), marker, tap.lastEventHead());
     const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing, head, whole);
     if (streamed.outcome === 'no_first_token') return attempt.missedFirstToken(req, canRetry);
     if (streamed.outcome === 'cut_before_first_token') return attempt.cutBeforeFirstToken(req, canRetry, streamed.timedOut);

@@ -1,3 +1,5 @@
+import { LastEventHead } from './end-marker.js';
+
 /** Token counts and the answering model as read from a backend's response. */
 export interface Usage {
   inputTokens?: number;
@@ -46,8 +48,21 @@ export class UsageTap {
   #ring: Buffer | undefined;
   /** Bytes written into the ring so far (its write position is this modulo its size). */
   #ringWritten = 0;
+  /** The first bytes of the stream's last event, when asked for (see watchEvents). */
+  #events: LastEventHead | undefined;
+
+  /** Keeps the first bytes of the last server-sent event as well, from now on: the Responses API's end marker is read there. */
+  watchEvents(): void {
+    this.#events = new LastEventHead();
+  }
+
+  /** The first bytes of the last event, when watched (see watchEvents). */
+  lastEventHead(): Buffer | undefined {
+    return this.#events?.bytes();
+  }
 
   push(chunk: Buffer): void {
+    this.#events?.push(chunk);
     if (this.#headBytes < HEAD_BYTES) this.#keepHead(chunk);
     if (!this.#ring) {
       if (this.#chunks.length < CHUNKS_BEFORE_RING) {

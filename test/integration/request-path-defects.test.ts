@@ -321,6 +321,28 @@ describe('a stream that ends without its end marker', () => {
     res.end(whole ? '{"model":"t:1","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done_reason":"stop","done":true}\n' : undefined);
   };
 
+  /** A Responses API stream: `event:` lines, two text deltas, then (when `whole`) the closing event, carrying the whole answer, longer than the last bytes Sluice keeps. */
+  const responsesStream = (whole: boolean): Handler => (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const send = (type: string, fields: string) => res.write(`event: ${type}\ndata: {"type":"${type}",${fields}}\n\n`);
+    send('response.created', '"sequence_number":0,"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"t:1","output":[]}');
+    send('response.output_text.delta', '"sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"a"');
+    send('response.output_text.delta', '"sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"b"');
+    if (whole) send('response.completed', `"sequence_number":3,"response":{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"t:1","output":[{"id":"msg_1","type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":"ab${' '.repeat(20_000)}","annotations":[]}]}],"usage":{"input_tokens":3,"output_tokens":2,"total_tokens":5}}`);
+    res.end();
+  };
+
+  async function responsesText(sluice: SluiceProc): Promise<{ text: string; types: string[] }> {
+    const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    let text = '';
+    const types: string[] = [];
+    for await (const event of await client.responses.create({ model: 't:1', input: 'hi', stream: true })) {
+      types.push(event.type);
+      if (event.type === 'response.output_text.delta') text += event.delta;
+    }
+    return { text, types };
+  }
+
   async function openaiTokens(sluice: SluiceProc): Promise<string> {
     const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     let text = '';
@@ -352,6 +374,22 @@ describe('a stream that ends without its end marker', () => {
     expect(other.proc.jsonLines().find((l) => l.message === 'response cut mid-stream')).toMatchObject({ reason: 'backend ended the stream without its end marker' });
     // The backend closed nothing: it is not marked down for it.
     expect((await endpointStatus(other)).find((e) => e.name === 'cut')?.status).not.toBe('unhealthy');
+  });
+
+  it('is cut for the client and counted as a stream cut (Responses API without its closing event); with it, however long, a 200', async () => {
+    const whole = await backend(responsesStream(true));
+    const cut = await backend(responsesStream(false));
+    const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
+    expect(await responsesText(sluice)).toEqual({ text: 'ab', types: ['response.created', 'response.output_text.delta', 'response.output_text.delta', 'response.completed'] });
+    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
+    expect(accessLines(sluice)[0]).toMatchObject({ status: 200, endpoint: 'whole' });
+
+    const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
+    await expect(responsesText(other)).rejects.toThrow();
+    await waitFor(() => accessLines(other).length === 1, 5000, 'access line');
+    expect(accessLines(other)[0]).toMatchObject({ status: 502, error: 'stream_cut', endpoint: 'cut' });
+    expect(await metric(other, 'sluice_requests_total', { endpoint: 'cut', code: '200' })).toBe(0);
+    expect(await metric(other, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
   });
 
   it('is cut for the client and counted as a stream cut (Ollama NDJSON without "done": true); with it, a 200', async () => {

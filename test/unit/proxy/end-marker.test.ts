@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endsWithMarker, expectedEndMarker } from '../../../src/proxy/end-marker.js';
+import { endsWithMarker, expectedEndMarker, LastEventHead } from '../../../src/proxy/end-marker.js';
 
 const SSE = { 'content-type': 'text/event-stream; charset=utf-8' };
 const NDJSON = { 'content-type': 'application/x-ndjson' };
@@ -12,8 +12,16 @@ describe('expectedEndMarker', () => {
     expect(expectedEndMarker('/api/generate', NDJSON)).toBe('ollama');
   });
 
+  it('knows the Responses API stream', () => {
+    expect(expectedEndMarker('/v1/responses', SSE)).toBe('responses');
+    expect(expectedEndMarker('/v1/responses?stream=true', SSE)).toBe('responses');
+    // Retrieving a stored response's input items, or a response that is not streamed: no marker.
+    expect(expectedEndMarker('/v1/responses/resp_1/input_items', SSE)).toBeUndefined();
+    expect(expectedEndMarker('/v1/responses', { 'content-type': 'application/json' })).toBeUndefined();
+  });
+
   it('expects nothing of other paths, other types, or a compressed body', () => {
-    expect(expectedEndMarker('/v1/responses', SSE)).toBeUndefined();
+    expect(expectedEndMarker('/v1/responsesx', SSE)).toBeUndefined();
     expect(expectedEndMarker('/v1/chat/completionsx', SSE)).toBeUndefined();
     expect(expectedEndMarker('/v1/chat/completions', { 'content-type': 'application/json' })).toBeUndefined();
     expect(expectedEndMarker('/api/chat', SSE)).toBeUndefined();
@@ -38,5 +46,60 @@ describe('endsWithMarker', () => {
     expect(endsWithMarker(Buffer.from('{"done":true}\n{"response":"a","done":false}\n'), 'ollama')).toBe(false);
     expect(endsWithMarker(Buffer.from('{"error":"model crashed"}\n'), 'ollama')).toBe(false);
     expect(endsWithMarker(Buffer.from('\n\n'), 'ollama')).toBe(false);
+  });
+});
+
+/** A Responses API stream as its events come, and the tail and last event's head Sluice would read of it, cut into chunks of `size`. */
+function responsesStream(events: string[], size: number): { tail: Buffer; head: Buffer } {
+  const whole = Buffer.from(events.join(''));
+  const watcher = new LastEventHead();
+  for (let at = 0; at < whole.length; at += size) watcher.push(whole.subarray(at, at + size));
+  return { tail: whole.subarray(Math.max(0, whole.length - 8192)), head: watcher.bytes() };
+}
+
+const event = (type: string, data: string) => `event: ${type}\ndata: ${data}\n\n`;
+const DELTA = event('response.output_text.delta', '{"type":"response.output_text.delta","delta":"hi","sequence_number":3}');
+/** A closing event far longer than the tail Sluice keeps: it carries the whole answer. */
+const COMPLETED = event('response.completed', `{"type":"response.completed","response":{"output":[{"type":"message","content":[{"type":"output_text","text":"${'x'.repeat(20_000)}"}]}],"usage":{"input_tokens":5,"output_tokens":9}},"sequence_number":9}`);
+
+describe('endsWithMarker, responses', () => {
+  it('whole when the last event is a closing one, however long, in chunks of any size', () => {
+    for (const size of [1, 7, 64, 1000, 100_000]) {
+      const { tail, head } = responsesStream([DELTA, DELTA, COMPLETED], size);
+      expect(endsWithMarker(tail, 'responses', head), `chunks of ${size}`).toBe(true);
+    }
+    for (const closing of ['response.incomplete', 'response.failed', 'error']) {
+      const { tail, head } = responsesStream([DELTA, event(closing, `{"type":"${closing}"}`)], 16);
+      expect(endsWithMarker(tail, 'responses', head), closing).toBe(true);
+    }
+    // CRLF line ends.
+    const crlf = responsesStream([DELTA, 'event: response.completed\r\ndata: {"type":"response.completed"}\r\n\r\n'], 5);
+    expect(endsWithMarker(crlf.tail, 'responses', crlf.head)).toBe(true);
+  });
+
+  it('cut when the stream ends on any other event, or inside the closing one', () => {
+    for (const size of [1, 13, 4096]) {
+      const { tail, head } = responsesStream([DELTA, DELTA], size);
+      expect(endsWithMarker(tail, 'responses', head), `chunks of ${size}`).toBe(false);
+      // The data of a delta may name a closing event: only its own name counts.
+      const quoting = responsesStream([DELTA, event('response.output_text.delta', '{"type":"response.output_text.delta","delta":"event: response.completed"}')], size);
+      expect(endsWithMarker(quoting.tail, 'responses', quoting.head)).toBe(false);
+    }
+    // Ended cleanly within the closing event (a proxy in between that closed its side cleanly):
+    // an event not ended by a blank line never reaches the client's code.
+    for (const partial of ['event: response.completed\n', 'event: response.completed\ndata: {"type":"response.completed","response":{"out', 'event: response.completed\ndata: {"type":"response.completed"}\n']) {
+      const cut = responsesStream([DELTA, partial], 4);
+      expect(endsWithMarker(cut.tail, 'responses', cut.head), partial).toBe(false);
+    }
+    expect(endsWithMarker(Buffer.alloc(0), 'responses', Buffer.alloc(0))).toBe(false);
+  });
+
+  it('reads the type from the data when the events carry no event: line, first field or last', () => {
+    const first = responsesStream(['data: {"type":"response.output_text.delta"}\n\n', `data: {"type":"response.completed","response":{"text":"${'y'.repeat(10_000)}"}}\n\n`], 100);
+    expect(endsWithMarker(first.tail, 'responses', first.head)).toBe(true);
+    const last = responsesStream(['data: {"delta":"a","type":"response.output_text.delta"}\n\n', `data: {"response":{"text":"${'y'.repeat(10_000)}"},"sequence_number":4,"type":"response.completed"}\n\n`], 100);
+    expect(endsWithMarker(last.tail, 'responses', last.head)).toBe(true);
+    const cut = responsesStream(['data: {"delta":"a","type":"response.output_text.delta"}\n\n'], 100);
+    expect(endsWithMarker(cut.tail, 'responses', cut.head)).toBe(false);
   });
 });
