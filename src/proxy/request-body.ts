@@ -53,7 +53,8 @@ function holdFor({ budget, limit, until }: BodyHold, bytes: number): { shrinkTo(
   if (!budget.take(bytes, limit)) throw new SluiceError('overloaded', `the request bodies this process holds are at limits.max_body_total (${limit} bytes); try again shortly`, { retryAfterSeconds: 1 });
   let held = bytes;
   let released = false;
-  until.once('close', () => {
+  // `on`, not `once`: a response closes once, and `once` would wrap the listener in two more objects per request.
+  until.on('close', () => {
     released = true;
     budget.give(held);
   });
