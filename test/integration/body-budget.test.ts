@@ -66,6 +66,23 @@ function post(sluice: SluiceProc, text: string, { chunked = false } = {}): Promi
   });
 }
 
+/** Writes `head` on a new connection and resolves with the first line that comes back. */
+function firstAnswerLine(sluice: SluiceProc, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(sluice.port, '127.0.0.1', () => socket.write(head));
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      got += d;
+      const end = got.indexOf('\r\n');
+      if (end === -1) return;
+      socket.destroy();
+      resolve(got.slice(0, end));
+    });
+    socket.on('error', reject);
+  });
+}
+
 async function held(sluice: SluiceProc): Promise<number | undefined> {
   return findSample(parseExposition(await (await fetch(`${sluice.url}/metrics`)).text()), 'sluice_request_bodies_held_bytes', {});
 }
@@ -92,6 +109,8 @@ describe('limits.max_body_total', () => {
     // A body of unknown length counts as limits.max_body (1 MiB) until it is read: it does not fit either.
     const chunked = await post(sluice, body(4 * KiB), { chunked: true });
     expect(chunked.status).toBe(503);
+    // A client that waits for `100 Continue` before its upload is refused without one.
+    expect(await firstAnswerLine(sluice, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${BIG}\r\nexpect: 100-continue\r\n\r\n`)).toBe('HTTP/1.1 503 Service Unavailable');
     // A small one fits beside them.
     const small = post(sluice, body(8 * KiB));
     await waitFor(() => backend.received() === 3, 10_000, 'the small request forwarded');
@@ -107,8 +126,8 @@ describe('limits.max_body_total', () => {
     expect((await again).status).toBe(200);
 
     const m = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
-    expect(findSample(m, 'sluice_requests_total', { endpoint: 'none', model: 'none', code: '503' })).toBe(2);
-    await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'request' && l.error === 'overloaded').length === 2, 5000, 'both refusals logged');
+    expect(findSample(m, 'sluice_requests_total', { endpoint: 'none', model: 'none', code: '503' })).toBe(3);
+    await waitFor(() => sluice.proc.jsonLines().filter((l) => l.message === 'request' && l.error === 'overloaded').length === 3, 5000, 'the three refusals logged');
   });
 
   it('gives back what a client that leaves mid-upload had taken', async () => {
