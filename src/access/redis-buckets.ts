@@ -1,5 +1,9 @@
 import { Redis } from 'ioredis';
+import { keepStringPrototypeFast } from './string-prototype.js';
 import type { Bucket, Decision } from './gcra.js';
+
+// ioredis subclasses String, which leaves String.prototype slow for the whole process: see keepStringPrototypeFast.
+keepStringPrototypeFast();
 
 // The same step in Redis, atomic, on Redis's clock (shared by every replica). The key expires when
 // the bucket is full again. Returns {allowed, remaining, waitMs}.
