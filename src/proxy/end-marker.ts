@@ -78,45 +78,45 @@ function closesResponse(head: Buffer | undefined, end: Buffer): boolean {
 /** The most of an event's first bytes kept: its `event:` line and the start of its data. */
 const EVENT_HEAD_BYTES = 128;
 const CR = 0x0d;
+const COLON = 0x3a;
 
 /**
  * Keeps the first bytes of the last server-sent event of a stream (events end at a blank line),
  * whatever the chunks it came in: a copy of at most EVENT_HEAD_BYTES, whatever the event's length.
+ * A block of comment lines alone (`: keep-alive`) dispatches nothing: the event before it stays
+ * the last one.
  */
 export class LastEventHead {
   readonly #head = Buffer.allocUnsafe(EVENT_HEAD_BYTES);
   #length = 0;
-  /** A blank line has ended the last event: the next byte that is not a line end starts a new one. */
-  #between = true;
+  /** Between blocks (after a blank line), in an event, or in a block of comments. */
+  #state: 'between' | 'event' | 'comment' = 'between';
   /** The last chunk ended with a line end (a blank line may span two chunks). */
   #lineEnded = false;
 
   push(chunk: Buffer): void {
-    // A blank line between chunks: the last one ended a line, this one starts with another line end.
-    if (this.#lineEnded && (chunk[0] === NEWLINE || (chunk[0] === CR && chunk[1] === NEWLINE))) this.#between = true;
-    // The line ends that close the chunk, apart: its last event is what follows the blank line before them.
-    let end = chunk.length;
-    let lineEnds = 0;
-    for (; end > 0 && (chunk[end - 1] === NEWLINE || chunk[end - 1] === CR); end--) if (chunk[end - 1] === NEWLINE) lineEnds++;
-    let from = 0;
-    const blank = lastBlankLine(chunk, end);
-    if (blank !== -1) {
-      from = blank;
-      this.#between = true;
-    }
-    if (this.#between) {
-      // A new event starts at its first byte that is not one of the blank line's line ends.
-      while (from < end && (chunk[from] === NEWLINE || chunk[from] === CR)) from++;
-      if (from < end) {
-        this.#length = 0;
-        this.#between = false;
+    if (chunk.length === 0) return;
+    // A blank line across chunks: the last one ended a line, this one starts with another line end.
+    if (this.#lineEnded && (chunk[0] === NEWLINE || (chunk[0] === CR && chunk[1] === NEWLINE))) this.#state = 'between';
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#state === 'between') {
+        // A block starts at its first byte that is not one of the blank line's line ends.
+        while (at < chunk.length && (chunk[at] === NEWLINE || chunk[at] === CR)) at++;
+        if (at === chunk.length) break;
+        if (chunk[at] === COLON) this.#state = 'comment';
+        else {
+          this.#state = 'event';
+          this.#length = 0;
+        }
       }
+      const blank = nextBlankLine(chunk, at);
+      if (this.#state === 'event' && this.#length < EVENT_HEAD_BYTES) this.#length += chunk.copy(this.#head, this.#length, at, Math.min(blank === -1 ? chunk.length : blank, at + EVENT_HEAD_BYTES - this.#length));
+      if (blank === -1) break;
+      this.#state = 'between';
+      at = blank;
     }
-    // Within an event, its line ends are part of it.
-    if (!this.#between && this.#length < EVENT_HEAD_BYTES) this.#length += chunk.copy(this.#head, this.#length, from, Math.min(chunk.length, from + EVENT_HEAD_BYTES - this.#length));
-    // A blank line closing the chunk ends its last event.
-    if (lineEnds >= 2) this.#between = true;
-    this.#lineEnded = lineEnds > 0;
+    this.#lineEnded = chunk[chunk.length - 1] === NEWLINE;
   }
 
   /** The first bytes of the last event. */
@@ -125,12 +125,12 @@ export class LastEventHead {
   }
 }
 
-/** Where the bytes after the last blank line within `chunk`'s first `end` bytes begin (`\n\n` or `\n\r\n`), or -1 when there is none. */
-function lastBlankLine(chunk: Buffer, end: number): number {
-  const lf = end >= LF_LF.length ? chunk.lastIndexOf(LF_LF, end - LF_LF.length) : -1;
-  const crlf = end >= LF_CRLF.length ? chunk.lastIndexOf(LF_CRLF, end - LF_CRLF.length) : -1;
+/** Where the bytes after the first blank line of `chunk` from `from` on begin (`\n\n` or `\n\r\n`), or -1 when there is none. */
+function nextBlankLine(chunk: Buffer, from: number): number {
+  const lf = chunk.indexOf(LF_LF, from);
+  const crlf = chunk.indexOf(LF_CRLF, from);
   if (lf === -1 && crlf === -1) return -1;
-  return lf > crlf ? lf + LF_LF.length : crlf + LF_CRLF.length;
+  return crlf === -1 || (lf !== -1 && lf < crlf) ? lf + LF_LF.length : crlf + LF_CRLF.length;
 }
 
 function endsWithBlankLine(tail: Buffer): boolean {

@@ -94,6 +94,15 @@ describe('endsWithMarker, responses', () => {
     expect(endsWithMarker(Buffer.alloc(0), 'responses', Buffer.alloc(0))).toBe(false);
   });
 
+  it('skips blocks of comments alone, after the closing event or between others', () => {
+    for (const size of [1, 9, 100_000]) {
+      const pinged = responsesStream([DELTA, COMPLETED, ': keep-alive\n\n', ': keep-alive\n\n'], size);
+      expect(endsWithMarker(pinged.tail, 'responses', pinged.head), `chunks of ${size}`).toBe(true);
+      const cut = responsesStream([DELTA, ': keep-alive\n\n', DELTA, ': keep-alive\n\n'], size);
+      expect(endsWithMarker(cut.tail, 'responses', cut.head), `chunks of ${size}`).toBe(false);
+    }
+  });
+
   it('reads the type from the data when the events carry no event: line, first field or last', () => {
     const first = responsesStream(['data: {"type":"response.output_text.delta"}\n\n', `data: {"type":"response.completed","response":{"text":"${'y'.repeat(10_000)}"}}\n\n`], 100);
     expect(endsWithMarker(first.tail, 'responses', first.head)).toBe(true);
