@@ -208,7 +208,9 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
         try {
           reload(config);
         } catch (err) {
-          // The primary read the same files a moment ago; this worker keeps what it runs.
+          // The primary read the same files a moment ago; this worker keeps what it runs. Counted:
+          // the primary counted the reload a success, and this worker now serves another configuration.
+          metrics.configReload('failure');
           logger.error('configuration reload failed in this worker; keeping the running configuration', { error: err instanceof Error ? err.message : String(err) });
         }
       },

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ReplicaTarget, WorkerSide } from '../../src/cluster/index.js';
 import { validateConfig, type SluiceConfig } from '../../src/config/index.js';
 import { startControl, type Control, type ControlOptions } from '../../src/runtime/index.js';
 import { createLogger, ModelStats } from '../../src/telemetry/index.js';
@@ -192,4 +193,39 @@ describe('reload of the running control plane', () => {
     await waitFor(() => served >= after + 2, 10_000, 'two more scrapes');
     expect(most).toBe(1);
   }, 30_000);
+});
+
+describe('a cluster worker', () => {
+  it("counts a reload it could not apply as a failure: the primary counted it a success, and the worker serves another configuration", async () => {
+    const a = await backends.backend(ok);
+    let target: ReplicaTarget | undefined;
+    const worker: WorkerSide = {
+      role: 'worker',
+      slot: 0,
+      answers: new Map(),
+      passive: { connectionFailed: () => undefined, latencyFailed: () => undefined, requestFinished: () => undefined },
+      attach: (t) => (target = t),
+      nextCheckInMs: () => 1000,
+      renderMetrics: () => Promise.reject(new Error('not used')),
+      serving: () => undefined,
+      keysFor: () => undefined,
+    };
+    const config = (weight: number) => validateConfig({ logging: { level: 'error' }, endpoints: [{ name: 'a', url: a.url, ...endpoint, weight }] });
+    // What the worker applies before a reload takes effect (its access policy) refuses the second configuration.
+    control = await startControl(config(1), options({ cluster: worker, reloading: (next) => {
+      if (next.endpoints[0]!.weight === 2) throw new Error('the rate-limit store could not be opened');
+    } }));
+    const failures = async () => {
+      const json = (await target!.metricsJson()) as Array<{ name: string; values: Array<{ labels: Record<string, string>; value: number }> }>;
+      return json.find((m) => m.name === 'sluice_config_reloads_total')!.values.find((v) => v.labels.result === 'failure')?.value ?? 0;
+    };
+    expect(await failures()).toBe(0);
+    target!.reload(config(2), new Map());
+    expect(await failures()).toBe(1);
+    expect(control.current().config.endpoints[0]!.weight).toBe(1);
+    // A reload the worker applies counts nothing here: the primary counts it, once for the cluster.
+    target!.reload(config(3), new Map());
+    expect(await failures()).toBe(1);
+    expect(control.current().config.endpoints[0]!.weight).toBe(3);
+  });
 });
