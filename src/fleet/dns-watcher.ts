@@ -5,8 +5,22 @@ import { hostToResolve, type Answers } from './members.js';
 /** Resolves a host name to its addresses; injectable so tests control the answers. */
 export type Resolver = (host: string) => Promise<string[]>;
 
-/** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address of the host. */
-export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
+/**
+ * The system resolver (getaddrinfo: /etc/hosts, then DNS): the host's addresses of one family
+ * (see oneFamily).
+ */
+export const systemResolver: Resolver = async (host) => oneFamily(await lookup(host, { all: true }));
+
+/**
+ * The IPv4 addresses of an answer, or its IPv6 ones when it has none. A dual-stack host (a pod
+ * of a dual-stack Kubernetes cluster, behind a headless Service) has one address of each family:
+ * taking both made every backend two endpoints, each checked, counted and given its share of the
+ * traffic apart. IPv4 first, as Envoy's default `V4_PREFERRED`.
+ */
+export function oneFamily(answer: ReadonlyArray<{ readonly address: string; readonly family: number }>): string[] {
+  const v4 = answer.filter((a) => a.family === 4);
+  return (v4.length > 0 ? v4 : answer).map((a) => a.address);
+}
 
 export interface DnsWatcherOptions {
   readonly resolver: Resolver;

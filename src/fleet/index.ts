@@ -1,3 +1,3 @@
-export { DnsWatcher, systemResolver, type DnsWatcherOptions, type Resolver } from './dns-watcher.js';
+export { DnsWatcher, oneFamily, systemResolver, type DnsWatcherOptions, type Resolver } from './dns-watcher.js';
 export { expandEndpoints, memberName, portOf, type Answers } from './members.js';
 export { planFleet, type FleetPlan, type RunningMember } from './plan.js';

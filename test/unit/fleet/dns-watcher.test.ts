@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/index.js';
-import { DnsWatcher } from '../../../src/fleet/index.js';
+import { DnsWatcher, oneFamily } from '../../../src/fleet/index.js';
 
 function setup() {
   const clock = { ms: 0 };
@@ -85,5 +85,22 @@ describe('DnsWatcher', () => {
     t.clock.ms = 60_000;
     await t.watcher.refreshDue();
     expect(t.lookups).toHaveLength(1);
+  });
+});
+
+describe('oneFamily', () => {
+  it('takes the IPv4 addresses of a dual-stack answer, so that a backend is one endpoint, not two', () => {
+    const answer = [
+      { address: '10.0.0.7', family: 4 },
+      { address: 'fd00::7', family: 6 },
+      { address: '10.0.0.8', family: 4 },
+      { address: 'fd00::8', family: 6 },
+    ];
+    expect(oneFamily(answer)).toEqual(['10.0.0.7', '10.0.0.8']);
+  });
+
+  it('takes the IPv6 addresses when there is no IPv4 one, and nothing from nothing', () => {
+    expect(oneFamily([{ address: 'fd00::7', family: 6 }, { address: 'fd00::8', family: 6 }])).toEqual(['fd00::7', 'fd00::8']);
+    expect(oneFamily([])).toEqual([]);
   });
 });
