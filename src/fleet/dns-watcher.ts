@@ -15,7 +15,8 @@ export const systemResolver: Resolver = async (host) => oneFamily(await lookup(h
  * The IPv4 addresses of an answer, or its IPv6 ones when it has none. A dual-stack host (a pod
  * of a dual-stack Kubernetes cluster, behind a headless Service) has one address of each family:
  * taking both made every backend two endpoints, each checked, counted and given its share of the
- * traffic apart. IPv4 first, as Envoy's default `V4_PREFERRED`.
+ * traffic apart. IPv4 first, as Envoy's `V4_PREFERRED` lookup family does (its clusters default
+ * to `AUTO`, IPv6 first).
  */
 export function oneFamily(answer: ReadonlyArray<{ readonly address: string; readonly family: number }>): string[] {
   const v4 = answer.filter((a) => a.family === 4);
