@@ -136,7 +136,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     const { forwarder, maxBodyBytes, maxBodyTotalBytes } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
-    readBody(req, maxBodyBytes, res, { budget: opts.bodies, limit: maxBodyTotalBytes, until: res })
+    readBody(req, maxBodyBytes, res, { budget: opts.bodies, limit: maxBodyTotalBytes })
       .then((body) => {
         const { model, json } = bodyFacts(req, body);
         const preq = proxied(arrival, body, model, json);

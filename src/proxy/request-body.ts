@@ -11,21 +11,19 @@ export interface BodyHold {
   readonly budget: BodyBudget;
   /** limits.max_body_total */
   readonly limit: number;
-  /** The request's response: the body is held until it closes. */
-  readonly until: ServerResponse;
 }
 
 /**
  * Reads the whole request body once (up to `limit` bytes) so the model can be read and the
  * request replayed on another endpoint. Over the limit is a 413, whatever Content-Length says.
- * With `hold`, the body counts against the process's total until the response closes: a body
- * that would take it over is refused (503 `overloaded`) before a byte of it is read.
+ * With `hold` (and `res`), the body counts against the process's total until the response
+ * closes: a body that would take it over is refused (503 `overloaded`) before a byte of it is read.
  */
 export async function readBody(req: IncomingMessage, limit: number, res?: ServerResponse, hold?: BodyHold): Promise<Buffer> {
   const length = req.headers['content-length'];
   if (length === undefined && req.headers['transfer-encoding'] === undefined) return EMPTY;
   if (length !== undefined && Number(length) > limit) throw tooLarge(limit);
-  const held = hold === undefined ? undefined : holdFor(hold, length === undefined ? limit : Number(length));
+  const held = hold === undefined || res === undefined ? undefined : holdFor(hold, length === undefined ? limit : Number(length), res);
   // A client that sent `Expect: 100-continue` waits for it before it sends the body (the proxy
   // port leaves the 100 to the request path: see the listeners' checkContinue).
   const expectation = req.headers.expect;
@@ -49,7 +47,7 @@ export async function readBody(req: IncomingMessage, limit: number, res?: Server
  * Takes `bytes` from the budget until the response closes (a body of unknown length: as much as
  * it may grow to, until it is read), or throws `overloaded` when they do not fit.
  */
-function holdFor({ budget, limit, until }: BodyHold, bytes: number): { shrinkTo(read: number): void } {
+function holdFor({ budget, limit }: BodyHold, bytes: number, until: ServerResponse): { shrinkTo(read: number): void } {
   if (!budget.take(bytes, limit)) throw new SluiceError('overloaded', `the request bodies this process holds are at limits.max_body_total (${limit} bytes); try again shortly`, { retryAfterSeconds: 1 });
   let held = bytes;
   let released = false;
