@@ -5,19 +5,8 @@
  * this process's own exit or signals: each caller decides what to clean up then.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 
-/** A free loopback port (bound and released; good enough for processes started one run or test file at a time). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './free-port.mjs';
 
 export interface Child {
   readonly child: ChildProcess;
@@ -99,6 +88,20 @@ export async function stopAll(): Promise<void> {
  */
 export async function killAll(): Promise<void> {
   await Promise.all([...running].map((c) => c.stop('SIGKILL')));
+}
+
+/**
+ * Resolves once `child` has written `marker` (its own line saying it listens, so that whatever
+ * answers on its port afterwards is this process); throws, with its output, if it exits first.
+ */
+export async function waitForOutput(started: Child, marker: string, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!started.output().includes(marker)) {
+    const { exitCode, signalCode } = started.child;
+    if (exitCode !== null || signalCode !== null) throw new Error(`${what} exited (${exitCode ?? signalCode}) before it listened:\n${started.output().slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what} to listen:\n${started.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {

@@ -2,7 +2,6 @@
 // readiness waits, peak memory from /proc, and cleanup of everything started.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -20,16 +19,7 @@ export function findTool(name) {
   return undefined;
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './free-port.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: the proxy benchmark is plain JavaScript, without type declarations.
 import { bucketQuantile, overheadBuckets, summariseOverhead } from '../../bench/lib/own-time.mjs';
 
 interface Bucket { le: number; count: number }

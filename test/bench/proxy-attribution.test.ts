@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: the proxy benchmark is plain JavaScript, without type declarations.
 import { telemetryShare } from '../../bench/proxy/attribution.mjs';
 
 const frame = (id: number, functionName: string, url: string, children: number[] = []) => ({ id, callFrame: { functionName, url, scriptId: '0', lineNumber: 0, columnNumber: 0 }, children });

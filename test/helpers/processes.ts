@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freePort, startChild, waitFor, type Child } from '../../bench/lib/child-processes.js';
+import { freePort, startChild, waitFor, waitForOutput, type Child } from '../../bench/lib/child-processes.js';
 
 export { freePort, stopAll, waitFor } from '../../bench/lib/child-processes.js';
 
@@ -70,10 +70,14 @@ export async function startModelServer(id: string, models: string[], env: Record
     proc: launch(),
     async restart() {
       server.proc = launch();
-      await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
+      await ready();
     },
   };
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
+  const ready = async () => {
+    await waitForOutput(server.proc, '"model server listening"', 30_000, id);
+    await waitFor(async () => (await fetch(`${url}/health`)).ok, 30_000, `${id} healthy`);
+  };
+  await ready();
   return server;
 }
 
@@ -102,7 +106,10 @@ export async function startSluice(yamlText: (port: number) => string, env: Recor
   writeFileSync(configPath, yaml);
   const proc = startNode('dist/cli.js', ['--config', configPath], env, () => rmSync(dir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
-  if (waitHealthy) await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 45_000, 'sluice healthy');
+  if (waitHealthy) {
+    await waitForOutput(proc, 'sluice listening', 45_000, 'sluice');
+    await waitFor(async () => (await fetch(`${url}/internal/health`)).ok, 45_000, 'sluice healthy');
+  }
   return { url, port, proc, configPath };
 }
 

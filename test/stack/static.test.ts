@@ -11,7 +11,6 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/index.js';
 import { dashboardQueries, loadDashboards, loadRuleFile, PROMETHEUS_DIR, ROOT, ruleFilesOfConfig } from './dashboard-queries.js';
 import { runTool } from './tools.js';
-// @ts-expect-error: a plain .mjs generator without type declarations
 import { DEFAULT_RUNBOOK_BASE, renderRules, SLOS } from '../../scripts/stack/rules.mjs';
 
 const REQUIRED_ALERTS = [
