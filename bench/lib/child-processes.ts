@@ -106,13 +106,16 @@ export async function waitForOutput(started: Child, marker: string, timeoutMs: n
 
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastError = '';
   for (;;) {
     try {
       if (await check()) return;
-    } catch {
+      lastError = '';
+    } catch (err) {
       // not ready yet
+      lastError = ` (last check threw: ${(err as Error).message})`;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${lastError}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -137,7 +137,7 @@ ${eps}
 }
 
 /** Waits until `healthy` endpoints are healthy and every model in `models` is offered by Sluice's catalog. */
-export async function waitReady(sluiceUrl: string, healthy: number, models: readonly string[] = [], timeoutMs = 10_000): Promise<void> {
+export async function waitReady(sluiceUrl: string, healthy: number, models: readonly string[] = [], timeoutMs = 30_000): Promise<void> {
   await waitFor(async () => {
     const health = (await (await fetch(`${sluiceUrl}/internal/health`)).json()) as { endpoints: { healthy: number } };
     if (health.endpoints.healthy < healthy) return false;

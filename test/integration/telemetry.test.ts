@@ -34,7 +34,7 @@ beforeAll(async () => {
   await waitFor(async () => {
     const body = (await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: Array<{ endpoints: string[] }> };
     return body.data.length === 2 && body.data.some((m) => m.endpoints.length === 3);
-  }, 10_000, 'catalog ready');
+  }, 30_000, 'catalog ready');
 });
 
 afterAll(async () => {
