@@ -1,6 +1,6 @@
 // Sluice's own time per request, as Sluice itself reports it: the `sluice_overhead_seconds`
-// histogram (arrival to the upstream request written, plus the backend's response headers to the
-// client's), read from its /metrics before and after a measured run. This is the figure LiteLLM
+// histogram (arrival to the upstream request written, less the body's upload, plus the backend's
+// response headers to the client's), read from its /metrics before and after a measured run. This is the figure LiteLLM
 // and TensorZero publish for themselves; unlike the latency tables' "added" columns, it leaves out
 // the kernel, the other processes and the load generator.
 

@@ -136,10 +136,12 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     const { forwarder, maxBodyBytes, maxBodyTotalBytes } = opts.current();
     // A client request's stream errors (aborted upload, reset) are handled where it is read; never fatal.
     req.on('error', ignore);
+    const readFrom = performance.now();
     readBody(req, maxBodyBytes, res, { budget: opts.bodies, limit: maxBodyTotalBytes })
       .then((body) => {
+        const uploadMs = performance.now() - readFrom;
         const { model, json } = bodyFacts(req, body);
-        const preq = proxied(arrival, body, model, json);
+        const preq = proxied(arrival, body, uploadMs, model, json);
         // A request pipelined behind others on its connection is forwarded in its turn (see waitTurn).
         const turn = waitTurn(req, res);
         if (turn === 'too_deep') {
@@ -181,13 +183,13 @@ const EMPTY = Buffer.alloc(0);
  * The request as the forwarder sees it. Built field by field: a spread followed by more fields
  * (`{ ...arrival, body }`) took V8's slow path, several microseconds per request.
  */
-function proxied(arrival: Arrival, body: Buffer, model: string | undefined, json: unknown): ProxiedRequest {
-  return { id: arrival.id, startedAt: arrival.startedAt, traceContext: arrival.traceContext, body, model, json };
+function proxied(arrival: Arrival, body: Buffer, uploadMs: number, model: string | undefined, json: unknown): ProxiedRequest {
+  return { id: arrival.id, startedAt: arrival.startedAt, traceContext: arrival.traceContext, body, uploadMs, model, json };
 }
 
 /** A request answered before (or instead of) reading its body. */
 function unread(arrival: Arrival): ProxiedRequest {
-  return proxied(arrival, EMPTY, undefined, undefined);
+  return proxied(arrival, EMPTY, 0, undefined, undefined);
 }
 
 function ignore(): void {}

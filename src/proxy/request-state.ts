@@ -9,6 +9,8 @@ export interface ProxiedRequest {
   readonly id: string;
   readonly startedAt: number; // performance.now()
   readonly body: Buffer;
+  /** How long its body took to read: the client's upload, left out of Sluice's own time. */
+  readonly uploadMs: number;
   readonly model: string | undefined; // as the client named it
   readonly json: unknown; // the decoded body, when it is JSON
   /**
@@ -25,7 +27,7 @@ export interface ProxiedRequest {
  * a request the parser refused, an unmet `Expect`): no body, no model, no trace.
  */
 export function untracedRequest(id: string): ProxiedRequest {
-  return { id, startedAt: performance.now(), traceContext: ROOT_CONTEXT, body: Buffer.alloc(0), model: undefined, json: undefined };
+  return { id, startedAt: performance.now(), traceContext: ROOT_CONTEXT, body: Buffer.alloc(0), uploadMs: 0, model: undefined, json: undefined };
 }
 
 /** What the request path knows about one client request across its attempts. */

@@ -1,14 +1,15 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allSamples, findSample, parseExposition } from '../helpers/exposition.js';
 import { startSluice, stopAll, waitFor } from '../helpers/processes.js';
 
 let backend: http.Server;
 let silent: http.Server | undefined;
+let plain: http.Server | undefined;
 afterAll(async () => {
   await stopAll();
-  for (const server of [backend, silent]) {
+  for (const server of [backend, silent, plain]) {
     server?.closeAllConnections();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   }
@@ -102,5 +103,39 @@ describe('latency Sluice reports', () => {
     expect(findSample(m, 'sluice_time_to_first_token_seconds_count', { ...labels, stream: 'true' }) ?? 0).toBe(0);
     expect(findSample(m, 'sluice_requests_total', { ...labels, code: '499' })).toBe(1);
     expect(findSample(m, 'sluice_requests_total', { ...labels, code: '502' })).toBe(1);
+  });
+
+  it("Sluice's own time leaves out the client's upload of the body; the latencies the client feels keep it", async () => {
+    plain = http.createServer((req, res) => {
+      if (req.url === '/health') return res.end('ok');
+      if (req.url === '/v1/models') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"t:1"}]}');
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices":[{"text":"ok"}]}'));
+    });
+    await new Promise<void>((r) => plain!.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+    const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nendpoints:\n  - name: plain\n    url: ${url}\n    check_interval: 1m\n`);
+    await waitFor(async () => ((await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 1, 30_000, 'catalog');
+
+    // The head at once, the body's first half, and its second half a second later: a slow upload.
+    const body = '{"model":"t:1","prompt":"a slow upload"}';
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(sluice.port, '127.0.0.1');
+      let got = '';
+      socket.on('data', (c: Buffer) => (got += c.toString()));
+      socket.on('end', () => resolve(got));
+      socket.on('error', reject);
+      socket.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`);
+      setTimeout(() => socket.write(body.slice(10)), 1000);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+
+    const m = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
+    const labels = { endpoint: 'plain', model: 't:1' };
+    expect(findSample(m, 'sluice_overhead_seconds_count', { endpoint: 'plain' })).toBe(1);
+    // The client's second: in its time to first byte and to first token, not in Sluice's own time.
+    expect(findSample(m, 'sluice_time_to_first_byte_seconds_sum', labels)).toBeGreaterThanOrEqual(0.95);
+    expect(findSample(m, 'sluice_time_to_first_token_seconds_sum', { ...labels, stream: 'false' })).toBeGreaterThanOrEqual(0.95);
+    expect(findSample(m, 'sluice_overhead_seconds_sum', { endpoint: 'plain' })).toBeLessThan(0.5);
   });
 });
