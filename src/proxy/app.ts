@@ -120,7 +120,8 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
   function routeWhenPrimed(req: IncomingMessage, res: ServerResponse, preq: ProxiedRequest): Promise<void> | void {
     const { forwarder, catalog } = opts.current();
     if (catalog.primed || (catalog.warmedUp && (preq.model === undefined || catalog.resolve(preq.model) !== undefined))) return route(forwarder, req, res, preq);
-    return currentPrimed().then(() => route(opts.current().forwarder, req, res, preq));
+    // Waiting on the backends' lists, not on Sluice: not Sluice's own time (see ProxiedRequest.waited).
+    return currentPrimed().then(() => route(opts.current().forwarder, req, res, preq.waited ? preq : { ...preq, waited: true }));
   }
 
   /**
@@ -148,7 +149,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
           res.setHeader('connection', 'close');
           return forwarder.reject(req, res, unread(arrival), new SluiceError('too_many_pipelined', `more than ${MAX_WAITING_PER_CONNECTION} requests are waiting on this connection; send them on other connections`));
         }
-        if (turn !== undefined) return turn.then((mine) => (mine ? routeWhenPrimed(req, res, { ...preq, waitedTurn: true }) : opts.current().forwarder.reject(req, res, unread(arrival), new SluiceError('client_closed', 'the client closed the connection before its request was forwarded'))));
+        if (turn !== undefined) return turn.then((mine) => (mine ? routeWhenPrimed(req, res, { ...preq, waited: true }) : opts.current().forwarder.reject(req, res, unread(arrival), new SluiceError('client_closed', 'the client closed the connection before its request was forwarded'))));
         return routeWhenPrimed(req, res, preq);
       })
       .catch((err: unknown) => {

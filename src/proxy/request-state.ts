@@ -18,8 +18,12 @@ export interface ProxiedRequest {
    * arrived and passed along explicitly: attempt spans are its children.
    */
   readonly traceContext: Context;
-  /** It waited for its turn behind others pipelined on its connection: Sluice's own time on it holds that wait too. */
-  readonly waitedTurn?: boolean;
+  /**
+   * It waited before it could be routed: for its turn behind others pipelined on its connection,
+   * or for the fleet's model lists (the start-up warm-up, a reload's re-pointed endpoint). Its
+   * time in Sluice holds that wait, which is not Sluice's own time: none is observed for it.
+   */
+  readonly waited?: boolean;
 }
 
 /**

@@ -90,10 +90,10 @@ export class Responder {
     const ttft = timing.firstTokenAt === undefined || !answered ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: stream };
     // A stream that ended before its first token, cut or left: the wait has no time to first token, and is counted apart.
     const firstTokenMissed = answered && timing.firstTokenAt === undefined && streamed.outcome !== 'complete' && stream;
-    // Sluice's own time; a retried request's also holds its failed attempts, and a pipelined one's
-    // its wait for its turn: only first attempts of requests that did not wait count. The body's
+    // Sluice's own time; a retried request's also holds its failed attempts, and a request that
+    // waited its wait: only first attempts of requests that did not wait count. The body's
     // upload is the client's time, not Sluice's (as a slow reader's is not the backend's).
-    const overheadMs = state.attempts === 1 && !state.req.waitedTurn && writtenAt !== undefined ? writtenAt - startedAt - state.req.uploadMs + (readyAt - receivedAt) + headMs : undefined;
+    const overheadMs = state.attempts === 1 && !state.req.waited && writtenAt !== undefined ? writtenAt - startedAt - state.req.uploadMs + (readyAt - receivedAt) + headMs : undefined;
     this.#observer.finish(req, state, { endpoint: attempt.endpoint, code, ttfbMs, ttft, overheadMs, firstTokenMissed, streamed: stream, bytes: streamed.bytes, usage, error });
     return { kind: 'answered' };
   }

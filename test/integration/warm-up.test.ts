@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { findSample, parseExposition } from '../helpers/exposition.js';
 import { freshRequest, type Answer } from '../helpers/fresh-request.js';
 
 // Sluice learns which endpoint serves which model from their model lists. Here those lists answer
@@ -53,6 +54,13 @@ describe('start-up warm-up', () => {
     // Start-up's garbage was collected before the port opened (server/heap.ts): a full collection takes some milliseconds.
     const listening = sluice.proc.jsonLines().find((l) => l.message === 'sluice listening');
     expect(listening?.startup_gc_ms).toBeGreaterThan(0);
+    // Its wait for the lists was the backend's, not Sluice's own time: only a request sent once
+    // the catalog is primed is observed in sluice_overhead_seconds.
+    expect((await chat(sluice)).status).toBe(200);
+    const metrics = parseExposition(await (await fetch(`${sluice.url}/metrics`)).text());
+    expect(findSample(metrics, 'sluice_requests_total', { endpoint: 'slow-list', model: MODEL, code: '200' })).toBe(2);
+    expect(findSample(metrics, 'sluice_overhead_seconds_count', { endpoint: 'slow-list' })).toBe(1);
+    expect(findSample(metrics, 'sluice_overhead_seconds_sum', { endpoint: 'slow-list' })).toBeLessThan(1);
   });
 
   it('the wait is bounded by discovery.timeout: then the request is answered with what is known', async () => {
