@@ -157,7 +157,7 @@ function ownTimeSection(results) {
     '',
     table(['Row', 'req/s', 'requests', 'p50 (ms)', 'p99 (ms)', 'within 1 ms'], body),
     '',
-    "From the request's arrival in Sluice to the upstream request written, plus from the backend's response headers to the client's: what LiteLLM and TensorZero publish for themselves. Read from Sluice's /metrics before and after each rate's slices (their unmeasured starts included); p50 and p99 are interpolated within the histogram's buckets (…, 0.5, 1, 2.5 ms, …) as Prometheus's histogram_quantile does. Time a request spends in the kernel or waiting for the process to be scheduled is not in it; the latency tables' added columns have it.",
+    "From the request's arrival in Sluice to the upstream request written (less the client's upload of the body), plus from the backend's response headers to the client's: what LiteLLM and TensorZero publish for themselves. Read from Sluice's /metrics before and after each rate's slices (their unmeasured starts included); p50 and p99 are interpolated within the histogram's buckets (…, 0.5, 1, 2.5 ms, …) as Prometheus's histogram_quantile does. Time a request spends in the kernel or waiting for the process to be scheduled is not in it; the latency tables' added columns have it.",
   ].join('\n');
 }
 
