@@ -42,9 +42,12 @@ const FULL = {
   concurrent: { streams: 2000, chunks: 16, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
 };
+// The smoke's closed-loop runs last a second: a process served cold on a busy machine (another
+// test file's load on the same cores) answered nothing in that second once, so each gets a second
+// of warm-up first.
 const SMOKE = {
-  throughput: { warmupS: 0, nativeWarmupS: 0, durationS: 1, connections: 8, sideBySide: { processes: 1, warmupS: 0, rounds: 2, sliceS: 1, connections: 8 } },
-  telemetry: { warmupS: 0, durationS: 1, connections: 8, processes: 1, rounds: 1, sliceS: 1 },
+  throughput: { warmupS: 1, nativeWarmupS: 0, durationS: 1, connections: 8, sideBySide: { processes: 1, warmupS: 1, rounds: 2, sliceS: 1, connections: 8 } },
+  telemetry: { warmupS: 1, durationS: 1, connections: 8, processes: 1, rounds: 1, sliceS: 1 },
   latency: { rates: [100], prewarm: { rate: 100, ms: 200 }, rounds: 2, loadgenWarmMs: 0, sliceWarmupMs: 0, sliceMs: 500, connections: 8 },
   streaming: { streams: 4, chunks: 10, rounds: 2, intervalMs: 10, warmupChunks: 2, rampPerBatch: 4, rampEveryMs: 0 },
   concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
