@@ -46,10 +46,15 @@ function reserve(dir, port) {
   } catch (err) {
     if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err;
   }
-  if (Date.now() - statSync(marker).mtimeMs < RESERVED_MS) return false;
-  const now = new Date();
-  utimesSync(marker, now, now);
-  return true;
+  try {
+    if (Date.now() - statSync(marker).mtimeMs < RESERVED_MS) return false;
+    const now = new Date();
+    utimesSync(marker, now, now);
+    return true;
+  } catch {
+    // removed meanwhile (a temporary directory cleaned): another port will do
+    return false;
+  }
 }
 
 /** @param {number} port  0 for any. @returns {Promise<number | undefined>} the port bound and released, or undefined when taken */
