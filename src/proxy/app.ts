@@ -68,6 +68,7 @@ export function createProxyApp(opts: ProxyAppOptions): RequestListener {
     opts.current().forwarder.reject(req, res, unread(arrival), err);
   };
   return (req, res) => {
+    closeAfterUpgradeAsk(req, res);
     // What Node's parser lets through but cannot be read as sent: refused in JSON, counted and
     // logged, as the parser's own refusals are, and the connection closed.
     const unframed = framingRefusal(req);
@@ -206,6 +207,21 @@ function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
   if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
 }
 
+const ASKS_UPGRADE = /(?:^|,)\s*upgrade\s*(?:,|$)/i;
+
+/**
+ * A request that asks to switch protocols (`Connection: upgrade` with `Upgrade`, as curl's h2c
+ * attempt or a WebSocket handshake sends) is answered in HTTP/1.1, and its connection closes
+ * after the answer. Node's parser stops reading a connection's bytes at the end of such a request
+ * and, without an `upgrade` listener, drops what followed it in the same read: a request pipelined
+ * behind it would never be answered and its client would wait on an open connection. Closed, the
+ * client sees the connection end and sends it again on another.
+ */
+function closeAfterUpgradeAsk(req: IncomingMessage, res: ServerResponse): void {
+  const connection = req.headers.connection;
+  if (connection !== undefined && req.headers.upgrade !== undefined && ASKS_UPGRADE.test(connection)) res.setHeader('connection', 'close');
+}
+
 /**
  * An HTTP/1.1 request without a Host header, which RFC 9112 (3.2) says to answer with a 400.
  * Node checks this itself (the `requireHostHeader` server option) with a bare 400; Sluice's
@@ -236,6 +252,7 @@ function framingRefusal(req: IncomingMessage): SluiceError | undefined {
 export function createAdminApp(router: express.Router, logger: Logger): express.Express {
   const app = jsonApp();
   app.use((req: Request, res: Response, next: NextFunction) => {
+    closeAfterUpgradeAsk(req, res);
     const unframed = framingRefusal(req);
     // No admin route reads a body (see closeIfBodyUnread).
     closeIfBodyUnread(req, res);

@@ -108,6 +108,19 @@ describe('pipelined requests', () => {
     expect(sluice.proc.jsonLines().find((l) => l.message === 'shutting down')?.in_flight).toBe(0);
   });
 
+  it('behind a request that asks for a protocol upgrade are not left waiting: it is answered and its connection closed', async () => {
+    const backend = await slowBackend(20);
+    const sluice = await sluiceFor(backend.url);
+    // Node's parser drops what follows such a request in the same read (Sluice switches no
+    // protocols): the pipelined request gets no answer, and before, the connection stayed open.
+    const upgrade = REQUEST.replace('Host: x\r\n', 'Host: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n');
+    const got = await pipeline(sluice, upgrade + REQUEST, () => false, 5000);
+    expect(statuses(got)).toEqual([200]);
+    expect(got).toMatch(/\r\nconnection: close\r\n/i);
+    // Asked alone, the next request on a new connection is answered as usual.
+    expect(statuses(await pipeline(sluice, REQUEST, (text) => statuses(text).length === 1))).toEqual([200]);
+  });
+
   it('past 32 waiting on one connection, the next is refused with a 429 in its turn and the connection closed', async () => {
     const backend = await slowBackend(20);
     const sluice = await sluiceFor(backend.url);
