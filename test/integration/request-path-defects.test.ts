@@ -356,21 +356,30 @@ describe('a stream that ends without its end marker', () => {
     return text;
   }
 
+  /** The access-log line of the one request a Sluice served, once written. */
+  async function onlyAccessLine(sluice: SluiceProc): Promise<Record<string, unknown>> {
+    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
+    return accessLines(sluice)[0]!;
+  }
+
+  /** The one request through `sluice` (alone in front of endpoint `cut`) was logged and counted as a stream cut. */
+  async function expectCountedCut(sluice: SluiceProc): Promise<void> {
+    expect(await onlyAccessLine(sluice)).toMatchObject({ status: 502, error: 'stream_cut', endpoint: 'cut' });
+    expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
+  }
+
   it('is cut for the client and counted as a stream cut (OpenAI SSE without data: [DONE]); with the marker it is a 200', async () => {
     const whole = await backend(openaiStream(true));
     const cut = await backend(openaiStream(false));
     const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
     expect(await openaiTokens(sluice)).toBe('ab');
-    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
-    expect(accessLines(sluice)[0]).toMatchObject({ status: 200, endpoint: 'whole' });
+    expect(await onlyAccessLine(sluice)).toMatchObject({ status: 200, endpoint: 'whole' });
 
     const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
     await expect(openaiTokens(other)).rejects.toThrow();
-    await waitFor(() => accessLines(other).length === 1, 5000, 'access line');
-    expect(accessLines(other)[0]).toMatchObject({ status: 502, error: 'stream_cut', endpoint: 'cut' });
+    await expectCountedCut(other);
     expect(await metric(other, 'sluice_requests_total', { endpoint: 'cut', code: '502' })).toBe(1);
     expect(await metric(other, 'sluice_requests_total', { endpoint: 'cut', code: '200' })).toBe(0);
-    expect(await metric(other, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
     expect(other.proc.jsonLines().find((l) => l.message === 'response cut mid-stream')).toMatchObject({ reason: 'backend ended the stream without its end marker' });
     // The backend closed nothing: it is not marked down for it.
     expect((await endpointStatus(other)).find((e) => e.name === 'cut')?.status).not.toBe('unhealthy');
@@ -381,15 +390,12 @@ describe('a stream that ends without its end marker', () => {
     const cut = await backend(responsesStream(false));
     const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
     expect(await responsesText(sluice)).toEqual({ text: 'ab', types: ['response.created', 'response.output_text.delta', 'response.output_text.delta', 'response.completed'] });
-    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
-    expect(accessLines(sluice)[0]).toMatchObject({ status: 200, endpoint: 'whole' });
+    expect(await onlyAccessLine(sluice)).toMatchObject({ status: 200, endpoint: 'whole' });
 
     const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
     await expect(responsesText(other)).rejects.toThrow();
-    await waitFor(() => accessLines(other).length === 1, 5000, 'access line');
-    expect(accessLines(other)[0]).toMatchObject({ status: 502, error: 'stream_cut', endpoint: 'cut' });
+    await expectCountedCut(other);
     expect(await metric(other, 'sluice_requests_total', { endpoint: 'cut', code: '200' })).toBe(0);
-    expect(await metric(other, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
   });
 
   it('is cut for the client and counted as a stream cut (Ollama NDJSON without "done": true); with it, a 200', async () => {
@@ -397,14 +403,11 @@ describe('a stream that ends without its end marker', () => {
     const cut = await backend(ollamaStream(false));
     const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
     expect(await ollamaTokens(sluice)).toBe('ab');
-    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
-    expect(accessLines(sluice)[0]).toMatchObject({ status: 200, endpoint: 'whole' });
+    expect(await onlyAccessLine(sluice)).toMatchObject({ status: 200, endpoint: 'whole' });
 
     const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
     await expect(ollamaTokens(other)).rejects.toThrow();
-    await waitFor(() => accessLines(other).length === 1, 5000, 'access line');
-    expect(accessLines(other)[0]).toMatchObject({ status: 502, error: 'stream_cut', endpoint: 'cut' });
-    expect(await metric(other, 'sluice_endpoint_failures_total', { endpoint: 'cut', reason: 'stream_cut' })).toBe(1);
+    await expectCountedCut(other);
   });
 });
 
