@@ -26,7 +26,7 @@ export function expectedEndMarker(path: string, headers: IncomingHttpHeaders): E
   const type = headers['content-type'] ?? '';
   if (type.includes('text/event-stream')) {
     if (OPENAI_PATHS.some((p) => isPath(path, p))) return 'openai';
-    return path === RESPONSES_PATH || (path.startsWith(RESPONSES_PATH) && path[RESPONSES_PATH.length] === '?') ? 'responses' : undefined;
+    return isResponseStream(path) ? 'responses' : undefined;
   }
   if (type.includes('ndjson')) return OLLAMA_PATHS.some((p) => isPath(path, p)) ? 'ollama' : undefined;
   return undefined;
@@ -34,6 +34,18 @@ export function expectedEndMarker(path: string, headers: IncomingHttpHeaders): E
 
 function isPath(path: string, api: string): boolean {
   return path === api || (path.startsWith(api) && (path[api.length] === '?' || path[api.length] === '/'));
+}
+
+/**
+ * A response being created (`/v1/responses`) or a stored one streamed again
+ * (`/v1/responses/{id}?stream=true`, which ends with the same closing event); not the paths
+ * under a response (`/v1/responses/{id}/input_items`), which stream nothing of the kind.
+ */
+function isResponseStream(path: string): boolean {
+  if (!isPath(path, RESPONSES_PATH)) return false;
+  const query = path.indexOf('?');
+  const rest = path.slice(RESPONSES_PATH.length, query === -1 ? path.length : query);
+  return rest === '' || (rest.length > 1 && rest.indexOf('/', 1) === -1);
 }
 
 const DONE = Buffer.from('[DONE]');

@@ -343,6 +343,14 @@ describe('a stream that ends without its end marker', () => {
     return { text, types };
   }
 
+  /** A stored response streamed again (GET /v1/responses/{id}?stream=true): the event types. */
+  async function retrievedTypes(sluice: SluiceProc): Promise<string[]> {
+    const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const types: string[] = [];
+    for await (const event of await client.responses.retrieve('resp_1', { stream: true })) types.push(event.type);
+    return types;
+  }
+
   async function openaiTokens(sluice: SluiceProc): Promise<string> {
     const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     let text = '';
@@ -396,6 +404,18 @@ describe('a stream that ends without its end marker', () => {
     await expect(responsesText(other)).rejects.toThrow();
     await expectCountedCut(other);
     expect(await metric(other, 'sluice_requests_total', { endpoint: 'cut', code: '200' })).toBe(0);
+  });
+
+  it('is cut for the client and counted as a stream cut (a stored response streamed again without its closing event); with it, a 200', async () => {
+    const whole = await backend(responsesStream(true));
+    const cut = await backend(responsesStream(false));
+    const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
+    expect(await retrievedTypes(sluice)).toEqual(['response.created', 'response.output_text.delta', 'response.output_text.delta', 'response.completed']);
+    expect(await onlyAccessLine(sluice)).toMatchObject({ status: 200, endpoint: 'whole', method: 'GET', path: '/v1/responses/resp_1?stream=true' });
+
+    const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
+    await expect(retrievedTypes(other)).rejects.toThrow();
+    await expectCountedCut(other);
   });
 
   it('is cut for the client and counted as a stream cut (Ollama NDJSON without "done": true); with it, a 200', async () => {

@@ -15,8 +15,12 @@ describe('expectedEndMarker', () => {
   it('knows the Responses API stream', () => {
     expect(expectedEndMarker('/v1/responses', SSE)).toBe('responses');
     expect(expectedEndMarker('/v1/responses?stream=true', SSE)).toBe('responses');
+    // A stored response streamed again ends with the same closing event.
+    expect(expectedEndMarker('/v1/responses/resp_1?stream=true', SSE)).toBe('responses');
+    expect(expectedEndMarker('/v1/responses/resp_1?stream=true&starting_after=3', SSE)).toBe('responses');
     // Retrieving a stored response's input items, or a response that is not streamed: no marker.
     expect(expectedEndMarker('/v1/responses/resp_1/input_items', SSE)).toBeUndefined();
+    expect(expectedEndMarker('/v1/responses/', SSE)).toBeUndefined();
     expect(expectedEndMarker('/v1/responses', { 'content-type': 'application/json' })).toBeUndefined();
   });
 
