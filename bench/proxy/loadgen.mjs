@@ -5,8 +5,9 @@
 //     request that should have been sent meanwhile.
 //   node loadgen.mjs '{"mode":"slices", "urls": [...], ...}'  the same, side by side: `rounds`
 //     rounds of one open-loop slice per URL (the order reversed every other round), in this one
-//     process, warm after its first unmeasured run; a fresh process per slice measured its own
-//     start-up (at 3,000 req/s, a cold load generator fell hundreds of milliseconds behind).
+//     process, after an unmeasured run through each URL at the rate; a fresh process per slice
+//     measured its own start-up (at 3,000 req/s, a cold load generator fell hundreds of
+//     milliseconds behind).
 //   node loadgen.mjs '{"mode":"streams", ...}'    concurrent SSE streams from backend.mjs:
 //     per-chunk delay (arrival minus the backend's send stamp), chunk counts, reads per chunk.
 //     The delay is counted apart for chunks sent before every stream had its first chunk: while
@@ -202,9 +203,14 @@ function streams({ url, streams: count, body, chunks, rampPerBatch = count, ramp
   });
 }
 
-/** Open-loop slices over several URLs in turn; `warmMs` first, unmeasured, at the first URL. Each URL's slices, in order. */
+/**
+ * Open-loop slices over several URLs in turn: `warmMs` first, unmeasured, at each URL in turn (a
+ * rate's first slice through a row read higher than its others, direct's included: the load
+ * generator and the rows settling at the new rate), then `rounds` rounds of one slice per URL.
+ * Each URL's slices, in order.
+ */
 async function slices({ urls, rounds, warmMs = 0, ...run }) {
-  if (warmMs > 0) await openLoop({ ...run, url: urls[0], warmupMs: warmMs, durationMs: 0 });
+  if (warmMs > 0) for (const url of urls) await openLoop({ ...run, url, warmupMs: warmMs, durationMs: 0 });
   const out = urls.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (const i of turnOrder(urls.length, round)) out[i].push(await openLoop({ ...run, url: urls[i] }));

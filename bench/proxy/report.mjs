@@ -162,8 +162,9 @@ function ownTimeSection(results) {
 }
 
 /** How the latency rows were measured: side by side, in slices. */
-function latencyNote({ prewarm, rounds, sliceWarmupMs, sliceMs, connections }) {
-  return `Every row alive at once and measured in turn, as in the throughput's side by side: each first served ${num(prewarm.ms / 1000, 1)} s at ${num(prewarm.rate)} req/s, unmeasured; then, rate by rate, ${rounds} rounds of one slice per row (${num(sliceMs)} ms measured after ${num(sliceWarmupMs)} ms unmeasured, ${connections} connections at most), the order reversed every other round, and each row's slices added up. The direct row's own percentiles are the floor: the load generator and the backend share one core.`;
+function latencyNote({ prewarm, rounds, rateWarmMs, sliceWarmupMs, sliceMs, connections }) {
+  const warm = rateWarmMs ? `${num(rateWarmMs)} ms through each row at the rate, unmeasured, then ` : '';
+  return `Every row alive at once and measured in turn, as in the throughput's side by side: each first served ${num(prewarm.ms / 1000, 1)} s at ${num(prewarm.rate)} req/s, unmeasured; then, rate by rate, ${warm}${rounds} rounds of one slice per row (${num(sliceMs)} ms measured after ${num(sliceWarmupMs)} ms unmeasured, ${connections} connections at most), the order reversed every other round, and each row's slices added up. The direct row's own percentiles are the floor: the load generator and the backend share one core.`;
 }
 
 /** The issue's targets, checked against this run: [what, this run's figure, met (null: the run cannot tell)]. */

@@ -37,7 +37,7 @@ const FULL = {
   // still optimizing Sluice's request path for a second or two into the 1,000 req/s run, and that
   // transient, not the steady state, made most of its p99 there. Then, per rate, `rounds` slices
   // of each row side by side (see latency()).
-  latency: { rates: [200, 1000, 3000], prewarm: { rate: 1000, ms: 3000 }, rounds: 4, loadgenWarmMs: 1000, sliceWarmupMs: 300, sliceMs: 1000, connections: 64 },
+  latency: { rates: [200, 1000, 3000], prewarm: { rate: 1000, ms: 3000 }, rounds: 4, rateWarmMs: 1000, sliceWarmupMs: 300, sliceMs: 1000, connections: 64 },
   streaming: { streams: 64, chunks: 100, rounds: 4, intervalMs: 10, warmupChunks: 200, rampPerBatch: 8, rampEveryMs: 10 },
   concurrent: { streams: 2000, chunks: 16, intervalMs: 500, rampPerBatch: 200, rampEveryMs: 50 },
   failover: { rate: 200, durationMs: 9000, killAtMs: 3000, connections: 32, backendDelayMs: 50 },
@@ -48,7 +48,7 @@ const FULL = {
 const SMOKE = {
   throughput: { warmupS: 1, nativeWarmupS: 0, durationS: 1, connections: 8, sideBySide: { processes: 1, warmupS: 1, rounds: 2, sliceS: 1, connections: 8 } },
   telemetry: { warmupS: 1, durationS: 1, connections: 8, processes: 1, rounds: 1, sliceS: 1 },
-  latency: { rates: [100], prewarm: { rate: 100, ms: 200 }, rounds: 2, loadgenWarmMs: 0, sliceWarmupMs: 0, sliceMs: 500, connections: 8 },
+  latency: { rates: [100], prewarm: { rate: 100, ms: 200 }, rounds: 2, rateWarmMs: 0, sliceWarmupMs: 0, sliceMs: 500, connections: 8 },
   streaming: { streams: 4, chunks: 10, rounds: 2, intervalMs: 10, warmupChunks: 2, rampPerBatch: 4, rampEveryMs: 0 },
   concurrent: { streams: 20, chunks: 3, intervalMs: 100, rampPerBatch: 20, rampEveryMs: 0 },
   failover: { rate: 50, durationMs: 2000, killAtMs: 700, connections: 8, backendDelayMs: 20 },
@@ -393,7 +393,7 @@ async function profiledShare(sluice, backend, mode, sinkUrl) {
  * that fails to start is reported as failed; a rate whose load generator fails fails every row.
  */
 async function latency(backend) {
-  const { rates, prewarm, rounds, loadgenWarmMs, sliceWarmupMs, sliceMs, connections } = P.latency;
+  const { rates, prewarm, rounds, rateWarmMs, sliceWarmupMs, sliceMs, connections } = P.latency;
   let entries = [];
   try {
     entries = await startRows('latency', [backend.url], (h) => loadgen({ mode: 'openloop', url: `${h.url}${REQUEST_PATH}`, rate: prewarm.rate, warmupMs: prewarm.ms, durationMs: 0, connections, body: REQUEST_BODY }));
@@ -406,8 +406,8 @@ async function latency(backend) {
       log(`latency, side by side: ${rate} req/s, ${rounds} rounds of ${live.length} slices of ${sliceMs} ms`);
       try {
         const ownBefore = await ownTimes(live);
-        // One load generator for the rate's slices: warm after its first run, not started cold per slice.
-        const { slices } = await loadgen({ mode: 'slices', urls: live.map((e) => `${e.h.url}${REQUEST_PATH}`), rounds, warmMs: loadgenWarmMs, rate, warmupMs: sliceWarmupMs, durationMs: sliceMs, connections, body: REQUEST_BODY });
+        // One load generator for the rate's slices, not started cold per slice, warmed at the rate through every row first.
+        const { slices } = await loadgen({ mode: 'slices', urls: live.map((e) => `${e.h.url}${REQUEST_PATH}`), rounds, warmMs: rateWarmMs, rate, warmupMs: sliceWarmupMs, durationMs: sliceMs, connections, body: REQUEST_BODY });
         live.forEach((e, i) => (e.slices[rate] = slices[i]));
         const ownAfter = await ownTimes(live);
         live.forEach((e, i) => {
