@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -18,6 +19,9 @@ const FIRST = [
   'test/integration/model-lists-pending.test.ts',
   'test/bench/proxy-smoke.test.ts',
 ];
+
+// A file renamed or removed would silently lose its place: say so instead.
+for (const file of FIRST) if (!existsSync(new URL(file, import.meta.url))) throw new Error(`vitest.config.ts lists ${file} to start first, and there is no such file`);
 
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
