@@ -4,7 +4,7 @@ import type { RouteDecision } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import { wasCutAtShutdown } from '../server/index.js';
-import { AccessLog, logsAt, recordServerOutcome, routeAttributes, sampledTraceId, traceIds, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
+import { AccessLog, logsAt, modelOutcome, recordServerOutcome, routeAttributes, sampledTraceId, traceIds, type Logger, type ModelStats, type SluiceMetrics } from '../telemetry/index.js';
 import { CLIENT_CLOSED, type RequestState } from './request-state.js';
 import type { StreamOutcome } from './stream-response.js';
 import type { Usage } from './usage-tap.js';
@@ -89,7 +89,7 @@ export class RequestObserver {
     });
     if (endpoint) this.#deps.metrics.tokens(endpoint.name, model, usage.inputTokens, usage.outputTokens);
     recordServerOutcome(state.req.traceContext, code, error);
-    this.#deps.modelStats.record(model, code === CLIENT_CLOSED ? 'client_closed' : code < 500 ? 'success' : 'failure', durationMs);
+    this.#deps.modelStats.record(model, modelOutcome(code, endpoint !== undefined), durationMs);
     if (this.#deps.config.logging.access_log) {
       this.#accessLog.write({
         request_id: state.req.id,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { freePort, startModelServer, startSluice, stopAll, testConfig, waitFor, type SluiceProc } from '../helpers/processes.js';
+import { freePort, postFault, startModelServer, startSluice, stopAll, testConfig, waitFor, type SluiceProc } from '../helpers/processes.js';
 
 // The status API's shape is a contract for operators' scripts: these strict schemas fail on any
 // added, removed or retyped key.
@@ -39,6 +39,7 @@ const ModelStats = z.strictObject({
   requests: z.number().int(),
   successes: z.number().int(),
   failures: z.number().int(),
+  client_errors: z.number().int(),
   client_closed: z.number().int(),
   latency_ms: z.strictObject({ p50: Latency, p95: Latency, p99: Latency }),
   endpoints: z.array(z.strictObject({ name: z.string(), status: HealthState, routable: z.boolean() })),
@@ -100,7 +101,7 @@ describe('status API schema', () => {
     const { body } = await get('/internal/stats/models');
     const { models } = Models.parse(body);
     const m = models.find((x) => x.model === 'm:1')!;
-    expect(m).toMatchObject({ requests: 5, successes: 5, failures: 0, client_closed: 0 });
+    expect(m).toMatchObject({ requests: 5, successes: 5, failures: 0, client_errors: 0, client_closed: 0 });
     expect(m.latency_ms.p50).toBeGreaterThan(0);
     expect(m.latency_ms.p99).toBeGreaterThanOrEqual(m.latency_ms.p50!);
     expect(m.endpoints).toEqual([{ name: 'a', status: 'healthy', routable: true }]);
@@ -118,5 +119,23 @@ describe('status API schema', () => {
     const { status, body } = await get('/internal/nope');
     expect(status).toBe(404);
     expect(body).toMatchObject({ error: { code: 'not_found' } });
+  });
+});
+
+describe('/internal/stats/models outcomes', () => {
+  it("counts a backend's 400 as the client's error and a backend's 429 as a failure, neither as a success", async () => {
+    const b = await startModelServer('b', ['q:1']);
+    const other = await startSluice((port) => testConfig(port, [{ id: 'b', url: b.url }]), {}, true);
+    await waitFor(async () => ((await (await fetch(`${other.url}/v1/models`)).json()) as { data: unknown[] }).data.length === 1, 30_000, 'models');
+    const chat = (messages: unknown) => fetch(`${other.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'q:1', messages }) });
+    expect((await chat([{ role: 'user', content: 'x' }])).status).toBe(200);
+    const refused = await chat('x');
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('messages');
+    expect((await postFault(b.url, { mode: 'error', status: 429 })).ok).toBe(true);
+    const busy = await chat([{ role: 'user', content: 'x' }]);
+    expect([429, 503]).toContain(busy.status);
+    const { models } = Models.parse((await (await fetch(`${other.url}/internal/stats/models`)).json()) as unknown);
+    expect(models.find((x) => x.model === 'q:1')).toMatchObject({ requests: 3, successes: 1, client_errors: 1, failures: 1, client_closed: 0 });
   });
 });
