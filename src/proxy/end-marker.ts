@@ -6,15 +6,17 @@ import { isEncoded } from './token-timing.js';
  * stream with `data: [DONE]`. `ollama`: `/api/chat` and `/api/generate` end their NDJSON stream
  * with an object carrying `"done": true`. `responses`: the Responses API ends its SSE stream
  * with a closing event, `response.completed` (or `response.incomplete`, `response.failed`, or
- * `error`), and no `[DONE]`. A backend that ends the body without it (a worker that died behind
+ * `error`), and no `[DONE]`. `anthropic`: the Anthropic Messages API (`/v1/messages`, served by
+ * vLLM, llama.cpp and Ollama as well) ends its SSE stream with `message_stop` (or `error`). A backend that ends the body without it (a worker that died behind
  * a server that still closed the response cleanly, an answer cut by a proxy in between) has cut
  * the answer short, however cleanly the connection ended.
  */
-export type EndMarker = 'openai' | 'ollama' | 'responses';
+export type EndMarker = 'openai' | 'ollama' | 'responses' | 'anthropic';
 
 const OPENAI_PATHS = ['/v1/chat/completions', '/v1/completions'];
 const OLLAMA_PATHS = ['/api/chat', '/api/generate'];
 const RESPONSES_PATH = '/v1/responses';
+const ANTHROPIC_PATH = '/v1/messages';
 
 /**
  * The end marker a response must carry to be whole, by the request's path and the response's
@@ -26,6 +28,8 @@ export function expectedEndMarker(path: string, headers: IncomingHttpHeaders): E
   const type = headers['content-type'] ?? '';
   if (type.includes('text/event-stream')) {
     if (OPENAI_PATHS.some((p) => isPath(path, p))) return 'openai';
+    // Not the paths under it (`/v1/messages/count_tokens`, `/v1/messages/batches`), which stream nothing.
+    if (path === ANTHROPIC_PATH || (path.startsWith(ANTHROPIC_PATH) && path[ANTHROPIC_PATH.length] === '?')) return 'anthropic';
     return isResponseStream(path) ? 'responses' : undefined;
   }
   if (type.includes('ndjson')) return OLLAMA_PATHS.some((p) => isPath(path, p)) ? 'ollama' : undefined;
@@ -52,10 +56,15 @@ const DONE = Buffer.from('[DONE]');
 const OLLAMA_DONE = [Buffer.from('"done":true'), Buffer.from('"done": true')];
 const NEWLINE = 0x0a;
 
+/** Whether `marker` is a closing event, read in the first bytes of a stream's last event as well (see LastEventHead). */
+export function closesWithEvent(marker: EndMarker): boolean {
+  return marker in CLOSING;
+}
+
 /**
- * Whether a body ends with `marker`: read in its last bytes (see UsageTap.lastBytes), and for
- * the Responses API in the first bytes of its last event as well (see LastEventHead), since that
- * closing event holds the whole answer and its name may lie far before the last bytes.
+ * Whether a body ends with `marker`: read in its last bytes (see UsageTap.lastBytes), and for a
+ * closing event in the first bytes of the last event as well (see LastEventHead): the Responses
+ * API's holds the whole answer, and its name may lie far before the last bytes.
  */
 export function endsWithMarker(tail: Buffer, marker: EndMarker, lastEventHead?: Buffer): boolean {
   let end = tail.length;
@@ -63,16 +72,22 @@ export function endsWithMarker(tail: Buffer, marker: EndMarker, lastEventHead?: 
   if (end === 0) return false;
   if (marker === 'openai') return end >= DONE.length && tail.subarray(end - DONE.length, end).equals(DONE);
   // The closing event must have ended (at a blank line): an event the stream stops within is never dispatched to the client.
-  if (marker === 'responses') return endsWithBlankLine(tail) && closesResponse(lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
+  if (marker === 'responses' || marker === 'anthropic') return endsWithBlankLine(tail) && isClosingEvent(CLOSING[marker], lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
   // The last line: from the newline before it (if the tail holds one) to its end.
   const start = tail.lastIndexOf(NEWLINE, end - 1) + 1;
   const line = tail.subarray(start, end);
   return OLLAMA_DONE.some((done) => line.includes(done));
 }
 
-/** The Responses API's closing events: the answer finished, stopped short by a limit, or failed, or an error. */
-const CLOSING_EVENT = /^event: ?(response\.(completed|incomplete|failed)|error)\r?$/m;
-const CLOSING_TYPE = /"type" ?: ?"(response\.(completed|incomplete|failed)|error)"/;
+/**
+ * The closing events, by their `event:` line and by their data's `type`. The Responses API's: the
+ * answer finished, stopped short by a limit, or failed, or an error. The Messages API's: the
+ * message ended, or an error.
+ */
+const CLOSING = {
+  responses: { event: /^event: ?(response\.(completed|incomplete|failed)|error)\r?$/m, type: /"type" ?: ?"(response\.(completed|incomplete|failed)|error)"/ },
+  anthropic: { event: /^event: ?(message_stop|error)\r?$/m, type: /"type" ?: ?"(message_stop|error)"/ },
+} as const;
 /** How far from the end of the body the last event's `type` is looked for, when it is written after its other fields. */
 const CLOSING_TYPE_WINDOW = 128;
 
@@ -80,11 +95,11 @@ const CLOSING_TYPE_WINDOW = 128;
  * Whether the last event is a closing one: named so on its `event:` line, or, with no such line,
  * typed so in its data (as its first field, or as its last).
  */
-function closesResponse(head: Buffer | undefined, end: Buffer): boolean {
+function isClosingEvent(closing: { readonly event: RegExp; readonly type: RegExp }, head: Buffer | undefined, end: Buffer): boolean {
   const text = head?.toString('latin1') ?? '';
   const named = /^event:/m.test(text);
-  if (named) return CLOSING_EVENT.test(text);
-  return CLOSING_TYPE.test(text) || CLOSING_TYPE.test(end.toString('latin1'));
+  if (named) return closing.event.test(text);
+  return closing.type.test(text) || closing.type.test(end.toString('latin1'));
 }
 
 /** The most of an event's first bytes kept: its `event:` line and the start of its data. */

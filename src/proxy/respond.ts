@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SluiceConfig } from '../config/index.js';
 import { traceIds, type Logger, type SluiceMetrics } from '../telemetry/index.js';
 import { cutCause, type Attempt, type AttemptVerdict } from './attempt.js';
-import { endsWithMarker, expectedEndMarker } from './end-marker.js';
+import { closesWithEvent, endsWithMarker, expectedEndMarker } from './end-marker.js';
 import { responseHeaders } from './headers.js';
 import { endResponseSpan, type RequestObserver } from './observe.js';
 import { CLIENT_CLOSED, withOwnHeaders, type RequestState } from './request-state.js';
@@ -71,7 +71,7 @@ export class Responder {
     // A successful stream whose API promises an end marker is whole only with it (an answer that
     // can have no body, to a HEAD, a 204 or a 304, has none to carry it).
     const marker = status >= 200 && status <= 299 && status !== 204 && req.method !== 'HEAD' ? expectedEndMarker(req.url ?? '', proxyRes.headers) : undefined;
-    if (marker === 'responses') tap.watchEvents();
+    if (marker !== undefined && closesWithEvent(marker)) tap.watchEvents();
     const whole = marker === undefined ? undefined : () => endsWithMarker(tap.lastBytes(), marker, tap.lastEventHead());
     const streamed = await streamResponse(proxyRes, res, proxyReq, { idleMs: idle_timeout, stallMs: client_stall_timeout }, tap, timing, head, whole);
     if (streamed.outcome === 'no_first_token') return attempt.missedFirstToken(req, canRetry);

@@ -332,6 +332,23 @@ describe('a stream that ends without its end marker', () => {
     res.end();
   };
 
+  /** An Anthropic Messages API stream (`/v1/messages`): two text deltas, then (when `whole`) `message_stop`. */
+  const anthropicStream = (whole: boolean): Handler => (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const send = (type: string, fields: string) => res.write(`event: ${type}\ndata: {"type":"${type}"${fields}}\n\n`);
+    send('message_start', ',"message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"t:1","usage":{"input_tokens":3,"output_tokens":1}}');
+    for (const token of ['a', 'b']) send('content_block_delta', `,"index":0,"delta":{"type":"text_delta","text":"${token}"}`);
+    send('message_delta', ',"delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}');
+    if (whole) send('message_stop', '');
+    res.end();
+  };
+
+  /** The event types of a Messages API stream through `sluice`, read as its SSE (rejects when the stream is cut). */
+  async function anthropicTypes(sluice: SluiceProc): Promise<string[]> {
+    const res = await fetch(`${sluice.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 't:1', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+    return [...(await res.text()).matchAll(/^event: (\S+)$/gm)].map((m) => m[1]!);
+  }
+
   async function responsesText(sluice: SluiceProc): Promise<{ text: string; types: string[] }> {
     const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     let text = '';
@@ -415,6 +432,21 @@ describe('a stream that ends without its end marker', () => {
 
     const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
     await expect(retrievedTypes(other)).rejects.toThrow();
+    await expectCountedCut(other);
+  });
+
+  it('is cut for the client and counted as a stream cut (Anthropic Messages API without message_stop); with it, a 200 with its tokens counted', async () => {
+    const whole = await backend(anthropicStream(true));
+    const cut = await backend(anthropicStream(false));
+    const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
+    expect(await anthropicTypes(sluice)).toEqual(['message_start', 'content_block_delta', 'content_block_delta', 'message_delta', 'message_stop']);
+    expect(await onlyAccessLine(sluice)).toMatchObject({ status: 200, endpoint: 'whole', path: '/v1/messages' });
+    expect(await metric(sluice, 'sluice_tokens_total', { endpoint: 'whole', type: 'output' })).toBe(2);
+    // Its first text delta is its first token.
+    expect(await metric(sluice, 'sluice_time_to_first_token_seconds_count', { endpoint: 'whole' })).toBe(1);
+
+    const other = await sluiceFor([{ name: 'cut', url: cut.url }]);
+    await expect(anthropicTypes(other)).rejects.toThrow();
     await expectCountedCut(other);
   });
 

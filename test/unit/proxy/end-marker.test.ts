@@ -24,6 +24,14 @@ describe('expectedEndMarker', () => {
     expect(expectedEndMarker('/v1/responses', { 'content-type': 'application/json' })).toBeUndefined();
   });
 
+  it('knows the Anthropic Messages API stream, not the paths under it', () => {
+    expect(expectedEndMarker('/v1/messages', SSE)).toBe('anthropic');
+    expect(expectedEndMarker('/v1/messages?beta=true', SSE)).toBe('anthropic');
+    expect(expectedEndMarker('/v1/messages/count_tokens', SSE)).toBeUndefined();
+    expect(expectedEndMarker('/v1/messagesx', SSE)).toBeUndefined();
+    expect(expectedEndMarker('/v1/messages', { 'content-type': 'application/json' })).toBeUndefined();
+  });
+
   it('expects nothing of other paths, other types, or a compressed body', () => {
     expect(expectedEndMarker('/v1/responsesx', SSE)).toBeUndefined();
     expect(expectedEndMarker('/v1/chat/completionsx', SSE)).toBeUndefined();
@@ -114,5 +122,35 @@ describe('endsWithMarker, responses', () => {
     expect(endsWithMarker(last.tail, 'responses', last.head)).toBe(true);
     const cut = responsesStream(['data: {"delta":"a","type":"response.output_text.delta"}\n\n'], 100);
     expect(endsWithMarker(cut.tail, 'responses', cut.head)).toBe(false);
+  });
+});
+
+/** An Anthropic Messages stream as the client would get it: the event types named, then their data. */
+const anthropicEvent = (type: string, data: string) => `event: ${type}\ndata: {"type":"${type}"${data}}\n\n`;
+const MESSAGE_START = anthropicEvent('message_start', ',"message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"m:1","usage":{"input_tokens":5,"output_tokens":1}}');
+const TEXT_DELTA = anthropicEvent('content_block_delta', ',"index":0,"delta":{"type":"text_delta","text":"hi"}');
+const MESSAGE_DELTA = anthropicEvent('message_delta', ',"delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":9}');
+
+describe('endsWithMarker, anthropic', () => {
+  it('whole when the last event is message_stop (or an error), in chunks of any size', () => {
+    for (const size of [1, 7, 64, 100_000]) {
+      const { tail, head } = responsesStream([MESSAGE_START, TEXT_DELTA, MESSAGE_DELTA, anthropicEvent('message_stop', '')], size);
+      expect(endsWithMarker(tail, 'anthropic', head), `chunks of ${size}`).toBe(true);
+    }
+    const failed = responsesStream([MESSAGE_START, TEXT_DELTA, anthropicEvent('error', ',"error":{"type":"overloaded_error","message":"Overloaded"}')], 16);
+    expect(endsWithMarker(failed.tail, 'anthropic', failed.head)).toBe(true);
+    const dataOnly = responsesStream(['data: {"type":"content_block_delta"}\n\n', 'data: {"type":"message_stop"}\n\n'], 3);
+    expect(endsWithMarker(dataOnly.tail, 'anthropic', dataOnly.head)).toBe(true);
+  });
+
+  it('cut when the stream ends on another event, or inside message_stop; the Responses API\'s closing events do not close it', () => {
+    for (const size of [1, 13, 4096]) {
+      const { tail, head } = responsesStream([MESSAGE_START, TEXT_DELTA, MESSAGE_DELTA], size);
+      expect(endsWithMarker(tail, 'anthropic', head), `chunks of ${size}`).toBe(false);
+    }
+    const partial = responsesStream([MESSAGE_START, TEXT_DELTA, 'event: message_stop\ndata: {"type":"message_stop"}\n'], 4);
+    expect(endsWithMarker(partial.tail, 'anthropic', partial.head)).toBe(false);
+    const other = responsesStream([TEXT_DELTA, anthropicEvent('response.completed', '')], 8);
+    expect(endsWithMarker(other.tail, 'anthropic', other.head)).toBe(false);
   });
 });
