@@ -13,7 +13,9 @@ const TAIL_BYTES = 8192;
 // OpenAI puts `usage` at the end of a JSON body or in the last SSE chunk (stream_options.include_usage),
 // as prompt_tokens/completion_tokens, or in the Responses API as input_tokens/output_tokens (in
 // the body, or the final `response.completed` event); Ollama puts prompt_eval_count/eval_count in
-// its final NDJSON object. All fit in the tail. They are looked for in the bytes, as
+// its final NDJSON object. All fit in the tail. The Anthropic Messages API streams input_tokens
+// in its first event (`message_start`) and output_tokens in its last but one (`message_delta`):
+// an input count missing from the tail is looked for in the head. They are looked for in the bytes, as
 // `"name" : 123`: nothing is decoded but the model's name.
 const OPENAI_INPUT = Buffer.from('"prompt_tokens"');
 const OPENAI_OUTPUT = Buffer.from('"completion_tokens"');
@@ -117,10 +119,10 @@ export class UsageTap {
 
   result(): Usage {
     const tail = this.lastBytes();
-    const usage: Usage = {};
-    usage.inputTokens = lastNumber(tail, OPENAI_INPUT) ?? lastNumber(tail, OLLAMA_INPUT) ?? lastNumber(tail, RESPONSES_INPUT);
-    usage.outputTokens = lastNumber(tail, OPENAI_OUTPUT) ?? lastNumber(tail, OLLAMA_OUTPUT) ?? lastNumber(tail, RESPONSES_OUTPUT);
     const head = this.#head ? this.#head.subarray(0, this.#headBytes) : this.#first;
+    const usage: Usage = {};
+    usage.inputTokens = lastNumber(tail, OPENAI_INPUT) ?? lastNumber(tail, OLLAMA_INPUT) ?? lastNumber(tail, RESPONSES_INPUT) ?? (head && firstNumber(head, RESPONSES_INPUT));
+    usage.outputTokens = lastNumber(tail, OPENAI_OUTPUT) ?? lastNumber(tail, OLLAMA_OUTPUT) ?? lastNumber(tail, RESPONSES_OUTPUT);
     usage.responseModel = head && firstString(head, MODEL);
     return usage;
   }
@@ -154,15 +156,30 @@ const MAX_COUNT_DIGITS = 12;
 /** The digits of the last `"name": 123` in `data`, as a number; undefined when there is none, or it is no plausible count. */
 function lastNumber(data: Buffer, key: Buffer): number | undefined {
   for (let found = data.lastIndexOf(key); found !== -1; found = found === 0 ? -1 : data.lastIndexOf(key, found - 1)) {
-    let at = valueStart(data, found + key.length);
-    if (at === -1) continue;
-    let value = 0;
-    const first = at;
-    for (; at < data.length && data[at]! >= 0x30 && data[at]! <= 0x39; at++) value = value * 10 + (data[at]! - 0x30);
-    if (at - first > MAX_COUNT_DIGITS) return undefined;
-    if (at > first) return value;
+    const value = countAt(data, found + key.length);
+    if (value !== null) return value;
   }
   return undefined;
+}
+
+/** The digits of the first `"name": 123` in `data`, as lastNumber reads them. */
+function firstNumber(data: Buffer, key: Buffer): number | undefined {
+  for (let found = data.indexOf(key); found !== -1; found = data.indexOf(key, found + 1)) {
+    const value = countAt(data, found + key.length);
+    if (value !== null) return value;
+  }
+  return undefined;
+}
+
+/** The count after a key that ends at `keyEnd`: null when no digits follow (look further), undefined when they are no plausible count. */
+function countAt(data: Buffer, keyEnd: number): number | undefined | null {
+  let at = valueStart(data, keyEnd);
+  if (at === -1) return null;
+  let value = 0;
+  const first = at;
+  for (; at < data.length && data[at]! >= 0x30 && data[at]! <= 0x39; at++) value = value * 10 + (data[at]! - 0x30);
+  if (at - first > MAX_COUNT_DIGITS) return undefined;
+  return at > first ? value : null;
 }
 
 /** The first `"name": "text"` in `data` whose text has no quote or backslash and is 1 to MODEL_MAX characters long. */

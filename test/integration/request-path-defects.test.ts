@@ -441,6 +441,7 @@ describe('a stream that ends without its end marker', () => {
     const sluice = await sluiceFor([{ name: 'whole', url: whole.url }]);
     expect(await anthropicTypes(sluice)).toEqual(['message_start', 'content_block_delta', 'content_block_delta', 'message_delta', 'message_stop']);
     expect(await onlyAccessLine(sluice)).toMatchObject({ status: 200, endpoint: 'whole', path: '/v1/messages' });
+    expect(await metric(sluice, 'sluice_tokens_total', { endpoint: 'whole', type: 'input' })).toBe(3);
     expect(await metric(sluice, 'sluice_tokens_total', { endpoint: 'whole', type: 'output' })).toBe(2);
     // Its first text delta is its first token.
     expect(await metric(sluice, 'sluice_time_to_first_token_seconds_count', { endpoint: 'whole' })).toBe(1);

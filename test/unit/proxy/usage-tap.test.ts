@@ -25,6 +25,17 @@ describe('UsageTap', () => {
     expect(tapOf(...events)).toEqual({ inputTokens: 6, outputTokens: 1, responseModel: 'gpt-x' });
   });
 
+  it('reads the Anthropic Messages API usage: input tokens from its first event, however long the stream, output tokens from its last', () => {
+    const send = (type: string, data: string) => `event: ${type}\ndata: {"type":"${type}"${data}}\n\n`;
+    const start = send('message_start', ',"message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"q:1","usage":{"input_tokens":25,"output_tokens":1}}');
+    const delta = send('content_block_delta', ',"index":0,"delta":{"type":"text_delta","text":"token"}');
+    const end = [send('content_block_stop', ',"index":0'), send('message_delta', ',"delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":120}'), send('message_stop', '')];
+    // 120 deltas of about 100 bytes: the first event is long gone from the 8 KiB tail.
+    expect(tapOf(start, ...Array.from({ length: 120 }, () => delta), ...end)).toEqual({ inputTokens: 25, outputTokens: 120, responseModel: 'q:1' });
+    // A short one has both in its tail.
+    expect(tapOf(start, delta, ...end)).toEqual({ inputTokens: 25, outputTokens: 120, responseModel: 'q:1' });
+  });
+
   it('ignores a count no request can have: a 310-digit one reads as Infinity, which a counter refuses', () => {
     const huge = '9'.repeat(310);
     expect(tapOf(`{"model":"m1","usage":{"prompt_tokens":${huge},"completion_tokens":3}}`)).toEqual({ inputTokens: undefined, outputTokens: 3, responseModel: 'm1' });
