@@ -15,8 +15,8 @@ const ROLE_END = '\u0000';
 const MESSAGE_END = '\u0001';
 
 /**
- * The prompt of an OpenAI (`messages` or `prompt`) or Ollama (`/api/chat` `messages`,
- * `/api/generate` `system` + `prompt`) body as routing sees it: chained hashes of fixed-size
+ * The prompt of an OpenAI (`messages` or `prompt`), Anthropic (`system` + `messages`) or Ollama
+ * (`/api/chat` `messages`, `/api/generate` `system` + `prompt`) body as routing sees it: chained hashes of fixed-size
  * blocks of the prompt text, system prompt and earlier turns included, so that two requests
  * sharing a prefix share their leading hashes, like the engines' own prefix-cache blocks
  * (vLLM hashes blocks of 16 tokens the same way, each including its predecessor). The model
@@ -43,7 +43,11 @@ export function promptBlocks(body: unknown, model: string | undefined, options: 
 export function promptText(body: unknown): string | undefined {
   if (!isRecord(body)) return undefined;
   if (Array.isArray(body.messages)) {
-    let text = '';
+    // The Anthropic Messages API's system prompt is a field of its own (a string or text blocks),
+    // and comes first in the prompt the engine builds: often the longest part, shared by every
+    // conversation of a client (a coding agent's instructions).
+    const system = contentText(body.system);
+    let text = system === '' ? '' : `system${ROLE_END}${system}${MESSAGE_END}`;
     for (const message of body.messages) {
       if (!isRecord(message)) continue;
       text += `${typeof message.role === 'string' ? message.role : ''}${ROLE_END}${contentText(message.content)}${MESSAGE_END}`;
@@ -56,7 +60,7 @@ export function promptText(body: unknown): string | undefined {
   return undefined;
 }
 
-/** A message's content: a string, or OpenAI's list of parts, of which the text parts count. */
+/** A message's content: a string, or a list of parts (OpenAI's, Anthropic's blocks), of which the text parts count. */
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';

@@ -29,6 +29,18 @@ describe('prompt blocks', () => {
     expect(promptBlocks({ prompt: 'x'.repeat(64) }, 'other', options)!.blocks[0]).not.toBe(a.blocks[0]);
   });
 
+  it("reads the Anthropic Messages API's system prompt first, as a string or as text blocks, and shares it across conversations", () => {
+    const messages = [{ role: 'user', content: [{ type: 'text', text: 'Fix the failing test.' }] }];
+    expect(promptText({ model: 'm', system, messages })).toBe(`system\u0000${system}\u0001user\u0000Fix the failing test.\u0001`);
+    expect(promptText({ model: 'm', system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }], messages })).toBe(promptText({ model: 'm', system, messages }));
+    // The same system prompt as a message of an OpenAI body reads the same.
+    expect(promptText({ messages: [{ role: 'system', content: system }, ...messages] })).toBe(promptText({ system, messages }));
+    const one = promptBlocks({ system, messages }, 'm', options)!;
+    const other = promptBlocks({ system, messages: [{ role: 'user', content: 'Explain this stack trace.' }] }, 'm', options)!;
+    expect(one.blocks[0]).toBe(other.blocks[0]);
+    expect(one.blocks[0]).not.toBe(promptBlocks({ messages }, 'm', options)!.blocks[0]);
+  });
+
   it('reads Ollama /api/generate (system + prompt) and /api/chat, and OpenAI completions', () => {
     expect(promptText({ model: 'm', system: 'S', prompt: 'P' })).toBe('system\u0000S\u0001P');
     expect(promptText({ model: 'm', prompt: 'P' })).toBe('P');
