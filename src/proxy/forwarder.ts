@@ -89,7 +89,7 @@ export class Forwarder {
       streamRequested: asksForStream(req.method, path, preq.json),
       tried: new Set(),
       attempts: 0,
-      prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }),
+      prompt: promptBlocks(preq.json, catalogModel, { blockChars: balancing.prefix.block_chars, maxBlocks }, path),
     };
     if (preq.model !== undefined && catalogModel === undefined) return this.#own.fail(req, res, state, this.#models.unknownModel(preq.model, flavour));
     const pool = catalogModel === undefined ? this.#deps.endpoints : this.#deps.catalog.endpointsFor(catalogModel);

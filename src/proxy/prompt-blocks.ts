@@ -15,8 +15,9 @@ const ROLE_END = '\u0000';
 const MESSAGE_END = '\u0001';
 
 /**
- * The prompt of an OpenAI (`messages` or `prompt`), Anthropic (`system` + `messages`) or Ollama
- * (`/api/chat` `messages`, `/api/generate` `system` + `prompt`) body as routing sees it: chained hashes of fixed-size
+ * The prompt of an OpenAI (`messages` or `prompt`; the Responses API's `instructions` + `input`
+ * on `path` `/v1/responses`), Anthropic (`system` + `messages`) or Ollama (`/api/chat`
+ * `messages`, `/api/generate` `system` + `prompt`) body as routing sees it: chained hashes of fixed-size
  * blocks of the prompt text, system prompt and earlier turns included, so that two requests
  * sharing a prefix share their leading hashes, like the engines' own prefix-cache blocks
  * (vLLM hashes blocks of 16 tokens the same way, each including its predecessor). The model
@@ -24,8 +25,8 @@ const MESSAGE_END = '\u0001';
  * hashed, except that a prompt shorter than a block is one block.
  * Returns undefined for bodies with no prompt (embeddings, unknown shapes).
  */
-export function promptBlocks(body: unknown, model: string | undefined, options: PromptBlockOptions): PromptFacts | undefined {
-  const text = promptText(body);
+export function promptBlocks(body: unknown, model: string | undefined, options: PromptBlockOptions, path = ''): PromptFacts | undefined {
+  const text = promptText(body, path);
   if (text === undefined || text.length === 0) return undefined;
   const blocks: number[] = [];
   const seed = model === undefined ? 0 : hashBlock(0, model, 0, model.length);
@@ -39,9 +40,15 @@ export function promptBlocks(body: unknown, model: string | undefined, options: 
   return { blocks, tokens: Math.ceil(text.length / CHARS_PER_TOKEN) };
 }
 
-/** The prompt as one string in conversation order, or undefined when the body has none. */
-export function promptText(body: unknown): string | undefined {
+const RESPONSES_PATH = '/v1/responses';
+
+/**
+ * The prompt as one string in conversation order, or undefined when the body has none. `path`
+ * tells a Responses API body (`input`) from an embeddings one, which has an `input` too.
+ */
+export function promptText(body: unknown, path = ''): string | undefined {
   if (!isRecord(body)) return undefined;
+  if (path === RESPONSES_PATH || path.startsWith(`${RESPONSES_PATH}?`)) return responsesText(body);
   if (Array.isArray(body.messages)) {
     // The Anthropic Messages API's system prompt is a field of its own (a string or text blocks),
     // and comes first in the prompt the engine builds: often the longest part, shared by every
@@ -58,6 +65,21 @@ export function promptText(body: unknown): string | undefined {
   if (typeof body.prompt === 'string') return system + body.prompt;
   if (Array.isArray(body.prompt) && typeof body.prompt[0] === 'string') return system + body.prompt[0];
   return undefined;
+}
+
+/**
+ * A Responses API prompt: its `instructions` (the system prompt), then its `input`, a user's
+ * text or a list of items (messages with a role; other items, such as a tool's output, have none).
+ */
+function responsesText(body: Record<string, unknown>): string | undefined {
+  let text = typeof body.instructions === 'string' && body.instructions !== '' ? `system${ROLE_END}${body.instructions}${MESSAGE_END}` : '';
+  if (typeof body.input === 'string') return `${text}user${ROLE_END}${body.input}${MESSAGE_END}`;
+  if (!Array.isArray(body.input)) return text === '' ? undefined : text;
+  for (const item of body.input) {
+    if (!isRecord(item)) continue;
+    text += `${typeof item.role === 'string' ? item.role : ''}${ROLE_END}${contentText(item.content ?? item.output)}${MESSAGE_END}`;
+  }
+  return text;
 }
 
 /** A message's content: a string, or a list of parts (OpenAI's, Anthropic's blocks), of which the text parts count. */

@@ -77,6 +77,28 @@ describe('inference-aware routing across real processes', () => {
     }
   });
 
+  it("prefix affinity holds a Responses API body's instructions and an Anthropic Messages body's system prompt to one endpoint", async () => {
+    const servers = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((id) => startModelServer(id, ['m:1'])));
+    const sluice = await startSluice((port) => config(port, servers, 'balancing:\n  strategy: prefix-aware\nproxy:\n  expose_route_headers: true', 'openai'));
+    await waitReady(sluice.url, 4, ['m:1']);
+    const route = async (path: string, body: Record<string, unknown>) => {
+      const res = await fetch(`${sluice.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm:1', ...body }) });
+      await res.text();
+      return { endpoint: res.headers.get('x-sluice-endpoint'), route: res.headers.get('x-sluice-route') };
+    };
+    const chosen = new Set<string>();
+    for (let tenant = 0; tenant < 6; tenant++) {
+      const responses = await route('/v1/responses', { instructions: tenantPrompt(tenant), input: 'first question' });
+      expect(responses.route).toBe('prefix_hash');
+      expect(await route('/v1/responses', { instructions: tenantPrompt(tenant), input: [{ role: 'user', content: 'a follow-up from someone else' }] })).toEqual({ endpoint: responses.endpoint, route: 'prefix_match' });
+      const messages = await route('/v1/messages', { max_tokens: 2, system: [{ type: 'text', text: tenantPrompt(100 + tenant) }], messages: [{ role: 'user', content: 'first question' }] });
+      expect(messages.route).toBe('prefix_hash');
+      expect(await route('/v1/messages', { max_tokens: 2, system: tenantPrompt(100 + tenant), messages: [{ role: 'user', content: 'a follow-up from someone else' }] })).toEqual({ endpoint: messages.endpoint, route: 'prefix_match' });
+      chosen.add(responses.endpoint!).add(messages.endpoint!);
+    }
+    expect(chosen.size).toBeGreaterThan(1);
+  });
+
   it('a prefix-heavy workload gets a higher backend prefix-cache hit rate through prefix-aware than through round-robin', async () => {
     const sim = { ENGINE: 'sim', PREFILL_MS_PER_TOKEN: '0.05', DECODE_MS_PER_STEP: '2' };
     // Five tenants over three engines: round-robin sends a tenant's next turn to another engine

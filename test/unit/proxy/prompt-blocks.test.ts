@@ -41,6 +41,15 @@ describe('prompt blocks', () => {
     expect(one.blocks[0]).not.toBe(promptBlocks({ messages }, 'm', options)!.blocks[0]);
   });
 
+  it("reads the Responses API's instructions and input on its path, and nothing of an embeddings body's input", () => {
+    expect(promptText({ model: 'm', instructions: system, input: 'Where is my order?' }, '/v1/responses')).toBe(promptText({ messages: [{ role: 'system', content: system }, { role: 'user', content: 'Where is my order?' }] }));
+    const items = [{ role: 'user', content: [{ type: 'input_text', text: 'a' }] }, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'b' }] }, { type: 'function_call_output', call_id: 'c1', output: 'c' }];
+    expect(promptText({ input: items }, '/v1/responses?x=1')).toBe('user\u0000a\u0001assistant\u0000b\u0001\u0000c\u0001');
+    expect(promptText({ instructions: 'S' }, '/v1/responses')).toBe('system\u0000S\u0001');
+    expect(promptText({ previous_response_id: 'resp_1' }, '/v1/responses')).toBeUndefined();
+    expect(promptText({ input: 'embed me' }, '/v1/embeddings')).toBeUndefined();
+  });
+
   it('reads Ollama /api/generate (system + prompt) and /api/chat, and OpenAI completions', () => {
     expect(promptText({ model: 'm', system: 'S', prompt: 'P' })).toBe('system\u0000S\u0001P');
     expect(promptText({ model: 'm', prompt: 'P' })).toBe('P');
