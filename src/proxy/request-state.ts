@@ -68,7 +68,7 @@ export { CLIENT_CLOSED } from '../telemetry/index.js';
 
 /** The GenAI operation a path performs (span names and attributes). */
 export function operationName(path: string): string {
-  if (path.startsWith('/v1/chat/completions') || path.startsWith('/api/chat')) return 'chat';
+  if (path.startsWith('/v1/chat/completions') || path.startsWith('/api/chat') || path === '/v1/messages' || path.startsWith('/v1/messages?')) return 'chat';
   if (path.startsWith('/v1/completions') || path.startsWith('/api/generate')) return 'text_completion';
   if (path.startsWith('/v1/embeddings') || path.startsWith('/api/embed')) return 'embeddings';
   return 'proxy';

@@ -3,13 +3,15 @@ import type { GapObserver } from '../telemetry/index.js';
 
 // JSON keys under which OpenAI (chat `content`, completions `text`, tool call `arguments`, the
 // Responses API's string `delta`), reasoning models (vLLM and DeepSeek `reasoning_content`,
-// `reasoning`) and Ollama (`response`, chat `content`, `thinking`) stream generated text, with
-// and without a space after the colon; a value counts when it is a non-empty string. (Chat's
-// `delta` is an object, never a string.)
-const STRING_KEYS = ['content', 'text', 'response', 'arguments', 'delta', 'reasoning_content', 'reasoning', 'thinking'].flatMap((k) => [`"${k}":"`, `"${k}": "`]);
+// `reasoning`), Ollama (`response`, chat `content`, `thinking`) and the Anthropic Messages API
+// (`text`, `thinking`, a tool call's `partial_json`) stream generated text, with and without a
+// space after the colon; a value counts when it is a non-empty string. (Chat's `delta` is an
+// object, never a string.)
+const STRING_KEYS = ['content', 'text', 'response', 'arguments', 'delta', 'reasoning_content', 'reasoning', 'thinking', 'partial_json'].flatMap((k) => [`"${k}":"`, `"${k}": "`]);
 // A tool call's first chunk (OpenAI's carries the function name, Ollama's the whole call): a
-// non-empty `tool_calls` array counts whatever follows.
-const OPENING_KEYS = ['"tool_calls":[{', '"tool_calls": [{'];
+// non-empty `tool_calls` array counts whatever follows; so does an Anthropic tool call's opening
+// block, which carries its name.
+const OPENING_KEYS = ['"tool_calls":[{', '"tool_calls": [{', '"type":"tool_use"', '"type": "tool_use"'];
 const KEYS = [...STRING_KEYS.map((k) => ({ key: Buffer.from(k), string: true })), ...OPENING_KEYS.map((k) => ({ key: Buffer.from(k), string: false }))];
 /** The longest key: how much of a chunk's end is kept to find a key split across two chunks. */
 const LONGEST_KEY = Math.max(...KEYS.map((k) => k.key.length));

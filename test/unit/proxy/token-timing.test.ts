@@ -123,6 +123,17 @@ describe('first token of reasoning models and tool calls', () => {
     expect(carriesContent(Buffer.from('{"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"city":"Oslo"}}}]},"done":false}\n'))).toBe(true);
     expect(carriesContent(Buffer.from('data: {"choices":[{"delta":{"tool_calls":[]}}]}\n\n'))).toBe(false);
   });
+
+  it('an Anthropic Messages stream: its tool call opens with the name, then streams its input; text and thinking deltas count, an empty opening text block does not', () => {
+    const event = (type: string, data: string) => Buffer.from(`event: ${type}\ndata: {"type":"${type}",${data}}\n\n`);
+    expect(carriesContent(event('content_block_start', '"index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}'))).toBe(true);
+    expect(carriesContent(event('content_block_delta', '"index":0,"delta":{"type":"input_json_delta","partial_json":"{\\"city\\": "}'))).toBe(true);
+    expect(carriesContent(event('content_block_delta', '"index":0,"delta":{"type":"input_json_delta","partial_json":""}'))).toBe(false);
+    expect(carriesContent(event('content_block_delta', '"index":0,"delta":{"type":"thinking_delta","thinking":"Let me"}'))).toBe(true);
+    expect(carriesContent(event('content_block_start', '"index":0,"content_block":{"type":"text","text":""}'))).toBe(false);
+    expect(carriesContent(event('message_start', '"message":{"id":"msg_1","type":"message","role":"assistant","content":[],"usage":{"input_tokens":3}}'))).toBe(false);
+    expect(carriesContent(event('ping', '"x":1'))).toBe(false);
+  });
 });
 
 describe('gaps between tokens', () => {
