@@ -81,10 +81,14 @@ export class SluiceError extends Error {
 }
 
 /** Which API shape a client on this path expects its errors in. */
-export type ApiFlavour = 'openai' | 'ollama';
+export type ApiFlavour = 'openai' | 'ollama' | 'anthropic';
+
+const ANTHROPIC_PATH = '/v1/messages';
 
 export function apiFlavour(path: string): ApiFlavour {
-  return path.startsWith('/api/') ? 'ollama' : 'openai';
+  if (path.startsWith('/api/')) return 'ollama';
+  if (path.startsWith(ANTHROPIC_PATH) && (path.length === ANTHROPIC_PATH.length || path[ANTHROPIC_PATH.length] === '/' || path[ANTHROPIC_PATH.length] === '?')) return 'anthropic';
+  return 'openai';
 }
 
 const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
@@ -108,9 +112,33 @@ const OPENAI_TYPES: Partial<Record<SluiceErrorCode, string>> = {
   too_many_pipelined: 'requests',
 };
 
-/** Body of an error as the client's API would write it: OpenAI `{error:{...}}` or Ollama `{error:"..."}`. */
+/** The Anthropic Messages API's error types, by status (its SDK picks its error classes by status, and shows the type). */
+function anthropicType(status: number): string {
+  switch (status) {
+    case 401:
+      return 'authentication_error';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 413:
+      return 'request_too_large';
+    case 429:
+      return 'rate_limit_error';
+    case 503:
+      return 'overloaded_error';
+    default:
+      return status < 500 ? 'invalid_request_error' : 'api_error';
+  }
+}
+
+/**
+ * Body of an error as the client's API would write it: OpenAI `{error:{...}}`, Ollama
+ * `{error:"..."}` or Anthropic `{type:"error",error:{type,message}}`.
+ */
 export function errorBody(err: SluiceError, flavour: ApiFlavour): Record<string, unknown> {
   if (flavour === 'ollama') return { error: err.message };
+  if (flavour === 'anthropic') return { type: 'error', error: { type: anthropicType(err.status), message: err.message } };
   return {
     error: {
       message: err.message,

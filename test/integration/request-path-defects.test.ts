@@ -744,3 +744,23 @@ describe('a retried status whose body never ends', () => {
     }
   });
 });
+
+describe("Sluice's own errors on the Anthropic Messages API", () => {
+  it('are in its shape: an unknown model, a malformed body, a body too large', async () => {
+    const b = await backend(ok);
+    const sluice = await sluiceFor([{ name: 'a', url: b.url }], 'limits:\n  max_body: 1KiB');
+    const messages = (body: string) => post(sluice, '/v1/messages', body, { 'anthropic-version': '2023-06-01' });
+    const cases: Array<[string, number, string]> = [
+      ['{"model":"nope:1","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}', 404, 'not_found_error'],
+      ['{"model":', 400, 'invalid_request_error'],
+      [`{"model":"t:1","max_tokens":8,"messages":[{"role":"user","content":"${'x'.repeat(2048)}"}]}`, 413, 'request_too_large'],
+    ];
+    for (const [body, status, type] of cases) {
+      const res = await messages(body);
+      expect(res.status, body.slice(0, 20)).toBe(status);
+      const error = (await res.json()) as { type: string; error: { type: string; message: string } };
+      expect(error).toMatchObject({ type: 'error', error: { type } });
+      expect(error.error.message.length).toBeGreaterThan(0);
+    }
+  });
+});
