@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { API, isApi, isApiOrUnder } from './api-paths.js';
 import { isEncoded } from './token-timing.js';
 
 /**
@@ -13,10 +14,8 @@ import { isEncoded } from './token-timing.js';
  */
 export type EndMarker = 'openai' | 'ollama' | 'responses' | 'anthropic';
 
-const OPENAI_PATHS = ['/v1/chat/completions', '/v1/completions'];
-const OLLAMA_PATHS = ['/api/chat', '/api/generate'];
-const RESPONSES_PATH = '/v1/responses';
-const ANTHROPIC_PATH = '/v1/messages';
+const OPENAI_PATHS = [API.openaiChat, API.openaiCompletions];
+const OLLAMA_PATHS = [API.ollamaChat, API.ollamaGenerate];
 
 /**
  * The end marker a response must carry to be whole, by the request's path and the response's
@@ -27,17 +26,13 @@ export function expectedEndMarker(path: string, headers: IncomingHttpHeaders): E
   if (isEncoded(headers)) return undefined;
   const type = headers['content-type'] ?? '';
   if (type.includes('text/event-stream')) {
-    if (OPENAI_PATHS.some((p) => isPath(path, p))) return 'openai';
+    if (OPENAI_PATHS.some((p) => isApiOrUnder(path, p))) return 'openai';
     // Not the paths under it (`/v1/messages/count_tokens`, `/v1/messages/batches`), which stream nothing.
-    if (path === ANTHROPIC_PATH || (path.startsWith(ANTHROPIC_PATH) && path[ANTHROPIC_PATH.length] === '?')) return 'anthropic';
+    if (isApi(path, API.anthropicMessages)) return 'anthropic';
     return isResponseStream(path) ? 'responses' : undefined;
   }
-  if (type.includes('ndjson')) return OLLAMA_PATHS.some((p) => isPath(path, p)) ? 'ollama' : undefined;
+  if (type.includes('ndjson')) return OLLAMA_PATHS.some((p) => isApiOrUnder(path, p)) ? 'ollama' : undefined;
   return undefined;
-}
-
-function isPath(path: string, api: string): boolean {
-  return path === api || (path.startsWith(api) && (path[api.length] === '?' || path[api.length] === '/'));
 }
 
 /**
@@ -46,9 +41,9 @@ function isPath(path: string, api: string): boolean {
  * under a response (`/v1/responses/{id}/input_items`), which stream nothing of the kind.
  */
 function isResponseStream(path: string): boolean {
-  if (!isPath(path, RESPONSES_PATH)) return false;
+  if (!isApiOrUnder(path, API.responses)) return false;
   const query = path.indexOf('?');
-  const rest = path.slice(RESPONSES_PATH.length, query === -1 ? path.length : query);
+  const rest = path.slice(API.responses.length, query === -1 ? path.length : query);
   return rest === '' || (rest.length > 1 && rest.indexOf('/', 1) === -1);
 }
 
@@ -57,7 +52,7 @@ const OLLAMA_DONE = [Buffer.from('"done":true'), Buffer.from('"done": true')];
 const NEWLINE = 0x0a;
 
 /** Whether `marker` is a closing event, read in the first bytes of a stream's last event as well (see LastEventHead). */
-export function closesWithEvent(marker: EndMarker): boolean {
+export function closesWithEvent(marker: EndMarker): marker is keyof typeof CLOSING {
   return marker in CLOSING;
 }
 
@@ -72,7 +67,7 @@ export function endsWithMarker(tail: Buffer, marker: EndMarker, lastEventHead?: 
   if (end === 0) return false;
   if (marker === 'openai') return end >= DONE.length && tail.subarray(end - DONE.length, end).equals(DONE);
   // The closing event must have ended (at a blank line): an event the stream stops within is never dispatched to the client.
-  if (marker === 'responses' || marker === 'anthropic') return endsWithBlankLine(tail) && isClosingEvent(CLOSING[marker], lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
+  if (closesWithEvent(marker)) return endsWithBlankLine(tail) && isClosingEvent(CLOSING[marker], lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
   // The last line: from the newline before it (if the tail holds one) to its end.
   const start = tail.lastIndexOf(NEWLINE, end - 1) + 1;
   const line = tail.subarray(start, end);

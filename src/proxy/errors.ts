@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { API, isApiOrUnder } from './api-paths.js';
 
 export type SluiceErrorCode =
   | 'model_not_found'
@@ -83,11 +84,9 @@ export class SluiceError extends Error {
 /** Which API shape a client on this path expects its errors in. */
 export type ApiFlavour = 'openai' | 'ollama' | 'anthropic';
 
-const ANTHROPIC_PATH = '/v1/messages';
-
 export function apiFlavour(path: string): ApiFlavour {
   if (path.startsWith('/api/')) return 'ollama';
-  if (path.startsWith(ANTHROPIC_PATH) && (path.length === ANTHROPIC_PATH.length || path[ANTHROPIC_PATH.length] === '/' || path[ANTHROPIC_PATH.length] === '?')) return 'anthropic';
+  if (isApiOrUnder(path, API.anthropicMessages)) return 'anthropic';
   return 'openai';
 }
 

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { API, isApi } from './api-paths.js';
 import { isEncoded, isStreamed } from './token-timing.js';
 
 /** Ollama's generation paths, which stream unless the body says `"stream": false`. */
-const OLLAMA_STREAMING = ['/api/chat', '/api/generate'];
+const OLLAMA_STREAMING = [API.ollamaChat, API.ollamaGenerate];
 
 /**
  * Whether a request asks for a streamed answer (SSE or Ollama NDJSON): a POST (every generation
@@ -12,7 +13,7 @@ const OLLAMA_STREAMING = ['/api/chat', '/api/generate'];
 export function asksForStream(method: string | undefined, path: string, json: unknown): boolean {
   if (method !== 'POST') return false;
   const flag = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as { stream?: unknown }).stream : undefined;
-  if (OLLAMA_STREAMING.some((p) => path === p || path.startsWith(`${p}?`))) return flag !== false;
+  if (OLLAMA_STREAMING.some((p) => isApi(path, p))) return flag !== false;
   return flag === true;
 }
 

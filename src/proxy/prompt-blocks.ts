@@ -1,4 +1,5 @@
 import { hashBlock, type PromptFacts } from '../balancing/index.js';
+import { API, isApi } from './api-paths.js';
 
 /** Characters per token assumed when estimating a prompt's tokens (about right for English). */
 export const CHARS_PER_TOKEN = 4;
@@ -40,15 +41,13 @@ export function promptBlocks(body: unknown, model: string | undefined, options: 
   return { blocks, tokens: Math.ceil(text.length / CHARS_PER_TOKEN) };
 }
 
-const RESPONSES_PATH = '/v1/responses';
-
 /**
  * The prompt as one string in conversation order, or undefined when the body has none. `path`
  * tells a Responses API body (`input`) from an embeddings one, which has an `input` too.
  */
 export function promptText(body: unknown, path = ''): string | undefined {
   if (!isRecord(body)) return undefined;
-  if (path === RESPONSES_PATH || path.startsWith(`${RESPONSES_PATH}?`)) return responsesText(body);
+  if (isApi(path, API.responses)) return responsesText(body);
   if (Array.isArray(body.messages)) {
     // The Anthropic Messages API's system prompt is a field of its own (a string or text blocks),
     // and comes first in the prompt the engine builds: often the longest part, shared by every

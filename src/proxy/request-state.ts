@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import type { PromptFacts, RouteDecision } from '../balancing/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { FailureReason } from '../telemetry/index.js';
+import { API, isApi } from './api-paths.js';
 import type { ApiFlavour } from './errors.js';
 
 /** A client request once its body has been read; what every attempt replays. */
@@ -68,7 +69,7 @@ export { CLIENT_CLOSED } from '../telemetry/index.js';
 
 /** The GenAI operation a path performs (span names and attributes). */
 export function operationName(path: string): string {
-  if (path.startsWith('/v1/chat/completions') || path.startsWith('/api/chat') || path === '/v1/messages' || path.startsWith('/v1/messages?')) return 'chat';
+  if (path.startsWith(API.openaiChat) || path.startsWith(API.ollamaChat) || isApi(path, API.anthropicMessages)) return 'chat';
   if (path.startsWith('/v1/completions') || path.startsWith('/api/generate')) return 'text_completion';
   if (path.startsWith('/v1/embeddings') || path.startsWith('/api/embed')) return 'embeddings';
   return 'proxy';

@@ -1,0 +1,23 @@
+/**
+ * The API paths whose bodies and streams Sluice reads (beyond forwarding them), and how a
+ * request's path is matched against them: with or without a query, and, where said, the paths
+ * under them.
+ */
+export const API = {
+  openaiChat: '/v1/chat/completions',
+  openaiCompletions: '/v1/completions',
+  responses: '/v1/responses',
+  anthropicMessages: '/v1/messages',
+  ollamaChat: '/api/chat',
+  ollamaGenerate: '/api/generate',
+} as const;
+
+/** `path` is `api` itself, with or without a query. */
+export function isApi(path: string, api: string): boolean {
+  return path.startsWith(api) && (path.length === api.length || path[api.length] === '?');
+}
+
+/** `path` is `api`, or a path under it (`api/...`), with or without a query. */
+export function isApiOrUnder(path: string, api: string): boolean {
+  return path.startsWith(api) && (path.length === api.length || path[api.length] === '?' || path[api.length] === '/');
+}
