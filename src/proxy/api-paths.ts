@@ -12,6 +12,17 @@ export const API = {
   ollamaGenerate: '/api/generate',
 } as const;
 
+/**
+ * Paths that count a prompt's tokens without generating (the Messages API's `count_tokens`, the
+ * Responses API's `input_tokens`): their answers carry an `input_tokens` that no model consumed.
+ */
+const TOKEN_COUNTING = [`${API.anthropicMessages}/count_tokens`, `${API.responses}/input_tokens`];
+
+/** Whether `path` only counts tokens (see TOKEN_COUNTING). */
+export function countsTokensOnly(path: string): boolean {
+  return TOKEN_COUNTING.some((api) => isApi(path, api));
+}
+
 /** `path` is `api` itself, with or without a query. */
 export function isApi(path: string, api: string): boolean {
   return path.startsWith(api) && (path.length === api.length || path[api.length] === '?');

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SluiceConfig } from '../config/index.js';
 import { traceIds, type Logger, type SluiceMetrics } from '../telemetry/index.js';
 import { cutCause, type Attempt, type AttemptVerdict } from './attempt.js';
+import { countsTokensOnly } from './api-paths.js';
 import { closesWithEvent, endsWithMarker, expectedEndMarker } from './end-marker.js';
 import { responseHeaders } from './headers.js';
 import { endResponseSpan, type RequestObserver } from './observe.js';
@@ -79,7 +80,8 @@ export class Responder {
     if (streamed.outcome === 'cut_before_body') return attempt.cutBeforeBody(req, canRetry, streamed.timedOut);
     attempt.release();
     attempt.recordResponse(status, streamed);
-    const usage = tap.result();
+    // A token count's answer holds the prompt's tokens, which no generation consumed.
+    const usage = countsTokensOnly(req.url ?? '') ? {} : tap.result();
     endResponseSpan(attempt.span, status, streamed.outcome, usage);
     const [code, error] = endCode(status, streamed);
     if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: cutCause(streamed), bytes: streamed.bytes });

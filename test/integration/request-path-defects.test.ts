@@ -764,3 +764,23 @@ describe("Sluice's own errors on the Anthropic Messages API", () => {
     }
   });
 });
+
+describe('token counting endpoints', () => {
+  it("a count of a prompt's tokens is not counted as tokens consumed; a generation's usage still is", async () => {
+    const b = await backend((req, res) => {
+      const body = req.url!.startsWith('/v1/responses/input_tokens') ? '{"object":"response.input_tokens","input_tokens":42}' : req.url!.startsWith('/v1/messages/count_tokens') ? '{"input_tokens":42}' : '{"id":"c","object":"chat.completion","model":"t:1","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}';
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    const sluice = await sluiceFor([{ name: 'a', url: b.url }]);
+    const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    expect((await client.responses.inputTokens.count({ model: 't:1', input: 'hi' })).input_tokens).toBe(42);
+    const counted = await post(sluice, '/v1/messages/count_tokens', '{"model":"t:1","messages":[{"role":"user","content":"hi"}]}', { 'anthropic-version': '2023-06-01' });
+    expect(await counted.json()).toEqual({ input_tokens: 42 });
+    await waitFor(() => accessLines(sluice).length === 2, 5000, 'two access lines');
+    expect(await metric(sluice, 'sluice_tokens_total', { endpoint: 'a', type: 'input' })).toBe(0);
+    await client.chat.completions.create({ model: 't:1', messages: [{ role: 'user', content: 'hi' }] });
+    await waitFor(() => accessLines(sluice).length === 3, 5000, 'three access lines');
+    expect(await metric(sluice, 'sluice_tokens_total', { endpoint: 'a', type: 'input' })).toBe(5);
+    expect(await metric(sluice, 'sluice_tokens_total', { endpoint: 'a', type: 'output' })).toBe(1);
+  });
+});
