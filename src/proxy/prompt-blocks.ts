@@ -1,5 +1,5 @@
 import { hashBlock, type PromptFacts } from '../balancing/index.js';
-import { API, isApi } from './api-paths.js';
+import { API, countsTokensOnly, isApi } from './api-paths.js';
 
 /** Characters per token assumed when estimating a prompt's tokens (about right for English). */
 export const CHARS_PER_TOKEN = 4;
@@ -43,10 +43,12 @@ export function promptBlocks(body: unknown, model: string | undefined, options: 
 
 /**
  * The prompt as one string in conversation order, or undefined when the body has none. `path`
- * tells a Responses API body (`input`) from an embeddings one, which has an `input` too.
+ * tells a Responses API body (`input`) from an embeddings one, which has an `input` too, and a
+ * token count from a generation: a count prefills nothing, so it claims no cache blocks and adds
+ * no load.
  */
 export function promptText(body: unknown, path = ''): string | undefined {
-  if (!isRecord(body)) return undefined;
+  if (!isRecord(body) || countsTokensOnly(path)) return undefined;
   if (isApi(path, API.responses)) return responsesText(body);
   if (Array.isArray(body.messages)) {
     // The Anthropic Messages API's system prompt is a field of its own (a string or text blocks),

@@ -48,6 +48,9 @@ describe('prompt blocks', () => {
     expect(promptText({ instructions: 'S' }, '/v1/responses')).toBe('system\u0000S\u0001');
     expect(promptText({ previous_response_id: 'resp_1' }, '/v1/responses')).toBeUndefined();
     expect(promptText({ input: 'embed me' }, '/v1/embeddings')).toBeUndefined();
+    // A token count prefills nothing: no prompt to route by.
+    expect(promptText({ input: 'count me' }, '/v1/responses/input_tokens')).toBeUndefined();
+    expect(promptText({ system, messages: [{ role: 'user', content: 'count me' }] }, '/v1/messages/count_tokens')).toBeUndefined();
   });
 
   it('reads Ollama /api/generate (system + prompt) and /api/chat, and OpenAI completions', () => {
