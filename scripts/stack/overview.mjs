@@ -196,7 +196,7 @@ function endpoints() {
     }),
     timeseries({
       title: 'Failures by reason',
-      description: 'Failed upstream attempts per second, by endpoint and reason (connect_error, timeout, reset, protocol_error, http_5xx, http_429, stream_cut, first_token_timeout).',
+      description: 'Failed upstream attempts per second, by endpoint and reason (connect_error, timeout, reset, protocol_error, http_5xx, http_429, stream_cut, first_token_timeout, stream_error).',
       unit: 'ops',
       stack: true,
       targets: [target(`sum by (endpoint, reason) (${rate('sluice_endpoint_failures_total', ...ENDPOINT)})`, '{{endpoint}} {{reason}}')],

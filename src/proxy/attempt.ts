@@ -195,12 +195,21 @@ export class Attempt {
     this.span.setAttribute('error.type', 'internal').setStatus({ code: SpanStatusCode.ERROR, message: error.message }).end();
   }
 
-  /** Feeds the endpoint with how a response that reached the client ended. */
-  recordResponse(status: number, streamed: StreamOutcome): void {
+  /**
+   * Feeds the endpoint with how a response that reached the client ended; `errorEvent`: a whole
+   * stream that ended with an error event (see endedWithError), a failure of the backend's.
+   */
+  recordResponse(status: number, streamed: StreamOutcome, errorEvent = false): void {
     const { endpoint } = this;
     const { metrics } = this.#deps;
     switch (streamed.outcome) {
       case 'complete':
+        if (errorEvent) {
+          // The backend answered, and then failed: not a lost connection.
+          this.#recordFailure('stream_error', 'backend ended the stream with an error event', undefined, false);
+          metrics.attemptFailed(endpoint.name, 'stream_error', false);
+          return;
+        }
         if (status >= 500) this.#recordFailure('http_5xx', `HTTP ${status}`, status);
         else if (status === 429) this.#recordFailure('http_429', 'HTTP 429', status);
         else {

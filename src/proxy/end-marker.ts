@@ -51,6 +51,30 @@ const DONE = Buffer.from('[DONE]');
 const OLLAMA_DONE = [Buffer.from('"done":true'), Buffer.from('"done": true')];
 const NEWLINE = 0x0a;
 
+/**
+ * Whether a whole stream (see endsWithMarker) ended by reporting an error rather than an answer:
+ * the Responses API's `response.failed` or `error`, the Messages API's `error`, or, before
+ * `data: [DONE]`, an OpenAI-style chunk that is an error object (`{"error": ...}`, as vLLM sends
+ * when generation fails mid-stream, or `{"object": "error", ...}`). The client's SDK raises it.
+ */
+export function endedWithError(tail: Buffer, marker: EndMarker, lastEventHead?: Buffer): boolean {
+  if (closesWithEvent(marker)) {
+    let end = tail.length;
+    while (end > 0 && isSpace(tail[end - 1]!)) end--;
+    return isClosingEvent(FAILING[marker], lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
+  }
+  if (marker !== 'openai') return false;
+  const done = tail.lastIndexOf(DONE);
+  if (done === -1) return false;
+  // The events before the one carrying [DONE], and of them the last.
+  const before = tail.toString('latin1', 0, tail.lastIndexOf(NEWLINE, done) + 1).trimEnd();
+  const previous = before.slice(Math.max(before.lastIndexOf('\n\n'), before.lastIndexOf('\n\r\n')) + 1);
+  return ERROR_CHUNK.test(previous);
+}
+
+/** An SSE event whose data is an error object: `{"error": ...}` or `{"object": "error", ...}` as its first member. */
+const ERROR_CHUNK = /^data: ?\{\s*("error"\s*:|"object"\s*:\s*"error")/m;
+
 /** Whether `marker` is a closing event, read in the first bytes of a stream's last event as well (see LastEventHead). */
 export function closesWithEvent(marker: EndMarker): marker is keyof typeof CLOSING {
   return marker in CLOSING;
@@ -83,6 +107,13 @@ const CLOSING = {
   responses: { event: /^event: ?(response\.(completed|incomplete|failed)|error)\r?$/m, type: /"type" ?: ?"(response\.(completed|incomplete|failed)|error)"/ },
   anthropic: { event: /^event: ?(message_stop|error)\r?$/m, type: /"type" ?: ?"(message_stop|error)"/ },
 } as const;
+
+/** Of the closing events, those that report a failure rather than an answer. */
+const FAILING: Record<keyof typeof CLOSING, { readonly event: RegExp; readonly type: RegExp }> = {
+  responses: { event: /^event: ?(response\.failed|error)\r?$/m, type: /"type" ?: ?"(response\.failed|error)"/ },
+  anthropic: { event: /^event: ?error\r?$/m, type: /"type" ?: ?"error"/ },
+};
+
 /** How far from the end of the body the last event's `type` is looked for, when it is written after its other fields. */
 const CLOSING_TYPE_WINDOW = 128;
 

@@ -112,7 +112,7 @@ export class RequestObserver {
 }
 
 /** Puts what the response said (usage, status, how the stream ended) on the attempt's span and ends it. */
-export function endResponseSpan(span: Span, status: number, streamed: StreamOutcome['outcome'], usage: Usage): void {
+export function endResponseSpan(span: Span, status: number, streamed: StreamOutcome['outcome'] | 'stream_error', usage: Usage): void {
   if (usage.inputTokens !== undefined) span.setAttribute('gen_ai.usage.input_tokens', usage.inputTokens);
   if (usage.outputTokens !== undefined) span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens);
   if (usage.responseModel) span.setAttribute('gen_ai.response.model', usage.responseModel);

@@ -3,7 +3,7 @@ import type { SluiceConfig } from '../config/index.js';
 import { traceIds, type Logger, type SluiceMetrics } from '../telemetry/index.js';
 import { cutCause, type Attempt, type AttemptVerdict } from './attempt.js';
 import { countsTokensOnly } from './api-paths.js';
-import { closesWithEvent, endsWithMarker, expectedEndMarker } from './end-marker.js';
+import { closesWithEvent, endedWithError, endsWithMarker, expectedEndMarker } from './end-marker.js';
 import { responseHeaders } from './headers.js';
 import { endResponseSpan, type RequestObserver } from './observe.js';
 import { CLIENT_CLOSED, withOwnHeaders, type RequestState } from './request-state.js';
@@ -79,19 +79,22 @@ export class Responder {
     if (streamed.outcome === 'cut_before_first_token') return attempt.cutBeforeFirstToken(req, canRetry, streamed.timedOut);
     if (streamed.outcome === 'cut_before_body') return attempt.cutBeforeBody(req, canRetry, streamed.timedOut);
     attempt.release();
-    attempt.recordResponse(status, streamed);
+    // A whole stream that ended with an error event failed, though it reached the client whole.
+    const errorEvent = marker !== undefined && streamed.outcome === 'complete' && endedWithError(tap.lastBytes(), marker, tap.lastEventHead());
+    attempt.recordResponse(status, streamed, errorEvent);
     // A token count's answer holds the prompt's tokens, which no generation consumed.
     const usage = countsTokensOnly(req.url ?? '') ? {} : tap.result();
-    endResponseSpan(attempt.span, status, streamed.outcome, usage);
-    const [code, error] = endCode(status, streamed);
+    endResponseSpan(attempt.span, status, errorEvent ? 'stream_error' : streamed.outcome, usage);
+    const [code, error] = errorEvent ? [STREAM_ERROR_CODE, 'stream_error'] : endCode(status, streamed);
     if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: cutCause(streamed), bytes: streamed.bytes });
+    if (errorEvent) this.#deps.logger.warn('stream ended with an error event', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, bytes: streamed.bytes });
     // An error body is no token: counted, a backend failing fast would look like a fast one.
     // Streamed or not as TokenTiming took it (the response's content type): the `stream` label of the observation.
     const answered = status >= 200 && status <= 299;
     const stream = timing.streamed;
     const ttft = timing.firstTokenAt === undefined || !answered ? undefined : { ms: timing.firstTokenAt - startedAt, streamed: stream };
-    // A stream that ended before its first token, cut or left: the wait has no time to first token, and is counted apart.
-    const firstTokenMissed = answered && timing.firstTokenAt === undefined && streamed.outcome !== 'complete' && stream;
+    // A stream that ended before its first token, cut, left or failed with an error event: the wait has no time to first token, and is counted apart.
+    const firstTokenMissed = answered && timing.firstTokenAt === undefined && (streamed.outcome !== 'complete' || errorEvent) && stream;
     // Sluice's own time; a retried request's also holds its failed attempts, and a request that
     // waited its wait: only first attempts of requests that did not wait count. The body's
     // upload is the client's time, not Sluice's (as a slow reader's is not the backend's).
@@ -114,6 +117,9 @@ export class Responder {
     res.writeHead(status, headers);
   }
 }
+
+/** The status a stream that ended with an error event is counted and logged with: the backend failed, as for a cut stream. */
+const STREAM_ERROR_CODE = 502;
 
 /**
  * The status a finished response is counted and logged with: a stream the backend cut is a

@@ -784,3 +784,29 @@ describe('token counting endpoints', () => {
     expect(await metric(sluice, 'sluice_tokens_total', { endpoint: 'a', type: 'output' })).toBe(1);
   });
 });
+
+describe('a stream that ends with an error event', () => {
+  it("is counted as the backend's failure (stream_error), not a 200; the client gets the error the backend sent", async () => {
+    const b = await backend((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"t:1","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n');
+      // What vLLM sends when generation fails mid-stream, then [DONE].
+      res.write('data: {"error": {"message": "engine died", "type": "InternalServerError", "param": null, "code": 500}}\n\n');
+      res.end('data: [DONE]\n\n');
+    });
+    const sluice = await sluiceFor([{ name: 'failing', url: b.url }]);
+    const client = new OpenAI({ baseURL: `${sluice.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    let text = '';
+    await expect(
+      (async () => {
+        for await (const chunk of await client.chat.completions.create({ model: 't:1', messages: [{ role: 'user', content: 'hi' }], stream: true })) text += chunk.choices[0]?.delta?.content ?? '';
+      })(),
+    ).rejects.toThrow('engine died');
+    expect(text).toBe('a');
+    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
+    expect(accessLines(sluice)[0]).toMatchObject({ status: 502, error: 'stream_error', endpoint: 'failing' });
+    expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'failing', reason: 'stream_error' })).toBe(1);
+    expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'failing', code: '200' })).toBe(0);
+    expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'failing', code: '502' })).toBe(1);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endsWithMarker, expectedEndMarker, LastEventHead } from '../../../src/proxy/end-marker.js';
+import { endedWithError, endsWithMarker, expectedEndMarker, LastEventHead } from '../../../src/proxy/end-marker.js';
 
 const SSE = { 'content-type': 'text/event-stream; charset=utf-8' };
 const NDJSON = { 'content-type': 'application/x-ndjson' };
@@ -152,5 +152,36 @@ describe('endsWithMarker, anthropic', () => {
     expect(endsWithMarker(partial.tail, 'anthropic', partial.head)).toBe(false);
     const other = responsesStream([TEXT_DELTA, anthropicEvent('response.completed', '')], 8);
     expect(endsWithMarker(other.tail, 'anthropic', other.head)).toBe(false);
+  });
+});
+
+describe('endedWithError', () => {
+  it('openai: an error object as the last chunk before [DONE], as vLLM sends a failure mid-stream', () => {
+    const chunk = 'data: {"id":"c","choices":[{"delta":{"content":"a"}}]}\n\n';
+    expect(endedWithError(Buffer.from(`${chunk}data: {"error": {"message": "engine died", "type": "InternalServerError", "code": 500}}\n\ndata: [DONE]\n\n`), 'openai')).toBe(true);
+    expect(endedWithError(Buffer.from(`${chunk}data: {"object":"error","message":"boom","type":"BadRequestError","code":400}\r\n\r\ndata: [DONE]\r\n\r\n`), 'openai')).toBe(true);
+    expect(endedWithError(Buffer.from('data: {"error":{"message":"x"}}\n\ndata: [DONE]\n\n'), 'openai')).toBe(true);
+    // A whole answer, one whose text mentions an error, or an error earlier in the stream: no.
+    expect(endedWithError(Buffer.from(`${chunk}${chunk}data: [DONE]\n\n`), 'openai')).toBe(false);
+    expect(endedWithError(Buffer.from(`${chunk}data: {"choices":[{"delta":{"content":"data: {\\"error\\": 1}"}}]}\n\ndata: [DONE]\n\n`), 'openai')).toBe(false);
+    expect(endedWithError(Buffer.from(`data: {"error":{"message":"x"}}\n\n${chunk}data: [DONE]\n\n`), 'openai')).toBe(false);
+    expect(endedWithError(Buffer.from('{"done":true}\n'), 'ollama')).toBe(false);
+  });
+
+  it('responses and anthropic: the closing event is a failure', () => {
+    for (const closing of ['response.failed', 'error']) {
+      const { tail, head } = responsesStream([DELTA, event(closing, `{"type":"${closing}","response":{"error":{"code":"server_error"}}}`)], 16);
+      expect(endedWithError(tail, 'responses', head), closing).toBe(true);
+    }
+    const completed = responsesStream([DELTA, COMPLETED], 64);
+    expect(endedWithError(completed.tail, 'responses', completed.head)).toBe(false);
+    const incomplete = responsesStream([DELTA, event('response.incomplete', '{"type":"response.incomplete"}')], 64);
+    expect(endedWithError(incomplete.tail, 'responses', incomplete.head)).toBe(false);
+    const overloaded = responsesStream([MESSAGE_START, TEXT_DELTA, anthropicEvent('error', ',"error":{"type":"overloaded_error","message":"Overloaded"}')], 16);
+    expect(endedWithError(overloaded.tail, 'anthropic', overloaded.head)).toBe(true);
+    const dataOnly = responsesStream([TEXT_DELTA, 'data: {"type":"error","error":{"type":"api_error","message":"x"}}\n\n'], 7);
+    expect(endedWithError(dataOnly.tail, 'anthropic', dataOnly.head)).toBe(true);
+    const stopped = responsesStream([MESSAGE_START, TEXT_DELTA, MESSAGE_DELTA, anthropicEvent('message_stop', '')], 16);
+    expect(endedWithError(stopped.tail, 'anthropic', stopped.head)).toBe(false);
   });
 });
