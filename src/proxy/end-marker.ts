@@ -53,17 +53,16 @@ const NEWLINE = 0x0a;
 
 /**
  * Whether a whole stream (see endsWithMarker) ended by reporting an error rather than an answer:
- * the Responses API's `response.failed` or `error`, the Messages API's `error`, or, before
- * `data: [DONE]`, an OpenAI-style chunk that is an error object (`{"error": ...}`, as vLLM sends
- * when generation fails mid-stream, or `{"object": "error", ...}`). The client's SDK raises it.
+ * the Responses API's `response.failed` or `error`, the Messages API's `error`, Ollama's last line
+ * `{"error": ...}`, or, before `data: [DONE]`, an OpenAI-style chunk that is an error object
+ * (`{"error": ...}`, as vLLM sends when generation fails mid-stream, or `{"object": "error", ...}`).
+ * The client's SDK raises it.
  */
 export function endedWithError(tail: Buffer, marker: EndMarker, lastEventHead?: Buffer): boolean {
-  if (closesWithEvent(marker)) {
-    let end = tail.length;
-    while (end > 0 && isSpace(tail[end - 1]!)) end--;
-    return isClosingEvent(FAILING[marker], lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
-  }
-  if (marker !== 'openai') return false;
+  let end = tail.length;
+  while (end > 0 && isSpace(tail[end - 1]!)) end--;
+  if (closesWithEvent(marker)) return isClosingEvent(FAILING[marker], lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
+  if (marker === 'ollama') return OLLAMA_ERROR.test(lastLine(tail, end).toString('latin1'));
   const done = tail.lastIndexOf(DONE);
   if (done === -1) return false;
   // The events before the one carrying [DONE], and of them the last.
@@ -92,11 +91,18 @@ export function endsWithMarker(tail: Buffer, marker: EndMarker, lastEventHead?: 
   if (marker === 'openai') return end >= DONE.length && tail.subarray(end - DONE.length, end).equals(DONE);
   // The closing event must have ended (at a blank line): an event the stream stops within is never dispatched to the client.
   if (closesWithEvent(marker)) return endsWithBlankLine(tail) && isClosingEvent(CLOSING[marker], lastEventHead, tail.subarray(Math.max(0, end - CLOSING_TYPE_WINDOW), end));
-  // The last line: from the newline before it (if the tail holds one) to its end.
-  const start = tail.lastIndexOf(NEWLINE, end - 1) + 1;
-  const line = tail.subarray(start, end);
-  return OLLAMA_DONE.some((done) => line.includes(done));
+  // Ollama ends a stream with `"done": true`, or, when generation fails, with an error line.
+  const line = lastLine(tail, end);
+  return OLLAMA_DONE.some((done) => line.includes(done)) || OLLAMA_ERROR.test(line.toString('latin1'));
 }
+
+/** The last line of `tail[0, end)`: from the newline before it (if the tail holds one) to `end`. */
+function lastLine(tail: Buffer, end: number): Buffer {
+  return tail.subarray(tail.lastIndexOf(NEWLINE, end - 1) + 1, end);
+}
+
+/** An NDJSON line that is an error object (`{"error": "..."}`), as Ollama ends a stream whose generation failed. */
+const OLLAMA_ERROR = /^\s*\{\s*"error"\s*:/;
 
 /**
  * The closing events, by their `event:` line and by their data's `type`. The Responses API's: the

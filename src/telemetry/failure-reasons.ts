@@ -8,7 +8,7 @@
  * `proxy.first_token_timeout`, and the attempt was cancelled before anything reached the client.
  * `stream_error`: the backend ended a stream whole but with an error in place of the rest of the
  * answer (the Responses API's `response.failed`, the Messages API's `error` event, an error chunk
- * before `data: [DONE]`), which the client's SDK raises.
+ * before `data: [DONE]`, Ollama's last line `{"error": ...}`), which the client's SDK raises.
  */
 export const FAILURE_REASONS = ['connect_error', 'timeout', 'reset', 'protocol_error', 'http_5xx', 'http_429', 'stream_cut', 'first_token_timeout', 'stream_error'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];

@@ -809,4 +809,24 @@ describe('a stream that ends with an error event', () => {
     expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'failing', code: '200' })).toBe(0);
     expect(await metric(sluice, 'sluice_requests_total', { endpoint: 'failing', code: '502' })).toBe(1);
   });
+
+  it("Ollama's error line at the end of a stream is the same: stream_error, the stream passed on whole", async () => {
+    const b = await backend((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write('{"model":"t:1","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"a"},"done":false}\n');
+      res.end('{"error":"model runner has unexpectedly stopped"}\n');
+    });
+    const sluice = await sluiceFor([{ name: 'failing', url: b.url }]);
+    let text = '';
+    await expect(
+      (async () => {
+        for await (const part of await new Ollama({ host: sluice.url }).chat({ model: 't:1', messages: [{ role: 'user', content: 'hi' }], stream: true })) text += part.message.content;
+      })(),
+    ).rejects.toThrow('model runner has unexpectedly stopped');
+    expect(text).toBe('a');
+    await waitFor(() => accessLines(sluice).length === 1, 5000, 'access line');
+    expect(accessLines(sluice)[0]).toMatchObject({ status: 502, error: 'stream_error', endpoint: 'failing' });
+    expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'failing', reason: 'stream_error' })).toBe(1);
+    expect(await metric(sluice, 'sluice_endpoint_failures_total', { endpoint: 'failing', reason: 'stream_cut' })).toBe(0);
+  });
 });

@@ -56,7 +56,8 @@ describe('endsWithMarker', () => {
     expect(endsWithMarker(Buffer.from('{"done": true}'), 'ollama')).toBe(true);
     expect(endsWithMarker(Buffer.from('{"response":"a","done":false}\n'), 'ollama')).toBe(false);
     expect(endsWithMarker(Buffer.from('{"done":true}\n{"response":"a","done":false}\n'), 'ollama')).toBe(false);
-    expect(endsWithMarker(Buffer.from('{"error":"model crashed"}\n'), 'ollama')).toBe(false);
+    // Ollama's own end of a failed generation: whole, and a failure (see endedWithError).
+    expect(endsWithMarker(Buffer.from('{"error":"model crashed"}\n'), 'ollama')).toBe(true);
     expect(endsWithMarker(Buffer.from('\n\n'), 'ollama')).toBe(false);
   });
 });
@@ -166,6 +167,16 @@ describe('endedWithError', () => {
     expect(endedWithError(Buffer.from(`${chunk}data: {"choices":[{"delta":{"content":"data: {\\"error\\": 1}"}}]}\n\ndata: [DONE]\n\n`), 'openai')).toBe(false);
     expect(endedWithError(Buffer.from(`data: {"error":{"message":"x"}}\n\n${chunk}data: [DONE]\n\n`), 'openai')).toBe(false);
     expect(endedWithError(Buffer.from('{"done":true}\n'), 'ollama')).toBe(false);
+  });
+
+  it('ollama: a last line that is an error object ends the stream whole, with an error', () => {
+    const failed = Buffer.from('{"model":"m","message":{"role":"assistant","content":"a"},"done":false}\n{"error":"an error was encountered while running the model"}\n');
+    expect(endsWithMarker(failed, 'ollama')).toBe(true);
+    expect(endedWithError(failed, 'ollama')).toBe(true);
+    const done = Buffer.from('{"model":"m","message":{"role":"assistant","content":"error"},"done":false}\n{"model":"m","done":true}\n');
+    expect(endedWithError(done, 'ollama')).toBe(false);
+    // An error line earlier, then more: the last line decides.
+    expect(endsWithMarker(Buffer.from('{"error":"x"}\n{"model":"m","message":{"content":"a"},"done":false}\n'), 'ollama')).toBe(false);
   });
 
   it('responses and anthropic: the closing event is a failure', () => {
