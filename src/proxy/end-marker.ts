@@ -65,10 +65,18 @@ export function endedWithError(tail: Buffer, marker: EndMarker, lastEventHead?: 
   if (marker === 'ollama') return OLLAMA_ERROR.test(lastLine(tail, end).toString('latin1'));
   const done = tail.lastIndexOf(DONE);
   if (done === -1) return false;
-  // The events before the one carrying [DONE], and of them the last.
-  const before = tail.toString('latin1', 0, tail.lastIndexOf(NEWLINE, done) + 1).trimEnd();
-  const previous = before.slice(Math.max(before.lastIndexOf('\n\n'), before.lastIndexOf('\n\r\n')) + 1);
-  return ERROR_CHUNK.test(previous);
+  // The event before the one carrying [DONE]: from the blank line before it to the blank line after it.
+  let previousEnd = tail.lastIndexOf(NEWLINE, done) + 1;
+  while (previousEnd > 0 && isSpace(tail[previousEnd - 1]!)) previousEnd--;
+  const blank = Math.max(lastIndexEnd(tail, LF_LF, previousEnd), lastIndexEnd(tail, LF_CRLF, previousEnd));
+  // Only its first bytes: where its data's first member is.
+  return ERROR_CHUNK.test(tail.toString('latin1', blank, Math.min(previousEnd, blank + CLOSING_TYPE_WINDOW)));
+}
+
+/** Where the last `needle` ending at or before `end` in `data` ends; 0 when there is none. */
+function lastIndexEnd(data: Buffer, needle: Buffer, end: number): number {
+  const at = end < needle.length ? -1 : data.lastIndexOf(needle, end - needle.length);
+  return at === -1 ? 0 : at + needle.length;
 }
 
 /** An SSE event whose data is an error object: `{"error": ...}` or `{"object": "error", ...}` as its first member. */
@@ -105,19 +113,36 @@ function lastLine(tail: Buffer, end: number): Buffer {
 const OLLAMA_ERROR = /^\s*\{\s*"error"\s*:/;
 
 /**
- * The closing events, by their `event:` line and by their data's `type`. The Responses API's: the
- * answer finished, stopped short by a limit, or failed, or an error. The Messages API's: the
- * message ended, or an error.
+ * The closing events of the APIs whose streams end with one: those that end an answer, and those
+ * that report a failure in its place. The Responses API's: the answer finished or stopped short by
+ * a limit; it failed, or an error. The Messages API's: the message ended; an error.
  */
-const CLOSING = {
-  responses: { event: /^event: ?(response\.(completed|incomplete|failed)|error)\r?$/m, type: /"type" ?: ?"(response\.(completed|incomplete|failed)|error)"/ },
-  anthropic: { event: /^event: ?(message_stop|error)\r?$/m, type: /"type" ?: ?"(message_stop|error)"/ },
+const CLOSING_EVENTS = {
+  responses: { answered: ['response.completed', 'response.incomplete'], failed: ['response.failed', 'error'] },
+  anthropic: { answered: ['message_stop'], failed: ['error'] },
 } as const;
 
+/** How a closing event is recognised: by its `event:` line, or by its data's `type`. */
+interface EventPatterns {
+  readonly event: RegExp;
+  readonly type: RegExp;
+}
+
+function eventPatterns(names: readonly string[]): EventPatterns {
+  const alternatives = names.map((name) => name.replaceAll('.', '\\.')).join('|');
+  return { event: new RegExp(`^event: ?(${alternatives})\\r?$`, 'm'), type: new RegExp(`"type" ?: ?"(${alternatives})"`) };
+}
+
+/** Every closing event of each API. */
+const CLOSING = {
+  responses: eventPatterns([...CLOSING_EVENTS.responses.answered, ...CLOSING_EVENTS.responses.failed]),
+  anthropic: eventPatterns([...CLOSING_EVENTS.anthropic.answered, ...CLOSING_EVENTS.anthropic.failed]),
+};
+
 /** Of the closing events, those that report a failure rather than an answer. */
-const FAILING: Record<keyof typeof CLOSING, { readonly event: RegExp; readonly type: RegExp }> = {
-  responses: { event: /^event: ?(response\.failed|error)\r?$/m, type: /"type" ?: ?"(response\.failed|error)"/ },
-  anthropic: { event: /^event: ?error\r?$/m, type: /"type" ?: ?"error"/ },
+const FAILING: Record<keyof typeof CLOSING, EventPatterns> = {
+  responses: eventPatterns(CLOSING_EVENTS.responses.failed),
+  anthropic: eventPatterns(CLOSING_EVENTS.anthropic.failed),
 };
 
 /** How far from the end of the body the last event's `type` is looked for, when it is written after its other fields. */
@@ -127,7 +152,7 @@ const CLOSING_TYPE_WINDOW = 128;
  * Whether the last event is a closing one: named so on its `event:` line, or, with no such line,
  * typed so in its data (as its first field, or as its last).
  */
-function isClosingEvent(closing: { readonly event: RegExp; readonly type: RegExp }, head: Buffer | undefined, end: Buffer): boolean {
+function isClosingEvent(closing: EventPatterns, head: Buffer | undefined, end: Buffer): boolean {
   const text = head?.toString('latin1') ?? '';
   const named = /^event:/m.test(text);
   if (named) return closing.event.test(text);

@@ -54,15 +54,11 @@ export function promptText(body: unknown, path = ''): string | undefined {
     // The Anthropic Messages API's system prompt is a field of its own (a string or text blocks),
     // and comes first in the prompt the engine builds: often the longest part, shared by every
     // conversation of a client (a coding agent's instructions).
-    const system = contentText(body.system);
-    let text = system === '' ? '' : `system${ROLE_END}${system}${MESSAGE_END}`;
-    for (const message of body.messages) {
-      if (!isRecord(message)) continue;
-      text += `${typeof message.role === 'string' ? message.role : ''}${ROLE_END}${contentText(message.content)}${MESSAGE_END}`;
-    }
+    let text = systemTurn(contentText(body.system));
+    for (const message of body.messages) if (isRecord(message)) text += turn(message.role, contentText(message.content));
     return text;
   }
-  const system = typeof body.system === 'string' ? `system${ROLE_END}${body.system}${MESSAGE_END}` : '';
+  const system = typeof body.system === 'string' ? turn('system', body.system) : '';
   if (typeof body.prompt === 'string') return system + body.prompt;
   if (Array.isArray(body.prompt) && typeof body.prompt[0] === 'string') return system + body.prompt[0];
   return undefined;
@@ -73,14 +69,21 @@ export function promptText(body: unknown, path = ''): string | undefined {
  * text or a list of items (messages with a role; other items, such as a tool's output, have none).
  */
 function responsesText(body: Record<string, unknown>): string | undefined {
-  let text = typeof body.instructions === 'string' && body.instructions !== '' ? `system${ROLE_END}${body.instructions}${MESSAGE_END}` : '';
-  if (typeof body.input === 'string') return `${text}user${ROLE_END}${body.input}${MESSAGE_END}`;
+  let text = systemTurn(typeof body.instructions === 'string' ? body.instructions : '');
+  if (typeof body.input === 'string') return text + turn('user', body.input);
   if (!Array.isArray(body.input)) return text === '' ? undefined : text;
-  for (const item of body.input) {
-    if (!isRecord(item)) continue;
-    text += `${typeof item.role === 'string' ? item.role : ''}${ROLE_END}${contentText(item.content ?? item.output)}${MESSAGE_END}`;
-  }
+  for (const item of body.input) if (isRecord(item)) text += turn(item.role, contentText(item.content ?? item.output));
   return text;
+}
+
+/** One turn of a conversation as the prompt text holds it: its role (none when it has no string one), then its text. */
+function turn(role: unknown, text: string): string {
+  return `${typeof role === 'string' ? role : ''}${ROLE_END}${text}${MESSAGE_END}`;
+}
+
+/** A system prompt given as a field of its own, as a first turn; nothing when it is empty. */
+function systemTurn(text: string): string {
+  return text === '' ? '' : turn('system', text);
 }
 
 /** A message's content: a string, or a list of parts (OpenAI's, Anthropic's blocks), of which the text parts count. */

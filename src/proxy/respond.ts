@@ -85,7 +85,7 @@ export class Responder {
     // A token count's answer holds the prompt's tokens, which no generation consumed.
     const usage = countsTokensOnly(req.url ?? '') ? {} : tap.result();
     endResponseSpan(attempt.span, status, errorEvent ? 'stream_error' : streamed.outcome, usage);
-    const [code, error] = errorEvent ? [STREAM_ERROR_CODE, 'stream_error'] : endCode(status, streamed);
+    const [code, error] = endCode(status, streamed, errorEvent);
     if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: cutCause(streamed), bytes: streamed.bytes });
     if (errorEvent) this.#deps.logger.warn('stream ended with an error event', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, bytes: streamed.bytes });
     // An error body is no token: counted, a backend failing fast would look like a fast one.
@@ -118,18 +118,15 @@ export class Responder {
   }
 }
 
-/** The status a stream that ended with an error event is counted and logged with: the backend failed, as for a cut stream. */
-const STREAM_ERROR_CODE = 502;
-
 /**
- * The status a finished response is counted and logged with: a stream the backend cut is a
- * 502 (504 after the idle timeout), whatever status its headers carried; a client that left or
- * stalled is 499.
+ * The status a finished response is counted and logged with: a stream the backend cut, or ended
+ * with an error event (`errorEvent`), is a 502 (504 after the idle timeout), whatever status its
+ * headers carried; a client that left or stalled is 499.
  */
-function endCode(status: number, streamed: StreamOutcome): [number, string | undefined] {
+function endCode(status: number, streamed: StreamOutcome, errorEvent: boolean): [number, string | undefined] {
   switch (streamed.outcome) {
     case 'complete':
-      return [status, undefined];
+      return errorEvent ? [502, 'stream_error'] : [status, undefined];
     case 'upstream_failed':
       return [streamed.timedOut ? 504 : 502, 'stream_cut'];
     case 'client_gone':

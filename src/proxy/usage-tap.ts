@@ -52,6 +52,8 @@ export class UsageTap {
   #ringWritten = 0;
   /** The first bytes of the stream's last event, when asked for (see watchEvents). */
   #events: LastEventHead | undefined;
+  /** lastBytes() as last put together, until the next chunk: read up to three times at a stream's end. */
+  #tail: Buffer | undefined;
 
   /** Keeps the first bytes of the last server-sent event as well, from now on: the Responses API's end marker is read there. */
   watchEvents(): void {
@@ -64,6 +66,7 @@ export class UsageTap {
   }
 
   push(chunk: Buffer): void {
+    this.#tail = undefined;
     this.#events?.push(chunk);
     if (this.#headBytes < HEAD_BYTES) this.#keepHead(chunk);
     if (!this.#ring) {
@@ -106,6 +109,11 @@ export class UsageTap {
 
   /** The last bytes of the response (at most TAIL_BYTES), in order. */
   lastBytes(): Buffer {
+    this.#tail ??= this.#collectTail();
+    return this.#tail;
+  }
+
+  #collectTail(): Buffer {
     const ring = this.#ring;
     if (!ring) {
       // A response that is not streamed is most often one chunk: read in place, not copied.
