@@ -219,7 +219,7 @@ function routing() {
     row('Routing'),
     timeseries({
       title: 'Routing decisions by reason',
-      description: 'Endpoints chosen per second, by why: strategy (round-robin, least-connections, random-two), sticky (a session key), load (load-aware scores), prefix_match (the endpoint believed to hold the prompt\'s prefix), prefix_hash (a new prefix, placed by hash), prefix_imbalance (the prefix\'s endpoint was too busy) or prefix_fits (the recent prompts fit every endpoint\'s KV cache and the prefix\'s endpoint had more requests than the least loaded, so load chose). Retries are decisions too.',
+      description: 'Endpoints chosen per second, by why: strategy (round-robin, least-connections, random-two), sticky (a session key), load (load-aware scores), prefix_match (the endpoint believed to hold the prompt\'s prefix), prefix_hash (a new prefix, placed by hash), prefix_imbalance (the prefix\'s endpoint was too busy), prefix_fits (the recent prompts fit every endpoint\'s KV cache and the prefix\'s endpoint had more requests than the least loaded, so load chose) or stored_response (a Responses API follow-up, sent to the server that stores the response it names). Retries are decisions too.',
       unit: 'ops',
       stack: true,
       w: 8,

@@ -8,9 +8,11 @@
  * - `prefix_imbalance`: the prefix choice was too busy next to the least loaded, scores chose;
  * - `prefix_fits`: the recent prompts fit every candidate's KV cache and the prefix choice had
  *   more requests (per weight) than the least loaded, so the load chose and the prefix only broke
- *   ties (see cache-regime.ts). Otherwise, in that regime too, `prefix_match` or `prefix_hash`.
+ *   ties (see cache-regime.ts). Otherwise, in that regime too, `prefix_match` or `prefix_hash`;
+ * - `stored_response`: the endpoint that created the stored response the request names (a
+ *   Responses API follow-up), which alone can answer it.
  */
-export const ROUTE_REASONS = ['strategy', 'sticky', 'load', 'prefix_match', 'prefix_hash', 'prefix_imbalance', 'prefix_fits'] as const;
+export const ROUTE_REASONS = ['strategy', 'sticky', 'load', 'prefix_match', 'prefix_hash', 'prefix_imbalance', 'prefix_fits', 'stored_response'] as const;
 export type RouteReason = (typeof ROUTE_REASONS)[number];
 
 /** Why an endpoint was not a candidate for an attempt. */

@@ -1,4 +1,5 @@
 import type { KeyDigest } from '../access/api-keys.js';
+import type { ResponseOwner } from '../affinity/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { HealthSnapshot } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -93,7 +94,18 @@ export interface CutMessage {
   readonly type: 'sluice:cut';
 }
 
-export type StateMessage = ConfigMessage | FleetMessage | HealthMessage | ModelsMessage | LoadMessage;
+/**
+ * Worker -> primary, then primary -> the other workers: a worker learnt which endpoint created a
+ * stored response (`owner`), or saw it deleted (no `owner`), so that a follow-up any worker takes
+ * goes there.
+ */
+export interface ResponseOwnerMessage {
+  readonly type: 'sluice:response-owner';
+  readonly id: string;
+  readonly owner?: ResponseOwner;
+}
+
+export type StateMessage = ConfigMessage | FleetMessage | HealthMessage | ModelsMessage | LoadMessage | ResponseOwnerMessage;
 export type ToWorker = StateMessage | CollectMetricsMessage | MergedMetricsMessage | CutMessage;
 
 /** Worker -> primary: started, send me the configuration and the current state. */
@@ -156,7 +168,7 @@ export interface WorkerMetricsMessage {
   readonly metrics: unknown[];
 }
 
-export type ToPrimary = HelloMessage | ServingMessage | ConnectionFailedMessage | LatencyFailedMessage | OutcomesMessage | MetricsRequestMessage | WorkerMetricsMessage;
+export type ToPrimary = HelloMessage | ServingMessage | ConnectionFailedMessage | LatencyFailedMessage | OutcomesMessage | MetricsRequestMessage | WorkerMetricsMessage | ResponseOwnerMessage;
 
 // The message types each side accepts, tied to the unions by the compiler: a type added to a union
 // and not here, or named here and in no union, does not compile.
@@ -166,6 +178,7 @@ const TO_WORKER_TYPES: { readonly [T in ToWorker['type']]: true } = {
   'sluice:health': true,
   'sluice:models': true,
   'sluice:load': true,
+  'sluice:response-owner': true,
   'sluice:collect-metrics': true,
   'sluice:merged-metrics': true,
   'sluice:cut': true,
@@ -178,6 +191,7 @@ const TO_PRIMARY_TYPES: { readonly [T in ToPrimary['type']]: true } = {
   'sluice:outcomes': true,
   'sluice:metrics-request': true,
   'sluice:worker-metrics': true,
+  'sluice:response-owner': true,
 };
 const TO_WORKER = new Set<string>(Object.keys(TO_WORKER_TYPES));
 const TO_PRIMARY = new Set<string>(Object.keys(TO_PRIMARY_TYPES));

@@ -232,6 +232,10 @@ export class ClusterPrimary implements PrimarySide {
       case 'sluice:outcomes':
         applyPassive((name) => view.endpoints.find((ep) => ep.name === name), message);
         return;
+      case 'sluice:response-owner':
+        // Kept by the workers that serve requests, not here: passed on to every other worker.
+        for (const other of this.#slots.values()) if (other.synced && other.worker !== worker) send(other.worker, message);
+        return;
       case 'sluice:metrics-request':
         void this.#merged(message.openMetrics).then(
           (merged) => send(worker, { type: 'sluice:merged-metrics', id: message.id, ...merged }),

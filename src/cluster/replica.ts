@@ -59,6 +59,9 @@ export class Replica {
         if (message.error !== undefined) target.board.fail(message.endpoint, message.error);
         else if (message.report) target.board.record(message.endpoint, message.report);
         return;
+      case 'sluice:response-owner':
+        target.responseOwner(message.id, message.owner);
+        return;
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { KeyDigest } from '../access/api-keys.js';
+import type { ResponseOwner } from '../affinity/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint, PassiveSink } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -58,6 +59,8 @@ export interface ReplicaTarget {
   membersChanged(answers: Answers): void;
   /** This worker's metrics as prom-client JSON, for the primary's merge. */
   metricsJson(): Promise<unknown[]>;
+  /** Another worker learnt a stored response's owner (or saw it deleted: no owner). */
+  responseOwner(id: string, owner: ResponseOwner | undefined): void;
 }
 
 /** A worker: serves requests over state that the primary decides. */
@@ -78,4 +81,6 @@ export interface WorkerSide {
   serving(): void;
   /** The inbound API keys the primary read for `config` (a configuration it sent), if it sent them. */
   keysFor(config: SluiceConfig): readonly KeyDigest[] | undefined;
+  /** This worker learnt a stored response's owner (or saw it deleted: no owner): the other workers are told. */
+  responseOwner(id: string, owner: ResponseOwner | undefined): void;
 }

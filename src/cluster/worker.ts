@@ -1,4 +1,5 @@
 import type { KeyDigest } from '../access/api-keys.js';
+import type { ResponseOwner } from '../affinity/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { Answers } from '../fleet/index.js';
@@ -115,6 +116,10 @@ export class ClusterWorker implements WorkerSide {
 
   serving(): void {
     send({ type: 'sluice:serving' });
+  }
+
+  responseOwner(id: string, owner: ResponseOwner | undefined): void {
+    send(owner ? { type: 'sluice:response-owner', id, owner } : { type: 'sluice:response-owner', id });
   }
 
   /**

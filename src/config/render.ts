@@ -41,6 +41,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       sticky: sticky === null ? null : { ...sticky, trusted_proxies: [...sticky.trusted_proxies] },
       scorers: { ...cfg.balancing.scorers },
       prefix: { ...cfg.balancing.prefix, ttl: formatDuration(cfg.balancing.prefix.ttl) },
+      stored_responses: { ...cfg.balancing.stored_responses, ttl: formatDuration(cfg.balancing.stored_responses.ttl) },
     },
     health: {
       ...cfg.health,

@@ -13,6 +13,7 @@ import {
   urlPath,
 } from './fields.js';
 import { adminSchema, authSchema, rateLimitsSchema } from './access-schema.js';
+import { DEFAULT_STORED_RESPONSES } from '../affinity/index.js';
 import { DEFAULT_PREFIX_OPTIONS, DEFAULT_SCORER_WEIGHTS, STRATEGY_NAMES } from '../balancing/index.js';
 import { LOAD_SOURCES, type LoadSourceName } from '../load/index.js';
 
@@ -77,6 +78,12 @@ const prefixSchema = z.strictObject({
     .min(0, { error: MESSAGES.ratio })
     .max(1, { error: MESSAGES.ratio })
     .default(DEFAULT_PREFIX_OPTIONS.fitFraction),
+});
+
+const storedResponsesSchema = z.strictObject({
+  /** Response ids whose creating endpoint is remembered; 0: Responses API follow-ups are routed like any request. */
+  max_ids: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(DEFAULT_STORED_RESPONSES.maxIds),
+  ttl: duration({ allowZero: false }).default(DEFAULT_STORED_RESPONSES.ttlMs),
 });
 
 const stickySchema = z.strictObject({
@@ -228,6 +235,7 @@ export const configSchema = z.strictObject({
       sticky: stickySchema.nullable().default(null),
       scorers: scorersSchema.prefault({}),
       prefix: prefixSchema.prefault({}),
+      stored_responses: storedResponsesSchema.prefault({}),
     })
     .prefault({}),
   health: z

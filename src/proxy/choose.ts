@@ -1,3 +1,4 @@
+import type { ResponseOwner } from '../affinity/index.js';
 import { withExclusions, type Exclusion, type RouteDecision, type Selector } from '../balancing/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { RequestState } from './request-state.js';
@@ -6,9 +7,11 @@ export type Choice = RouteDecision<Endpoint> | 'none' | 'busy';
 
 /**
  * Picks a routable endpoint that has not been tried, honouring caps and the breaker's
- * half-open trial, and says why every other endpoint was left out.
+ * half-open trial, and says why every other endpoint was left out. The `owner` of a stored
+ * response the request names goes first when it is a candidate; otherwise the selector chooses
+ * (and the backend it chooses answers that it does not know the response).
  */
-export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[], pool: readonly Endpoint[], state: RequestState, sticky: string | undefined): Choice {
+export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[], pool: readonly Endpoint[], state: RequestState, sticky: string | undefined, owner?: ResponseOwner): Choice {
   const excluded: Exclusion[] = [];
   let candidates: Endpoint[] = [];
   let busy = false;
@@ -24,7 +27,7 @@ export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[
   if (candidates.length === 0) return busy ? 'busy' : 'none';
   const ctx = { stickyKey: sticky, model: state.catalogModel, prompt: state.prompt };
   while (candidates.length > 0) {
-    const decision = selector.decide(candidates, ctx);
+    const decision = (owner && ownerAmong(candidates, owner)) || selector.decide(candidates, ctx);
     if (!decision) return 'none';
     const picked = decision.endpoint;
     const halfOpen = picked.breaker.state === 'half_open';
@@ -39,6 +42,12 @@ export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[
     candidates = candidates.filter((ep) => ep !== picked);
   }
   return 'none';
+}
+
+/** The owner of a stored response, when it is among the candidates (by name, and still the same backend). */
+function ownerAmong(candidates: readonly Endpoint[], owner: ResponseOwner): RouteDecision<Endpoint> | undefined {
+  const endpoint = candidates.find((ep) => ep.name === owner.endpoint && ep.baseUrl.href === owner.backend);
+  return endpoint && { endpoint, reason: 'stored_response' };
 }
 
 /** Whether another attempt could find an endpoint. */

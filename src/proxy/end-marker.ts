@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { API, isApi, isApiOrUnder } from './api-paths.js';
+import { isSpace } from './json-bytes.js';
 import { isEncoded } from './token-timing.js';
 
 /**
@@ -225,6 +226,3 @@ function endsWithBlankLine(tail: Buffer): boolean {
 const LF_LF = Buffer.from('\n\n');
 const LF_CRLF = Buffer.from('\n\r\n');
 
-function isSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
-}

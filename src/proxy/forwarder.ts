@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResponseDirectory } from '../affinity/index.js';
 import type { BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Selector } from '../balancing/index.js';
@@ -18,6 +19,7 @@ import { promptBlocks } from './prompt-blocks.js';
 import { CLIENT_CLOSED, operationName, type ProxiedRequest, type RequestState } from './request-state.js';
 import { Responder } from './respond.js';
 import { stickyKey, type StickyKeySource } from './sticky-key.js';
+import { namedResponse } from './stored-response.js';
 import { TargetPolicy } from './target.js';
 import { trustedList } from './trusted-proxies.js';
 import { answeredOnSocket } from './unparsed.js';
@@ -45,6 +47,8 @@ export interface ForwarderDeps {
   readonly upstreamFor: (endpoint: Endpoint) => Upstream;
   /** The endpoints' reported load; dispatch and completion are recorded on it. */
   readonly load?: LoadBoard;
+  /** Which endpoint created which stored response (Responses API follow-ups go there); absent: not followed. */
+  readonly storedResponses?: ResponseDirectory;
 }
 
 /**
@@ -94,6 +98,8 @@ export class Forwarder {
     if (preq.model !== undefined && catalogModel === undefined) return this.#own.fail(req, res, state, this.#models.unknownModel(preq.model, flavour));
     const pool = catalogModel === undefined ? this.#deps.endpoints : this.#deps.catalog.endpointsFor(catalogModel);
     const sticky = this.#deps.sticky ? stickyKey(this.#deps.sticky, req) : undefined;
+    const named = this.#deps.storedResponses && namedResponse(path, preq.json);
+    const owner = named ? this.#deps.storedResponses!.owner(named) : undefined;
     const maxAttempts = this.#deps.config.proxy.retries + 1;
     const canRetry = () => state.attempts < maxAttempts && hasCandidate(pool, state);
 
@@ -101,7 +107,7 @@ export class Forwarder {
       // A client gone while its request waited (the first model listings, an asynchronous rate
       // limit): an attempt would only learn it from a close event that has already fired.
       if (req.socket.destroyed) return this.#observer.finish(req, state, { endpoint: undefined, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
-      const choice = chooseEndpoint(this.#deps.selector, this.#deps.endpoints, pool, state, sticky);
+      const choice = chooseEndpoint(this.#deps.selector, this.#deps.endpoints, pool, state, sticky, owner);
       if (typeof choice === 'string') return this.#own.fail(req, res, state, this.#noEndpointError(state, choice, preq.model));
       const endpoint = choice.endpoint;
       state.tried.add(endpoint.name);

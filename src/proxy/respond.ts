@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResponseDirectory } from '../affinity/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import { traceIds, type Logger, type SluiceMetrics } from '../telemetry/index.js';
 import { cutCause, type Attempt, type AttemptVerdict } from './attempt.js';
@@ -7,6 +8,7 @@ import { closesWithEvent, endedWithError, endsWithMarker, expectedEndMarker } fr
 import { responseHeaders } from './headers.js';
 import { endResponseSpan, type RequestObserver } from './observe.js';
 import { CLIENT_CLOSED, withOwnHeaders, type RequestState } from './request-state.js';
+import { forgetDeletedResponse, watchCreatedResponse } from './stored-response.js';
 import { streamResponse, type StreamOutcome } from './stream-response.js';
 import { TokenTiming } from './token-timing.js';
 import { UsageTap } from './usage-tap.js';
@@ -17,6 +19,8 @@ export interface ResponderDeps {
   readonly logger: Logger;
   /** See ObserverDeps.currentLabel. */
   readonly currentLabel?: (label: string) => string;
+  /** See ForwarderDeps.storedResponses. */
+  readonly storedResponses?: ResponseDirectory;
 }
 
 export type ResponseVerdict = Extract<AttemptVerdict, { kind: 'response' }>;
@@ -67,6 +71,7 @@ export class Responder {
     const head = { send, holdMs: attempt.holdMs(proxyRes) };
     const readyAt = performance.now();
     const tap = new UsageTap();
+    if (this.#deps.storedResponses) watchCreatedResponse(this.#deps.storedResponses, tap, req, state.req.json, attempt.endpoint, status);
     const timing = new TokenTiming(proxyRes.headers, this.#deps.metrics.interTokenLatency(attempt.endpoint.name, this.#deps.currentLabel?.(state.modelLabel) ?? state.modelLabel));
     const { idle_timeout, client_stall_timeout } = this.#deps.config.proxy;
     // A successful stream whose API promises an end marker is whole only with it (an answer that
@@ -84,6 +89,7 @@ export class Responder {
     attempt.recordResponse(status, streamed, errorEvent);
     // A token count's answer holds the prompt's tokens, which no generation consumed.
     const usage = countsTokensOnly(req.url ?? '') ? {} : tap.result();
+    if (this.#deps.storedResponses) forgetDeletedResponse(this.#deps.storedResponses, req, status);
     endResponseSpan(attempt.span, status, errorEvent ? 'stream_error' : streamed.outcome, usage);
     const [code, error] = endCode(status, streamed, errorEvent);
     if (error === 'stream_cut') this.#deps.logger.warn('response cut mid-stream', { request_id: state.req.id, ...traceIds(state.req.traceContext), endpoint: attempt.endpoint.name, reason: cutCause(streamed), bytes: streamed.bytes });

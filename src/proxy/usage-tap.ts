@@ -1,4 +1,5 @@
 import { LastEventHead } from './end-marker.js';
+import { firstString, valueStart } from './json-bytes.js';
 
 /** Token counts and the answering model as read from a backend's response. */
 export interface Usage {
@@ -54,6 +55,16 @@ export class UsageTap {
   #events: LastEventHead | undefined;
   /** lastBytes() as last put together, until the next chunk: read up to three times at a stream's end. */
   #tail: Buffer | undefined;
+  /** Shown the first bytes as they grow, until it says it has what it wanted (see watchHead). */
+  #headWatcher: ((head: Buffer) => boolean) | undefined;
+
+  /**
+   * Shows `watcher` the response's first bytes (at most HEAD_BYTES) each time a chunk adds to
+   * them, before that chunk goes on to the client, until it returns true.
+   */
+  watchHead(watcher: (head: Buffer) => boolean): void {
+    this.#headWatcher = watcher;
+  }
 
   /** Keeps the first bytes of the last server-sent event as well, from now on: the Responses API's end marker is read there. */
   watchEvents(): void {
@@ -94,6 +105,7 @@ export class UsageTap {
       part.copy(this.#head, this.#headBytes);
     }
     this.#headBytes += part.length;
+    if (this.#headWatcher?.(this.firstBytes()!)) this.#headWatcher = undefined;
   }
 
   /** Copies the last TAIL_BYTES of `data` into the ring. */
@@ -125,34 +137,20 @@ export class UsageTap {
     return Buffer.concat([ring.subarray(at), ring.subarray(0, at)]);
   }
 
+  /** The first bytes of the response (at most HEAD_BYTES); undefined before any. */
+  firstBytes(): Buffer | undefined {
+    return this.#head ? this.#head.subarray(0, this.#headBytes) : this.#first;
+  }
+
   result(): Usage {
     const tail = this.lastBytes();
-    const head = this.#head ? this.#head.subarray(0, this.#headBytes) : this.#first;
+    const head = this.firstBytes();
     const usage: Usage = {};
     usage.inputTokens = lastNumber(tail, OPENAI_INPUT) ?? lastNumber(tail, OLLAMA_INPUT) ?? lastNumber(tail, RESPONSES_INPUT) ?? (head && firstNumber(head, RESPONSES_INPUT));
     usage.outputTokens = lastNumber(tail, OPENAI_OUTPUT) ?? lastNumber(tail, OLLAMA_OUTPUT) ?? lastNumber(tail, RESPONSES_OUTPUT);
-    usage.responseModel = head && firstString(head, MODEL);
+    usage.responseModel = head && firstString(head, MODEL, MODEL_MAX);
     return usage;
   }
-}
-
-const COLON = 0x3a;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/** Whitespace as a regular expression's `\s` takes it in ASCII: space, tab, line feed, vertical tab, form feed, carriage return. */
-function isSpace(byte: number | undefined): boolean {
-  return byte === 0x20 || (byte !== undefined && byte >= 0x09 && byte <= 0x0d);
-}
-
-/** Where the value of `"name"` found at `keyEnd` starts (after optional spaces, a colon, optional spaces), or -1. */
-function valueStart(data: Buffer, keyEnd: number): number {
-  let at = keyEnd;
-  while (isSpace(data[at])) at++;
-  if (data[at] !== COLON) return -1;
-  at++;
-  while (isSpace(data[at])) at++;
-  return at;
 }
 
 /**
@@ -188,20 +186,4 @@ function countAt(data: Buffer, keyEnd: number): number | undefined | null {
   for (; at < data.length && data[at]! >= 0x30 && data[at]! <= 0x39; at++) value = value * 10 + (data[at]! - 0x30);
   if (at - first > MAX_COUNT_DIGITS) return undefined;
   return at > first ? value : null;
-}
-
-/** The first `"name": "text"` in `data` whose text has no quote or backslash and is 1 to MODEL_MAX characters long. */
-function firstString(data: Buffer, key: Buffer): string | undefined {
-  for (let found = data.indexOf(key); found !== -1; found = data.indexOf(key, found + 1)) {
-    const open = valueStart(data, found + key.length);
-    if (open === -1 || data[open] !== QUOTE) continue;
-    let close = open + 1;
-    // A character is at most 4 bytes in UTF-8: no name of MODEL_MAX characters runs longer.
-    const limit = Math.min(data.length, open + 1 + MODEL_MAX * 4 + 1);
-    while (close < limit && data[close] !== QUOTE && data[close] !== BACKSLASH) close++;
-    if (close === open + 1 || data[close] !== QUOTE) continue;
-    const text = data.toString('utf8', open + 1, close);
-    if (text.length <= MODEL_MAX) return text;
-  }
-  return undefined;
 }

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { StoredResponses, type ResponseDirectory } from '../affinity/index.js';
 import type { ClusterSide, PrimarySide, WorkerSide } from '../cluster/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
@@ -64,6 +65,20 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   const worker = cluster?.role === 'worker' ? cluster : undefined;
   // One board for the process: a reload keeps the load of endpoints it keeps.
   const board = new LoadBoard({ staleAfterMs: initial.load.stale_after, now: monotonicNow });
+  // One map of stored responses' owners for the process: a reload keeps what it learnt. A
+  // worker tells the others (through the primary) what it learns.
+  let stored = storedResponsesFor(initial, undefined);
+  const storedResponses: ResponseDirectory = {
+    owner: (id) => stored?.owner(id),
+    remember(id, owner) {
+      stored?.remember(id, owner);
+      worker?.responseOwner(id, owner);
+    },
+    forget(id) {
+      stored?.forget(id);
+      worker?.responseOwner(id, undefined);
+    },
+  };
   let runtime: Runtime | undefined;
   let shuttingDown = false;
   let stopped = false;
@@ -103,7 +118,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   /** In a worker, the DNS members the fleet is built from (the primary's lookups). */
   let fromPrimary: Answers = worker?.answers ?? new Map();
   const nextCheckInMs = (checker: HealthChecker, ep: Endpoint): number => (worker ? worker.nextCheckInMs(ep) : checker.nextCheckInMs(ep));
-  const deps: RuntimeDeps = { logger, metrics, modelStats: options.modelStats, currentLabel: modelSeries.currentLabel, board, prober: options.prober ?? httpProber, upstreamFor: pool.upstreamFor, nextCheckInMs, primary };
+  const deps: RuntimeDeps = { logger, metrics, modelStats: options.modelStats, currentLabel: modelSeries.currentLabel, board, storedResponses, prober: options.prober ?? httpProber, upstreamFor: pool.upstreamFor, nextCheckInMs, primary };
 
   /**
    * Builds the runtime for `config` and what it needs (the endpoints it adds), changing nothing
@@ -133,6 +148,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     trackLoad(next, deps);
     modelSeries.follow(next.catalog);
     for (const name of fleet.replaced) next.selector.prefixIndex?.forget(name);
+    stored = storedResponsesFor(next.config, stored);
     if (previous) {
       previous.catalog.retire();
       previous.checker.stop();
@@ -221,6 +237,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
         logger.info('endpoints updated from DNS', { endpoints: runtime.endpoints.map((ep) => ep.name) });
       },
       metricsJson: () => metrics.json(),
+      responseOwner: (id, owner) => (owner ? stored?.remember(id, owner) : stored?.forget(id)),
     });
   }
 
@@ -277,6 +294,13 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
       pool.close();
     },
   };
+}
+
+/** The map of stored responses' owners for `config` (`balancing.stored_responses`), keeping what `previous` learnt; none when turned off. */
+function storedResponsesFor(config: SluiceConfig, previous: StoredResponses | undefined): StoredResponses | undefined {
+  const { max_ids: maxIds, ttl: ttlMs } = config.balancing.stored_responses;
+  if (maxIds === 0) return undefined;
+  return previous ? previous.withOptions({ maxIds, ttlMs }) : new StoredResponses({ maxIds, ttlMs });
 }
 
 /** `server.*` settings a reload applies at once (the shutdown reads the grace of the moment; access and the forwarder are rebuilt): the others are the listeners', set when they start. */

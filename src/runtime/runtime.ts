@@ -1,3 +1,4 @@
+import type { ResponseDirectory } from '../affinity/index.js';
 import { createSelector, type BuiltSelector, type PrefixIndex } from '../balancing/index.js';
 import type { PrimarySide } from '../cluster/index.js';
 import type { SluiceConfig } from '../config/index.js';
@@ -27,6 +28,8 @@ export interface RuntimeDeps {
   /** The model label a request's observations go under now (see ModelSeries.currentLabel). */
   readonly currentLabel: (label: string) => string;
   readonly board: LoadBoard;
+  /** The process's stored responses' owners (a reload keeps them); followed when `balancing.stored_responses.max_ids` is above 0. */
+  readonly storedResponses: ResponseDirectory;
   readonly prober: Prober;
   readonly upstreamFor: (ep: Endpoint) => Upstream;
   /** When the endpoint's next active check runs: the checker's, or in a cluster worker the primary's. */
@@ -69,6 +72,7 @@ export function buildRuntime(config: SluiceConfig, endpoints: readonly Endpoint[
     catalog,
     selector,
     load: board,
+    ...(config.balancing.stored_responses.max_ids > 0 ? { storedResponses: deps.storedResponses } : {}),
     sticky: sticky ? stickyKeySource(sticky.key, sticky.trusted_proxies) : undefined,
     metrics,
     modelStats: deps.modelStats,

@@ -48,6 +48,7 @@ describe('a cluster worker whose first configuration comes with a reload (in the
       nextCheckInMs: () => 0,
       renderMetrics: async () => ({ contentType: 'text/plain', body: '' }),
       serving: () => undefined,
+      responseOwner: () => undefined,
       // The primary read the reloaded configuration's keys and sent them with it.
       keysFor: (c) => (c === reloaded ? digestKeys([{ name: 'team', key: 'secret-1' }]) : undefined),
     };

@@ -209,6 +209,7 @@ describe('a cluster worker', () => {
       renderMetrics: () => Promise.reject(new Error('not used')),
       serving: () => undefined,
       keysFor: () => undefined,
+      responseOwner: () => undefined,
     };
     const config = (weight: number) => validateConfig({ logging: { level: 'error' }, endpoints: [{ name: 'a', url: a.url, ...endpoint, weight }] });
     // What the worker applies before a reload takes effect (its access policy) refuses the second configuration.

@@ -3,6 +3,7 @@ import { validateConfig, type SluiceConfig } from '../../../src/config/index.js'
 import { ModelCatalog } from '../../../src/discovery/index.js';
 import { Endpoint } from '../../../src/endpoints/index.js';
 import { LoadBoard } from '../../../src/load/index.js';
+import { StoredResponses } from '../../../src/affinity/index.js';
 import type { Answers } from '../../../src/fleet/index.js';
 import { isToPrimary, isToWorker, type StateMessage, type ToPrimary } from '../../../src/cluster/messages.js';
 import { applyPassive, PassiveRelay } from '../../../src/cluster/passive-relay.js';
@@ -69,7 +70,9 @@ function cluster() {
     const reloads: Array<{ config: SluiceConfig; answers: Answers }> = [];
     const members: Answers[] = [];
     const replica = new Replica(now);
+    const stored = new StoredResponses({ maxIds: 10, ttlMs: 60_000, now });
     return {
+      stored,
       relay,
       transitions,
       endpoints,
@@ -87,6 +90,7 @@ function cluster() {
           reload: (c, answers) => reloads.push({ config: c, answers }),
           membersChanged: (answers) => members.push(answers),
           metricsJson: () => Promise.resolve([]),
+          responseOwner: (id, owner) => (owner ? stored.remember(id, owner) : stored.forget(id)),
         });
       },
     };
@@ -336,6 +340,21 @@ describe('cluster state sync', () => {
     c.broadcast({ type: 'sluice:fleet', answers });
     expect(w.reloads).toEqual([{ config: next, answers }]);
     expect(w.members).toEqual([answers]);
+  });
+
+  it("a stored response's owner one worker learnt reaches the others, and so does its deletion", () => {
+    const c = cluster();
+    const [w1, w2] = [c.addWorker(), c.addWorker()];
+    const owner = { endpoint: 'b', backend: 'http://127.0.0.1:9002/' };
+    // What the primary passes on of a worker's report (to the other workers).
+    c.broadcast({ type: 'sluice:response-owner', id: 'resp_1', owner });
+    expect(w1.stored.owner('resp_1')).toEqual(owner);
+    expect(w2.stored.owner('resp_1')).toEqual(owner);
+    c.broadcast({ type: 'sluice:response-owner', id: 'resp_1' });
+    expect(w1.stored.owner('resp_1')).toBeUndefined();
+    expect(w2.stored.owner('resp_1')).toBeUndefined();
+    expect(isToPrimary({ type: 'sluice:response-owner', id: 'resp_1', owner })).toBe(true);
+    expect(isToWorker({ type: 'sluice:response-owner', id: 'resp_1', owner })).toBe(true);
   });
 
   it('tells its own messages from the others on the channel', () => {

@@ -69,4 +69,26 @@ describe('choosing an endpoint for an attempt', () => {
     expect(matched[fleet.indexOf(other)]).toBe(3);
     expect(matched[fleet.indexOf(rendezvous)]).toBe(0);
   });
+
+  it("sends a request naming a stored response to the endpoint that created it, while it is a candidate and still the same backend", () => {
+    const fleet = healthyFleet(['a', 'b', 'c']);
+    const [, b] = fleet;
+    const owner = { endpoint: 'b', backend: b!.baseUrl.href };
+    const selector = createSelector('round-robin');
+    for (let i = 0; i < 6; i++) {
+      const choice = chooseEndpoint(selector, fleet, fleet, freshState(), undefined, owner);
+      if (typeof choice === 'string') throw new Error(`expected an endpoint, got ${choice}`);
+      expect(choice).toMatchObject({ endpoint: b, reason: 'stored_response' });
+    }
+    // Tried already (its attempt failed), or another backend under the name: the selector chooses.
+    const tried = freshState();
+    tried.tried.add('b');
+    const retry = chooseEndpoint(selector, fleet, fleet, tried, undefined, owner);
+    if (typeof retry === 'string') throw new Error(`expected an endpoint, got ${retry}`);
+    expect(retry.reason).toBe('strategy');
+    expect(retry.endpoint.name).not.toBe('b');
+    const moved = chooseEndpoint(selector, fleet, fleet, freshState(), undefined, { endpoint: 'b', backend: 'http://127.0.0.1:9999/' });
+    if (typeof moved === 'string') throw new Error(`expected an endpoint, got ${moved}`);
+    expect(moved.reason).toBe('strategy');
+  });
 });
