@@ -23,7 +23,8 @@ export interface ResponseOwner {
 
 /** What the request path asks of the stored responses' owners (a worker's also tells the other workers). */
 export interface ResponseDirectory {
-  owner(id: string): ResponseOwner | undefined;
+  /** Known at once, or (asked of the replicas' shared store) later. */
+  owner(id: string): ResponseOwner | undefined | Promise<ResponseOwner | undefined>;
   remember(id: string, owner: ResponseOwner): void;
   forget(id: string): void;
 }
@@ -46,11 +47,6 @@ export class StoredResponses implements ResponseDirectory {
 
   get size(): number {
     return this.#owners.size;
-  }
-
-  /** True when this map was built with these settings (a reload may keep it). */
-  fits(options: Pick<StoredResponsesOptions, 'maxIds' | 'ttlMs'>): boolean {
-    return options.maxIds === this.#owners.max && options.ttlMs === this.#owners.ttl;
   }
 
   /** The endpoint that created response `id`, if known. */

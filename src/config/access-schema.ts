@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { MESSAGES, duration, endpointUrlProblem, integerSchema, isIpOrCidr, positiveInt, unlessMissing } from './fields.js';
+import { MESSAGES, duration, integerSchema, isIpOrCidr, positiveInt, redisUrl, unlessMissing } from './fields.js';
 
 /** Sections for who may use Sluice: the admin surface, inbound API keys and rate limits. */
 
@@ -62,11 +62,7 @@ export const rateLimitsSchema = z
     /** Absent: the same as rate (no reserve). */
     burst: positiveInt().optional(),
     by: z.enum(['key', 'address']).default('key'),
-    redis_url: z
-      .string()
-      .refine((u) => /^rediss?:\/\//.test(u) && endpointUrlProblem(u.replace(/^redis/, 'http')) === undefined, { error: 'expected a URL like redis://127.0.0.1:6379' })
-      .nullable()
-      .default(null),
+    redis_url: redisUrl(),
     redis_timeout: duration({ allowZero: false }).prefault('200ms'),
   })
   .refine((r) => r.burst === undefined || r.burst >= r.rate, { path: ['burst'], error: 'must be at least rate' })

@@ -125,6 +125,14 @@ export const endpointUrl = z.string({ error: unlessMissing(MESSAGES.url) }).tran
 });
 
 /** A path on the endpoint, with an optional query (`/health?ready=1`); a fragment never reaches a server. */
+/** A Redis server's URL (`redis://[user:pw@]host:port[/db]`, or `rediss://`), or null for none. */
+export const redisUrl = () =>
+  z
+    .string()
+    .refine((u) => /^rediss?:\/\//.test(u) && endpointUrlProblem(u.replace(/^redis/, 'http')) === undefined, { error: 'expected a URL like redis://127.0.0.1:6379' })
+    .nullable()
+    .default(null);
+
 export const urlPath = () =>
   z
     .string({ error: unlessMissing(MESSAGES.path) })

@@ -19,12 +19,18 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, authorityStart)}***${url.slice(authorityStart + credentialsEnd)}`;
 }
 
+/** A Redis URL with its credentials hidden, or null. */
+function optionalRedisUrl(url: string | null): string | null {
+  return url === null ? null : redactUrl(url);
+}
+
 /**
  * The effective configuration as a plain object safe to show: durations and sizes in human units,
  * URL credentials hidden. Bearer tokens never appear because the config only holds the variable's name.
  */
 export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
   const sticky = cfg.balancing.sticky;
+  const stored = cfg.balancing.stored_responses;
   const rateLimits = cfg.rate_limits;
   return {
     server: {
@@ -41,7 +47,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
       sticky: sticky === null ? null : { ...sticky, trusted_proxies: [...sticky.trusted_proxies] },
       scorers: { ...cfg.balancing.scorers },
       prefix: { ...cfg.balancing.prefix, ttl: formatDuration(cfg.balancing.prefix.ttl) },
-      stored_responses: { ...cfg.balancing.stored_responses, ttl: formatDuration(cfg.balancing.stored_responses.ttl) },
+      stored_responses: { ...stored, ttl: formatDuration(stored.ttl), redis_url: optionalRedisUrl(stored.redis_url), redis_timeout: formatDuration(stored.redis_timeout) },
     },
     health: {
       ...cfg.health,
@@ -71,7 +77,7 @@ export function redactedConfig(cfg: SluiceConfig): Record<string, unknown> {
     },
     admin: { allow: [...cfg.admin.allow], bearer_token_env: cfg.admin.bearer_token_env },
     auth: { api_keys: cfg.auth.api_keys.map((k) => ({ name: k.name, ...(k.key_env === null ? {} : { key_env: k.key_env }), ...(k.key_file === null ? {} : { key_file: k.key_file }) })), invalid_keys_per_minute: cfg.auth.invalid_keys_per_minute },
-    rate_limits: rateLimits === null ? null : { ...rateLimits, period: formatDuration(rateLimits.period), redis_url: rateLimits.redis_url === null ? null : redactUrl(rateLimits.redis_url), redis_timeout: formatDuration(rateLimits.redis_timeout) },
+    rate_limits: rateLimits === null ? null : { ...rateLimits, period: formatDuration(rateLimits.period), redis_url: optionalRedisUrl(rateLimits.redis_url), redis_timeout: formatDuration(rateLimits.redis_timeout) },
     endpoints: cfg.endpoints.map((endpoint) => ({
       ...endpoint,
       url: redactUrl(endpoint.url),

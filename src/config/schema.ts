@@ -8,6 +8,7 @@ import {
   isIpOrCidr,
   port,
   positiveInt,
+  redisUrl,
   size,
   unlessMissing,
   urlPath,
@@ -84,6 +85,9 @@ const storedResponsesSchema = z.strictObject({
   /** Response ids whose creating endpoint is remembered; 0: Responses API follow-ups are routed like any request. */
   max_ids: integerSchema(MESSAGES.nonNegativeInt).min(0, { error: MESSAGES.nonNegativeInt }).default(DEFAULT_STORED_RESPONSES.maxIds),
   ttl: duration({ allowZero: false }).default(DEFAULT_STORED_RESPONSES.ttlMs),
+  /** Shared with every replica using this Redis (keys `sluice:resp:*`); null: each process's own (and its workers'). */
+  redis_url: redisUrl(),
+  redis_timeout: duration({ allowZero: false }).prefault('200ms'),
 });
 
 const stickySchema = z.strictObject({

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResponseDirectory } from '../affinity/index.js';
 import type { BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { ResponseDirectory } from '../affinity/index.js';
 import type { Selector } from '../balancing/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { ModelCatalog } from '../discovery/index.js';
@@ -99,7 +99,8 @@ export class Forwarder {
     const pool = catalogModel === undefined ? this.#deps.endpoints : this.#deps.catalog.endpointsFor(catalogModel);
     const sticky = this.#deps.sticky ? stickyKey(this.#deps.sticky, req) : undefined;
     const named = this.#deps.storedResponses && namedResponse(path, preq.json);
-    const owner = named ? this.#deps.storedResponses!.owner(named) : undefined;
+    // Asked of the replicas' shared store when this process does not know it: the only wait here.
+    const owner = named ? await this.#deps.storedResponses!.owner(named) : undefined;
     const maxAttempts = this.#deps.config.proxy.retries + 1;
     const canRetry = () => state.attempts < maxAttempts && hasCandidate(pool, state);
 

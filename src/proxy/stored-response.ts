@@ -9,13 +9,15 @@ import type { UsageTap } from './usage-tap.js';
 const ID_MAX = 200;
 const ID_KEY = Buffer.from('"id"');
 const UNDER_RESPONSES = `${API.responses}/`;
+/** The Responses API's own paths under `/v1/responses/`, which name no response. */
+const NOT_IDS: ReadonlySet<string> = new Set(['input_tokens', 'compact']);
 
 /**
  * The stored response a request names, whose server alone can answer it: the `{id}` of
  * `/v1/responses/{id}` and of the paths under it (`/cancel`, `/input_items`; the request may be
  * a GET or DELETE, with no body), or the `previous_response_id` of a Responses API body (a new
- * response continuing a stored one, or its tokens counted). A path segment that is no response
- * id (`/v1/responses/input_tokens`) names nothing Sluice has learnt, and routes as before.
+ * response continuing a stored one, or its tokens counted); not the API's own paths under it
+ * (`/v1/responses/input_tokens`, `/v1/responses/compact`).
  */
 export function namedResponse(path: string, json: unknown): string | undefined {
   if (!isApiOrUnder(path, API.responses)) return undefined;
@@ -26,7 +28,8 @@ export function namedResponse(path: string, json: unknown): string | undefined {
   if (!path.startsWith(UNDER_RESPONSES)) return undefined;
   let end = UNDER_RESPONSES.length;
   while (end < path.length && path[end] !== '/' && path[end] !== '?') end++;
-  return end > UNDER_RESPONSES.length ? path.slice(UNDER_RESPONSES.length, end) : undefined;
+  const id = path.slice(UNDER_RESPONSES.length, end);
+  return id === '' || NOT_IDS.has(id) ? undefined : id;
 }
 
 /**

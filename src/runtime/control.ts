@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { StoredResponses, type ResponseDirectory } from '../affinity/index.js';
+import { ownerDirectory, RedisOwners, StoredResponses, type ResponseOwner } from '../affinity/index.js';
 import type { ClusterSide, PrimarySide, WorkerSide } from '../cluster/index.js';
 import type { SluiceConfig } from '../config/index.js';
 import type { Endpoint } from '../endpoints/index.js';
@@ -65,20 +65,19 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   const worker = cluster?.role === 'worker' ? cluster : undefined;
   // One board for the process: a reload keeps the load of endpoints it keeps.
   const board = new LoadBoard({ staleAfterMs: initial.load.stale_after, now: monotonicNow });
-  // One map of stored responses' owners for the process: a reload keeps what it learnt. A
-  // worker tells the others (through the primary) what it learns.
+  // One map of stored responses' owners for the process (a reload keeps what it learnt), and the
+  // replicas' shared store when configured. A worker tells the others (through the primary) what it learns.
   let stored = storedResponsesFor(initial, undefined);
-  const storedResponses: ResponseDirectory = {
-    owner: (id) => stored?.owner(id),
-    remember(id, owner) {
-      stored?.remember(id, owner);
-      worker?.responseOwner(id, owner);
-    },
-    forget(id) {
-      stored?.forget(id);
-      worker?.responseOwner(id, undefined);
-    },
-  };
+  // Not in a cluster's primary, which serves no requests.
+  const openShared = (config: SluiceConfig, previous: SharedOwners | undefined) => (primary ? undefined : sharedOwnersFor(config, previous, (err) => logger.debug('stored-response store error', { error: err.message })));
+  let shared = openShared(initial, undefined);
+  const storedResponses = ownerDirectory({
+    local: () => stored,
+    shared: () => shared?.store,
+    ...(worker ? { tell: (id: string, owner: ResponseOwner | undefined) => worker.responseOwner(id, owner) } : {}),
+    looked: (result) => metrics.storedResponseLookup(result),
+  });
+
   let runtime: Runtime | undefined;
   let shuttingDown = false;
   let stopped = false;
@@ -149,6 +148,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     modelSeries.follow(next.catalog);
     for (const name of fleet.replaced) next.selector.prefixIndex?.forget(name);
     stored = storedResponsesFor(next.config, stored);
+    shared = openShared(next.config, shared);
     if (previous) {
       previous.catalog.retire();
       previous.checker.stop();
@@ -291,6 +291,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
       rt.checker.stop();
       rt.discovery.stop();
       rt.scraper.stop();
+      shared?.store.close();
       pool.close();
     },
   };
@@ -301,6 +302,24 @@ function storedResponsesFor(config: SluiceConfig, previous: StoredResponses | un
   const { max_ids: maxIds, ttl: ttlMs } = config.balancing.stored_responses;
   if (maxIds === 0) return undefined;
   return previous ? previous.withOptions({ maxIds, ttlMs }) : new StoredResponses({ maxIds, ttlMs });
+}
+
+/** The replicas' shared store of owners and the settings it was opened with. */
+interface SharedOwners {
+  readonly store: RedisOwners;
+  readonly settings: string;
+}
+
+/**
+ * The replicas' shared store for `config` (`balancing.stored_responses.redis_url`): `previous` when
+ * its settings are the same, else a new connection (the old one closed); none without a URL.
+ */
+function sharedOwnersFor(config: SluiceConfig, previous: SharedOwners | undefined, onError: (err: Error) => void): SharedOwners | undefined {
+  const { redis_url: url, redis_timeout: timeoutMs, ttl: ttlMs, max_ids: maxIds } = config.balancing.stored_responses;
+  const settings = JSON.stringify([url, timeoutMs, ttlMs]);
+  if (previous?.settings === settings && maxIds > 0) return previous;
+  previous?.store.close();
+  return url === null || maxIds === 0 ? undefined : { store: new RedisOwners(url, timeoutMs, ttlMs, onError), settings };
 }
 
 /** `server.*` settings a reload applies at once (the shutdown reads the grace of the moment; access and the forwarder are rebuilt): the others are the listeners', set when they start. */

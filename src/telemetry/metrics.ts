@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import { CIRCUIT_STATES, HEALTH_STATES } from '../endpoints/index.js';
+import { OWNER_LOOKUPS, type OwnerLookup } from '../affinity/index.js';
 import { ROUTE_REASONS, type RouteReason } from '../balancing/index.js';
 import { BoundCounter, BoundHistogram } from './bound-series.js';
 import { FAILURE_REASONS, type FailureReason } from './failure-reasons.js';
@@ -170,6 +171,7 @@ export class SluiceMetrics {
   readonly #loadScrapes;
   readonly #routeDecisions;
   readonly #prefixLookups;
+  readonly #ownerLookups;
   readonly #shutdownCut;
 
   readonly #renderMerged: MetricsBuild['render'];
@@ -245,6 +247,8 @@ export class SluiceMetrics {
     this.#prefixMisses = this.#prefixLookups.labels('miss');
     this.#prefixHits.inc(0);
     this.#prefixMisses.inc(0);
+    this.#ownerLookups = new client.Counter({ name: 'sluice_stored_response_lookups_total', help: 'Look-ups of the endpoint that stores the response a Responses API follow-up names, by result: found (in this process), found_shared (in the replicas\' Redis), unknown (routed as any request), error (Redis could not answer).', labelNames: ['result'], registers });
+    for (const result of OWNER_LOOKUPS) this.#ownerLookups.inc({ result }, 0);
     this.#configReloads = new client.Counter({ name: 'sluice_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers });
     this.#shutdownCut = new client.Counter({ name: 'sluice_shutdown_cut_requests_total', help: 'Requests and streams still running when the shutdown grace period ended, and cut.', registers });
     // Series that exist from the start, so that rate() and alerts see a zero rather than nothing.
@@ -287,6 +291,11 @@ export class SluiceMetrics {
     if (!decisions) routes.set(reason, (decisions = new BoundCounter(this.#routeDecisions, { endpoint, reason })));
     decisions.inc();
     if (prefixHit !== undefined) (prefixHit ? this.#prefixHits : this.#prefixMisses).inc();
+  }
+
+  /** A look-up of a stored response's owner (see OWNER_LOOKUPS). */
+  storedResponseLookup(result: OwnerLookup): void {
+    this.#ownerLookups.inc({ result });
   }
 
   /**

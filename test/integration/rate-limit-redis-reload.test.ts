@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChild } from '../../bench/lib/child-processes.js';
 import { findSample, parseExposition } from '../helpers/exposition.js';
-import { freePort, ROOT, startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { startRedis } from '../helpers/redis.js';
+import { freePort, startModelServer, startSluice, stopAll, testConfig, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 // A reload that changes `rate_limits` must not leave requests unlimited while a new Redis client
 // connects, nor report that as a store outage: the connection is kept when its settings are, and
@@ -16,27 +16,6 @@ let server: ModelServer;
 let redisA: number;
 let redisB: number;
 let sluice: SluiceProc;
-
-/** One inline command to the redis-server on `port`, its first reply line. */
-function redisCommand(port: number, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => socket.write(`${command}\r\n`));
-    socket.once('data', (d) => {
-      socket.destroy();
-      resolve(d.toString().split('\r\n')[0]!);
-    });
-    socket.once('error', reject);
-  });
-}
-
-async function startRedis(): Promise<number> {
-  const port = await freePort();
-  // Debian's redis-server, in memory only, stopped with the others in afterAll.
-  startChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { cwd: ROOT });
-  await waitFor(async () => (await redisCommand(port, 'PING')) === '+PONG', 10_000, 'redis-server');
-  return port;
-}
 
 const config = (port: number, limits: { rate: number; burst: number; redisPort: number }) =>
   testConfig(port, [{ id: 'server-1', url: server.url }], `rate_limits:\n  rate: ${limits.rate}\n  burst: ${limits.burst}\n  redis_url: redis://127.0.0.1:${limits.redisPort}\n`);

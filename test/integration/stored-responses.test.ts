@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
 import { scriptedBackends, type Handler, type ScriptedBackend } from '../helpers/backends.js';
 import { freshRequest } from '../helpers/fresh-request.js';
-import { startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
+import { startRedis } from '../helpers/redis.js';
+import { freePort, startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
 
 // Responses API follow-ups (`previous_response_id`, `/v1/responses/{id}`) reach the server that
 // stores the response they name, as LM Studio and vLLM (with its store on) keep them: in memory,
@@ -68,11 +69,14 @@ interface Options {
   readonly workers?: number;
   /** `balancing.stored_responses.max_ids`. */
   readonly maxIds?: number;
+  /** The port of the Redis the replicas share owners through. */
+  readonly redisPort?: number;
 }
 
-function config(port: number, fleet: readonly ScriptedBackend[], { workers = 1, maxIds }: Options): string {
+function config(port: number, fleet: readonly ScriptedBackend[], { workers = 1, maxIds, redisPort }: Options): string {
   const eps = fleet.map((b, i) => `  - name: s${i}\n    url: ${b.url}\n    check_interval: 1s\n    check_timeout: 5s`).join('\n');
-  const stored = maxIds === undefined ? '' : `  stored_responses:\n    max_ids: ${maxIds}\n`;
+  const settings = [maxIds === undefined ? '' : `    max_ids: ${maxIds}\n`, redisPort === undefined ? '' : `    redis_url: redis://127.0.0.1:${redisPort}\n`].join('');
+  const stored = settings === '' ? '' : `  stored_responses:\n${settings}`;
   return `server:\n  host: 127.0.0.1\n  port: ${port}\n  workers: ${workers}\nhealth:\n  slow_start: 0s\nbalancing:\n  strategy: round-robin\n${stored}proxy:\n  expose_route_headers: true\nendpoints:\n${eps}\n`;
 }
 
@@ -157,4 +161,42 @@ describe('stored responses', () => {
     expect(crossings, workers.join(' ')).toBeGreaterThanOrEqual(2);
     expect(fleet.filter((b) => b.requests.length > 0)).toHaveLength(1);
   });
+
+  it('replicas sharing a Redis agree: a follow-up sent to another replica than the one that saw the response created reaches its server', async () => {
+    const fleet = await storingFleet(3);
+    const redisPort = await startRedis();
+    const replicas = await Promise.all([sluiceFor(fleet, { redisPort }), sluiceFor(fleet, { redisPort })]);
+    const clients = replicas.map((r) => new OpenAI({ baseURL: `${r.url}/v1`, apiKey: 'unused', maxRetries: 0 }));
+    // The client alternates between the replicas, turn by turn, as a load balancer in front may.
+    let last = await turn(clients[0]!, undefined, false);
+    for (let i = 2; i <= 7; i++) {
+      last = await turn(clients[(i - 1) % 2]!, last.id, i % 2 === 0);
+      expect(text(last)).toBe(`turn ${i}`);
+    }
+    expect(fleet.filter((b) => b.requests.length > 0)).toHaveLength(1);
+    // Each replica found owners the other learnt, in Redis.
+    for (const r of replicas) expect(await lookups(r, 'found_shared')).toBe(3);
+  });
+
+  it('with its Redis gone, a replica routes a follow-up it does not know as any request: answered, and counted as a failed look-up', async () => {
+    const fleet = await storingFleet(3);
+    const nobody = await freePort();
+    const replicas = await Promise.all([sluiceFor(fleet, { redisPort: nobody }), sluiceFor(fleet, { redisPort: nobody })]);
+    const [a, b] = replicas.map((r) => new OpenAI({ baseURL: `${r.url}/v1`, apiKey: 'unused', maxRetries: 0 }));
+    const first = await turn(a!, undefined, false);
+    // Whichever server round-robin picks: the one that holds it, or another that says 404. Never Sluice's own error.
+    const status = await turn(b!, first.id, false).then(
+      () => 200,
+      (err: unknown) => (err instanceof OpenAI.APIError ? err.status : 0),
+    );
+    expect([200, 404]).toContain(status);
+    expect(await lookups(replicas[1]!, 'error')).toBe(1);
+    // The replica that saw it created still knows it.
+    expect(text(await turn(a!, first.id, false))).toBe('turn 2');
+    expect(await lookups(replicas[0]!, 'found')).toBe(1);
+  });
 });
+
+async function lookups(sluice: SluiceProc, result: string): Promise<number> {
+  return findSample(parseExposition(await (await fetch(`${sluice.url}/metrics`)).text()), 'sluice_stored_response_lookups_total', { result }) ?? 0;
+}

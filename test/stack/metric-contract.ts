@@ -1,3 +1,4 @@
+import { OWNER_LOOKUPS } from '../../src/affinity/directory.js';
 import { ROUTE_REASONS } from '../../src/balancing/decision.js';
 import { FAILURE_REASONS } from '../../src/telemetry/failure-reasons.js';
 import { STREAM_LABELS } from '../../src/telemetry/metrics.js';
@@ -95,6 +96,7 @@ export const SLUICE_METRICS: readonly MetricContract[] = [
   { name: 'sluice_route_decisions_total', type: 'counter', labels: ['endpoint', 'reason'], values: { reason: ROUTE_REASONS } },
   { name: 'sluice_prefix_index_lookups_total', type: 'counter', labels: ['result'], values: { result: ['hit', 'miss'] } },
   { name: 'sluice_prefix_index_blocks', type: 'gauge', labels: [] },
+  { name: 'sluice_stored_response_lookups_total', type: 'counter', labels: ['result'], values: { result: OWNER_LOOKUPS } },
   { name: 'sluice_request_bodies_held_bytes', type: 'gauge', labels: [] },
 ];
 

@@ -14,7 +14,7 @@ describe('defaults', () => {
       sticky: null,
       scorers: { queue: 1, kv_cache: 1, prefix: 1, resident: 1 },
       prefix: { block_chars: 256, max_blocks: 128, index_size: 100_000, ttl: 600_000, max_imbalance_ratio: 1.5, max_imbalance_requests: 2, fit_fraction: 0 },
-      stored_responses: { max_ids: 100_000, ttl: 86_400_000 },
+      stored_responses: { max_ids: 100_000, ttl: 86_400_000, redis_url: null, redis_timeout: 200 },
     });
     expect(config.load).toEqual({ interval: 250, timeout: 500, stale_after: 2_000 });
     expect(config.health).toEqual({
