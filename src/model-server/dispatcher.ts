@@ -88,10 +88,14 @@ export function createRequestListener(app: AppState, routes: readonly Route[]): 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('X-Server-Id', app.serverId);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = table.get(`${req.method} ${url.pathname}`);
+    // An exact route, else one for any last segment (`/v1/responses/:id`).
+    const slash = url.pathname.lastIndexOf('/');
+    const withParam = slash > 0 && slash < url.pathname.length - 1 ? `${url.pathname.slice(0, slash)}/:id` : undefined;
+    const route = table.get(`${req.method} ${url.pathname}`) ?? (withParam === undefined ? undefined : table.get(`${req.method} ${withParam}`));
     if (!route) {
-      if (knownPaths.has(url.pathname)) {
-        res.setHeader('allow', routes.filter((r) => r.path === url.pathname).map((r) => r.method).join(', '));
+      const path = knownPaths.has(url.pathname) ? url.pathname : withParam !== undefined && knownPaths.has(withParam) ? withParam : undefined;
+      if (path !== undefined) {
+        res.setHeader('allow', routes.filter((r) => r.path === path).map((r) => r.method).join(', '));
         return sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}`, server_id: app.serverId });
       }
       return sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}`, server_id: app.serverId });

@@ -4,6 +4,7 @@ import type { FaultController } from './fault.js';
 import { sleep } from './http-io.js';
 import type { SimulatedFleet } from './engine/index.js';
 import type { LoadedModels, ModelLoader } from './model-loader.js';
+import type { ResponseStore } from './responses-api.js';
 import type { TokenSource } from './token-source.js';
 
 /** Server-wide state shared by all handlers. */
@@ -22,6 +23,8 @@ export interface AppState {
   readonly startedAt: number;
   readonly faults: FaultController;
   readonly loader: ModelLoader;
+  /** The Responses API's stored responses (this server's own). */
+  readonly responses: ResponseStore;
   readonly now: () => number;
   readonly log: (entry: Record<string, unknown>) => void;
   readonly onCrash: () => void;
@@ -41,7 +44,8 @@ export interface RequestContext {
 }
 
 interface RouteBase {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** Exact, or ending in `/:id` for any last segment (the handler reads it from the URL). */
   readonly path: string;
   /** Shapes the route's error responses. */
   readonly family: ApiFamily;

@@ -6,6 +6,7 @@ import { DEFAULT_FAULT, FaultController } from './fault.js';
 import { ModelLoader } from './model-loader.js';
 import { ollamaRoutes } from './ollama-routes.js';
 import { openAiRoutes } from './openai-routes.js';
+import { ResponseStore, responsesRoutes } from './responses-api.js';
 import { MODEL_SERVER_DEFAULTS, type ModelServerOptions } from './options.js';
 import { coreRoutes } from './routes-core.js';
 import type { AppState } from './routes.js';
@@ -49,6 +50,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     startedAt,
     faults: new FaultController({ ...DEFAULT_FAULT, ...options.fault }, now),
     loader,
+    responses: new ResponseStore(),
     now,
     log: options.log ?? (() => undefined),
     onCrash: options.onCrash ?? (() => process.exit(1)),
@@ -56,7 +58,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   // noDelay: each streamed token goes out in its own packet instead of waiting for the next.
   // Idle keep-alive sockets stay open as long as Sluice keeps its own: a server that closes one at the
   // moment a client (a proxy's pool) reuses it fails that request.
-  const server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, createRequestListener(app, [...coreRoutes, ...openAiRoutes, ...ollamaRoutes]));
+  const server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, createRequestListener(app, [...coreRoutes, ...openAiRoutes, ...responsesRoutes, ...ollamaRoutes]));
   const port = await listen(server, options.port ?? MODEL_SERVER_DEFAULTS.port, options.host ?? MODEL_SERVER_DEFAULTS.host);
   loader.start();
 

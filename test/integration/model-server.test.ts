@@ -179,6 +179,39 @@ describe('OpenAI-compatible API through the official client', () => {
   });
 });
 
+describe('Responses API through the official client, stored in the server', () => {
+  it('creates a response, continues it with previous_response_id (streamed), retrieves and deletes it', async () => {
+    const first = await openai.responses.create({ model: 'llama3.2:1b', instructions: 'Be brief.', input: 'Tell me about the lighthouse keeper.', max_output_tokens: 6 });
+    expect(first).toMatchObject({ object: 'response', status: 'completed', model: 'llama3.2:1b', previous_response_id: null, usage: { output_tokens: 6 } });
+    expect(first.id).toMatch(/^resp_/);
+    expect(first.output_text.length).toBeGreaterThan(5);
+    const events: string[] = [];
+    let second: OpenAI.Responses.Response | undefined;
+    for await (const event of await openai.responses.create({ model: 'llama3.2:1b', input: [{ role: 'user', content: 'And then?' }], previous_response_id: first.id, max_output_tokens: 4, stream: true })) {
+      events.push(event.type);
+      if (event.type === 'response.completed') second = event.response;
+    }
+    expect(events).toEqual(['response.created', ...Array(4).fill('response.output_text.delta'), 'response.completed']);
+    // The conversation so far is the new turn's prompt: more input tokens than the first turn's prompt and answer.
+    expect(second!.usage!.input_tokens).toBeGreaterThan(first.usage!.input_tokens + first.usage!.output_tokens);
+    expect(second!.previous_response_id).toBe(first.id);
+    // The stored response as the stream completed it (the SDK adds output_text to what it retrieves).
+    expect(await openai.responses.retrieve(second!.id)).toMatchObject({ id: second!.id, status: 'completed', output: second!.output, usage: second!.usage });
+    expect(await openai.responses.delete(second!.id)).toMatchObject({ id: second!.id, deleted: true });
+    await expect(openai.responses.retrieve(second!.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('a follow-up naming a response this server does not store: 404, as LM Studio and vLLM answer it', async () => {
+    const error = await openai.responses.create({ model: 'llama3.2:1b', input: 'And then?', previous_response_id: 'resp_elsewhere' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((error as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({ param: 'previous_response_id', code: 'response_not_found' });
+    const notStored = await openai.responses.create({ model: 'llama3.2:1b', input: 'Once.', store: false, max_output_tokens: 2 });
+    await expect(openai.responses.retrieve(notStored.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const wrongMethod = await fetch(`${main.url}/v1/responses/${notStored.id}`, { method: 'PUT' });
+    expect([wrongMethod.status, wrongMethod.headers.get('allow')]).toEqual([405, 'GET, DELETE']);
+  });
+});
+
 describe('Ollama-compatible API through the official client', () => {
   it('root, tags and ps', async () => {
     const root = await fetch(`${main.url}/`);
