@@ -23,13 +23,18 @@ export function namedResponse(path: string, json: unknown): string | undefined {
   if (!isApiOrUnder(path, API.responses)) return undefined;
   if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
     const previous = (json as { previous_response_id?: unknown }).previous_response_id;
-    if (typeof previous === 'string' && previous !== '') return previous;
+    if (typeof previous === 'string') return plausibleId(previous);
   }
   if (!path.startsWith(UNDER_RESPONSES)) return undefined;
   let end = UNDER_RESPONSES.length;
   while (end < path.length && path[end] !== '/' && path[end] !== '?') end++;
   const id = path.slice(UNDER_RESPONSES.length, end);
-  return id === '' || NOT_IDS.has(id) ? undefined : id;
+  return NOT_IDS.has(id) ? undefined : plausibleId(id);
+}
+
+/** `id` when it could be an id Sluice learnt (1 to ID_MAX characters): a longer one is never looked up, here or in Redis. */
+function plausibleId(id: string): string | undefined {
+  return id.length > 0 && id.length <= ID_MAX ? id : undefined;
 }
 
 /**

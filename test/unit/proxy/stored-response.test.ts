@@ -28,6 +28,12 @@ describe('the stored response a request names', () => {
     expect(namedResponse('/v1/responses/', undefined)).toBeUndefined();
     expect(namedResponse('/v1/responsesX/resp_1', undefined)).toBeUndefined();
     expect(namedResponse('/v1/chat/completions', { previous_response_id: 'resp_9' })).toBeUndefined();
+    // The API's own paths, and ids longer than any Sluice learns (never sent to Redis).
+    expect(namedResponse('/v1/responses/input_tokens', { input: 'hi' })).toBeUndefined();
+    expect(namedResponse('/v1/responses/compact', { input: 'hi' })).toBeUndefined();
+    expect(namedResponse('/v1/responses', { previous_response_id: `resp_${'x'.repeat(300)}` })).toBeUndefined();
+    expect(namedResponse(`/v1/responses/resp_${'x'.repeat(300)}`, undefined)).toBeUndefined();
+    expect(namedResponse(`/v1/responses/resp_${'x'.repeat(190)}`, undefined)).toHaveLength(195);
   });
 });
 
