@@ -257,6 +257,13 @@ function routing() {
       stack: true,
       targets: [target(`sum by (endpoint, result) (${rate('sluice_load_scrapes_total', ...ENDPOINT, 'result!="success"')})`, '{{endpoint}} {{result}}')],
     }),
+    timeseries({
+      title: 'Stored-response look-ups',
+      description: 'Look-ups per second, all replicas together, of the endpoint that stores the response a Responses API follow-up names (previous_response_id, /v1/responses/{id}), by result: found (in the replica\'s own map), found_shared (in the replicas\' Redis, balancing.stored_responses.redis_url), unknown (routed as any request: a server that does not hold the response answers 404), error (Redis could not answer). Zero when no client continues stored responses.',
+      unit: 'ops',
+      stack: true,
+      targets: [target(`sum by (result) (${rate('sluice_stored_response_lookups_total')})`, '{{result}}')],
+    }),
   ];
 }
 

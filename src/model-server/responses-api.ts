@@ -55,9 +55,14 @@ function notFound(ctx: RequestContext, id: string, param: string): void {
   sendError(ctx.res, 'openai', { status: 404, message: `Response with id '${id}' not found.`, code: 'response_not_found', param }, ctx.app.serverId);
 }
 
-/** The id of `/v1/responses/{id}`. */
+/** The id of `/v1/responses/{id}` (as sent when it does not decode: no id this server made). */
 function pathId(ctx: RequestContext): string {
-  return decodeURIComponent(ctx.url.pathname.slice('/v1/responses/'.length));
+  const raw = ctx.url.pathname.slice('/v1/responses/'.length);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 interface Created {

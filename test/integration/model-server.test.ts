@@ -207,6 +207,8 @@ describe('Responses API through the official client, stored in the server', () =
     expect((error as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({ param: 'previous_response_id', code: 'response_not_found' });
     const notStored = await openai.responses.create({ model: 'llama3.2:1b', input: 'Once.', store: false, max_output_tokens: 2 });
     await expect(openai.responses.retrieve(notStored.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    // An id that is no percent-encoding: not one of this server's, a 404 (not a 500).
+    expect((await fetch(`${main.url}/v1/responses/%ZZ`)).status).toBe(404);
     const wrongMethod = await fetch(`${main.url}/v1/responses/${notStored.id}`, { method: 'PUT' });
     expect([wrongMethod.status, wrongMethod.headers.get('allow')]).toEqual([405, 'GET, DELETE']);
   });
