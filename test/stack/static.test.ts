@@ -29,6 +29,7 @@ const REQUIRED_ALERTS = [
   'SluiceHighRetryRate',
   'SluiceConfigReloadFailed',
   'SluiceFleetSaturated',
+  'SluiceStoredResponseLookupsFailing',
 ];
 
 const TEST_FILES = ['alerts.test.yml', 'slo.test.yml'];
