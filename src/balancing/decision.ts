@@ -25,6 +25,8 @@ export const EXCLUSION_REASONS = [
   'cooling_down',
   'at_capacity',
   'trial_in_use',
+  // Another endpoint stores the response the request names, and only it can answer.
+  'stored_elsewhere',
 ] as const;
 export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
 

@@ -7,11 +7,9 @@ export type Choice = RouteDecision<Endpoint> | 'none' | 'busy';
 
 /**
  * Picks a routable endpoint that has not been tried, honouring caps and the breaker's
- * half-open trial, and says why every other endpoint was left out. The `owner` of a stored
- * response the request names goes first when it is a candidate; otherwise the selector chooses
- * (and the backend it chooses answers that it does not know the response).
+ * half-open trial, and says why every other endpoint was left out.
  */
-export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[], pool: readonly Endpoint[], state: RequestState, sticky: string | undefined, owner?: ResponseOwner): Choice {
+export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[], pool: readonly Endpoint[], state: RequestState, sticky: string | undefined): Choice {
   const excluded: Exclusion[] = [];
   let candidates: Endpoint[] = [];
   let busy = false;
@@ -27,7 +25,7 @@ export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[
   if (candidates.length === 0) return busy ? 'busy' : 'none';
   const ctx = { stickyKey: sticky, model: state.catalogModel, prompt: state.prompt };
   while (candidates.length > 0) {
-    const decision = (owner && ownerAmong(candidates, owner)) || selector.decide(candidates, ctx);
+    const decision = selector.decide(candidates, ctx);
     if (!decision) return 'none';
     const picked = decision.endpoint;
     const halfOpen = picked.breaker.state === 'half_open';
@@ -44,10 +42,29 @@ export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[
   return 'none';
 }
 
-/** The owner of a stored response, when it is among the candidates (by name, and still the same backend). */
-function ownerAmong(candidates: readonly Endpoint[], owner: ResponseOwner): RouteDecision<Endpoint> | undefined {
-  const endpoint = candidates.find((ep) => ep.name === owner.endpoint && ep.baseUrl.href === owner.backend);
-  return endpoint && { endpoint, reason: 'stored_response' };
+/**
+ * The endpoint of `pool` that stores the response `owner` says a request names (by name, and still
+ * the same backend); undefined when none does (the fleet changed): the request is routed as any.
+ */
+export function holderOf(pool: readonly Endpoint[], owner: ResponseOwner | undefined): Endpoint | undefined {
+  return owner && pool.find((ep) => ep.name === owner.endpoint && ep.baseUrl.href === owner.backend);
+}
+
+/**
+ * The attempt of a request that names a stored response goes to the endpoint that stores it,
+ * which alone can answer: any other would say 404, losing the client its conversation. 'busy'
+ * when it is at its connection cap, 'none' when it cannot be routed to now or its attempt has
+ * failed (the caller answers with that failure, or a 503 to retry later).
+ */
+export function chooseHolder(selector: Selector, pool: readonly Endpoint[], holder: Endpoint, state: RequestState): Choice {
+  if (state.tried.has(holder.name) || holder.unroutableReason !== undefined) return 'none';
+  if (holder.atCapacity) return 'busy';
+  const halfOpen = holder.breaker.state === 'half_open';
+  if (!holder.breaker.tryAcquire()) return 'none';
+  if (halfOpen) state.trialOf = holder;
+  selector.sent(holder.name, { model: state.catalogModel, prompt: state.prompt });
+  const excluded = pool.filter((ep) => ep !== holder).map((ep): Exclusion => ({ endpoint: ep.name, reason: 'stored_elsewhere' }));
+  return { endpoint: holder, reason: 'stored_response', excluded };
 }
 
 /** Whether another attempt could find an endpoint. */

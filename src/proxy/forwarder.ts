@@ -9,7 +9,7 @@ import type { Endpoint } from '../endpoints/index.js';
 import type { LoadBoard } from '../load/index.js';
 import type { SluiceMetrics, ModelStats, Logger } from '../telemetry/index.js';
 import { Attempt } from './attempt.js';
-import { chooseEndpoint, hasCandidate } from './choose.js';
+import { chooseEndpoint, chooseHolder, hasCandidate, holderOf } from './choose.js';
 import { apiFlavour, SluiceError } from './errors.js';
 import { asksForStream } from './first-token.js';
 import { ModelAnswers } from './model-answers.js';
@@ -100,16 +100,17 @@ export class Forwarder {
     const sticky = this.#deps.sticky ? stickyKey(this.#deps.sticky, req) : undefined;
     const named = this.#deps.storedResponses && namedResponse(path, preq.json);
     // Asked of the replicas' shared store when this process does not know it: the only wait here.
-    const owner = named ? await this.#deps.storedResponses!.owner(named) : undefined;
+    // A request naming a stored response goes to the endpoint that stores it, and nowhere else.
+    const holder = named ? holderOf(pool, await this.#deps.storedResponses!.owner(named)) : undefined;
     const maxAttempts = this.#deps.config.proxy.retries + 1;
-    const canRetry = () => state.attempts < maxAttempts && hasCandidate(pool, state);
+    const canRetry = () => holder === undefined && state.attempts < maxAttempts && hasCandidate(pool, state);
 
     while (state.attempts < maxAttempts) {
       // A client gone while its request waited (the first model listings, an asynchronous rate
       // limit): an attempt would only learn it from a close event that has already fired.
       if (req.socket.destroyed) return this.#observer.finish(req, state, { endpoint: undefined, code: CLIENT_CLOSED, bytes: 0, usage: {}, error: 'client_closed' });
-      const choice = chooseEndpoint(this.#deps.selector, this.#deps.endpoints, pool, state, sticky, owner);
-      if (typeof choice === 'string') return this.#own.fail(req, res, state, this.#noEndpointError(state, choice, preq.model));
+      const choice = holder ? chooseHolder(this.#deps.selector, pool, holder, state) : chooseEndpoint(this.#deps.selector, this.#deps.endpoints, pool, state, sticky);
+      if (typeof choice === 'string') return this.#own.fail(req, res, state, this.#noEndpointError(state, choice, preq.model, holder));
       const endpoint = choice.endpoint;
       state.tried.add(endpoint.name);
       state.attempts++;
@@ -141,11 +142,16 @@ export class Forwarder {
     this.#own.modelList(req, res, preq);
   }
 
-  #noEndpointError(state: RequestState, why: 'none' | 'busy', model: string | undefined): SluiceError {
+  #noEndpointError(state: RequestState, why: 'none' | 'busy', model: string | undefined, holder?: Endpoint): SluiceError {
     const last = state.lastFailure;
     if (last) {
       const code = last.reason === 'first_token_timeout' ? 'first_token_timeout' : last.reason === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
       return new SluiceError(code, `all attempts failed (${state.attempts}); last: ${last.reason}: ${last.error.message}`);
+    }
+    if (holder) {
+      const where = `the endpoint that stores the response named (${holder.name})`;
+      if (why === 'busy') return new SluiceError('endpoints_busy', `${where} is at its connection limit`, { retryAfterSeconds: 1 });
+      return new SluiceError('no_routable_endpoint', `${where} is not available (${holder.unroutableReason ?? 'its half-open trial is in use'})`, { retryAfterSeconds: this.#deps.retryAfterSeconds([holder]) });
     }
     if (why === 'busy') return new SluiceError('endpoints_busy', 'every endpoint is at its connection limit', { retryAfterSeconds: 1 });
     const scope = model === undefined ? '' : ` serves model '${model}'`;

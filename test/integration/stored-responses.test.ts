@@ -98,6 +98,33 @@ describe('stored responses', () => {
     await expect(client.responses.retrieve(last.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
+  it('a follow-up whose server is down goes nowhere else (where it would get a 404): its failure, then 503 with Retry-After; once the server is back, its own answer', async () => {
+    const fleet = await fleetOf(3);
+    const sluice = await sluiceFor(fleet);
+    const first = await turn(clientOf(sluice), undefined, false);
+    const owner = fleet.find((s) => s.id === serverOf(first))!;
+    const exited = new Promise((resolve) => owner.proc.child.once('exit', resolve));
+    owner.proc.child.kill('SIGKILL');
+    await exited;
+    const followUp = async () => {
+      const res = await fetch(`${sluice.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: 'And then?', previous_response_id: first.id, max_output_tokens: 3 }) });
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error: { message: string }; server_id?: string } };
+    };
+    // The attempt at the dead server fails (502), or it is already known down (503): Sluice's own answer, no other server's.
+    const atOnce = await followUp();
+    expect([502, 503], JSON.stringify(atOnce)).toContain(atOnce.status);
+    expect(atOnce.body.server_id).toBeUndefined();
+    const later = await followUp();
+    expect(later.status, JSON.stringify(later)).toBe(503);
+    expect(Number(later.retryAfter)).toBeGreaterThan(0);
+    expect(later.body.error.message).toContain(`the endpoint that stores the response named (${owner.id})`);
+    // Back, with its memory empty: the request goes to it, and its 404 is the truth now.
+    await owner.restart();
+    await waitFor(async () => (await followUp()).status !== 503, 30_000, 'the server routable again');
+    const back = await followUp();
+    expect([back.status, back.body.server_id]).toEqual([404, owner.id]);
+  });
+
   it('with balancing.stored_responses.max_ids 0 a follow-up is routed like any request, and a server that does not hold the response answers 404', async () => {
     const fleet = await fleetOf(3);
     const client = clientOf(await sluiceFor(fleet, { maxIds: 0 }));

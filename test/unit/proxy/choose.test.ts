@@ -3,7 +3,7 @@ import { createSelector, type PromptFacts } from '../../../src/balancing/index.j
 import { validateConfig } from '../../../src/config/index.js';
 import { Endpoint } from '../../../src/endpoints/endpoint.js';
 import type { LoadFacts } from '../../../src/load/index.js';
-import { chooseEndpoint, hasCandidate } from '../../../src/proxy/choose.js';
+import { chooseEndpoint, chooseHolder, hasCandidate, holderOf } from '../../../src/proxy/choose.js';
 import { untracedRequest, type RequestState } from '../../../src/proxy/request-state.js';
 
 function healthyFleet(names: string[], now: () => number = () => 0): Endpoint[] {
@@ -70,25 +70,30 @@ describe('choosing an endpoint for an attempt', () => {
     expect(matched[fleet.indexOf(rendezvous)]).toBe(0);
   });
 
-  it("sends a request naming a stored response to the endpoint that created it, while it is a candidate and still the same backend", () => {
+  it('a request naming a stored response goes to the endpoint that stores it, or to none: busy at its cap, none when it cannot be routed to or its attempt failed', () => {
     const fleet = healthyFleet(['a', 'b', 'c']);
-    const [, b] = fleet;
-    const owner = { endpoint: 'b', backend: b!.baseUrl.href };
+    const b = fleet[1]!;
     const selector = createSelector('round-robin');
-    for (let i = 0; i < 6; i++) {
-      const choice = chooseEndpoint(selector, fleet, fleet, freshState(), undefined, owner);
+    expect(holderOf(fleet, { endpoint: 'b', backend: b.baseUrl.href })).toBe(b);
+    // Another backend under the name now, or a name no longer in the fleet: no holder, routed as any request.
+    expect(holderOf(fleet, { endpoint: 'b', backend: 'http://127.0.0.1:9999/' })).toBeUndefined();
+    expect(holderOf(fleet, { endpoint: 'gone', backend: b.baseUrl.href })).toBeUndefined();
+    expect(holderOf(fleet, undefined)).toBeUndefined();
+    for (let i = 0; i < 4; i++) {
+      const choice = chooseHolder(selector, fleet, b, freshState());
       if (typeof choice === 'string') throw new Error(`expected an endpoint, got ${choice}`);
-      expect(choice).toMatchObject({ endpoint: b, reason: 'stored_response' });
+      expect(choice).toMatchObject({ endpoint: b, reason: 'stored_response', excluded: [{ endpoint: 'a', reason: 'stored_elsewhere' }, { endpoint: 'c', reason: 'stored_elsewhere' }] });
     }
-    // Tried already (its attempt failed), or another backend under the name: the selector chooses.
     const tried = freshState();
     tried.tried.add('b');
-    const retry = chooseEndpoint(selector, fleet, fleet, tried, undefined, owner);
-    if (typeof retry === 'string') throw new Error(`expected an endpoint, got ${retry}`);
-    expect(retry.reason).toBe('strategy');
-    expect(retry.endpoint.name).not.toBe('b');
-    const moved = chooseEndpoint(selector, fleet, fleet, freshState(), undefined, { endpoint: 'b', backend: 'http://127.0.0.1:9999/' });
-    if (typeof moved === 'string') throw new Error(`expected an endpoint, got ${moved}`);
-    expect(moved.reason).toBe('strategy');
+    expect(chooseHolder(selector, fleet, b, tried)).toBe('none');
+    for (let i = 0; i < 5; i++) b.breaker.recordFailure(false);
+    expect(chooseHolder(selector, fleet, b, freshState())).toBe('none');
+    const capped = healthyFleet(['x'])[0]!;
+    const config = validateConfig({ endpoints: [{ name: 'y', url: 'http://127.0.0.1:9100', max_connections: 1 }] });
+    const full = new Endpoint(config.endpoints[0]!, config, () => 0);
+    full.health.recordCheck({ ok: true, latencyMs: 5 });
+    full.activeConnections = 1;
+    expect(chooseHolder(selector, [capped, full], full, freshState())).toBe('busy');
   });
 });
