@@ -146,6 +146,18 @@ export async function waitReady(sluiceUrl: string, healthy: number, models: read
   }, timeoutMs, `${healthy} healthy endpoints serving ${models.join(', ') || 'anything'}`);
 }
 
+/**
+ * Waits until all `count` endpoints take traffic (healthy, or degraded: on a loaded machine a check
+ * can take longer than health.degraded_latency) and Sluice lists some model.
+ */
+export async function waitRoutable(sluiceUrl: string, count: number, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => {
+    const health = (await (await fetch(`${sluiceUrl}/internal/health`)).json()) as { endpoints: { healthy: number; degraded: number } };
+    const models = (await (await fetch(`${sluiceUrl}/v1/models`)).json()) as { data: unknown[] };
+    return health.endpoints.healthy + health.endpoints.degraded === count && models.data.length > 0;
+  }, timeoutMs, 'endpoints healthy with models');
+}
+
 /** One `endpoints:` entry of an OpenAI-type server checked every 200 ms, as YAML (`extra`: more lines of it). */
 export function endpointYaml(name: string, url: string, extra = ''): string {
   return `  - name: ${name}

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
 import { ok, scriptedBackends } from '../helpers/backends.js';
-import { startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
+import { startSluice, stopAll, waitFor, waitRoutable, type SluiceProc } from '../helpers/processes.js';
 
 // Fault matrix, request side: what the client sees, and that nothing is lost where a healthy endpoint exists.
 
@@ -16,12 +16,7 @@ afterEach(async () => {
 async function sluiceFor(endpoints: Array<{ name: string; url: string }>, extra = ''): Promise<SluiceProc> {
   const eps = endpoints.map((e) => `  - name: ${e.name}\n    url: ${e.url}\n    check_interval: 1s\n    check_timeout: 5s`).join('\n');
   const sluice = await startSluice((port) => `server:\n  host: 127.0.0.1\n  port: ${port}\nlogging:\n  access_log: false\nhealth:\n  slow_start: 0s\n${extra}\nendpoints:\n${eps}\n`);
-  await waitFor(async () => {
-    // Degraded counts too: on a loaded machine a check can take longer than health.degraded_latency.
-    const health = (await (await fetch(`${sluice.url}/internal/health`)).json()) as { endpoints: { healthy: number; degraded: number } };
-    const models = (await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] };
-    return health.endpoints.healthy + health.endpoints.degraded === endpoints.length && models.data.length > 0;
-  }, 30_000, 'endpoints healthy with models');
+  await waitRoutable(sluice.url, endpoints.length);
   return sluice;
 }
 

@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
 import { ok, scriptedBackends, type Handler } from '../helpers/backends.js';
-import { startSluice, stopAll, waitFor, type SluiceProc } from '../helpers/processes.js';
+import { startSluice, stopAll, waitFor, waitRoutable, type SluiceProc } from '../helpers/processes.js';
 
 // Regression tests for defects of the request path: each failed before its fix.
 
@@ -24,12 +24,7 @@ function config(port: number, endpoints: Array<{ name: string; url: string }>, e
 
 async function sluiceFor(endpoints: Array<{ name: string; url: string }>, extra = ''): Promise<SluiceProc> {
   const sluice = await startSluice((port) => config(port, endpoints, extra));
-  await waitFor(async () => {
-    // Degraded counts too: on a loaded machine a check can take longer than health.degraded_latency.
-    const health = (await (await fetch(`${sluice.url}/internal/health`)).json()) as { endpoints: { healthy: number; degraded: number } };
-    const models = (await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] };
-    return health.endpoints.healthy + health.endpoints.degraded === endpoints.length && models.data.length > 0;
-  }, 30_000, 'endpoints healthy with models');
+  await waitRoutable(sluice.url, endpoints.length);
   return sluice;
 }
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findSample, parseExposition } from '../helpers/exposition.js';
 import { freshRequest } from '../helpers/fresh-request.js';
 import { startRedis } from '../helpers/redis.js';
-import { freePort, startModelServer, startSluice, stopAll, waitFor, type ModelServer, type SluiceProc } from '../helpers/processes.js';
+import { freePort, startModelServer, startSluice, stopAll, waitFor, waitRoutable, type ModelServer, type SluiceProc } from '../helpers/processes.js';
 
 // Responses API follow-ups (`previous_response_id`, `/v1/responses/{id}`) reach the server that
 // stores the response they name. The sample model servers keep their responses as LM Studio and
@@ -34,12 +34,7 @@ function config(port: number, fleet: readonly ModelServer[], { workers = 1, maxI
 
 async function sluiceFor(fleet: readonly ModelServer[], options: Options = {}): Promise<SluiceProc> {
   const sluice = await startSluice((port) => config(port, fleet, options));
-  await waitFor(async () => {
-    // Degraded counts too: on a loaded machine a check can take longer than health.degraded_latency.
-    const health = (await (await fetch(`${sluice.url}/internal/health`)).json()) as { endpoints: { healthy: number; degraded: number } };
-    const models = (await (await fetch(`${sluice.url}/v1/models`)).json()) as { data: unknown[] };
-    return health.endpoints.healthy + health.endpoints.degraded === fleet.length && models.data.length > 0;
-  }, 30_000, 'endpoints healthy with models');
+  await waitRoutable(sluice.url, fleet.length);
   return sluice;
 }
 
