@@ -72,8 +72,12 @@ export class StoredResponses implements ResponseDirectory {
   withOptions(options: StoredResponsesOptions): StoredResponses {
     if (options.maxIds === this.#owners.max && options.ttlMs === this.#owners.ttl) return this;
     const next = new StoredResponses(options);
-    // Least recently used first, so that the most recent are the last in and the first kept.
-    for (const [id, owner] of [...this.#owners.entries()].reverse()) next.remember(id, owner);
+    for (const [id, owner] of this.entries()) next.remember(id, owner);
     return next;
+  }
+
+  /** Every id remembered with its owner, the least recently used first: remembered in this order elsewhere, the most recent are kept longest. */
+  entries(): Array<[string, ResponseOwner]> {
+    return [...this.#owners.entries()].reverse();
   }
 }

@@ -105,7 +105,16 @@ export interface ResponseOwnerMessage {
   readonly owner?: ResponseOwner;
 }
 
-export type StateMessage = ConfigMessage | FleetMessage | HealthMessage | ModelsMessage | LoadMessage | ResponseOwnerMessage;
+/**
+ * Primary -> a (re)started worker: every stored response's owner the cluster knows (the primary
+ * keeps what the workers told it), the least recently used first.
+ */
+export interface ResponseOwnersMessage {
+  readonly type: 'sluice:response-owners';
+  readonly entries: ReadonlyArray<readonly [string, ResponseOwner]>;
+}
+
+export type StateMessage = ConfigMessage | FleetMessage | HealthMessage | ModelsMessage | LoadMessage | ResponseOwnerMessage | ResponseOwnersMessage;
 export type ToWorker = StateMessage | CollectMetricsMessage | MergedMetricsMessage | CutMessage;
 
 /** Worker -> primary: started, send me the configuration and the current state. */
@@ -179,6 +188,7 @@ const TO_WORKER_TYPES: { readonly [T in ToWorker['type']]: true } = {
   'sluice:models': true,
   'sluice:load': true,
   'sluice:response-owner': true,
+  'sluice:response-owners': true,
   'sluice:collect-metrics': true,
   'sluice:merged-metrics': true,
   'sluice:cut': true,

@@ -31,5 +31,6 @@ export function fullState(view: ControlView, now: number, start: Pick<ConfigMess
     ...view.endpoints.map((ep) => healthMessage(ep, view.nextCheckInMs(ep), now)),
     modelsMessage(view.endpoints, view.primed),
     ...view.endpoints.flatMap((ep) => loadMessages(view, ep.name)),
+    { type: 'sluice:response-owners', entries: view.responseOwners() },
   ];
 }

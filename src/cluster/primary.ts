@@ -233,7 +233,8 @@ export class ClusterPrimary implements PrimarySide {
         applyPassive((name) => view.endpoints.find((ep) => ep.name === name), message);
         return;
       case 'sluice:response-owner':
-        // Kept by the workers that serve requests, not here: passed on to every other worker.
+        // Kept here for the workers that start later, and passed on to every other worker.
+        view.responseOwner(message.id, message.owner);
         for (const other of this.#slots.values()) if (other.synced && other.worker !== worker) send(other.worker, message);
         return;
       case 'sluice:metrics-request':

@@ -62,6 +62,9 @@ export class Replica {
       case 'sluice:response-owner':
         target.responseOwner(message.id, message.owner);
         return;
+      case 'sluice:response-owners':
+        for (const [id, owner] of message.entries) target.responseOwner(id, owner);
+        return;
     }
   }
 }

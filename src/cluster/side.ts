@@ -23,6 +23,10 @@ export interface ControlView {
   nextCheckInMs(endpoint: Endpoint): number;
   /** This process's metrics as prom-client JSON. */
   metricsJson(): Promise<unknown[]>;
+  /** A worker learnt a stored response's owner (or saw it deleted: no owner): kept for workers that start later. */
+  responseOwner(id: string, owner: ResponseOwner | undefined): void;
+  /** Every stored response's owner kept, the least recently used first. */
+  responseOwners(): ReadonlyArray<readonly [string, ResponseOwner]>;
 }
 
 /** The primary: runs checks, discovery, load scrapes and DNS, serves no requests, and reports each change. */

@@ -66,7 +66,8 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
   // One board for the process: a reload keeps the load of endpoints it keeps.
   const board = new LoadBoard({ staleAfterMs: initial.load.stale_after, now: monotonicNow });
   // One map of stored responses' owners for the process (a reload keeps what it learnt), and the
-  // replicas' shared store when configured. A worker tells the others (through the primary) what it learns.
+  // replicas' shared store when configured. A worker tells the others through the primary, which
+  // keeps a copy for the workers that start later.
   let stored = storedResponsesFor(initial, undefined);
   // Not in a cluster's primary, which serves no requests.
   const openShared = (config: SluiceConfig, previous: SharedOwners | undefined) => (primary ? undefined : sharedOwnersFor(config, previous, (err) => logger.debug('stored-response store error', { error: err.message })));
@@ -77,6 +78,8 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
     ...(worker ? { tell: (id: string, owner: ResponseOwner | undefined) => worker.responseOwner(id, owner) } : {}),
     looked: (result) => metrics.storedResponseLookup(result),
   });
+  /** What another process of the cluster learnt: in a worker, another worker's; in the primary, kept for workers that start later. */
+  const applyOwner = (id: string, owner: ResponseOwner | undefined): void => (owner ? stored?.remember(id, owner) : stored?.forget(id));
 
   let runtime: Runtime | undefined;
   let shuttingDown = false;
@@ -237,7 +240,7 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
         logger.info('endpoints updated from DNS', { endpoints: runtime.endpoints.map((ep) => ep.name) });
       },
       metricsJson: () => metrics.json(),
-      responseOwner: (id, owner) => (owner ? stored?.remember(id, owner) : stored?.forget(id)),
+      responseOwner: applyOwner,
     });
   }
 
@@ -259,6 +262,8 @@ export async function startControl(initial: SluiceConfig, options: ControlOption
       board,
       nextCheckInMs: (ep) => current().checker.nextCheckInMs(ep),
       metricsJson: () => metrics.json(),
+      responseOwner: applyOwner,
+      responseOwners: () => stored?.entries() ?? [],
     });
   }
 

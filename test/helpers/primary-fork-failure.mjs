@@ -9,7 +9,7 @@ import { createLogger } from '../../dist/telemetry/index.js';
 
 cluster.setupPrimary({ exec: fileURLToPath(new URL('./stub-worker.cjs', import.meta.url)), stdio: 'inherit' });
 const primary = new ClusterPrimary(1, createLogger('info'));
-primary.attach({ config: {}, answers: new Map(), endpoints: [], primed: true, board: { get: () => undefined }, nextCheckInMs: () => 0, metricsJson: async () => [] });
+primary.attach({ config: {}, answers: new Map(), endpoints: [], primed: true, board: { get: () => undefined }, nextCheckInMs: () => 0, metricsJson: async () => [], responseOwner: () => undefined, responseOwners: () => [] });
 primary.start();
 cluster.setupPrimary({ cwd: fileURLToPath(new URL('./no-such-directory/', import.meta.url)) });
 setTimeout(() => {

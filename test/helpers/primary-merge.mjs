@@ -27,6 +27,8 @@ primary.attach({
   board: { get: () => undefined },
   nextCheckInMs: () => 0,
   metricsJson: async () => [],
+  responseOwner: () => undefined,
+  responseOwners: () => [],
 });
 
 /** The latest worker of each slot, and a promise per slot for the next one to start. */

@@ -50,6 +50,8 @@ describe('stored responses', () => {
     expect(smaller.owner('resp_1')).toEqual(A);
     expect(smaller.owner('resp_3')).toEqual(A);
     expect(smaller.owner('resp_2')).toBeUndefined();
+    // Least recently used first (resp_1 was used last).
+    expect(stored.entries().map(([id]) => id)).toEqual(['resp_2', 'resp_3', 'resp_1']);
   });
 
   it('refuses a size below one', () => {

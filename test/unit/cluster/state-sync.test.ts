@@ -35,6 +35,7 @@ function cluster() {
   const toWorkers: StateMessage[] = [];
   /** Whether the primary's catalog is primed (its discovery is not run here). */
   const catalogState = { primed: false };
+  const owners = new StoredResponses({ maxIds: 10, ttlMs: 60_000, now });
   const view: ControlView = {
     config,
     answers: new Map(),
@@ -45,6 +46,8 @@ function cluster() {
     board,
     nextCheckInMs: () => 500,
     metricsJson: () => Promise.resolve([]),
+    responseOwner: (id, owner) => (owner ? owners.remember(id, owner) : owners.forget(id)),
+    responseOwners: () => owners.entries(),
   };
   for (const c of config.endpoints) {
     primaryEndpoints.push(new Endpoint(c, config, now, { stateChanged: (ep) => broadcast(healthMessage(ep, 500, clock.ms)) }));
@@ -301,6 +304,10 @@ describe('cluster state sync', () => {
     c.check('b', false);
     c.primary('a').setModels(['m']);
     c.board.record('a', { running: 1 });
+    // What the workers told the primary of stored responses, kept for a worker that starts later.
+    const owner = { endpoint: 'b', backend: 'http://127.0.0.1:9002/' };
+    for (const id of ['resp_1', 'resp_2', 'resp_3']) c.view.responseOwner(id, owner);
+    c.view.responseOwner('resp_2', undefined);
     const late = c.worker();
     const messages = fullState(c.view, c.clock.ms);
     expect(messages[0]).toMatchObject({ type: 'sluice:config', reload: false });
@@ -314,6 +321,7 @@ describe('cluster state sync', () => {
     expect(late.catalog.resolve('m')).toBe('m');
     expect(late.catalog.primed).toBe(true);
     expect(late.board.facts('a', undefined).requests).toBe(1);
+    expect([late.stored.owner('resp_1'), late.stored.owner('resp_2'), late.stored.owner('resp_3')]).toEqual([owner, undefined, owner]);
   });
 
   // A SIGHUP handled just after a worker's hello: its reload can arrive in the same read as the
