@@ -23,6 +23,19 @@ export function countsTokensOnly(path: string): boolean {
   return TOKEN_COUNTING.some((api) => isApi(path, api));
 }
 
+/**
+ * Of a path under `/v1/responses/`, its first segment (a response's id, or one of the API's own
+ * paths such as `input_tokens`) and whether more segments follow it (`/input_items`); undefined for
+ * any other path.
+ */
+export function responsesSegment(path: string): { readonly segment: string; readonly more: boolean } | undefined {
+  const from = API.responses.length + 1;
+  if (!path.startsWith(API.responses) || path[from - 1] !== '/') return undefined;
+  let end = from;
+  while (end < path.length && path[end] !== '/' && path[end] !== '?') end++;
+  return { segment: path.slice(from, end), more: path[end] === '/' };
+}
+
 /** `path` is `api` itself, with or without a query. */
 export function isApi(path: string, api: string): boolean {
   return path.startsWith(api) && (path.length === api.length || path[api.length] === '?');

@@ -1,5 +1,5 @@
 import type { ResponseOwner } from '../affinity/index.js';
-import { withExclusions, type Exclusion, type RouteDecision, type Selector } from '../balancing/index.js';
+import { withExclusions, type Exclusion, type PickContext, type RouteDecision, type Selector } from '../balancing/index.js';
 import type { Endpoint } from '../endpoints/index.js';
 import type { RequestState } from './request-state.js';
 
@@ -28,13 +28,7 @@ export function chooseEndpoint(selector: Selector, endpoints: readonly Endpoint[
     const decision = selector.decide(candidates, ctx);
     if (!decision) return 'none';
     const picked = decision.endpoint;
-    const halfOpen = picked.breaker.state === 'half_open';
-    if (picked.breaker.tryAcquire()) {
-      if (halfOpen) state.trialOf = picked;
-      // The attempt goes there: only now may prefix-aware learn that it holds the prompt.
-      selector.sent(picked.name, ctx);
-      return withExclusions(decision, excluded);
-    }
+    if (takeAttempt(selector, picked, state, ctx)) return withExclusions(decision, excluded);
     // Its half-open trial is taken by another request: leave it out of this pick.
     excluded.push({ endpoint: picked.name, reason: 'trial_in_use' });
     candidates = candidates.filter((ep) => ep !== picked);
@@ -59,12 +53,22 @@ export function holderOf(pool: readonly Endpoint[], owner: ResponseOwner | undef
 export function chooseHolder(selector: Selector, pool: readonly Endpoint[], holder: Endpoint, state: RequestState): Choice {
   if (state.tried.has(holder.name) || holder.unroutableReason !== undefined) return 'none';
   if (holder.atCapacity) return 'busy';
-  const halfOpen = holder.breaker.state === 'half_open';
-  if (!holder.breaker.tryAcquire()) return 'none';
-  if (halfOpen) state.trialOf = holder;
-  selector.sent(holder.name, { model: state.catalogModel, prompt: state.prompt });
+  if (!takeAttempt(selector, holder, state, { model: state.catalogModel, prompt: state.prompt })) return 'none';
   const excluded = pool.filter((ep) => ep !== holder).map((ep): Exclusion => ({ endpoint: ep.name, reason: 'stored_elsewhere' }));
   return { endpoint: holder, reason: 'stored_response', excluded };
+}
+
+/**
+ * Takes the attempt for `picked` when its breaker lets one through (the half-open trial, held by
+ * this request, when it is half open); false when another request holds that trial. The attempt
+ * goes there: only now may prefix-aware learn that it holds the prompt.
+ */
+function takeAttempt(selector: Selector, picked: Endpoint, state: RequestState, ctx: PickContext): boolean {
+  const halfOpen = picked.breaker.state === 'half_open';
+  if (!picked.breaker.tryAcquire()) return false;
+  if (halfOpen) state.trialOf = picked;
+  selector.sent(picked.name, ctx);
+  return true;
 }
 
 /** Whether another attempt could find an endpoint. */

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { API, isApi, isApiOrUnder } from './api-paths.js';
+import { API, isApi, isApiOrUnder, responsesSegment } from './api-paths.js';
 import { isSpace } from './json-bytes.js';
 import { isEncoded } from './token-timing.js';
 
@@ -42,10 +42,9 @@ export function expectedEndMarker(path: string, headers: IncomingHttpHeaders): E
  * under a response (`/v1/responses/{id}/input_items`), which stream nothing of the kind.
  */
 function isResponseStream(path: string): boolean {
-  if (!isApiOrUnder(path, API.responses)) return false;
-  const query = path.indexOf('?');
-  const rest = path.slice(API.responses.length, query === -1 ? path.length : query);
-  return rest === '' || (rest.length > 1 && rest.indexOf('/', 1) === -1);
+  if (isApi(path, API.responses)) return true;
+  const under = responsesSegment(path);
+  return under !== undefined && under.segment !== '' && !under.more;
 }
 
 const DONE = Buffer.from('[DONE]');

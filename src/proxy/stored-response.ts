@@ -1,14 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { ResponseDirectory } from '../affinity/index.js';
 import type { Endpoint } from '../endpoints/index.js';
-import { API, isApi, isApiOrUnder } from './api-paths.js';
+import { API, isApi, isApiOrUnder, responsesSegment } from './api-paths.js';
 import { firstString } from './json-bytes.js';
 import type { UsageTap } from './usage-tap.js';
 
 /** The longest response id read, in characters (OpenAI's, vLLM's and LM Studio's are about 50). */
 const ID_MAX = 200;
 const ID_KEY = Buffer.from('"id"');
-const UNDER_RESPONSES = `${API.responses}/`;
 /** The Responses API's own paths under `/v1/responses/`, which name no response. */
 const NOT_IDS: ReadonlySet<string> = new Set(['input_tokens', 'compact']);
 
@@ -25,11 +24,8 @@ export function namedResponse(path: string, json: unknown): string | undefined {
     const previous = (json as { previous_response_id?: unknown }).previous_response_id;
     if (typeof previous === 'string') return plausibleId(previous);
   }
-  if (!path.startsWith(UNDER_RESPONSES)) return undefined;
-  let end = UNDER_RESPONSES.length;
-  while (end < path.length && path[end] !== '/' && path[end] !== '?') end++;
-  const id = path.slice(UNDER_RESPONSES.length, end);
-  return NOT_IDS.has(id) ? undefined : plausibleId(id);
+  const id = responsesSegment(path)?.segment;
+  return id === undefined || NOT_IDS.has(id) ? undefined : plausibleId(id);
 }
 
 /** `id` when it could be an id Sluice learnt (1 to ID_MAX characters): a longer one is never looked up, here or in Redis. */
@@ -56,8 +52,7 @@ export function watchCreatedResponse(directory: ResponseDirectory, tap: UsageTap
 /** A successful `DELETE /v1/responses/{id}`: the response is no one's. */
 export function forgetDeletedResponse(directory: ResponseDirectory, req: Pick<IncomingMessage, 'method' | 'url'>, status: number): void {
   if (status < 200 || status > 299 || req.method !== 'DELETE') return;
-  const path = req.url ?? '';
-  const id = path.startsWith(UNDER_RESPONSES) ? namedResponse(path, undefined) : undefined;
+  const id = namedResponse(req.url ?? '', undefined);
   if (id !== undefined) directory.forget(id);
 }
 
